@@ -1,0 +1,149 @@
+//! Authentication: where bearer tokens come from.
+//!
+//! [`TokenProvider`] is a small async, object-safe trait; the client asks it for a token before
+//! every request (so long enumerations survive token expiry) and once more, with
+//! [`TokenRequest::force_refresh`], after a 401.
+
+use std::fmt;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::error::AuthError;
+
+mod claims;
+pub use claims::TokenClaims;
+
+/// An access token and when it expires. `Debug` never shows the token.
+#[derive(Clone)]
+pub struct AccessToken {
+    secret: SecretString,
+    expires_at: Option<DateTime<Utc>>,
+}
+
+impl AccessToken {
+    /// Wrap a token; `expires_at` is `None` when unknown.
+    pub fn new(token: impl Into<String>, expires_at: Option<DateTime<Utc>>) -> Self {
+        AccessToken {
+            secret: SecretString::from(token.into()),
+            expires_at,
+        }
+    }
+
+    /// The token itself. Send it only through a sensitive header.
+    pub fn secret(&self) -> &SecretString {
+        &self.secret
+    }
+
+    /// When the token expires, if known.
+    pub fn expires_at(&self) -> Option<DateTime<Utc>> {
+        self.expires_at
+    }
+
+    /// Whether the token expires within `margin` of `now`.
+    pub fn expires_within(&self, now: DateTime<Utc>, margin: chrono::Duration) -> bool {
+        self.expires_at.is_some_and(|at| at - margin <= now)
+    }
+
+    #[allow(dead_code)] // used by the HTTP transport
+    pub(crate) fn expose(&self) -> &str {
+        self.secret.expose_secret()
+    }
+}
+
+impl fmt::Debug for AccessToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AccessToken")
+            .field("secret", &"[redacted]")
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
+}
+
+/// What the client asks a [`TokenProvider`] for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TokenRequest {
+    /// The scope, e.g. `https://outlook.office365.com/.default`.
+    pub scope: String,
+    /// Bypass any cache (set after the service answered 401).
+    pub force_refresh: bool,
+    /// Claims challenge from a `WWW-Authenticate` header (continuous access evaluation).
+    pub claims: Option<String>,
+}
+
+impl TokenRequest {
+    /// A request for `scope`, allowing cached tokens.
+    pub fn new(scope: impl Into<String>) -> Self {
+        TokenRequest {
+            scope: scope.into(),
+            force_refresh: false,
+            claims: None,
+        }
+    }
+
+    /// Ask for a fresh token.
+    pub fn force_refresh(mut self, force: bool) -> Self {
+        self.force_refresh = force;
+        self
+    }
+
+    /// Attach a claims challenge.
+    pub fn claims(mut self, claims: Option<String>) -> Self {
+        self.claims = claims;
+        self
+    }
+}
+
+/// A source of bearer tokens for the Exchange Online resource.
+#[async_trait]
+pub trait TokenProvider: Send + Sync + fmt::Debug {
+    /// Return a token valid for `request.scope`.
+    async fn token(&self, request: &TokenRequest) -> Result<AccessToken, AuthError>;
+}
+
+#[async_trait]
+impl<T: TokenProvider + ?Sized> TokenProvider for std::sync::Arc<T> {
+    async fn token(&self, request: &TokenRequest) -> Result<AccessToken, AuthError> {
+        (**self).token(request).await
+    }
+}
+
+/// A fixed token (for callers that already hold one, and for tests).
+#[derive(Clone)]
+pub struct StaticToken(AccessToken);
+
+impl StaticToken {
+    /// A provider that always returns `token`.
+    pub fn new(token: impl Into<String>) -> Self {
+        StaticToken(AccessToken::new(token, None))
+    }
+}
+
+impl fmt::Debug for StaticToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("StaticToken").field(&"[redacted]").finish()
+    }
+}
+
+#[async_trait]
+impl TokenProvider for StaticToken {
+    async fn token(&self, _request: &TokenRequest) -> Result<AccessToken, AuthError> {
+        Ok(self.0.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_the_token() {
+        let t = StaticToken::new("eyJ.super-secret.sig");
+        assert!(!format!("{t:?}").contains("super-secret"));
+        let a = AccessToken::new("eyJ.super-secret.sig", None);
+        assert!(!format!("{a:?}").contains("super-secret"));
+        assert_eq!(a.expose(), "eyJ.super-secret.sig");
+    }
+}

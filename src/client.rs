@@ -1,0 +1,628 @@
+//! The [`ExchangeClient`] trait, typed cmdlet requests ([`Cmdlet`]) and paging.
+//!
+//! `ExchangeClient` is object-safe (`Arc<dyn ExchangeClient>`): it has one required method,
+//! [`ExchangeClient::invoke_page`], which runs one page of any cmdlet. Everything else (typed
+//! calls, streams, collected lists) is built on top of it, so a test double only needs to
+//! implement what it wants to control:
+//!
+//! * [`HttpExchangeClient`](crate::HttpExchangeClient) speaks the real wire protocol;
+//! * `FakeExchangeClient` (feature `test-util`) runs cmdlets against an in-memory tenant;
+//! * your own type can implement `invoke_page` (raw JSON), or override typed methods.
+//!
+//! Streams and collected lists follow `@odata.nextLink` until the service stops sending one.
+//! Warnings are never dropped: they are returned with every [`Page`] and [`Listing`], and an
+//! [`ObjectStream`] keeps them in its [`StreamReport`].
+
+use std::fmt;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use futures::stream::{self, BoxStream, Stream, StreamExt, TryStreamExt};
+use serde::de::DeserializeOwned;
+
+use crate::auth::TokenClaims;
+use crate::error::{Error, Result};
+use crate::protocol::{CmdletKind, Invocation, NextLink, Parameters, RawPage, Warning};
+
+/// A typed cmdlet request: it knows its name, its kind and how to encode itself.
+///
+/// Request types validate their input in [`Cmdlet::invocation`], so a bad value is refused
+/// before anything is sent.
+pub trait Cmdlet: Send + Sync {
+    /// What one result row decodes into ([`NoOutput`] for cmdlets that return nothing).
+    type Output: DeserializeOwned + Send + 'static;
+    /// Cmdlet name, e.g. `Get-MobileDevice`.
+    const NAME: &'static str;
+    /// Read, write or destructive.
+    const KIND: CmdletKind;
+    /// Validate and encode the request.
+    fn invocation(&self) -> Result<Invocation>;
+}
+
+/// The output type of cmdlets that return nothing (Set-, Remove-, Clear-). Any row the
+/// service sends anyway is accepted and ignored.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NoOutput;
+
+impl<'de> serde::Deserialize<'de> for NoOutput {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        serde::de::IgnoredAny::deserialize(d)?;
+        Ok(NoOutput)
+    }
+}
+
+/// The service's `EXOModuleFile` answer: which cmdlets the calling account may run.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct ModuleFile {
+    /// Cmdlet names from `exportedCmdlets`, as spelled by the service (compare
+    /// case-insensitively: some are lower-case, e.g. `get-MobileDeviceMailboxPolicy`).
+    pub exported_cmdlets: Vec<String>,
+    /// The generated module's files (`fileName`, `fileContent`), when the service sent them.
+    pub files: Vec<ModuleFileEntry>,
+}
+
+impl ModuleFile {
+    /// Whether `cmdlet` is exported (case-insensitive).
+    pub fn exports(&self, cmdlet: &str) -> bool {
+        self.exported_cmdlets
+            .iter()
+            .any(|c| c.eq_ignore_ascii_case(cmdlet))
+    }
+}
+
+/// One file of the generated module.
+#[derive(Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct ModuleFileEntry {
+    /// File name, e.g. `ExchangeOnline.psm1`.
+    pub file_name: String,
+    /// File content (PowerShell source).
+    pub content: String,
+}
+
+impl ModuleFileEntry {
+    /// A file entry.
+    pub fn new(file_name: impl Into<String>, content: impl Into<String>) -> Self {
+        ModuleFileEntry {
+            file_name: file_name.into(),
+            content: content.into(),
+        }
+    }
+}
+
+impl fmt::Debug for ModuleFileEntry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ModuleFileEntry")
+            .field("file_name", &self.file_name)
+            .field("content_len", &self.content.len())
+            .finish()
+    }
+}
+
+/// An async client of the Exchange Online admin API.
+///
+/// Object-safe: hold it as `Arc<dyn ExchangeClient>`. Only [`invoke_page`](Self::invoke_page)
+/// must be implemented; the typed methods have default implementations built on it.
+#[async_trait]
+pub trait ExchangeClient: Send + Sync {
+    /// Run one page of a cmdlet: the first page when `continuation` is `None`, otherwise the
+    /// page behind that `@odata.nextLink` (the same body is re-sent).
+    async fn invoke_page(
+        &self,
+        invocation: &Invocation,
+        continuation: Option<&NextLink>,
+    ) -> Result<RawPage>;
+
+    /// The cmdlets (and generated module) the service exposes to this account
+    /// (`GET …/EXOModuleFile` with `CommandName: *`).
+    ///
+    /// The default implementation returns [`Error::Unsupported`].
+    async fn module_file(&self) -> Result<ModuleFile> {
+        Err(Error::Unsupported("EXOModuleFile".into()))
+    }
+
+    /// The claims of the token the client currently uses, decoded without verification, if the
+    /// client has a JWT-shaped token. Used as a hint only (permission checks, routing).
+    async fn token_claims(&self) -> Result<Option<TokenClaims>> {
+        Ok(None)
+    }
+
+    /// Run any cmdlet and collect every page of its output as JSON objects (annotation keys
+    /// removed). Destructive cmdlets still get the local identity checks and `Confirm: false`.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: &dyn exchange_activesync::ExchangeClient) -> exchange_activesync::Result<()> {
+    /// use exchange_activesync::protocol::Parameters;
+    /// let mut p = Parameters::new();
+    /// p.string("Identity", "alice@contoso.com");
+    /// let rows = client.invoke_raw("Get-CASMailbox", p).await?;
+    /// println!("{} row(s), {} warning(s)", rows.items.len(), rows.warnings.len());
+    /// # Ok(()) }
+    /// ```
+    async fn invoke_raw(
+        &self,
+        cmdlet: &str,
+        parameters: Parameters,
+    ) -> Result<Listing<serde_json::Map<String, serde_json::Value>>> {
+        let invocation = Invocation::new(cmdlet, parameters);
+        let mut listing = collect_invocation::<serde_json::Value, _>(self, &invocation).await?;
+        let items = std::mem::take(&mut listing.items)
+            .into_iter()
+            .filter_map(|v| match v {
+                serde_json::Value::Object(m) => Some(crate::protocol::strip_annotations(m)),
+                _ => None,
+            })
+            .collect();
+        Ok(listing.map_items(items))
+    }
+
+    // ---- typed cmdlet methods -------------------------------------------------------------
+    // (one method per cmdlet, with default implementations over `invoke_page`)
+}
+
+#[async_trait]
+impl<T: ExchangeClient + ?Sized> ExchangeClient for Arc<T> {
+    async fn invoke_page(
+        &self,
+        invocation: &Invocation,
+        continuation: Option<&NextLink>,
+    ) -> Result<RawPage> {
+        (**self).invoke_page(invocation, continuation).await
+    }
+    async fn module_file(&self) -> Result<ModuleFile> {
+        (**self).module_file().await
+    }
+    async fn token_claims(&self) -> Result<Option<TokenClaims>> {
+        (**self).token_claims().await
+    }
+}
+
+/// One decoded page.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct Page<T> {
+    /// The rows of this page.
+    pub items: Vec<T>,
+    /// Where the next page is (`None` on the last page).
+    pub next_link: Option<NextLink>,
+    /// Warnings the service returned with this page.
+    pub warnings: Vec<Warning>,
+    /// `@adminapi.confirmationmessage`, if any.
+    pub confirmation_message: Option<String>,
+}
+
+impl<T> Page<T> {
+    /// A page of `items` with no continuation and no warnings.
+    pub fn new(items: Vec<T>) -> Self {
+        Page {
+            items,
+            next_link: None,
+            warnings: Vec::new(),
+            confirmation_message: None,
+        }
+    }
+
+    /// Set the continuation.
+    pub fn with_next_link(mut self, next: Option<NextLink>) -> Self {
+        self.next_link = next;
+        self
+    }
+
+    /// Add warnings.
+    pub fn with_warnings(mut self, warnings: Vec<Warning>) -> Self {
+        self.warnings.extend(warnings);
+        self
+    }
+
+    /// Whether the service stopped at `ResultSize` and said so on this, the last page.
+    pub fn is_truncated(&self) -> bool {
+        self.next_link.is_none() && self.warnings.iter().any(Warning::is_truncation)
+    }
+
+    /// Decode a raw page.
+    pub fn from_raw(raw: RawPage) -> Result<Page<T>>
+    where
+        T: DeserializeOwned,
+    {
+        let items = raw.rows()?;
+        Ok(Page {
+            items,
+            next_link: raw.next_link,
+            warnings: raw.warnings,
+            confirmation_message: raw.confirmation_message,
+        })
+    }
+}
+
+/// Every row of a call, with what the service said along the way.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct Listing<T> {
+    /// All rows, in the order the service sent them.
+    pub items: Vec<T>,
+    /// Every warning the service returned (truncation warnings that paging resolved are left
+    /// out; one on the last page is kept and sets `truncated`).
+    pub warnings: Vec<Warning>,
+    /// The service stopped before the end (a `ResultSize` limit) and said so.
+    pub truncated: bool,
+    /// `@adminapi.confirmationmessage`, if any.
+    pub confirmation_message: Option<String>,
+    /// Number of pages fetched.
+    pub pages: usize,
+}
+
+impl<T> Listing<T> {
+    /// A listing of `items` with no warnings.
+    pub fn new(items: Vec<T>) -> Self {
+        Listing {
+            items,
+            warnings: Vec::new(),
+            truncated: false,
+            confirmation_message: None,
+            pages: 1,
+        }
+    }
+
+    /// The same listing with other items.
+    pub fn map_items<U>(self, items: Vec<U>) -> Listing<U> {
+        Listing {
+            items,
+            warnings: self.warnings,
+            truncated: self.truncated,
+            confirmation_message: self.confirmation_message,
+            pages: self.pages,
+        }
+    }
+
+    /// The first row, if any.
+    pub fn into_first(self) -> Option<T> {
+        self.items.into_iter().next()
+    }
+}
+
+/// What an [`ObjectStream`] has seen so far.
+#[derive(Clone, Debug, Default, PartialEq)]
+#[non_exhaustive]
+pub struct StreamReport {
+    /// Warnings returned so far (see [`Listing::warnings`]).
+    pub warnings: Vec<Warning>,
+    /// Pages fetched so far.
+    pub pages: usize,
+    /// Rows yielded so far.
+    pub items: usize,
+    /// The service stopped early and said so.
+    pub truncated: bool,
+    /// The last page has been read.
+    pub complete: bool,
+    /// The continuation of the next page to fetch, for checkpointing.
+    pub next_link: Option<NextLink>,
+}
+
+/// A stream of rows across pages, which also records warnings.
+pub struct ObjectStream<'a, T> {
+    inner: BoxStream<'a, Result<T>>,
+    report: Arc<Mutex<StreamReport>>,
+}
+
+impl<'a, T> ObjectStream<'a, T> {
+    /// Wrap any stream of rows (for test doubles); its report stays empty unless `report`
+    /// is shared with the producer.
+    pub fn new(inner: BoxStream<'a, Result<T>>, report: Arc<Mutex<StreamReport>>) -> Self {
+        ObjectStream { inner, report }
+    }
+
+    /// A stream that yields one error.
+    pub fn from_error(error: Error) -> Self
+    where
+        T: Send + 'a,
+    {
+        ObjectStream::new(
+            stream::once(async move { Err(error) }).boxed(),
+            Arc::default(),
+        )
+    }
+
+    /// A snapshot of what the stream has seen so far.
+    pub fn report(&self) -> StreamReport {
+        self.report.lock().map(|r| r.clone()).unwrap_or_default()
+    }
+
+    /// Warnings returned so far.
+    pub fn warnings(&self) -> Vec<Warning> {
+        self.report().warnings
+    }
+
+    /// Drain the stream into a [`Listing`].
+    pub async fn collect_listing(mut self) -> Result<Listing<T>> {
+        let mut items = Vec::new();
+        while let Some(item) = self.inner.next().await {
+            items.push(item?);
+        }
+        let report = self.report();
+        Ok(Listing {
+            items,
+            warnings: report.warnings,
+            truncated: report.truncated,
+            confirmation_message: None,
+            pages: report.pages,
+        })
+    }
+}
+
+impl<T> Stream for ObjectStream<'_, T> {
+    type Item = Result<T>;
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        self.inner.as_mut().poll_next(cx)
+    }
+}
+
+impl<T> fmt::Debug for ObjectStream<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ObjectStream")
+            .field("report", &self.report())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Fold one page's warnings into a report: a truncation warning is dropped when a next page
+/// follows (paging resolves it) and kept, with `truncated` set, on the last page.
+fn absorb_warnings(report: &mut StreamReport, warnings: Vec<Warning>, has_next: bool) {
+    for w in warnings {
+        if w.is_truncation() {
+            if has_next {
+                continue;
+            }
+            report.truncated = true;
+        }
+        #[cfg(feature = "tracing")]
+        tracing::warn!(cmdlet = w.cmdlet.as_deref().unwrap_or(""), warning = %w.message, "service warning");
+        report.warnings.push(w);
+    }
+}
+
+/// Fetch and decode one page of `invocation`.
+pub async fn page_of<T, C>(
+    client: &C,
+    invocation: &Invocation,
+    continuation: Option<&NextLink>,
+) -> Result<Page<T>>
+where
+    T: DeserializeOwned,
+    C: ExchangeClient + ?Sized,
+{
+    Page::from_raw(client.invoke_page(invocation, continuation).await?)
+}
+
+/// Stream every row of `invocation`, following `@odata.nextLink`, starting at `start`
+/// (`None` = the first page). Memory is bounded by one page.
+pub fn stream_invocation<'a, T, C>(
+    client: &'a C,
+    invocation: Invocation,
+    start: Option<NextLink>,
+) -> ObjectStream<'a, T>
+where
+    T: DeserializeOwned + Send + 'a,
+    C: ExchangeClient + ?Sized,
+{
+    let report = Arc::new(Mutex::new(StreamReport {
+        next_link: start.clone(),
+        ..Default::default()
+    }));
+    let shared = report.clone();
+    let invocation = Arc::new(invocation);
+    let pages = stream::try_unfold(
+        (Some(start), invocation, shared),
+        move |(state, invocation, shared)| async move {
+            let Some(next) = state else {
+                return Ok::<_, Error>(None);
+            };
+            let raw = client.invoke_page(&invocation, next.as_ref()).await?;
+            let page: Page<T> = Page::from_raw(raw)?;
+            let following = page.next_link.clone();
+            {
+                let mut r = shared
+                    .lock()
+                    .map_err(|_| Error::Unsupported("poisoned".into()))?;
+                r.pages += 1;
+                r.items += page.items.len();
+                absorb_warnings(&mut r, page.warnings, following.is_some());
+                r.next_link = following.clone();
+                r.complete = following.is_none();
+            }
+            let state = following.map(Some);
+            Ok(Some((page.items, (state, invocation, shared))))
+        },
+    );
+    let items = pages
+        .map_ok(|items| stream::iter(items.into_iter().map(Ok)))
+        .try_flatten()
+        .boxed();
+    ObjectStream::new(items, report)
+}
+
+/// Collect every row of `invocation` across all pages.
+pub async fn collect_invocation<T, C>(client: &C, invocation: &Invocation) -> Result<Listing<T>>
+where
+    T: DeserializeOwned + Send,
+    C: ExchangeClient + ?Sized,
+{
+    let mut report = StreamReport::default();
+    let mut items = Vec::new();
+    let mut next: Option<NextLink> = None;
+    let mut confirmation = None;
+    loop {
+        let raw = client.invoke_page(invocation, next.as_ref()).await?;
+        let page: Page<T> = Page::from_raw(raw)?;
+        report.pages += 1;
+        items.extend(page.items);
+        absorb_warnings(&mut report, page.warnings, page.next_link.is_some());
+        if page.confirmation_message.is_some() {
+            confirmation = page.confirmation_message;
+        }
+        match page.next_link {
+            Some(link) if next.as_ref() != Some(&link) => next = Some(link),
+            Some(link) => {
+                return Err(Error::Decode {
+                    cmdlet: invocation.cmdlet().to_string(),
+                    message: format!(
+                        "the service returned the same @odata.nextLink twice ({link:?})"
+                    ),
+                    body_snippet: String::new(),
+                });
+            }
+            None => break,
+        }
+    }
+    Ok(Listing {
+        items,
+        warnings: report.warnings,
+        truncated: report.truncated,
+        confirmation_message: confirmation,
+        pages: report.pages,
+    })
+}
+
+/// Generic typed helpers, available on every [`ExchangeClient`] (including `dyn`).
+#[async_trait]
+pub trait ExchangeClientExt: ExchangeClient {
+    /// Run a typed cmdlet and collect every row.
+    async fn run<C: Cmdlet + 'async_trait>(&self, cmdlet: C) -> Result<Listing<C::Output>> {
+        let invocation = cmdlet.invocation()?;
+        collect_invocation(self, &invocation).await
+    }
+
+    /// Stream the rows of a typed cmdlet across pages.
+    fn stream<'a, C: Cmdlet + 'a>(&'a self, cmdlet: C) -> ObjectStream<'a, C::Output> {
+        match cmdlet.invocation() {
+            Ok(inv) => stream_invocation(self, inv, None),
+            Err(e) => ObjectStream::from_error(e),
+        }
+    }
+}
+
+impl<T: ExchangeClient + ?Sized> ExchangeClientExt for T {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// Serves `pages` pages of two rows each, with a truncation warning on every page but the
+    /// last (as the service does while more results exist) and one plain warning on page 2.
+    struct Paged {
+        pages: usize,
+        calls: AtomicUsize,
+    }
+
+    #[async_trait]
+    impl ExchangeClient for Paged {
+        async fn invoke_page(&self, inv: &Invocation, next: Option<&NextLink>) -> Result<RawPage> {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            let n: usize = next.map(|l| l.as_str().parse().unwrap()).unwrap_or(0);
+            let rows = vec![
+                json!({"N": n * 2, "X@odata.type": "#Int32"}),
+                json!({"N": n * 2 + 1}),
+            ];
+            let mut page = RawPage::from_values(inv.cmdlet(), rows);
+            if n + 1 < self.pages {
+                page = page
+                    .with_next_link(Some(NextLink::new((n + 1).to_string())))
+                    .with_warning(crate::protocol::TRUNCATION_WARNING);
+            }
+            if n == 1 {
+                page = page.with_warning("plain warning");
+            }
+            Ok(page)
+        }
+    }
+
+    #[derive(serde::Deserialize, Debug, PartialEq)]
+    struct Row {
+        #[serde(rename = "N")]
+        n: usize,
+    }
+
+    #[tokio::test]
+    async fn collect_follows_pages_and_keeps_warnings() {
+        let c = Paged {
+            pages: 3,
+            calls: AtomicUsize::new(0),
+        };
+        let inv = Invocation::new("Get-Thing", Parameters::new());
+        let l: Listing<Row> = collect_invocation(&c, &inv).await.unwrap();
+        assert_eq!(
+            l.items.iter().map(|r| r.n).collect::<Vec<_>>(),
+            vec![0, 1, 2, 3, 4, 5]
+        );
+        assert_eq!(l.pages, 3);
+        assert!(!l.truncated);
+        assert_eq!(l.warnings.len(), 1);
+        assert_eq!(l.warnings[0].message, "plain warning");
+    }
+
+    #[tokio::test]
+    async fn stream_reports_pages_and_works_through_dyn() {
+        let c: Arc<dyn ExchangeClient> = Arc::new(Paged {
+            pages: 4,
+            calls: AtomicUsize::new(0),
+        });
+        let inv = Invocation::new("Get-Thing", Parameters::new());
+        let mut s = stream_invocation::<Row, _>(c.as_ref(), inv, None);
+        let mut seen = Vec::new();
+        while let Some(r) = s.next().await {
+            seen.push(r.unwrap().n);
+        }
+        assert_eq!(seen, (0..8).collect::<Vec<_>>());
+        let rep = s.report();
+        assert_eq!((rep.pages, rep.items, rep.complete), (4, 8, true));
+        assert_eq!(rep.warnings.len(), 1);
+        let raw = c.invoke_raw("Get-Thing", Parameters::new()).await.unwrap();
+        assert_eq!(raw.items.len(), 8);
+        assert!(raw.items.iter().all(|m| m.keys().all(|k| !k.contains('@'))));
+    }
+
+    #[tokio::test]
+    async fn truncation_on_last_page_is_reported() {
+        struct Trunc;
+        #[async_trait]
+        impl ExchangeClient for Trunc {
+            async fn invoke_page(&self, inv: &Invocation, _: Option<&NextLink>) -> Result<RawPage> {
+                Ok(RawPage::from_values(inv.cmdlet(), vec![json!({"N": 1})])
+                    .with_warning(crate::protocol::TRUNCATION_WARNING))
+            }
+        }
+        let l: Listing<Row> =
+            collect_invocation(&Trunc, &Invocation::new("Get-X", Parameters::new()))
+                .await
+                .unwrap();
+        assert!(l.truncated);
+        assert_eq!(l.warnings.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn repeated_next_link_is_an_error_not_a_loop() {
+        struct Loop;
+        #[async_trait]
+        impl ExchangeClient for Loop {
+            async fn invoke_page(&self, inv: &Invocation, _: Option<&NextLink>) -> Result<RawPage> {
+                Ok(RawPage::from_values(inv.cmdlet(), vec![json!({"N": 1})])
+                    .with_next_link(Some(NextLink::new("same"))))
+            }
+        }
+        let r =
+            collect_invocation::<Row, _>(&Loop, &Invocation::new("Get-X", Parameters::new())).await;
+        assert!(matches!(r, Err(Error::Decode { .. })));
+    }
+
+    #[test]
+    fn trait_is_object_safe_and_send_sync() {
+        fn assert_send_sync<T: Send + Sync + ?Sized>() {}
+        assert_send_sync::<dyn ExchangeClient>();
+        let _: Option<Arc<dyn ExchangeClient>> = None;
+    }
+}

@@ -1,0 +1,232 @@
+//! Cloud environments: hosts, token scopes, authorities and the bearer-token allow-list.
+
+use std::fmt;
+use std::str::FromStr;
+
+use url::Url;
+
+use crate::error::{Error, Result};
+
+/// An Exchange Online cloud (protocol.md §1.4).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Environment {
+    /// Commercial and GCC: `outlook.office365.com`.
+    Commercial,
+    /// GCC High: `outlook.office365.us`.
+    GccHigh,
+    /// DoD: `outlook-dod.office365.us` (the legacy `webmail.apps.mil` vanity host is not used
+    /// by REST clients; see protocol.md §1.4).
+    Dod,
+    /// 21Vianet: `partner.outlook.cn`. Sources conflict (the 2025 Admin API table lists
+    /// `outlook.office365.cn`); both hosts are on the allow-list, and [`Environment::Custom`]
+    /// can pin either.
+    China,
+    /// A custom endpoint (a regional host, a proxy, the simulator). Plain `http` is accepted
+    /// only for loopback addresses.
+    Custom {
+        /// Base URL, e.g. `http://127.0.0.1:8080`.
+        base_url: Url,
+        /// Token scope to request, e.g. `https://outlook.office365.com/.default`.
+        scope: String,
+        /// Authority host for client-credential flows.
+        authority: Url,
+    },
+}
+
+impl Environment {
+    /// A custom endpoint that otherwise behaves like the commercial cloud (scope and authority).
+    pub fn custom(base_url: &str) -> Result<Environment> {
+        let base_url = Url::parse(base_url)
+            .map_err(|e| Error::Config(format!("invalid endpoint {base_url:?}: {e}")))?;
+        check_endpoint(&base_url)?;
+        Ok(Environment::Custom {
+            base_url,
+            scope: "https://outlook.office365.com/.default".into(),
+            authority: Url::parse("https://login.microsoftonline.com").expect("static URL"),
+        })
+    }
+
+    /// The base URL requests are sent to.
+    pub fn base_url(&self) -> Url {
+        match self {
+            Environment::Custom { base_url, .. } => base_url.clone(),
+            other => Url::parse(&format!("https://{}", other.host())).expect("static host"),
+        }
+    }
+
+    /// The InvokeCommand host.
+    pub fn host(&self) -> &str {
+        match self {
+            Environment::Commercial => "outlook.office365.com",
+            Environment::GccHigh => "outlook.office365.us",
+            Environment::Dod => "outlook-dod.office365.us",
+            Environment::China => "partner.outlook.cn",
+            Environment::Custom { base_url, .. } => base_url.host_str().unwrap_or(""),
+        }
+    }
+
+    /// The OAuth scope of the Exchange Online resource in this cloud.
+    pub fn scope(&self) -> String {
+        match self {
+            Environment::Custom { scope, .. } => scope.clone(),
+            other => format!("https://{}/.default", other.host()),
+        }
+    }
+
+    /// The Entra ID authority (login host) of this cloud.
+    pub fn authority(&self) -> Url {
+        let s = match self {
+            Environment::Commercial => "https://login.microsoftonline.com",
+            Environment::GccHigh | Environment::Dod => "https://login.microsoftonline.us",
+            Environment::China => "https://login.chinacloudapi.cn",
+            Environment::Custom { authority, .. } => return authority.clone(),
+        };
+        Url::parse(s).expect("static URL")
+    }
+
+    /// The module's `ExchangeEnvironmentName` for this cloud.
+    pub fn module_name(&self) -> &'static str {
+        match self {
+            Environment::Commercial | Environment::Custom { .. } => "O365Default",
+            Environment::GccHigh => "O365USGovGCCHigh",
+            Environment::Dod => "O365USGovDoD",
+            Environment::China => "O365China",
+        }
+    }
+
+    /// Host suffixes the bearer token may be sent to (after a redirect, for instance).
+    pub fn allowed_host_suffixes(&self) -> Vec<String> {
+        match self {
+            Environment::Commercial => {
+                vec!["outlook.office365.com".into(), "outlook.office.com".into()]
+            }
+            Environment::GccHigh => vec!["outlook.office365.us".into()],
+            Environment::Dod => vec!["outlook-dod.office365.us".into()],
+            Environment::China => vec!["partner.outlook.cn".into(), "outlook.office365.cn".into()],
+            Environment::Custom { base_url, .. } => base_url
+                .host_str()
+                .map(|h| vec![h.to_string()])
+                .unwrap_or_default(),
+        }
+    }
+
+    /// Whether the bearer token may be sent to `url`: `https` to an allow-listed host (the
+    /// host itself or a subdomain of it), or the exact loopback origin of a custom endpoint.
+    pub fn may_receive_token(&self, url: &Url) -> bool {
+        let Some(host) = url.host_str() else {
+            return false;
+        };
+        let host = host.to_ascii_lowercase();
+        if let Environment::Custom { base_url, .. } = self
+            && url.scheme() == "http"
+        {
+            return is_loopback(url)
+                && base_url.host_str().map(str::to_ascii_lowercase) == Some(host)
+                && base_url.port_or_known_default() == url.port_or_known_default();
+        }
+        if url.scheme() != "https" {
+            return false;
+        }
+        self.allowed_host_suffixes().iter().any(|suffix| {
+            let suffix = suffix.to_ascii_lowercase();
+            host == suffix || host.ends_with(&format!(".{suffix}"))
+        })
+    }
+}
+
+impl fmt::Display for Environment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Environment::Commercial => f.write_str("commercial"),
+            Environment::GccHigh => f.write_str("gcc-high"),
+            Environment::Dod => f.write_str("dod"),
+            Environment::China => f.write_str("china"),
+            Environment::Custom { base_url, .. } => write!(f, "custom ({base_url})"),
+        }
+    }
+}
+
+impl FromStr for Environment {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "" | "commercial" | "gcc" | "o365default" | "global" => Ok(Environment::Commercial),
+            "gcc-high" | "gcchigh" | "o365usgovgcchigh" => Ok(Environment::GccHigh),
+            "dod" | "o365usgovdod" => Ok(Environment::Dod),
+            "china" | "o365china" | "21vianet" => Ok(Environment::China),
+            other => Err(Error::Config(format!(
+                "unknown environment {other:?} (expected commercial, gcc-high, dod or china)"
+            ))),
+        }
+    }
+}
+
+/// Whether the URL's host is a loopback address (`127.0.0.0/8`, `::1` or `localhost`).
+pub fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
+/// Reject endpoints that would leak a token: anything but `https`, except `http` to loopback.
+pub fn check_endpoint(url: &Url) -> Result<()> {
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if is_loopback(url) => Ok(()),
+        "http" => Err(Error::Config(format!(
+            "plain http is accepted only for loopback endpoints, not {}",
+            url.host_str().unwrap_or("?")
+        ))),
+        other => Err(Error::Config(format!("unsupported URL scheme {other:?}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn per_cloud_values() {
+        assert_eq!(
+            Environment::Commercial.scope(),
+            "https://outlook.office365.com/.default"
+        );
+        assert_eq!(
+            Environment::GccHigh.authority().as_str(),
+            "https://login.microsoftonline.us/"
+        );
+        assert_eq!(
+            Environment::Dod.base_url().as_str(),
+            "https://outlook-dod.office365.us/"
+        );
+        assert_eq!(
+            Environment::China.scope(),
+            "https://partner.outlook.cn/.default"
+        );
+        assert_eq!(
+            "gcc-high".parse::<Environment>().unwrap(),
+            Environment::GccHigh
+        );
+        assert!("mars".parse::<Environment>().is_err());
+    }
+
+    #[test]
+    fn token_allow_list() {
+        let env = Environment::Commercial;
+        let ok = |s: &str| env.may_receive_token(&Url::parse(s).unwrap());
+        assert!(ok("https://outlook.office365.com/adminapi"));
+        assert!(ok("https://emea.outlook.office365.com/adminapi"));
+        assert!(!ok("http://outlook.office365.com/adminapi"));
+        assert!(!ok("https://outlook.office365.com.evil.example/adminapi"));
+        assert!(!ok("https://evil.example/outlook.office365.com"));
+        let local = Environment::custom("http://127.0.0.1:8080").unwrap();
+        assert!(local.may_receive_token(&Url::parse("http://127.0.0.1:8080/x").unwrap()));
+        assert!(!local.may_receive_token(&Url::parse("http://127.0.0.1:9090/x").unwrap()));
+        assert!(Environment::custom("http://10.0.0.1:8080").is_err());
+        assert!(Environment::custom("http://localhost:1").is_ok());
+    }
+}

@@ -1,0 +1,543 @@
+//! The crate's error type and its classification predicates.
+//!
+//! Every fallible operation returns [`Result<T>`](crate::Result). [`Error`] keeps what a caller
+//! needs to decide what to do next (HTTP status, Exchange exception type, request id, a bounded
+//! snippet of the raw body) and offers predicates such as [`Error::is_not_found`],
+//! [`Error::is_throttled`], [`Error::is_permission_denied`] and [`Error::is_retryable`].
+//!
+//! No variant ever contains a bearer token, a client secret or a private key: errors are built
+//! from response bodies, status codes and our own messages only, and URLs are stripped of their
+//! query strings before they are stored.
+
+use std::fmt;
+use std::time::Duration;
+
+/// Result alias used throughout the crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Maximum number of characters of a raw response body kept in an error.
+pub const BODY_SNIPPET_LIMIT: usize = 2048;
+
+/// Exchange exception type names (or fragments) that the service reports for transient
+/// back-end conditions; a call failing with one of them may be retried (protocol.md §5.3).
+pub const TRANSIENT_EXCEPTIONS: &[&str] = &[
+    "DCOverloadedException",
+    "SuitabilityDirectoryException",
+    "ServerInMMException",
+    "ADServerSettingsChangedException",
+    "StorageTransientException",
+];
+
+/// The text the service answers with when the per-tenant concurrency limit is reached.
+pub const TENANT_CONCURRENCY_MESSAGE: &str =
+    "You have reached the maximum number of concurrent requests per tenant";
+
+/// Text of the error returned when a pagination continuation expired or lost its affinity.
+pub const PAGINATION_EXPIRED_MESSAGE: &str = "Expired or Invalid pagination request";
+
+/// Whether a failed request may have been processed by the service.
+///
+/// Mutating cmdlets are only retried when the request provably was not processed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SendState {
+    /// The request never left the client (connection refused, DNS failure, TLS failure).
+    NotSent,
+    /// The request may or may not have reached the service (timeout, reset mid-flight).
+    Ambiguous,
+    /// The service answered, so its answer tells what happened.
+    Answered,
+}
+
+/// An error answered by the Exchange Online admin API, decoded from the status, headers and body.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ApiError {
+    /// HTTP status code.
+    pub status: u16,
+    /// `error.code` from the envelope (for example `NotFound`, `BadRequest`).
+    pub code: Option<String>,
+    /// The most useful human-readable message found (see protocol.md §5.1 for the precedence).
+    pub message: String,
+    /// Exchange exception type, e.g. `Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException`.
+    pub exception_type: Option<String>,
+    /// Localisation string id of the exception (e.g. `Ex6F9304`), when present.
+    pub string_id: Option<String>,
+    /// `error.details[0].target`, when present and non-empty.
+    pub target: Option<String>,
+    /// Request id reported by the service (`request-id` header or the error envelope).
+    pub request_id: Option<String>,
+    /// Client request id this client sent (`client-request-id`), for correlation.
+    pub client_request_id: Option<String>,
+    /// Delay the service asked for (`Retry-After`), when present.
+    pub retry_after: Option<Duration>,
+    /// Cmdlet that was invoked, when known.
+    pub cmdlet: Option<String>,
+    /// A bounded, printable snippet of the raw body (NUL bytes and control characters escaped).
+    pub body_snippet: String,
+    /// Warnings the service returned alongside the error (`@adminapi.warnings`).
+    pub warnings: Vec<String>,
+}
+
+impl ApiError {
+    /// A new error with only a status and a message; the other fields are empty.
+    pub fn new(status: u16, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code: None,
+            message: message.into(),
+            exception_type: None,
+            string_id: None,
+            target: None,
+            request_id: None,
+            client_request_id: None,
+            retry_after: None,
+            cmdlet: None,
+            body_snippet: String::new(),
+            warnings: Vec::new(),
+        }
+    }
+
+    fn haystacks(&self) -> impl Iterator<Item = &str> {
+        [
+            Some(self.message.as_str()),
+            self.exception_type.as_deref(),
+            Some(self.body_snippet.as_str()),
+        ]
+        .into_iter()
+        .flatten()
+    }
+
+    fn mentions(&self, needle: &str) -> bool {
+        self.haystacks().any(|h| h.contains(needle))
+    }
+
+    /// The object named in the call does not exist.
+    pub fn is_not_found(&self) -> bool {
+        self.status == 404
+            || self.mentions("ManagementObjectNotFoundException")
+            || self.mentions("couldn't be found")
+    }
+
+    /// The object to create already exists.
+    pub fn is_already_exists(&self) -> bool {
+        self.mentions("AlreadyExistsException") || self.mentions("already exists")
+    }
+
+    /// The service throttled the call (429, or the per-tenant concurrency message).
+    pub fn is_throttled(&self) -> bool {
+        self.status == 429 || self.mentions(TENANT_CONCURRENCY_MESSAGE)
+    }
+
+    /// The account may not run this cmdlet or parameter (403, 401 "not allowed to call",
+    /// `CmdletAccessDeniedException`).
+    pub fn is_permission_denied(&self) -> bool {
+        self.status == 403
+            || self.mentions("CmdletAccessDeniedException")
+            || self.mentions("is not allowed to call")
+            || self.mentions("write scope")
+    }
+
+    /// The token was rejected (401 without an RBAC message).
+    pub fn is_unauthorized(&self) -> bool {
+        self.status == 401 && !self.mentions("is not allowed to call")
+    }
+
+    /// A pagination continuation expired or lost its server affinity.
+    pub fn is_pagination_expired(&self) -> bool {
+        self.mentions(PAGINATION_EXPIRED_MESSAGE)
+    }
+
+    /// A parameter was rejected (unknown parameter, bad enum value, failed validation).
+    pub fn is_invalid_parameter(&self) -> bool {
+        self.status == 400
+            && (self.mentions("ParameterTransformationException")
+                || self.mentions("AmbiguousParameterSetException")
+                || self.mentions("ParameterBindingException")
+                || self.mentions("ValidationException")
+                || self.mentions("Invalid cmdlet parameters"))
+    }
+
+    /// A transient Exchange back-end exception (protocol.md §5.3).
+    pub fn is_transient_exception(&self) -> bool {
+        TRANSIENT_EXCEPTIONS.iter().any(|t| self.mentions(t))
+    }
+
+    /// Whether retrying the same request later can succeed.
+    pub fn is_retryable(&self) -> bool {
+        self.is_throttled()
+            || matches!(self.status, 408 | 503 | 504)
+            || self.is_transient_exception()
+    }
+
+    /// Whether the service certainly did not execute the cmdlet (throttled at the front door,
+    /// token rejected). Only such failures are retried for mutating cmdlets.
+    pub fn provably_not_processed(&self) -> bool {
+        self.is_throttled() || self.status == 401
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "HTTP {}", self.status)?;
+        if let Some(cmdlet) = &self.cmdlet {
+            write!(f, " from {cmdlet}")?;
+        }
+        write!(f, ": {}", self.message)?;
+        if let Some(t) = &self.exception_type {
+            write!(f, " ({t})")?;
+        }
+        if let Some(id) = &self.request_id {
+            write!(f, " [request-id {id}]")?;
+        }
+        Ok(())
+    }
+}
+
+/// Non-terminating errors the service returned on an otherwise successful (HTTP 200) response.
+///
+/// The real module marks such a run as failed; so does this crate. The rows that came with the
+/// page are kept so that nothing is lost.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct CmdletErrors {
+    /// Cmdlet that was invoked.
+    pub cmdlet: Option<String>,
+    /// The `@adminapi.errors` entries, rendered as text.
+    pub errors: Vec<String>,
+    /// Warnings returned on the same response.
+    pub warnings: Vec<String>,
+    /// The result rows that came with the errors, as raw JSON objects.
+    pub rows: Vec<serde_json::Value>,
+}
+
+impl fmt::Display for CmdletErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} reported {} error(s) on a successful response: {}",
+            self.cmdlet.as_deref().unwrap_or("cmdlet"),
+            self.errors.len(),
+            self.errors.join("; ")
+        )
+    }
+}
+
+/// A parameter or request that was rejected locally, before anything was sent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct InvalidInput {
+    /// Cmdlet concerned, when known.
+    pub cmdlet: Option<String>,
+    /// Parameter concerned, when known.
+    pub parameter: Option<String>,
+    /// What is wrong and what is allowed.
+    pub message: String,
+}
+
+impl fmt::Display for InvalidInput {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.cmdlet, &self.parameter) {
+            (Some(c), Some(p)) => write!(f, "{c} -{p}: {}", self.message),
+            (None, Some(p)) => write!(f, "-{p}: {}", self.message),
+            (Some(c), None) => write!(f, "{c}: {}", self.message),
+            (None, None) => f.write_str(&self.message),
+        }
+    }
+}
+
+/// Why a token could not be obtained. Never contains the secret or the token itself.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuthError {
+    /// The identity platform answered with an OAuth error.
+    #[error("token request rejected ({status}): {error}: {description}")]
+    Rejected {
+        /// HTTP status of the token endpoint's answer.
+        status: u16,
+        /// OAuth `error` code (for example `invalid_client`).
+        error: String,
+        /// OAuth `error_description`, without secrets.
+        description: String,
+    },
+    /// The token endpoint could not be reached.
+    #[error("token endpoint unreachable: {0}")]
+    Transport(#[source] reqwest::Error),
+    /// The token endpoint's answer could not be understood.
+    #[error("token response could not be decoded: {0}")]
+    Decode(String),
+    /// The credential is unusable (bad certificate, missing key, bad configuration).
+    #[error("invalid credential: {0}")]
+    InvalidCredential(String),
+    /// Any other failure of a custom token provider.
+    #[error("token provider failed: {0}")]
+    Other(String),
+}
+
+/// The error type of this crate.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The service answered with an error status (or a non-JSON body where JSON was expected).
+    #[error("{0}")]
+    Api(Box<ApiError>),
+    /// The service answered 200 but reported non-terminating errors in `@adminapi.errors`.
+    #[error("{0}")]
+    Cmdlet(Box<CmdletErrors>),
+    /// The request could not be completed at the transport level.
+    #[error("transport error ({send_state:?}) calling {cmdlet}: {source}")]
+    Transport {
+        /// Cmdlet being invoked.
+        cmdlet: String,
+        /// Whether the request may have been processed.
+        send_state: SendState,
+        /// The underlying transport error (its URL is stripped).
+        #[source]
+        source: reqwest::Error,
+    },
+    /// A time limit was exceeded.
+    #[error("timed out after {elapsed:?} calling {cmdlet} ({kind})")]
+    Timeout {
+        /// Cmdlet being invoked.
+        cmdlet: String,
+        /// Which limit was hit.
+        kind: TimeoutKind,
+        /// How long the call had been running.
+        elapsed: Duration,
+    },
+    /// A token could not be obtained.
+    #[error("authentication failed: {0}")]
+    Auth(#[from] AuthError),
+    /// A successful response could not be decoded.
+    #[error("could not decode the response of {cmdlet}: {message}; body starts: {body_snippet}")]
+    Decode {
+        /// Cmdlet being invoked.
+        cmdlet: String,
+        /// What failed to decode.
+        message: String,
+        /// A bounded, printable snippet of the body.
+        body_snippet: String,
+    },
+    /// Input rejected locally; nothing was sent.
+    #[error("invalid input: {0}")]
+    InvalidInput(Box<InvalidInput>),
+    /// A redirect was refused (target outside the environment's allow-list, or too many hops).
+    #[error("redirect refused: {0}")]
+    Redirect(String),
+    /// The client is misconfigured (bad endpoint, plain http to a non-loopback host, ...).
+    #[error("configuration error: {0}")]
+    Config(String),
+    /// The retry policy gave up; the last error is kept.
+    #[error("gave up after {attempts} attempt(s): {last}")]
+    RetriesExhausted {
+        /// Number of attempts made.
+        attempts: u32,
+        /// The error of the last attempt.
+        #[source]
+        last: Box<Error>,
+    },
+    /// The client implementation does not support this operation (for example a hand-written
+    /// test double that did not implement a method).
+    #[error("operation not supported by this client: {0}")]
+    Unsupported(String),
+}
+
+/// Which time limit was exceeded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TimeoutKind {
+    /// Establishing the connection.
+    Connect,
+    /// One HTTP attempt.
+    Attempt,
+    /// The whole call, across retries.
+    Call,
+}
+
+impl fmt::Display for TimeoutKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TimeoutKind::Connect => "connect timeout",
+            TimeoutKind::Attempt => "per-attempt timeout",
+            TimeoutKind::Call => "whole-call timeout",
+        })
+    }
+}
+
+impl From<ApiError> for Error {
+    fn from(e: ApiError) -> Self {
+        Error::Api(Box::new(e))
+    }
+}
+
+impl From<InvalidInput> for Error {
+    fn from(e: InvalidInput) -> Self {
+        Error::InvalidInput(Box::new(e))
+    }
+}
+
+impl Error {
+    /// Shorthand for an [`Error::InvalidInput`] naming a parameter.
+    pub fn invalid_parameter(
+        cmdlet: impl Into<Option<String>>,
+        parameter: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        Error::InvalidInput(Box::new(InvalidInput {
+            cmdlet: cmdlet.into(),
+            parameter: Some(parameter.into()),
+            message: message.into(),
+        }))
+    }
+
+    /// Shorthand for an [`Error::InvalidInput`] without a parameter name.
+    pub fn invalid_input(message: impl Into<String>) -> Self {
+        Error::InvalidInput(Box::new(InvalidInput {
+            cmdlet: None,
+            parameter: None,
+            message: message.into(),
+        }))
+    }
+
+    /// The innermost error (unwraps [`Error::RetriesExhausted`]).
+    pub fn root(&self) -> &Error {
+        match self {
+            Error::RetriesExhausted { last, .. } => last.root(),
+            other => other,
+        }
+    }
+
+    /// The decoded service error, if this is one (looking through [`Error::RetriesExhausted`]).
+    pub fn api(&self) -> Option<&ApiError> {
+        match self.root() {
+            Error::Api(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// HTTP status of the service's answer, if there was one.
+    pub fn status(&self) -> Option<u16> {
+        self.api().map(|e| e.status)
+    }
+
+    /// The object does not exist.
+    pub fn is_not_found(&self) -> bool {
+        self.api().is_some_and(ApiError::is_not_found)
+    }
+
+    /// The object to create already exists.
+    pub fn is_already_exists(&self) -> bool {
+        self.api().is_some_and(ApiError::is_already_exists)
+    }
+
+    /// The service throttled the call.
+    pub fn is_throttled(&self) -> bool {
+        self.api().is_some_and(ApiError::is_throttled)
+    }
+
+    /// The account may not run this cmdlet or parameter.
+    pub fn is_permission_denied(&self) -> bool {
+        self.api().is_some_and(ApiError::is_permission_denied)
+    }
+
+    /// A pagination continuation expired.
+    pub fn is_pagination_expired(&self) -> bool {
+        self.api().is_some_and(ApiError::is_pagination_expired)
+    }
+
+    /// The input was rejected locally before anything was sent.
+    pub fn is_invalid_input(&self) -> bool {
+        matches!(self.root(), Error::InvalidInput(_))
+    }
+
+    /// Whether the same request may succeed if retried later (for a read-only cmdlet).
+    pub fn is_retryable(&self) -> bool {
+        match self.root() {
+            Error::Api(e) => e.is_retryable(),
+            Error::Transport { .. } => true,
+            Error::Timeout { kind, .. } => *kind != TimeoutKind::Call,
+            _ => false,
+        }
+    }
+
+    /// Whether the failed request may have been processed by the service.
+    pub fn send_state(&self) -> SendState {
+        match self.root() {
+            Error::Transport { send_state, .. } => *send_state,
+            Error::Timeout { kind, .. } => match kind {
+                TimeoutKind::Connect => SendState::NotSent,
+                _ => SendState::Ambiguous,
+            },
+            Error::Api(_) | Error::Cmdlet(_) | Error::Decode { .. } => SendState::Answered,
+            _ => SendState::NotSent,
+        }
+    }
+
+    /// The delay the service asked for, if any.
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.api().and_then(|e| e.retry_after)
+    }
+}
+
+/// Render bytes as a bounded, printable snippet: valid UTF-8 is kept, NUL and other control
+/// characters are escaped, invalid bytes are replaced, and at most [`BODY_SNIPPET_LIMIT`]
+/// characters are kept (with a note of how many bytes were cut).
+pub fn body_snippet(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let mut out = String::new();
+    for (count, ch) in text.chars().enumerate() {
+        if count >= BODY_SNIPPET_LIMIT {
+            out.push_str(&format!("… ({} bytes in all)", body.len()));
+            return out;
+        }
+        match ch {
+            '\n' | '\t' => out.push(ch),
+            '\r' => {}
+            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snippet_escapes_nul_and_bounds_length() {
+        let s = body_snippet(&[0, 0, 0]);
+        assert_eq!(s, "\\u{0}\\u{0}\\u{0}");
+        let big = vec![b'a'; 10_000];
+        let s = body_snippet(&big);
+        assert!(s.starts_with("aaaa"));
+        assert!(s.ends_with("(10000 bytes in all)"));
+        assert!(s.chars().count() < BODY_SNIPPET_LIMIT + 40);
+    }
+
+    #[test]
+    fn predicates_classify() {
+        let mut e = ApiError::new(400, "Error executing cmdlet");
+        e.exception_type =
+            Some("Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException".into());
+        assert!(e.is_not_found());
+        assert!(!e.is_retryable());
+        let t = ApiError::new(429, "throttled");
+        assert!(t.is_throttled() && t.is_retryable() && t.provably_not_processed());
+        let c = ApiError::new(
+            500,
+            "You have reached the maximum number of concurrent requests per tenant. Please wait and try again",
+        );
+        assert!(c.is_throttled() && c.is_retryable());
+        let d = ApiError::new(500, "x DCOverloadedException y");
+        assert!(d.is_retryable() && !d.provably_not_processed());
+        assert!(ApiError::new(403, "").is_permission_denied());
+        let err: Error = ApiError::new(404, "gone").into();
+        let wrapped = Error::RetriesExhausted {
+            attempts: 3,
+            last: Box::new(err),
+        };
+        assert!(wrapped.is_not_found());
+        assert_eq!(wrapped.status(), Some(404));
+    }
+}

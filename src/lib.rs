@@ -1,0 +1,29 @@
+//! # exchange-activesync
+//!
+//! Typed, async access to the Exchange Online cmdlets behind Exchange ActiveSync (EAS)
+//! mobile-device management, over the Exchange Online admin REST API (`InvokeCommand`).
+//!
+//! The crate is organised in layers:
+//!
+//! * [`protocol`]: the wire protocol without I/O (request building, parameter encoding,
+//!   response and error decoding);
+//! * [`auth`]: bearer tokens ([`auth::TokenProvider`]);
+//! * [`ExchangeClient`]: the object-safe async trait every client implements, with paging
+//!   helpers ([`ObjectStream`], [`Listing`], [`Page`]);
+//! * [`Environment`]: per-cloud hosts, scopes and the bearer-token allow-list.
+#![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+pub mod auth;
+pub mod client;
+pub mod environment;
+pub mod error;
+pub mod protocol;
+
+pub use async_trait::async_trait;
+pub use client::{
+    Cmdlet, ExchangeClient, ExchangeClientExt, Listing, ModuleFile, ModuleFileEntry, NoOutput,
+    ObjectStream, Page, StreamReport,
+};
+pub use environment::Environment;
+pub use error::{ApiError, AuthError, Error, Result};

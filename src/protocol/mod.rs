@@ -1,0 +1,23 @@
+//! The wire protocol of the Exchange Online admin API, without I/O.
+//!
+//! Pure functions build `InvokeCommand` requests ([`prepare_invoke`]), encode parameters
+//! ([`Parameters`]) and decode answers ([`decode_page`], [`decode_error`]). The HTTP client,
+//! the simulator and the tests all share them.
+
+mod params;
+mod request;
+mod response;
+
+pub use params::{
+    BYTE_ARRAY_COLLECTION_TYPE, BYTE_ARRAY_TYPE, GENERIC_HASHTABLE_COLLECTION_TYPE,
+    GENERIC_HASHTABLE_TYPE, Parameters, encode_datetime, encode_filter_literals,
+};
+pub use request::{
+    ANCHOR_HEADER, APP_ONLY_SYSTEM_MAILBOX, CLIENT_APPLICATION, CmdletKind, Invocation,
+    MAX_PAGE_SIZE, NextLink, PreparedRequest, RequestContext, RoutingHint,
+    check_destructive_identity, invoke_url, is_routable_mailbox, module_file_url, prepare_invoke,
+};
+pub use response::{
+    DetailMessage, MAX_BODY_BYTES, RawPage, ResponseMeta, TRUNCATION_WARNING, Warning, decode_body,
+    decode_error, decode_page, parse_detail_message, parse_retry_after, strip_annotations,
+};

@@ -1,0 +1,613 @@
+//! Building an `InvokeCommand` request without doing any I/O (protocol.md §1, §2).
+
+use std::fmt;
+
+use serde_json::Value;
+use url::Url;
+use uuid::Uuid;
+
+use super::params::Parameters;
+use crate::error::{Error, Result};
+
+/// The header that routes a request to a mailbox's server.
+pub const ANCHOR_HEADER: &str = "X-AnchorMailbox";
+/// The well-known system mailbox used as the routing hint of app-only calls.
+pub const APP_ONLY_SYSTEM_MAILBOX: &str = "SystemMailbox{bb558c35-97f1-4cb9-8ff7-d53741dc928c}";
+/// Largest page size the service accepts in `Prefer: odata.maxpagesize`.
+pub const MAX_PAGE_SIZE: u32 = 1000;
+/// Value of the `X-ClientApplication` header the module sends.
+pub const CLIENT_APPLICATION: &str = "ExoManagementModule";
+
+/// How a cmdlet affects the tenant; decides retries, confirmation and identity checks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum CmdletKind {
+    /// Reads only (`Get-*`, `Test-*`): retried after timeouts and connection errors.
+    Read,
+    /// Changes state (`Set-*`, `New-*`, `Add-*`, …): retried only when provably not processed.
+    Write,
+    /// Destroys state (`Remove-*`, `Clear-*`): never sent without an identity, always with
+    /// `Confirm: false`, never retried after an ambiguous failure.
+    Destructive,
+}
+
+impl CmdletKind {
+    /// Classify a cmdlet by its verb (case-insensitive).
+    pub fn from_cmdlet_name(name: &str) -> CmdletKind {
+        let verb = name.split('-').next().unwrap_or("").to_ascii_lowercase();
+        match verb.as_str() {
+            "get" | "test" | "search" | "export" | "find" | "read" => CmdletKind::Read,
+            "remove" | "clear" | "disable" | "stop" | "undo" | "revoke" => CmdletKind::Destructive,
+            _ => CmdletKind::Write,
+        }
+    }
+
+    /// Whether the cmdlet changes anything.
+    pub fn is_mutating(self) -> bool {
+        !matches!(self, CmdletKind::Read)
+    }
+}
+
+impl fmt::Display for CmdletKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            CmdletKind::Read => "read",
+            CmdletKind::Write => "write",
+            CmdletKind::Destructive => "destructive",
+        })
+    }
+}
+
+/// The value of `X-AnchorMailbox` (protocol.md §2.4).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RoutingHint {
+    /// Delegated token: `UPN:<user principal name>`.
+    User(String),
+    /// App-only token: `APP:SystemMailbox{bb558c35-…}@<tenant id>`.
+    App {
+        /// Tenant GUID or domain.
+        tenant: String,
+    },
+    /// Mailbox-scoped call: `SMTP:<address>` for an address, `MBX:<guid>@<tenant>` for a GUID;
+    /// also sends `parameter-based-routing: true`.
+    Mailbox {
+        /// The mailbox as given in the cmdlet parameter.
+        mailbox: String,
+        /// Tenant GUID or domain, used for GUID mailboxes.
+        tenant: String,
+    },
+    /// Any other literal value.
+    Raw(String),
+}
+
+impl RoutingHint {
+    /// The header value.
+    pub fn header_value(&self) -> String {
+        match self {
+            RoutingHint::User(upn) => format!("UPN:{upn}"),
+            RoutingHint::App { tenant } => format!("APP:{APP_ONLY_SYSTEM_MAILBOX}@{tenant}"),
+            RoutingHint::Mailbox { mailbox, tenant } => {
+                if Uuid::parse_str(mailbox.trim()).is_ok() {
+                    format!("MBX:{}@{tenant}", mailbox.trim())
+                } else {
+                    format!("SMTP:{}", mailbox.trim())
+                }
+            }
+            RoutingHint::Raw(v) => v.clone(),
+        }
+    }
+
+    /// Whether the hint came from a cmdlet parameter (`parameter-based-routing: true`).
+    pub fn is_parameter_based(&self) -> bool {
+        matches!(self, RoutingHint::Mailbox { .. })
+    }
+}
+
+/// Whether a mailbox value can serve as a routing hint (an SMTP address or a GUID).
+pub fn is_routable_mailbox(mailbox: &str) -> bool {
+    let m = mailbox.trim();
+    Uuid::parse_str(m).is_ok()
+        || (m.contains('@') && !m.contains(char::is_whitespace) && !m.starts_with('@'))
+}
+
+/// An `@odata.nextLink`: where to POST the same body for the next page.
+#[derive(Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct NextLink(String);
+
+impl NextLink {
+    /// Wrap a link as received from the service.
+    pub fn new(link: impl Into<String>) -> Self {
+        NextLink(link.into())
+    }
+
+    /// The link text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for NextLink {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Skiptokens are opaque and can be long; keep Debug output short.
+        let shown: String = self.0.chars().take(80).collect();
+        if shown.len() < self.0.len() {
+            write!(f, "NextLink({shown:?}…)")
+        } else {
+            write!(f, "NextLink({shown:?})")
+        }
+    }
+}
+
+impl fmt::Display for NextLink {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// One cmdlet invocation: name, parameters, projection and paging preferences.
+///
+/// The same `Invocation` (and so the same `client-request-id`) is used for every page and
+/// every retry of one call.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Invocation {
+    cmdlet: String,
+    kind: CmdletKind,
+    parameters: Parameters,
+    select: Vec<String>,
+    page_size: Option<u32>,
+    routing: Option<RoutingHint>,
+    request_id: Uuid,
+}
+
+impl Invocation {
+    /// A new invocation; the kind is inferred from the verb. For destructive cmdlets
+    /// `Confirm: false` is added unless the caller set `Confirm` explicitly.
+    pub fn new(cmdlet: impl Into<String>, parameters: Parameters) -> Self {
+        let cmdlet = cmdlet.into();
+        let kind = CmdletKind::from_cmdlet_name(&cmdlet);
+        Self::with_kind(cmdlet, kind, parameters)
+    }
+
+    /// A new invocation with an explicit kind.
+    pub fn with_kind(
+        cmdlet: impl Into<String>,
+        kind: CmdletKind,
+        mut parameters: Parameters,
+    ) -> Self {
+        if kind == CmdletKind::Destructive && !parameters.contains("Confirm") {
+            parameters.switch("Confirm", false);
+        }
+        Invocation {
+            cmdlet: cmdlet.into(),
+            kind,
+            parameters,
+            select: Vec::new(),
+            page_size: None,
+            routing: None,
+            request_id: Uuid::new_v4(),
+        }
+    }
+
+    /// Server-side property projection (`$select`).
+    pub fn select<I, S>(mut self, properties: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.select = properties.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Page size (`Prefer: odata.maxpagesize`), capped at 1000.
+    pub fn page_size(mut self, size: u32) -> Self {
+        self.page_size = Some(size.clamp(1, MAX_PAGE_SIZE));
+        self
+    }
+
+    /// Route by a mailbox parameter (`SMTP:`/`MBX:` plus `parameter-based-routing`).
+    pub fn routing(mut self, hint: RoutingHint) -> Self {
+        self.routing = Some(hint);
+        self
+    }
+
+    /// Cmdlet name as it will be sent.
+    pub fn cmdlet(&self) -> &str {
+        &self.cmdlet
+    }
+
+    /// Read, write or destructive.
+    pub fn kind(&self) -> CmdletKind {
+        self.kind
+    }
+
+    /// The parameters.
+    pub fn parameters(&self) -> &Parameters {
+        &self.parameters
+    }
+
+    /// Mutable access to the parameters.
+    pub fn parameters_mut(&mut self) -> &mut Parameters {
+        &mut self.parameters
+    }
+
+    /// The `$select` list (empty = all properties).
+    pub fn selected(&self) -> &[String] {
+        &self.select
+    }
+
+    /// Explicit routing hint, if any.
+    pub fn routing_hint(&self) -> Option<&RoutingHint> {
+        self.routing.as_ref()
+    }
+
+    /// The `client-request-id` shared by every page and retry of this invocation.
+    pub fn request_id(&self) -> Uuid {
+        self.request_id
+    }
+
+    /// Use a fresh `client-request-id` (for a new, independent call with the same input).
+    pub fn renew_request_id(&mut self) {
+        self.request_id = Uuid::new_v4();
+    }
+
+    /// The `ResultSize` parameter as sent: `None` if absent, `Some(None)` for `Unlimited`,
+    /// `Some(Some(n))` for a number.
+    pub fn result_size(&self) -> Option<Option<u64>> {
+        match self.parameters.get("ResultSize")? {
+            Value::String(s) if s.eq_ignore_ascii_case("unlimited") => Some(None),
+            Value::String(s) => s.trim().parse().ok().map(Some),
+            Value::Number(n) => n.as_u64().map(Some),
+            _ => None,
+        }
+    }
+
+    /// The page size that goes into `Prefer: odata.maxpagesize`: the explicit page size (or
+    /// 1000), lowered to a numeric `ResultSize`, as the module computes it.
+    pub fn effective_page_size(&self) -> u32 {
+        let base = self.page_size.unwrap_or(MAX_PAGE_SIZE);
+        match self.result_size() {
+            Some(Some(n)) if n > 0 && n < u64::from(base) => n as u32,
+            _ => base,
+        }
+    }
+
+    /// Check that the invocation may be sent: a non-empty cmdlet name, and for destructive
+    /// cmdlets a non-empty, non-wildcard `Identity` and `Confirm: false`.
+    pub fn validate(&self) -> Result<()> {
+        let name = self.cmdlet.trim();
+        let mut parts = name.splitn(2, '-');
+        let (verb, noun) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+        if verb.is_empty()
+            || noun.is_empty()
+            || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        {
+            return Err(Error::invalid_input(format!(
+                "{name:?} is not a cmdlet name of the form Verb-Noun"
+            )));
+        }
+        if self.kind == CmdletKind::Destructive {
+            check_destructive_identity(&self.cmdlet, self.parameters.get("Identity"))?;
+        }
+        Ok(())
+    }
+
+    /// The JSON body: `{"CmdletInput":{"CmdletName":…,"Parameters":{…}}}` as UTF-8 bytes.
+    pub fn body(&self) -> Vec<u8> {
+        #[derive(serde::Serialize)]
+        struct Envelope<'a> {
+            #[serde(rename = "CmdletInput")]
+            input: Input<'a>,
+        }
+        #[derive(serde::Serialize)]
+        struct Input<'a> {
+            #[serde(rename = "CmdletName")]
+            name: &'a str,
+            #[serde(rename = "Parameters")]
+            parameters: &'a Parameters,
+        }
+        serde_json::to_vec(&Envelope {
+            input: Input {
+                name: &self.cmdlet,
+                parameters: &self.parameters,
+            },
+        })
+        .expect("a JSON map always serializes")
+    }
+}
+
+/// Refuse a destructive call whose identity is missing, empty, whitespace or a wildcard.
+pub fn check_destructive_identity(cmdlet: &str, identity: Option<&Value>) -> Result<()> {
+    let problem = match identity {
+        None | Some(Value::Null) => Some("is required for a destructive cmdlet"),
+        Some(Value::String(s)) if s.trim().is_empty() => Some("must not be empty or whitespace"),
+        Some(Value::String(s)) if s.contains('*') || s.contains('?') => {
+            Some("must name exactly one object (wildcards are refused)")
+        }
+        Some(Value::String(_)) => None,
+        Some(_) => Some("must be a single identity string"),
+    };
+    match problem {
+        Some(p) => Err(Error::invalid_parameter(
+            Some(cmdlet.to_string()),
+            "Identity",
+            p,
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Per-client and per-call context that goes into the headers.
+#[derive(Clone, Debug)]
+pub struct RequestContext {
+    /// `connection-id`: one per client.
+    pub connection_id: Uuid,
+    /// Routing hint derived from the token (used unless the invocation has its own).
+    pub default_routing: Option<RoutingHint>,
+    /// `User-Agent`.
+    pub user_agent: String,
+}
+
+/// A fully built request, ready to be sent by any HTTP stack. The `Authorization` header is
+/// not part of it: the transport adds it, marked sensitive, just before sending.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PreparedRequest {
+    /// Target URL (the InvokeCommand URL, or the continuation link).
+    pub url: Url,
+    /// Headers, in order.
+    pub headers: Vec<(&'static str, String)>,
+    /// UTF-8 JSON body.
+    pub body: Vec<u8>,
+}
+
+impl PreparedRequest {
+    /// Look up a header value (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// `{base}/adminapi/beta/{tenant}/InvokeCommand[?$select=…]`.
+pub fn invoke_url(base: &Url, tenant: &str, select: &[String]) -> Result<Url> {
+    let tenant = tenant.trim();
+    if tenant.is_empty() || tenant.contains(['/', '?', '#', ' ']) {
+        return Err(Error::Config(format!(
+            "tenant {tenant:?} is not a tenant GUID or domain"
+        )));
+    }
+    let mut url = base.clone();
+    {
+        let mut segs = url
+            .path_segments_mut()
+            .map_err(|_| Error::Config(format!("{base} cannot be a base URL")))?;
+        segs.pop_if_empty();
+        segs.extend(["adminapi", "beta", tenant, "InvokeCommand"]);
+    }
+    if !select.is_empty() {
+        url.query_pairs_mut()
+            .append_pair("$select", &select.join(","));
+    }
+    Ok(url)
+}
+
+/// `{base}/adminapi/v1.0/{tenant}/EXOModuleFile?Version=…`.
+pub fn module_file_url(base: &Url, tenant: &str, module_version: &str) -> Result<Url> {
+    let mut url = invoke_url(base, tenant, &[])?;
+    {
+        let mut segs = url.path_segments_mut().expect("checked above");
+        segs.pop().pop().pop();
+        segs.extend(["v1.0", tenant.trim(), "EXOModuleFile"]);
+    }
+    url.query_pairs_mut().append_pair("Version", module_version);
+    Ok(url)
+}
+
+/// Build the request for the first page (`continuation == None`) or a following page.
+pub fn prepare_invoke(
+    base: &Url,
+    tenant: &str,
+    invocation: &Invocation,
+    ctx: &RequestContext,
+    continuation: Option<&NextLink>,
+) -> Result<PreparedRequest> {
+    invocation.validate()?;
+    let url = match continuation {
+        None => invoke_url(base, tenant, invocation.selected())?,
+        Some(link) => Url::parse(link.as_str()).map_err(|e| Error::Decode {
+            cmdlet: invocation.cmdlet().to_string(),
+            message: format!("@odata.nextLink is not a URL: {e}"),
+            body_snippet: crate::error::body_snippet(link.as_str().as_bytes()),
+        })?,
+    };
+    let mut headers: Vec<(&'static str, String)> = vec![
+        ("Content-Type", "application/json; charset=utf-8".into()),
+        ("Accept", "application/json".into()),
+        ("Accept-Charset", "UTF-8".into()),
+        ("Accept-Encoding", "gzip".into()),
+        ("Accept-Language", "en-US".into()),
+        ("X-CmdletName", invocation.cmdlet().to_string()),
+        ("client-request-id", invocation.request_id().to_string()),
+        ("connection-id", ctx.connection_id.to_string()),
+        (
+            "Prefer",
+            format!("odata.maxpagesize={}", invocation.effective_page_size()),
+        ),
+        ("X-ResponseFormat", "json".into()),
+        ("X-SerializationLevel", "Partial".into()),
+        ("X-ClientApplication", CLIENT_APPLICATION.into()),
+        ("User-Agent", ctx.user_agent.clone()),
+    ];
+    let routing = invocation.routing_hint().or(ctx.default_routing.as_ref());
+    if let Some(hint) = routing {
+        headers.push((ANCHOR_HEADER, hint.header_value()));
+        if hint.is_parameter_based() {
+            headers.push(("parameter-based-routing", "true".into()));
+        }
+    }
+    Ok(PreparedRequest {
+        url,
+        headers,
+        body: invocation.body(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn ctx() -> RequestContext {
+        RequestContext {
+            connection_id: Uuid::nil(),
+            default_routing: Some(RoutingHint::App {
+                tenant: "2f6c0000-0000-0000-0000-000000000001".into(),
+            }),
+            user_agent: "test".into(),
+        }
+    }
+
+    #[test]
+    fn builds_url_body_and_headers() {
+        let base = Url::parse("https://outlook.office365.com").unwrap();
+        let mut p = Parameters::new();
+        p.string("ResultSize", "Unlimited");
+        let inv = Invocation::new("Get-MobileDevice", p).select(["Identity", "Guid"]);
+        let req = prepare_invoke(&base, "contoso.onmicrosoft.com", &inv, &ctx(), None).unwrap();
+        assert_eq!(
+            req.url.as_str(),
+            "https://outlook.office365.com/adminapi/beta/contoso.onmicrosoft.com/InvokeCommand?%24select=Identity%2CGuid"
+        );
+        let body: Value = serde_json::from_slice(&req.body).unwrap();
+        assert_eq!(
+            body,
+            json!({"CmdletInput":{"CmdletName":"Get-MobileDevice","Parameters":{"ResultSize":"Unlimited"}}})
+        );
+        assert_eq!(req.header("prefer"), Some("odata.maxpagesize=1000"));
+        assert_eq!(req.header("X-CmdletName"), Some("Get-MobileDevice"));
+        assert_eq!(
+            req.header("X-AnchorMailbox"),
+            Some(
+                "APP:SystemMailbox{bb558c35-97f1-4cb9-8ff7-d53741dc928c}@2f6c0000-0000-0000-0000-000000000001"
+            )
+        );
+        assert_eq!(
+            req.header("client-request-id"),
+            Some(inv.request_id().to_string().as_str())
+        );
+        assert_eq!(req.header("Accept-Language"), Some("en-US"));
+        assert!(req.header("parameter-based-routing").is_none());
+    }
+
+    #[test]
+    fn empty_parameters_are_an_object_and_page_size_follows_result_size() {
+        let inv = Invocation::new("Get-ActiveSyncOrganizationSettings", Parameters::new());
+        assert_eq!(
+            String::from_utf8(inv.body()).unwrap(),
+            r#"{"CmdletInput":{"CmdletName":"Get-ActiveSyncOrganizationSettings","Parameters":{}}}"#
+        );
+        let mut p = Parameters::new();
+        p.int("ResultSize", 5);
+        assert_eq!(Invocation::new("Get-Recipient", p).effective_page_size(), 5);
+    }
+
+    #[test]
+    fn destructive_gets_confirm_false_and_needs_identity() {
+        let inv = Invocation::new("Clear-MobileDevice", Parameters::new());
+        assert_eq!(inv.kind(), CmdletKind::Destructive);
+        assert_eq!(inv.parameters().get("Confirm"), Some(&json!(false)));
+        assert!(inv.validate().unwrap_err().is_invalid_input());
+        for bad in ["", "   ", "*", "alice\\ExchangeActiveSyncDevices\\*"] {
+            let mut p = Parameters::new();
+            p.string("Identity", bad);
+            assert!(
+                Invocation::new("Remove-MobileDevice", p)
+                    .validate()
+                    .is_err(),
+                "{bad:?}"
+            );
+        }
+        let mut p = Parameters::new();
+        p.string("Identity", "5c1f6a2e-0d4b-4a5e-9a0f-2b1d3c4e5f60");
+        assert!(Invocation::new("remove-MobileDevice", p).validate().is_ok());
+    }
+
+    #[test]
+    fn mailbox_routing_hints() {
+        let h = RoutingHint::Mailbox {
+            mailbox: "alice@contoso.com".into(),
+            tenant: "t".into(),
+        };
+        assert_eq!(h.header_value(), "SMTP:alice@contoso.com");
+        let h = RoutingHint::Mailbox {
+            mailbox: "5c1f6a2e-0d4b-4a5e-9a0f-2b1d3c4e5f60".into(),
+            tenant: "t".into(),
+        };
+        assert_eq!(
+            h.header_value(),
+            "MBX:5c1f6a2e-0d4b-4a5e-9a0f-2b1d3c4e5f60@t"
+        );
+        assert_eq!(RoutingHint::User("a@b".into()).header_value(), "UPN:a@b");
+        let base = Url::parse("https://outlook.office365.com/").unwrap();
+        let inv = Invocation::new("Get-MobileDeviceStatistics", Parameters::new()).routing(
+            RoutingHint::Mailbox {
+                mailbox: "alice@contoso.com".into(),
+                tenant: "t".into(),
+            },
+        );
+        let req = prepare_invoke(&base, "t", &inv, &ctx(), None).unwrap();
+        assert_eq!(
+            req.header("X-AnchorMailbox"),
+            Some("SMTP:alice@contoso.com")
+        );
+        assert_eq!(req.header("parameter-based-routing"), Some("true"));
+    }
+
+    #[test]
+    fn continuation_reuses_body_and_id() {
+        let base = Url::parse("https://outlook.office365.com").unwrap();
+        let inv = Invocation::new("Get-MobileDevice", Parameters::new());
+        let first = prepare_invoke(&base, "t", &inv, &ctx(), None).unwrap();
+        let link = NextLink::new(
+            "https://outlook.office365.com/adminapi/beta/t/InvokeCommand?%24skiptoken=abc",
+        );
+        let next = prepare_invoke(&base, "t", &inv, &ctx(), Some(&link)).unwrap();
+        assert_eq!(next.url.as_str(), link.as_str());
+        assert_eq!(first.body, next.body);
+        assert_eq!(
+            first.header("client-request-id"),
+            next.header("client-request-id")
+        );
+    }
+
+    #[test]
+    fn module_file_url_shape() {
+        let base = Url::parse("https://outlook.office365.com").unwrap();
+        assert_eq!(
+            module_file_url(&base, "t", "3.9.2").unwrap().as_str(),
+            "https://outlook.office365.com/adminapi/v1.0/t/EXOModuleFile?Version=3.9.2"
+        );
+        assert!(invoke_url(&base, "", &[]).is_err());
+        assert!(invoke_url(&base, "a/b", &[]).is_err());
+    }
+
+    #[test]
+    fn kinds_from_verbs() {
+        assert_eq!(
+            CmdletKind::from_cmdlet_name("get-MobileDeviceMailboxPolicy"),
+            CmdletKind::Read
+        );
+        assert_eq!(
+            CmdletKind::from_cmdlet_name("New-ActiveSyncDeviceAccessRule"),
+            CmdletKind::Write
+        );
+        assert_eq!(
+            CmdletKind::from_cmdlet_name("Clear-MobileDevice"),
+            CmdletKind::Destructive
+        );
+    }
+}
