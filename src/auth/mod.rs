@@ -3,6 +3,18 @@
 //! [`TokenProvider`] is a small async, object-safe trait; the client asks it for a token before
 //! every request (so long enumerations survive token expiry) and once more, with
 //! [`TokenRequest::force_refresh`], after a 401.
+//!
+//! Providers in this module:
+//!
+//! * [`StaticToken`]: a token the caller already holds;
+//! * [`ClientCredentials`]: app-only tokens (OAuth 2.0 client credentials) with a client
+//!   secret or a certificate ([`ClientCertificate`]);
+//! * [`CachingTokenProvider`]: wraps any provider, caches per scope, refreshes shortly before
+//!   expiry, single-flight;
+//! * [`provider_from_env`] / [`settings_from_env`]: pick one from `EXO_*` variables.
+//!
+//! For delegated (user) tokens, implement [`TokenProvider`] over the library of your choice
+//! (MSAL, `azure_identity`, a managed-identity endpoint); it is one async method.
 
 use std::fmt;
 
@@ -12,8 +24,23 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::error::AuthError;
 
+mod cache;
+mod certificate;
 mod claims;
+mod client_credentials;
+mod clock;
+mod from_env;
+
+pub use cache::{CachingTokenProvider, DEFAULT_REFRESH_MARGIN};
+pub use certificate::ClientCertificate;
 pub use claims::TokenClaims;
+pub use client_credentials::{ClientCredential, ClientCredentials, JWT_BEARER_ASSERTION_TYPE};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use from_env::{
+    EnvSettings, FromEnvError, VAR_ACCESS_TOKEN, VAR_CLIENT_CERTIFICATE,
+    VAR_CLIENT_CERTIFICATE_KEY, VAR_CLIENT_ID, VAR_CLIENT_SECRET, VAR_ENVIRONMENT, VAR_TENANT_ID,
+    provider_from_env, provider_from_lookup, settings_from_env, settings_from_lookup,
+};
 
 /// An access token and when it expires. `Debug` never shows the token.
 #[derive(Clone)]

@@ -1,0 +1,236 @@
+//! Building a token provider from environment variables (for examples and command-line tools).
+//!
+//! | Variable | Meaning |
+//! |---|---|
+//! | `EXO_TENANT_ID` | Tenant id or verified domain (required with any credential) |
+//! | `EXO_ENVIRONMENT` | `commercial` (default), `gcc-high`, `dod` or `china` |
+//! | `EXO_ACCESS_TOKEN` | A bearer token to use as is ([`StaticToken`]); wins over the rest |
+//! | `EXO_CLIENT_ID` | Application (client) id for the client-credentials flow |
+//! | `EXO_CLIENT_SECRET` | Client secret |
+//! | `EXO_CLIENT_CERTIFICATE` | Path to a PEM file with the certificate (and the key, unless `EXO_CLIENT_CERTIFICATE_KEY` is set) |
+//! | `EXO_CLIENT_CERTIFICATE_KEY` | Path to a separate PEM private key (optional) |
+//!
+//! Empty values count as unset. Variables are read through a lookup function, so tests (and
+//! callers with their own configuration source) need not touch the process environment.
+
+use std::fmt;
+use std::sync::Arc;
+
+use super::certificate::ClientCertificate;
+use super::client_credentials::{ClientCredential, ClientCredentials};
+use super::{StaticToken, TokenProvider};
+use crate::environment::Environment;
+use crate::error::AuthError;
+
+/// `EXO_TENANT_ID`.
+pub const VAR_TENANT_ID: &str = "EXO_TENANT_ID";
+/// `EXO_ENVIRONMENT`.
+pub const VAR_ENVIRONMENT: &str = "EXO_ENVIRONMENT";
+/// `EXO_ACCESS_TOKEN`.
+pub const VAR_ACCESS_TOKEN: &str = "EXO_ACCESS_TOKEN";
+/// `EXO_CLIENT_ID`.
+pub const VAR_CLIENT_ID: &str = "EXO_CLIENT_ID";
+/// `EXO_CLIENT_SECRET`.
+pub const VAR_CLIENT_SECRET: &str = "EXO_CLIENT_SECRET";
+/// `EXO_CLIENT_CERTIFICATE`.
+pub const VAR_CLIENT_CERTIFICATE: &str = "EXO_CLIENT_CERTIFICATE";
+/// `EXO_CLIENT_CERTIFICATE_KEY`.
+pub const VAR_CLIENT_CERTIFICATE_KEY: &str = "EXO_CLIENT_CERTIFICATE_KEY";
+
+/// Why no provider could be built from the environment. `Display` names variables, never
+/// their values.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum FromEnvError {
+    /// Required variables are not set. Alternatives are listed as one entry, e.g.
+    /// `"EXO_CLIENT_SECRET or EXO_CLIENT_CERTIFICATE"`.
+    #[error("missing environment variable(s): {}", .0.join(", "))]
+    Missing(Vec<&'static str>),
+    /// A variable is set to something unusable.
+    #[error("invalid {variable}: {message}")]
+    Invalid {
+        /// The variable's name.
+        variable: &'static str,
+        /// What is wrong (never the value itself).
+        message: String,
+    },
+    /// The credential could not be loaded (unreadable or malformed certificate, ...).
+    #[error(transparent)]
+    Credential(AuthError),
+}
+
+impl FromEnvError {
+    /// The missing variables, if that is the problem.
+    pub fn missing(&self) -> &[&'static str] {
+        match self {
+            FromEnvError::Missing(v) => v,
+            _ => &[],
+        }
+    }
+}
+
+impl From<FromEnvError> for AuthError {
+    fn from(e: FromEnvError) -> Self {
+        match e {
+            FromEnvError::Credential(e) => e,
+            other => AuthError::InvalidCredential(other.to_string()),
+        }
+    }
+}
+
+impl From<FromEnvError> for crate::error::Error {
+    fn from(e: FromEnvError) -> Self {
+        crate::error::Error::Auth(e.into())
+    }
+}
+
+/// Environment, tenant and token provider read from the environment.
+#[non_exhaustive]
+pub struct EnvSettings {
+    /// The cloud (`EXO_ENVIRONMENT`, default commercial).
+    pub environment: Environment,
+    /// The tenant (`EXO_TENANT_ID`).
+    pub tenant: String,
+    /// The token provider (a [`StaticToken`] or a cached [`ClientCredentials`]).
+    pub provider: Arc<dyn TokenProvider>,
+}
+
+impl fmt::Debug for EnvSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EnvSettings")
+            .field("environment", &self.environment)
+            .field("tenant", &self.tenant)
+            .field("provider", &self.provider)
+            .finish()
+    }
+}
+
+/// A token provider for `env` and `tenant` from the process environment; `Ok(None)` when no
+/// credential variable is set at all. See the [module documentation](self).
+pub fn provider_from_env(
+    env: &Environment,
+    tenant: &str,
+) -> Result<Option<Arc<dyn TokenProvider>>, FromEnvError> {
+    provider_from_lookup(env, tenant, |name| std::env::var(name).ok())
+}
+
+/// Like [`provider_from_env`], reading variables through `lookup`.
+pub fn provider_from_lookup(
+    env: &Environment,
+    tenant: &str,
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Result<Option<Arc<dyn TokenProvider>>, FromEnvError> {
+    let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+    let tenant = Some(tenant.to_string()).filter(|t| !t.trim().is_empty());
+    build(env, tenant, &get)
+}
+
+/// Environment, tenant and provider from the process environment; `Ok(None)` when no
+/// credential variable is set at all. See the [module documentation](self).
+pub fn settings_from_env() -> Result<Option<EnvSettings>, FromEnvError> {
+    settings_from_lookup(|name| std::env::var(name).ok())
+}
+
+/// Like [`settings_from_env`], reading variables through `lookup`.
+pub fn settings_from_lookup(
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Result<Option<EnvSettings>, FromEnvError> {
+    let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+    let environment = match get(VAR_ENVIRONMENT) {
+        None => Environment::Commercial,
+        Some(v) => v.parse().map_err(|_| FromEnvError::Invalid {
+            variable: VAR_ENVIRONMENT,
+            message: "expected commercial, gcc-high, dod or china".into(),
+        })?,
+    };
+    let tenant = get(VAR_TENANT_ID);
+    let provider = build(&environment, tenant.clone(), &get)?;
+    Ok(provider.map(|provider| EnvSettings {
+        environment,
+        tenant: tenant.unwrap_or_default().trim().to_string(),
+        provider,
+    }))
+}
+
+fn build(
+    env: &Environment,
+    tenant: Option<String>,
+    get: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<Arc<dyn TokenProvider>>, FromEnvError> {
+    let token = get(VAR_ACCESS_TOKEN);
+    let client_id = get(VAR_CLIENT_ID);
+    let secret = get(VAR_CLIENT_SECRET);
+    let certificate = get(VAR_CLIENT_CERTIFICATE);
+    let key = get(VAR_CLIENT_CERTIFICATE_KEY);
+
+    if token.is_none()
+        && client_id.is_none()
+        && secret.is_none()
+        && certificate.is_none()
+        && key.is_none()
+    {
+        return Ok(None);
+    }
+
+    let mut missing = Vec::new();
+    if tenant.is_none() {
+        missing.push(VAR_TENANT_ID);
+    }
+    if let Some(token) = token {
+        if !missing.is_empty() {
+            return Err(FromEnvError::Missing(missing));
+        }
+        return Ok(Some(Arc::new(StaticToken::new(token.trim()))));
+    }
+
+    if client_id.is_none() {
+        missing.push(VAR_CLIENT_ID);
+    }
+    if secret.is_none() && certificate.is_none() {
+        missing.push(if key.is_some() {
+            VAR_CLIENT_CERTIFICATE
+        } else {
+            "EXO_CLIENT_SECRET or EXO_CLIENT_CERTIFICATE"
+        });
+    }
+    if !missing.is_empty() {
+        return Err(FromEnvError::Missing(missing));
+    }
+    let (Some(client_id), Some(tenant)) = (client_id, tenant) else {
+        return Err(FromEnvError::Missing(vec![VAR_CLIENT_ID, VAR_TENANT_ID]));
+    };
+
+    let credential = match (secret, certificate) {
+        (Some(_), Some(_)) => {
+            return Err(FromEnvError::Invalid {
+                variable: VAR_CLIENT_SECRET,
+                message: "set either EXO_CLIENT_SECRET or EXO_CLIENT_CERTIFICATE, not both".into(),
+            });
+        }
+        (Some(secret), None) => {
+            if key.is_some() {
+                return Err(FromEnvError::Invalid {
+                    variable: VAR_CLIENT_CERTIFICATE_KEY,
+                    message: "set only together with EXO_CLIENT_CERTIFICATE".into(),
+                });
+            }
+            ClientCredential::Secret(secret.into())
+        }
+        (None, Some(certificate)) => {
+            let loaded = match key {
+                Some(key) => ClientCertificate::from_pem_files(certificate.trim(), key.trim()),
+                None => ClientCertificate::from_pem_file(certificate.trim()),
+            };
+            ClientCredential::Certificate(loaded.map_err(FromEnvError::Credential)?)
+        }
+        (None, None) => {
+            return Err(FromEnvError::Missing(vec![
+                "EXO_CLIENT_SECRET or EXO_CLIENT_CERTIFICATE",
+            ]));
+        }
+    };
+    let provider = ClientCredentials::new(env, &tenant, client_id.trim(), credential, None)
+        .map_err(FromEnvError::Credential)?
+        .cached();
+    Ok(Some(Arc::new(provider)))
+}
