@@ -176,8 +176,14 @@ impl ClientCredentials {
         &self.client_id
     }
 
-    /// The form body of a token request for `scope`.
-    fn form(&self, scope: &str, claims: Option<&str>) -> Result<String, AuthError> {
+    /// The form body of a token request for `scope`, and the client assertion it carries
+    /// (kept so it can be scrubbed from error text).
+    fn form(
+        &self,
+        scope: &str,
+        claims: Option<&str>,
+    ) -> Result<(String, Option<String>), AuthError> {
+        let mut sent_assertion = None;
         let mut form = url::form_urlencoded::Serializer::new(String::new());
         form.append_pair("grant_type", "client_credentials")
             .append_pair("client_id", &self.client_id)
@@ -194,22 +200,34 @@ impl ClientCredentials {
                 )?;
                 form.append_pair("client_assertion_type", JWT_BEARER_ASSERTION_TYPE)
                     .append_pair("client_assertion", &assertion);
+                sent_assertion = Some(assertion);
             }
         }
         if let Some(claims) = claims {
             form.append_pair("claims", claims);
         }
-        Ok(form.finish())
+        Ok((form.finish(), sent_assertion))
     }
 
-    /// Remove any occurrence of the client secret from text that came back from the server.
-    fn scrub(&self, text: &str) -> String {
-        match &self.credential {
-            ClientCredential::Secret(secret) if !secret.expose_secret().is_empty() => {
-                text.replace(secret.expose_secret(), "[redacted]")
+    /// Remove any occurrence of the client secret or the assertion (plain or form-encoded)
+    /// from text that came back from the server.
+    fn scrub(&self, text: &str, assertion: Option<&str>) -> String {
+        let secret = match &self.credential {
+            ClientCredential::Secret(secret) => Some(secret.expose_secret()),
+            ClientCredential::Certificate(_) => None,
+        };
+        let mut out = text.to_string();
+        for sensitive in [secret, assertion].into_iter().flatten() {
+            if sensitive.is_empty() {
+                continue;
             }
-            _ => text.to_string(),
+            let encoded: String =
+                url::form_urlencoded::byte_serialize(sensitive.as_bytes()).collect();
+            out = out
+                .replace(sensitive, "[redacted]")
+                .replace(&encoded, "[redacted]");
         }
+        out
     }
 }
 
@@ -249,7 +267,8 @@ impl TokenProvider for ClientCredentials {
         } else {
             request.scope.as_str()
         };
-        let body = self.form(scope, request.claims.as_deref())?;
+        let (body, assertion) = self.form(scope, request.claims.as_deref())?;
+        let scrub = |text: &str| self.scrub(text, assertion.as_deref());
         let response = self
             .http
             .post(self.token_url.clone())
@@ -272,12 +291,12 @@ impl TokenProvider for ClientCredentials {
             return Err(match serde_json::from_slice::<OAuthError>(&bytes) {
                 Ok(err) => AuthError::Rejected {
                     status: status.as_u16(),
-                    error: self.scrub(&err.error),
-                    description: self.scrub(err.error_description.as_deref().unwrap_or("")),
+                    error: scrub(&err.error),
+                    description: scrub(err.error_description.as_deref().unwrap_or("")),
                 },
                 Err(_) => AuthError::Decode(format!(
                     "token endpoint answered {status} with a non-OAuth body: {}",
-                    self.scrub(&body_snippet(&bytes))
+                    scrub(&body_snippet(&bytes))
                 )),
             });
         }
