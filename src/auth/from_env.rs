@@ -1,17 +1,6 @@
 //! Building a token provider from environment variables (for examples and command-line tools).
 //!
-//! | Variable | Meaning |
-//! |---|---|
-//! | `EXO_TENANT_ID` | Tenant id or verified domain (required with any credential) |
-//! | `EXO_ENVIRONMENT` | `commercial` (default), `gcc-high`, `dod` or `china` |
-//! | `EXO_ACCESS_TOKEN` | A bearer token to use as is ([`StaticToken`]); wins over the rest |
-//! | `EXO_CLIENT_ID` | Application (client) id for the client-credentials flow |
-//! | `EXO_CLIENT_SECRET` | Client secret |
-//! | `EXO_CLIENT_CERTIFICATE` | Path to a PEM file with the certificate (and the key, unless `EXO_CLIENT_CERTIFICATE_KEY` is set) |
-//! | `EXO_CLIENT_CERTIFICATE_KEY` | Path to a separate PEM private key (optional) |
-//!
-//! Empty values count as unset. Variables are read through a lookup function, so tests (and
-//! callers with their own configuration source) need not touch the process environment.
+//! The variables are listed in the [`auth` module documentation](crate::auth#environment-variables).
 
 use std::fmt;
 use std::sync::Arc;
@@ -106,7 +95,7 @@ impl fmt::Debug for EnvSettings {
 }
 
 /// A token provider for `env` and `tenant` from the process environment; `Ok(None)` when no
-/// credential variable is set at all. See the [module documentation](self).
+/// credential variable is set at all. See [environment variables](crate::auth#environment-variables).
 pub fn provider_from_env(
     env: &Environment,
     tenant: &str,
@@ -126,7 +115,7 @@ pub fn provider_from_lookup(
 }
 
 /// Environment, tenant and provider from the process environment; `Ok(None)` when no
-/// credential variable is set at all. See the [module documentation](self).
+/// credential variable is set at all. See [environment variables](crate::auth#environment-variables).
 pub fn settings_from_env() -> Result<Option<EnvSettings>, FromEnvError> {
     settings_from_lookup(|name| std::env::var(name).ok())
 }

@@ -13,6 +13,24 @@
 //!   expiry, single-flight;
 //! * [`provider_from_env`] / [`settings_from_env`]: pick one from `EXO_*` variables.
 //!
+//! # Environment variables
+//!
+//! Read by [`provider_from_env`] and [`settings_from_env`]:
+//!
+//! | Variable | Meaning |
+//! |---|---|
+//! | `EXO_TENANT_ID` | Tenant id or verified domain (required with any credential) |
+//! | `EXO_ENVIRONMENT` | `commercial` (default), `gcc-high`, `dod` or `china` |
+//! | `EXO_ACCESS_TOKEN` | A bearer token to use as is ([`StaticToken`]); wins over the rest |
+//! | `EXO_CLIENT_ID` | Application (client) id for the client-credentials flow |
+//! | `EXO_CLIENT_SECRET` | Client secret |
+//! | `EXO_CLIENT_CERTIFICATE` | Path to a PEM file with the certificate (and the key, unless `EXO_CLIENT_CERTIFICATE_KEY` is set) |
+//! | `EXO_CLIENT_CERTIFICATE_KEY` | Path to a separate PEM private key (optional) |
+//!
+//! Empty values count as unset. [`provider_from_lookup`] and [`settings_from_lookup`] read the
+//! variables through a lookup function instead of the process environment, so tests (and
+//! callers with their own configuration source) need not touch the process environment.
+//!
 //! For delegated (user) tokens, implement [`TokenProvider`] over the library of your choice
 //! (MSAL, `azure_identity`, a managed-identity endpoint); it is one async method.
 
