@@ -27,7 +27,8 @@ async fn redirect_to_an_allowed_target_keeps_token_and_body_and_pins_the_base() 
     Mock::given(method("POST"))
         .and(path(INVOKE_PATH))
         .respond_with(
-            ResponseTemplate::new(307).insert_header("Location", format!("{REGION_PATH}?a=b").as_str()),
+            ResponseTemplate::new(307)
+                .insert_header("Location", format!("{REGION_PATH}?a=b").as_str()),
         )
         .expect(1)
         .mount(&server)
@@ -42,7 +43,10 @@ async fn redirect_to_an_allowed_target_keeps_token_and_body_and_pins_the_base() 
         .await;
     Mock::given(method("POST"))
         .and(path(REGION_PATH))
-        .and(header_is("Authorization", format!("Bearer {SECRET}").as_str()))
+        .and(header_is(
+            "Authorization",
+            format!("Bearer {SECRET}").as_str(),
+        ))
         .and(header_is("X-CmdletName", "Get-MobileDevice"))
         .respond_with(ok_rows())
         .expect(1)
@@ -71,20 +75,24 @@ async fn module_file_follows_a_302() {
     let moved = "/emea/adminapi/v1.0/contoso.onmicrosoft.com/EXOModuleFile";
     Mock::given(method("GET"))
         .and(path("/adminapi/v1.0/contoso.onmicrosoft.com/EXOModuleFile"))
-        .respond_with(
-            ResponseTemplate::new(302)
-                .insert_header("Location", format!("{}{moved}?Version=3.9.2", server.uri()).as_str()),
-        )
+        .respond_with(ResponseTemplate::new(302).insert_header(
+            "Location",
+            format!("{}{moved}?Version=3.9.2", server.uri()).as_str(),
+        ))
         .expect(1)
         .mount(&server)
         .await;
     Mock::given(method("GET"))
         .and(path(moved))
         .and(header_is("CommandName", "*"))
-        .and(header_is("Authorization", format!("Bearer {SECRET}").as_str()))
-        .respond_with(ResponseTemplate::new(200).set_body_json(
-            json!({"value":[{"exportedCmdlets":"Get-MobileDevice"}]}),
+        .and(header_is(
+            "Authorization",
+            format!("Bearer {SECRET}").as_str(),
         ))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"value":[{"exportedCmdlets":"Get-MobileDevice"}]})),
+        )
         .expect(1)
         .mount(&server)
         .await;
@@ -107,9 +115,16 @@ async fn assert_foreign_redirect_refused(location: String, foreign: &MockServer)
     };
     let foreign_port = Url::parse(&location).unwrap().port().unwrap();
     assert!(message.contains(&foreign_port.to_string()), "{message}");
-    assert!(!message.contains("skiptoken") && !message.contains(SECRET), "{message}");
+    assert!(
+        !message.contains("skiptoken") && !message.contains(SECRET),
+        "{message}"
+    );
     let received = foreign.received_requests().await.unwrap();
-    assert!(received.is_empty(), "the foreign host received {} request(s)", received.len());
+    assert!(
+        received.is_empty(),
+        "the foreign host received {} request(s)",
+        received.len()
+    );
     assert_eq!(server.received_requests().await.unwrap().len(), 1);
 }
 
@@ -128,7 +143,7 @@ async fn redirect_to_another_origin_is_refused_without_sending_anything() {
 #[tokio::test]
 async fn next_link_to_a_foreign_host_is_refused() {
     let server = server().await;
-    let foreign = server().await;
+    let foreign = http_support::server().await;
     Mock::given(method("POST"))
         .and(path(INVOKE_PATH))
         .respond_with(ResponseTemplate::new(200).set_body_json(envelope(
@@ -141,7 +156,9 @@ async fn next_link_to_a_foreign_host_is_refused() {
         .await;
     let client = client(&server);
     let inv = Invocation::new("Get-MobileDevice", Parameters::new());
-    let err = collect_invocation::<Value, _>(&client, &inv).await.unwrap_err();
+    let err = collect_invocation::<Value, _>(&client, &inv)
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::Redirect(_)), "{err:?}");
     assert!(foreign.received_requests().await.unwrap().is_empty());
 }
@@ -157,7 +174,10 @@ async fn redirect_loops_stop_after_five_hops() {
         .invoke_raw("Get-MobileDevice", Parameters::new())
         .await
         .unwrap_err();
-    assert!(matches!(&err, Error::Redirect(m) if m.contains("more than 5")), "{err:?}");
+    assert!(
+        matches!(&err, Error::Redirect(m) if m.contains("more than 5")),
+        "{err:?}"
+    );
     assert_eq!(server.received_requests().await.unwrap().len(), 6);
 }
 
@@ -175,16 +195,28 @@ fn build_validates_the_configuration() {
         .token_provider(token())
         .build()
         .unwrap_err();
-    assert!(matches!(&err, Error::Config(m) if m.contains("loopback")), "{err:?}");
+    assert!(
+        matches!(&err, Error::Config(m) if m.contains("loopback")),
+        "{err:?}"
+    );
     assert!(Environment::custom("http://10.1.2.3:8080").is_err());
 
     let err = HttpExchangeClient::builder()
         .token_provider(token())
         .build()
         .unwrap_err();
-    assert!(matches!(&err, Error::Config(m) if m.contains("tenant")), "{err:?}");
-    let err = HttpExchangeClient::builder().tenant(TENANT).build().unwrap_err();
-    assert!(matches!(&err, Error::Config(m) if m.contains("token provider")), "{err:?}");
+    assert!(
+        matches!(&err, Error::Config(m) if m.contains("tenant")),
+        "{err:?}"
+    );
+    let err = HttpExchangeClient::builder()
+        .tenant(TENANT)
+        .build()
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Config(m) if m.contains("token provider")),
+        "{err:?}"
+    );
     let err = HttpExchangeClient::builder()
         .tenant("a/b")
         .token_provider(token())

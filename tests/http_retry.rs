@@ -62,7 +62,11 @@ async fn timed_read(server: &MockServer, policy: RetryPolicy) -> Duration {
 #[tokio::test(start_paused = true)]
 async fn retry_after_in_seconds_is_honoured() {
     let server = server().await;
-    then_ok(&server, ResponseTemplate::new(429).insert_header("Retry-After", "7")).await;
+    then_ok(
+        &server,
+        ResponseTemplate::new(429).insert_header("Retry-After", "7"),
+    )
+    .await;
     let waited = timed_read(&server, RetryPolicy::default().with_jitter(0.0)).await;
     assert!(waited >= Duration::from_secs(7), "{waited:?}");
 }
@@ -70,7 +74,11 @@ async fn retry_after_in_seconds_is_honoured() {
 #[tokio::test(start_paused = true)]
 async fn retry_after_in_fractional_seconds_is_honoured() {
     let server = server().await;
-    then_ok(&server, ResponseTemplate::new(429).insert_header("Retry-After", "1.5")).await;
+    then_ok(
+        &server,
+        ResponseTemplate::new(429).insert_header("Retry-After", "1.5"),
+    )
+    .await;
     let waited = timed_read(&server, RetryPolicy::default().with_jitter(0.0)).await;
     assert!(waited >= Duration::from_millis(1500), "{waited:?}");
 }
@@ -123,7 +131,11 @@ async fn concurrency_limit_text_is_retried() {
 #[tokio::test(start_paused = true)]
 async fn retry_after_beyond_the_cap_gives_up_at_once() {
     let server = server().await;
-    then_ok(&server, ResponseTemplate::new(429).insert_header("Retry-After", "3600")).await;
+    then_ok(
+        &server,
+        ResponseTemplate::new(429).insert_header("Retry-After", "3600"),
+    )
+    .await;
     let client = builder(&server).build().unwrap();
     let err = client
         .invoke_raw("Get-MobileDevice", Parameters::new())
@@ -199,7 +211,10 @@ async fn mutating_call_is_not_retried_after_an_attempt_timeout_but_a_read_is() {
 
     let mut p = Parameters::new();
     p.string("Identity", "5c1f6a2e-0d4b-4a5e-9a0f-2b1d3c4e5f60");
-    let err = client.invoke_raw("Clear-MobileDevice", p).await.unwrap_err();
+    let err = client
+        .invoke_raw("Clear-MobileDevice", p)
+        .await
+        .unwrap_err();
     match err {
         Error::Timeout { kind, .. } => assert_eq!(kind, TimeoutKind::Attempt),
         other => panic!("expected a per-attempt timeout, got {other:?}"),
@@ -257,7 +272,9 @@ async fn connection_refused_is_retried_even_for_a_write() {
     let client = HttpExchangeClient::builder()
         .tenant(TENANT)
         .environment(Environment::custom(&format!("http://127.0.0.1:{port}")).unwrap())
-        .token_provider(Arc::new(exchange_activesync::auth::StaticToken::new(SECRET)))
+        .token_provider(Arc::new(exchange_activesync::auth::StaticToken::new(
+            SECRET,
+        )))
         .retry_policy(
             RetryPolicy::default()
                 .with_max_attempts(3)
@@ -328,7 +345,10 @@ async fn a_401_refreshes_the_token_once_with_the_claims_challenge() {
     assert_eq!(seen[0].scope, "https://outlook.office365.com/.default");
     let received = server.received_requests().await.unwrap();
     assert_eq!(received.len(), 3);
-    assert_eq!(header(&received[1], "authorization").as_deref(), Some("Bearer token-2"));
+    assert_eq!(
+        header(&received[1], "authorization").as_deref(),
+        Some("Bearer token-2")
+    );
     assert_eq!(
         header(&received[0], "client-request-id"),
         header(&received[1], "client-request-id")

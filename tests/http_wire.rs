@@ -24,9 +24,11 @@ async fn requests_encode_every_parameter_kind() {
     Mock::given(method("POST"))
         .and(path(INVOKE_PATH))
         .and(header_is("X-CmdletName", "New-MobileDeviceMailboxPolicy"))
-        .and(body_json(json!({"CmdletInput":{"CmdletName":"New-MobileDeviceMailboxPolicy","Parameters":{
+        .and(body_json(
+            json!({"CmdletInput":{"CmdletName":"New-MobileDeviceMailboxPolicy","Parameters":{
             "Name":"Strict-Phones","PasswordEnabled":true,"MinPasswordLength":6,
-            "MaxAttachmentSize":"Unlimited"}}})))
+            "MaxAttachmentSize":"Unlimited"}}}),
+        ))
         .respond_with(ok_empty())
         .expect(1)
         .mount(&server)
@@ -67,8 +69,11 @@ async fn requests_encode_every_parameter_kind() {
         .unwrap();
 
     let mut p = Parameters::new();
-    p.string("Identity", "alice@contoso.com")
-        .add_remove("ActiveSyncAllowedDeviceIDs", ["ABC123"], ["OLD1"]);
+    p.string("Identity", "alice@contoso.com").add_remove(
+        "ActiveSyncAllowedDeviceIDs",
+        ["ABC123"],
+        ["OLD1"],
+    );
     client.invoke_raw("Set-CASMailbox", p).await.unwrap();
 
     let mut p = Parameters::new();
@@ -82,14 +87,21 @@ async fn requests_encode_every_parameter_kind() {
     let received = server.received_requests().await.unwrap();
     assert_eq!(received.len(), 3);
     for req in &received {
-        assert_eq!(header(req, "authorization").unwrap(), format!("Bearer {SECRET}"));
+        assert_eq!(
+            header(req, "authorization").unwrap(),
+            format!("Bearer {SECRET}")
+        );
         assert_eq!(
             header(req, "content-type").as_deref(),
             Some("application/json; charset=utf-8")
         );
         assert_eq!(header(req, "x-responseformat").as_deref(), Some("json"));
         assert_eq!(header(req, "accept-language").as_deref(), Some("en-US"));
-        assert!(header(req, "user-agent").unwrap().starts_with("exchange-activesync/"));
+        assert!(
+            header(req, "user-agent")
+                .unwrap()
+                .starts_with("exchange-activesync/")
+        );
         assert!(uuid::Uuid::parse_str(&header(req, "client-request-id").unwrap()).is_ok());
         assert_eq!(
             header(req, "connection-id").unwrap(),
@@ -154,7 +166,11 @@ async fn paging_reposts_the_same_body_id_and_anchor_and_keeps_warnings() {
     let mut p = Parameters::new();
     p.string("ResultSize", "Unlimited");
     let listing = client.invoke_raw("Get-MobileDevice", p).await.unwrap();
-    let ids: Vec<_> = listing.items.iter().map(|r| r["DeviceId"].clone()).collect();
+    let ids: Vec<_> = listing
+        .items
+        .iter()
+        .map(|r| r["DeviceId"].clone())
+        .collect();
     assert_eq!(ids, ["A", "B", "C", "D", "E"]);
     assert_eq!(listing.pages, 3);
     assert_eq!(listing.warnings.len(), 1);
@@ -167,10 +183,22 @@ async fn paging_reposts_the_same_body_id_and_anchor_and_keeps_warnings() {
     for req in &received {
         assert_eq!(req.method.as_str(), "POST");
         assert_eq!(req.body, first.body, "every page re-sends the same body");
-        assert_eq!(header(req, "client-request-id"), header(first, "client-request-id"));
-        assert_eq!(header(req, "x-anchormailbox").as_deref(), Some("UPN:admin@contoso.com"));
-        assert_eq!(header(req, "prefer").as_deref(), Some("odata.maxpagesize=2"));
-        assert_eq!(header(req, "authorization").unwrap(), format!("Bearer {token}"));
+        assert_eq!(
+            header(req, "client-request-id"),
+            header(first, "client-request-id")
+        );
+        assert_eq!(
+            header(req, "x-anchormailbox").as_deref(),
+            Some("UPN:admin@contoso.com")
+        );
+        assert_eq!(
+            header(req, "prefer").as_deref(),
+            Some("odata.maxpagesize=2")
+        );
+        assert_eq!(
+            header(req, "authorization").unwrap(),
+            format!("Bearer {token}")
+        );
     }
 }
 
@@ -181,7 +209,8 @@ async fn app_only_token_routes_to_the_tenant_guid_from_its_claims() {
         .and(path(INVOKE_PATH))
         .and(header_is(
             "X-AnchorMailbox",
-            format!("APP:SystemMailbox{{bb558c35-97f1-4cb9-8ff7-d53741dc928c}}@{TENANT_ID}").as_str(),
+            format!("APP:SystemMailbox{{bb558c35-97f1-4cb9-8ff7-d53741dc928c}}@{TENANT_ID}")
+                .as_str(),
         ))
         .respond_with(ok_empty())
         .expect(1)
@@ -214,7 +243,10 @@ async fn admin_api_errors_on_200_are_cmdlet_errors() {
         .await;
     let mut p = Parameters::new();
     p.string("Identity", "x");
-    let err = client(&server).invoke_raw("Set-CASMailbox", p).await.unwrap_err();
+    let err = client(&server)
+        .invoke_raw("Set-CASMailbox", p)
+        .await
+        .unwrap_err();
     match err {
         Error::Cmdlet(e) => {
             assert_eq!(e.errors, ["Couldn't update device x."]);
@@ -304,9 +336,15 @@ async fn every_error_form_keeps_status_request_id_and_message() {
             .await;
         let inv = Invocation::new("Get-MobileDevice", Parameters::new());
         let err = client.invoke_page(&inv, None).await.unwrap_err();
-        let api = err.api().unwrap_or_else(|| panic!("{name}: not an API error: {err:?}"));
+        let api = err
+            .api()
+            .unwrap_or_else(|| panic!("{name}: not an API error: {err:?}"));
         assert_eq!(api.status, status, "{name}");
-        assert_eq!(api.request_id.as_deref(), Some(format!("req-{name}").as_str()), "{name}");
+        assert_eq!(
+            api.request_id.as_deref(),
+            Some(format!("req-{name}").as_str()),
+            "{name}"
+        );
         assert_eq!(
             api.client_request_id.as_deref(),
             Some(inv.request_id().to_string().as_str()),
@@ -337,13 +375,27 @@ async fn module_file_is_fetched_and_parsed() {
     let module = client.module_file().await.unwrap();
     assert_eq!(
         module.exported_cmdlets,
-        ["Get-MobileDevice", "Clear-MobileDevice", "get-MobileDeviceMailboxPolicy"]
+        [
+            "Get-MobileDevice",
+            "Clear-MobileDevice",
+            "get-MobileDeviceMailboxPolicy"
+        ]
     );
     assert!(module.exports("Get-MobileDeviceMailboxPolicy"));
     assert_eq!(module.files.len(), 1);
     let req = &server.received_requests().await.unwrap()[0];
-    assert!(header(req, "x-anchormailbox").unwrap().starts_with("APP:SystemMailbox"));
+    assert!(
+        header(req, "x-anchormailbox")
+            .unwrap()
+            .starts_with("APP:SystemMailbox")
+    );
     assert!(header(req, "client-request-id").is_some());
-    assert_eq!(header(req, "connection-id").unwrap(), client.connection_id().to_string());
-    assert_eq!(header(req, "authorization").unwrap(), format!("Bearer {SECRET}"));
+    assert_eq!(
+        header(req, "connection-id").unwrap(),
+        client.connection_id().to_string()
+    );
+    assert_eq!(
+        header(req, "authorization").unwrap(),
+        format!("Bearer {SECRET}")
+    );
 }

@@ -233,7 +233,10 @@ impl ClientBuilder {
                     b = b.connect_timeout(t);
                 }
                 b.build().map_err(|e| {
-                    Error::Config(format!("could not build the HTTP client: {}", e.without_url()))
+                    Error::Config(format!(
+                        "could not build the HTTP client: {}",
+                        e.without_url()
+                    ))
                 })?
             }
         };

@@ -36,8 +36,8 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use base64::Engine as _;
-use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue, LOCATION, WWW_AUTHENTICATE};
 use reqwest::Method;
+use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue, LOCATION, WWW_AUTHENTICATE};
 use serde_json::Value;
 use tokio::time::Instant;
 use url::Url;
@@ -250,8 +250,7 @@ impl HttpExchangeClient {
                     default_routing: Some(routing),
                     user_agent: self.inner.user_agent.clone(),
                 };
-                let p =
-                    prepare_invoke(&base, &self.inner.tenant, invocation, &ctx, *continuation)?;
+                let p = prepare_invoke(&base, &self.inner.tenant, invocation, &ctx, *continuation)?;
                 Ok(OutgoingRequest {
                     method: Method::POST,
                     url: p.url,
@@ -325,8 +324,7 @@ impl HttpExchangeClient {
                         return Ok(answer.body);
                     }
                     let meta = response_meta(&answer.headers, target.client_request_id());
-                    let api =
-                        decode_error(answer.status, &meta, Some(target.name()), &answer.body);
+                    let api = decode_error(answer.status, &meta, Some(target.name()), &answer.body);
                     if answer.status == 401 && !refreshed && attempt < max_attempts {
                         // The token was rejected before anything ran: refresh it once,
                         // honouring a claims challenge (continuous access evaluation).
@@ -383,15 +381,13 @@ impl HttpExchangeClient {
     ) -> Result<Answer> {
         let fut = self.attempt(target, token_request);
         match self.inner.timeouts.attempt {
-            Some(limit) => tokio::time::timeout(limit, fut)
-                .await
-                .unwrap_or_else(|_| {
-                    Err(Error::Timeout {
-                        cmdlet: target.name().to_string(),
-                        kind: TimeoutKind::Attempt,
-                        elapsed: limit,
-                    })
-                }),
+            Some(limit) => tokio::time::timeout(limit, fut).await.unwrap_or_else(|_| {
+                Err(Error::Timeout {
+                    cmdlet: target.name().to_string(),
+                    kind: TimeoutKind::Attempt,
+                    elapsed: limit,
+                })
+            }),
             None => fut.await,
         }
     }
@@ -476,11 +472,12 @@ impl HttpExchangeClient {
         request: &OutgoingRequest,
         token: &AccessToken,
     ) -> Result<reqwest::Response> {
-        let mut auth = HeaderValue::try_from(format!("Bearer {}", token.expose())).map_err(|_| {
-            Error::Auth(AuthError::InvalidCredential(
-                "the token contains characters that are not allowed in a header".into(),
-            ))
-        })?;
+        let mut auth =
+            HeaderValue::try_from(format!("Bearer {}", token.expose())).map_err(|_| {
+                Error::Auth(AuthError::InvalidCredential(
+                    "the token contains characters that are not allowed in a header".into(),
+                ))
+            })?;
         auth.set_sensitive(true);
         let mut builder = self
             .inner
@@ -703,7 +700,11 @@ impl ExchangeClient for HttpExchangeClient {
     }
 
     async fn token_claims(&self) -> Result<Option<TokenClaims>> {
-        let token = self.inner.token_provider.token(&self.token_request()).await?;
+        let token = self
+            .inner
+            .token_provider
+            .token(&self.token_request())
+            .await?;
         Ok(TokenClaims::decode(token.expose()))
     }
 }

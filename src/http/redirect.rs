@@ -84,7 +84,9 @@ mod tests {
     fn resolves_relative_and_rewrites_port_446() {
         let req = u("https://outlook.office365.com/adminapi/beta/t/InvokeCommand?x=1");
         assert_eq!(
-            resolve_location(&req, Some("/other/path")).unwrap().as_str(),
+            resolve_location(&req, Some("/other/path"))
+                .unwrap()
+                .as_str(),
             "https://outlook.office365.com/other/path"
         );
         assert_eq!(
@@ -93,7 +95,10 @@ mod tests {
                 .as_str(),
             "https://emea.outlook.office365.com/a"
         );
-        assert!(matches!(resolve_location(&req, None), Err(Error::Redirect(_))));
+        assert!(matches!(
+            resolve_location(&req, None),
+            Err(Error::Redirect(_))
+        ));
         assert!(is_redirect(307) && is_redirect(301) && !is_redirect(304));
     }
 
@@ -113,6 +118,9 @@ mod tests {
         );
         let target = u("https://emea.outlook.office365.com/elsewhere");
         assert!(pinned_base(&base, &req, &target).is_none());
-        assert_eq!(host_of(&u("https://user:pw@h.example:8443/p?q=s")), "h.example:8443");
+        assert_eq!(
+            host_of(&u("https://user:pw@h.example:8443/p?q=s")),
+            "h.example:8443"
+        );
     }
 }

@@ -142,7 +142,10 @@ mod tests {
         let j = RetryPolicy::default();
         for _ in 0..100 {
             let d = j.backoff(2);
-            assert!(d >= Duration::from_secs(2) && d <= Duration::from_secs(4), "{d:?}");
+            assert!(
+                d >= Duration::from_secs(2) && d <= Duration::from_secs(4),
+                "{d:?}"
+            );
         }
     }
 

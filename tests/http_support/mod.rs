@@ -22,7 +22,9 @@ pub const SECRET: &str = "opaque-secret-token-value";
 pub async fn server() -> MockServer {
     let server = MockServer::start().await;
     Mock::given(any())
-        .respond_with(ResponseTemplate::new(599).set_body_string("UNEXPECTED REQUEST (no mock matched)"))
+        .respond_with(
+            ResponseTemplate::new(599).set_body_string("UNEXPECTED REQUEST (no mock matched)"),
+        )
         .with_priority(u8::MAX)
         .named("catch-all")
         .mount(&server)
@@ -36,7 +38,9 @@ pub fn builder(server: &MockServer) -> ClientBuilder {
     HttpExchangeClient::builder()
         .tenant(TENANT)
         .environment(Environment::custom(&server.uri()).unwrap())
-        .token_provider(Arc::new(exchange_activesync::auth::StaticToken::new(SECRET)))
+        .token_provider(Arc::new(exchange_activesync::auth::StaticToken::new(
+            SECRET,
+        )))
         .timeouts(TimeoutConfig::none())
         .retry_policy(
             RetryPolicy::default()
