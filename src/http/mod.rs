@@ -261,7 +261,7 @@ impl HttpExchangeClient {
             }
             Target::ModuleFile { client_request_id } => {
                 let url = module_file_url(&base, &self.inner.tenant, MODULE_VERSION)?;
-                let routing = target_routing(routing);
+                let routing = routing.header_value();
                 let headers = vec![
                     ("Accept", "application/json".to_string()),
                     ("Accept-Encoding", "gzip".to_string()),
@@ -495,11 +495,6 @@ impl HttpExchangeClient {
             .await
             .map_err(|e| transport_error(target.name(), e))
     }
-}
-
-/// The anchor header value for a routing hint.
-fn target_routing(hint: RoutingHint) -> String {
-    hint.header_value()
 }
 
 fn transport_error(cmdlet: &str, e: reqwest::Error) -> Error {
