@@ -18,6 +18,7 @@ pub mod auth;
 pub mod client;
 pub mod environment;
 pub mod error;
+pub mod http;
 pub mod protocol;
 
 pub use async_trait::async_trait;
@@ -27,3 +28,4 @@ pub use client::{
 };
 pub use environment::Environment;
 pub use error::{ApiError, AuthError, Error, Result};
+pub use http::{ClientBuilder, HttpExchangeClient, RetryPolicy, TimeoutConfig};

@@ -91,7 +91,6 @@ impl AccessToken {
         self.expires_at.is_some_and(|at| at - margin <= now)
     }
 
-    #[allow(dead_code)] // used by the HTTP transport
     pub(crate) fn expose(&self) -> &str {
         self.secret.expose_secret()
     }

@@ -1,0 +1,258 @@
+//! [`ClientBuilder`] and [`TimeoutConfig`].
+
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use uuid::Uuid;
+
+use super::retry::RetryPolicy;
+use super::{HttpExchangeClient, Inner};
+use crate::auth::TokenProvider;
+use crate::environment::{Environment, check_endpoint};
+use crate::error::{Error, Result};
+use crate::protocol::{MAX_PAGE_SIZE, invoke_url};
+
+/// The default `User-Agent`: `exchange-activesync/<version>`.
+pub const DEFAULT_USER_AGENT: &str = concat!("exchange-activesync/", env!("CARGO_PKG_VERSION"));
+
+/// Time limits of a call. `None` means unbounded.
+///
+/// Defaults: 10 s to connect, 16 min per attempt (the service aborts a cmdlet after 15 min,
+/// protocol.md §2.3; the module waits one more minute) and 30 min for a whole call including
+/// retries and their pauses. One call is one page of an enumeration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TimeoutConfig {
+    /// Establishing the TCP/TLS connection (only applied to the HTTP client this crate
+    /// builds; configure an injected `reqwest::Client` yourself).
+    pub connect: Option<Duration>,
+    /// One attempt: sending the request and reading the whole response body.
+    pub attempt: Option<Duration>,
+    /// The whole call, across retries and the pauses between them.
+    pub call: Option<Duration>,
+}
+
+impl Default for TimeoutConfig {
+    fn default() -> Self {
+        TimeoutConfig {
+            connect: Some(Duration::from_secs(10)),
+            attempt: Some(Duration::from_secs(960)),
+            call: Some(Duration::from_secs(30 * 60)),
+        }
+    }
+}
+
+impl TimeoutConfig {
+    /// No time limits at all.
+    pub fn none() -> Self {
+        TimeoutConfig {
+            connect: None,
+            attempt: None,
+            call: None,
+        }
+    }
+
+    /// Set the connect timeout.
+    pub fn with_connect(mut self, timeout: Option<Duration>) -> Self {
+        self.connect = timeout;
+        self
+    }
+
+    /// Set the per-attempt timeout.
+    pub fn with_attempt(mut self, timeout: Option<Duration>) -> Self {
+        self.attempt = timeout;
+        self
+    }
+
+    /// Set the whole-call timeout.
+    pub fn with_call(mut self, timeout: Option<Duration>) -> Self {
+        self.call = timeout;
+        self
+    }
+}
+
+/// Builds an [`HttpExchangeClient`]; obtained from [`HttpExchangeClient::builder`].
+///
+/// ```no_run
+/// # fn demo() -> exchange_activesync::Result<()> {
+/// use std::sync::Arc;
+/// use exchange_activesync::auth::StaticToken;
+/// use exchange_activesync::http::HttpExchangeClient;
+/// use exchange_activesync::Environment;
+///
+/// let client = HttpExchangeClient::builder()
+///     .tenant("contoso.onmicrosoft.com")
+///     .environment(Environment::Commercial)
+///     .token_provider(Arc::new(StaticToken::new("eyJ...")))
+///     .build()?;
+/// # let _ = client; Ok(()) }
+/// ```
+#[derive(Clone)]
+#[must_use]
+pub struct ClientBuilder {
+    tenant: Option<String>,
+    environment: Environment,
+    token_provider: Option<Arc<dyn TokenProvider>>,
+    timeouts: TimeoutConfig,
+    retry: RetryPolicy,
+    user_agent: Option<String>,
+    page_size: Option<u32>,
+    http: Option<reqwest::Client>,
+}
+
+impl Default for ClientBuilder {
+    fn default() -> Self {
+        ClientBuilder {
+            tenant: None,
+            environment: Environment::Commercial,
+            token_provider: None,
+            timeouts: TimeoutConfig::default(),
+            retry: RetryPolicy::default(),
+            user_agent: None,
+            page_size: None,
+            http: None,
+        }
+    }
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The token provider is never formatted: it may hold a secret.
+        f.debug_struct("ClientBuilder")
+            .field("tenant", &self.tenant)
+            .field("environment", &self.environment)
+            .field(
+                "token_provider",
+                &self.token_provider.as_ref().map(|_| "[set]"),
+            )
+            .field("timeouts", &self.timeouts)
+            .field("retry", &self.retry)
+            .field("user_agent", &self.user_agent)
+            .field("page_size", &self.page_size)
+            .field("custom_http_client", &self.http.is_some())
+            .finish()
+    }
+}
+
+impl ClientBuilder {
+    /// A builder with the defaults (commercial cloud, default timeouts and retry policy).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The tenant: its GUID (preferred, protocol.md §1.1) or a domain such as
+    /// `contoso.onmicrosoft.com`. Required.
+    pub fn tenant(mut self, tenant: impl Into<String>) -> Self {
+        self.tenant = Some(tenant.into());
+        self
+    }
+
+    /// The cloud (default [`Environment::Commercial`]); use [`Environment::custom`] for any
+    /// other endpoint.
+    pub fn environment(mut self, environment: Environment) -> Self {
+        self.environment = environment;
+        self
+    }
+
+    /// Where bearer tokens come from. Required. The provider is asked before every request.
+    pub fn token_provider(mut self, provider: Arc<dyn TokenProvider>) -> Self {
+        self.token_provider = Some(provider);
+        self
+    }
+
+    /// Time limits (see [`TimeoutConfig`]).
+    pub fn timeouts(mut self, timeouts: TimeoutConfig) -> Self {
+        self.timeouts = timeouts;
+        self
+    }
+
+    /// Retry policy (see [`RetryPolicy`]).
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// `User-Agent` (default [`DEFAULT_USER_AGENT`]).
+    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.user_agent = Some(user_agent.into());
+        self
+    }
+
+    /// Default page size (`Prefer: odata.maxpagesize`, 1..=1000) for invocations that do not
+    /// ask for a smaller one.
+    pub fn page_size(mut self, size: u32) -> Self {
+        self.page_size = Some(size.clamp(1, MAX_PAGE_SIZE));
+        self
+    }
+
+    /// Use this `reqwest::Client` instead of building one.
+    ///
+    /// **Automatic redirects must be disabled on it** (`redirect(reqwest::redirect::Policy::none())`):
+    /// this client handles redirects itself so that the token only follows allow-listed
+    /// targets. A cookie store (server affinity) and a connect timeout are recommended.
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http = Some(client);
+        self
+    }
+
+    /// Validate the configuration and build the client.
+    ///
+    /// Fails with [`Error::Config`] when the tenant or the token provider is missing, the
+    /// tenant is not a GUID or domain, or the endpoint is not `https` (plain `http` is only
+    /// accepted for loopback addresses).
+    pub fn build(self) -> Result<HttpExchangeClient> {
+        let tenant = self
+            .tenant
+            .map(|t| t.trim().to_string())
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| Error::Config("a tenant (GUID or domain) is required".into()))?;
+        let token_provider = self
+            .token_provider
+            .ok_or_else(|| Error::Config("a token provider is required".into()))?;
+        let base = self.environment.base_url();
+        check_endpoint(&base)?;
+        if !self.environment.may_receive_token(&base) {
+            return Err(Error::Config(format!(
+                "the endpoint {} is not on the environment's token allow-list",
+                super::redirect::host_of(&base)
+            )));
+        }
+        invoke_url(&base, &tenant, &[])?;
+        let user_agent = self
+            .user_agent
+            .unwrap_or_else(|| DEFAULT_USER_AGENT.to_string());
+        let http = match self.http {
+            Some(client) => client,
+            None => {
+                let mut b = reqwest::Client::builder()
+                    .redirect(reqwest::redirect::Policy::none())
+                    .cookie_store(true)
+                    .user_agent(user_agent.clone());
+                if let Some(t) = self.timeouts.connect {
+                    b = b.connect_timeout(t);
+                }
+                b.build().map_err(|e| {
+                    Error::Config(format!(
+                        "could not build the HTTP client: {}",
+                        e.without_url()
+                    ))
+                })?
+            }
+        };
+        Ok(HttpExchangeClient {
+            inner: Arc::new(Inner {
+                http,
+                tenant,
+                environment: self.environment,
+                token_provider,
+                timeouts: self.timeouts,
+                retry: self.retry,
+                user_agent,
+                page_size: self.page_size,
+                connection_id: Uuid::new_v4(),
+                pinned_base: Mutex::new(None),
+            }),
+        })
+    }
+}

@@ -1,0 +1,744 @@
+//! The HTTPS implementation of [`ExchangeClient`]: [`HttpExchangeClient`].
+//!
+//! Every attempt asks the [`TokenProvider`] for a token (long enumerations outlive tokens),
+//! builds the request with [`protocol::prepare_invoke`](crate::protocol::prepare_invoke),
+//! attaches the token as a sensitive `Authorization` header, and only when the target URL is
+//! on the environment's allow-list ([`Environment::may_receive_token`]); that includes
+//! `@odata.nextLink` URLs and redirect targets. Redirects are followed by hand (see
+//! [`MAX_REDIRECTS`]); failed attempts are retried according to the [`RetryPolicy`].
+//!
+//! ```no_run
+//! # async fn demo() -> exchange_activesync::Result<()> {
+//! use std::sync::Arc;
+//! use exchange_activesync::auth::StaticToken;
+//! use exchange_activesync::http::HttpExchangeClient;
+//! use exchange_activesync::protocol::Parameters;
+//! use exchange_activesync::ExchangeClient;
+//!
+//! let client = HttpExchangeClient::builder()
+//!     .tenant("2f6c0000-0000-0000-0000-000000000001")
+//!     .token_provider(Arc::new(StaticToken::new("eyJ...")))
+//!     .build()?;
+//! let settings = client
+//!     .invoke_raw("Get-ActiveSyncOrganizationSettings", Parameters::new())
+//!     .await?;
+//! println!("{:?}", settings.items);
+//! # Ok(()) }
+//! ```
+
+mod builder;
+mod redirect;
+mod retry;
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use base64::Engine as _;
+use reqwest::Method;
+use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue, LOCATION, WWW_AUTHENTICATE};
+use serde_json::Value;
+use tokio::time::Instant;
+use url::Url;
+use uuid::Uuid;
+
+pub use builder::{ClientBuilder, DEFAULT_USER_AGENT, TimeoutConfig};
+pub use redirect::MAX_REDIRECTS;
+pub use retry::RetryPolicy;
+
+use crate::auth::{AccessToken, TokenClaims, TokenProvider, TokenRequest};
+use crate::client::{ExchangeClient, ModuleFile, ModuleFileEntry};
+use crate::environment::Environment;
+use crate::error::{AuthError, Error, Result, SendState, TimeoutKind, body_snippet};
+use crate::protocol::{
+    ANCHOR_HEADER, CLIENT_APPLICATION, CmdletKind, Invocation, MAX_BODY_BYTES, MAX_PAGE_SIZE,
+    NextLink, RawPage, RequestContext, ResponseMeta, RoutingHint, decode_body, decode_error,
+    decode_page, module_file_url, prepare_invoke,
+};
+
+/// Module version announced to `EXOModuleFile` (`?Version=`).
+pub const MODULE_VERSION: &str = "3.9.2";
+
+/// Name used for the `EXOModuleFile` call in errors and logs.
+const MODULE_FILE_CALL: &str = "EXOModuleFile";
+
+#[cfg(feature = "tracing")]
+macro_rules! event {
+    ($level:ident, $($arg:tt)*) => { tracing::$level!($($arg)*) };
+}
+#[cfg(not(feature = "tracing"))]
+macro_rules! event {
+    ($level:ident, $($arg:tt)*) => {{}};
+}
+
+/// A client of the Exchange Online admin API over HTTPS.
+///
+/// Cheap to clone (an `Arc` inside); clones share the HTTP connection pool, the cookie store
+/// and the base URL pinned after a regional redirect. Build one with
+/// [`HttpExchangeClient::builder`].
+#[derive(Clone)]
+pub struct HttpExchangeClient {
+    inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) http: reqwest::Client,
+    pub(crate) tenant: String,
+    pub(crate) environment: Environment,
+    pub(crate) token_provider: Arc<dyn TokenProvider>,
+    pub(crate) timeouts: TimeoutConfig,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) user_agent: String,
+    pub(crate) page_size: Option<u32>,
+    pub(crate) connection_id: Uuid,
+    pub(crate) pinned_base: Mutex<Option<Url>>,
+}
+
+impl fmt::Debug for HttpExchangeClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let i = &self.inner;
+        f.debug_struct("HttpExchangeClient")
+            .field("tenant", &i.tenant)
+            .field("environment", &i.environment)
+            .field("base_url", &self.base_url().as_str())
+            .field("timeouts", &i.timeouts)
+            .field("retry", &i.retry)
+            .field("user_agent", &i.user_agent)
+            .field("connection_id", &i.connection_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What one logical request is about.
+enum Target<'a> {
+    Invoke {
+        invocation: &'a Invocation,
+        continuation: Option<&'a NextLink>,
+    },
+    ModuleFile {
+        client_request_id: Uuid,
+    },
+}
+
+impl Target<'_> {
+    fn name(&self) -> &str {
+        match self {
+            Target::Invoke { invocation, .. } => invocation.cmdlet(),
+            Target::ModuleFile { .. } => MODULE_FILE_CALL,
+        }
+    }
+
+    fn kind(&self) -> CmdletKind {
+        match self {
+            Target::Invoke { invocation, .. } => invocation.kind(),
+            Target::ModuleFile { .. } => CmdletKind::Read,
+        }
+    }
+
+    fn client_request_id(&self) -> String {
+        match self {
+            Target::Invoke { invocation, .. } => invocation.request_id().to_string(),
+            Target::ModuleFile { client_request_id } => client_request_id.to_string(),
+        }
+    }
+}
+
+/// One HTTP request, before the token is attached.
+struct OutgoingRequest {
+    method: Method,
+    url: Url,
+    headers: Vec<(&'static str, String)>,
+    body: Option<Vec<u8>>,
+    /// The base URL `url` was built on (`None` for a continuation link or after an
+    /// unpinnable redirect).
+    base: Option<Url>,
+}
+
+/// A response with its (decompressed) body.
+struct Answer {
+    status: u16,
+    headers: HeaderMap,
+    body: Vec<u8>,
+}
+
+impl HttpExchangeClient {
+    /// A builder; `tenant` and `token_provider` are required.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::new()
+    }
+
+    /// The tenant (GUID or domain) as configured.
+    pub fn tenant(&self) -> &str {
+        &self.inner.tenant
+    }
+
+    /// The configured environment.
+    pub fn environment(&self) -> &Environment {
+        &self.inner.environment
+    }
+
+    /// The base URL requests go to: the environment's, or the one pinned after a redirect.
+    pub fn base_url(&self) -> Url {
+        self.inner
+            .pinned_base
+            .lock()
+            .ok()
+            .and_then(|g| g.clone())
+            .unwrap_or_else(|| self.inner.environment.base_url())
+    }
+
+    /// The `connection-id` sent with every request of this client.
+    pub fn connection_id(&self) -> Uuid {
+        self.inner.connection_id
+    }
+
+    fn pin_base(&self, base: Url) {
+        if let Ok(mut g) = self.inner.pinned_base.lock() {
+            *g = Some(base);
+        }
+    }
+
+    fn token_request(&self) -> TokenRequest {
+        TokenRequest::new(self.inner.environment.scope())
+    }
+
+    /// Apply the client's default page size to an invocation that does not ask for less.
+    fn with_default_page_size<'a>(&self, invocation: &'a Invocation) -> Cow<'a, Invocation> {
+        match self.inner.page_size {
+            Some(size) if invocation.effective_page_size() == MAX_PAGE_SIZE => {
+                Cow::Owned(invocation.clone().page_size(size))
+            }
+            _ => Cow::Borrowed(invocation),
+        }
+    }
+
+    /// The routing hint used when the invocation has none (protocol.md §2.4): `UPN:<user>`
+    /// for delegated tokens, `APP:SystemMailbox{…}@<tenant>` for app-only tokens and for
+    /// tokens whose claims cannot be read. The tenant GUID is preferred: the configured
+    /// tenant when it is one, else the token's `tid`.
+    fn default_routing(&self, token: &AccessToken) -> RoutingHint {
+        let claims = TokenClaims::decode(token.expose());
+        if let Some(c) = &claims
+            && !c.is_app_only()
+            && let Some(user) = c.user()
+        {
+            return RoutingHint::User(user.to_string());
+        }
+        let tenant = &self.inner.tenant;
+        let tenant = if Uuid::parse_str(tenant).is_ok() {
+            tenant.clone()
+        } else {
+            claims
+                .and_then(|c| c.tid)
+                .filter(|t| Uuid::parse_str(t).is_ok())
+                .unwrap_or_else(|| tenant.clone())
+        };
+        RoutingHint::App { tenant }
+    }
+
+    fn prepare(&self, target: &Target<'_>, token: &AccessToken) -> Result<OutgoingRequest> {
+        let base = self.base_url();
+        let routing = self.default_routing(token);
+        match target {
+            Target::Invoke {
+                invocation,
+                continuation,
+            } => {
+                let ctx = RequestContext {
+                    connection_id: self.inner.connection_id,
+                    default_routing: Some(routing),
+                    user_agent: self.inner.user_agent.clone(),
+                };
+                let p = prepare_invoke(&base, &self.inner.tenant, invocation, &ctx, *continuation)?;
+                Ok(OutgoingRequest {
+                    method: Method::POST,
+                    url: p.url,
+                    headers: p.headers,
+                    body: Some(p.body),
+                    base: continuation.is_none().then_some(base),
+                })
+            }
+            Target::ModuleFile { client_request_id } => {
+                let url = module_file_url(&base, &self.inner.tenant, MODULE_VERSION)?;
+                let routing = routing.header_value();
+                let headers = vec![
+                    ("Accept", "application/json".to_string()),
+                    ("Accept-Encoding", "gzip".to_string()),
+                    ("Accept-Language", "en-US".to_string()),
+                    ("CommandName", "*".to_string()),
+                    (ANCHOR_HEADER, routing),
+                    ("connection-id", self.inner.connection_id.to_string()),
+                    ("client-request-id", client_request_id.to_string()),
+                    ("X-ClientApplication", CLIENT_APPLICATION.to_string()),
+                    ("User-Agent", self.inner.user_agent.clone()),
+                ];
+                Ok(OutgoingRequest {
+                    method: Method::GET,
+                    url,
+                    headers,
+                    body: None,
+                    base: Some(base),
+                })
+            }
+        }
+    }
+
+    /// Run a request with retries and the whole-call timeout; returns the body of the 2xx
+    /// answer.
+    async fn execute(&self, target: &Target<'_>) -> Result<Vec<u8>> {
+        let started = Instant::now();
+        let deadline = self.inner.timeouts.call.map(|t| started + t);
+        let fut = self.retry_loop(target, deadline);
+        match self.inner.timeouts.call {
+            Some(limit) => match tokio::time::timeout(limit, fut).await {
+                Ok(result) => result,
+                Err(_) => Err(Error::Timeout {
+                    cmdlet: target.name().to_string(),
+                    kind: TimeoutKind::Call,
+                    elapsed: started.elapsed(),
+                }),
+            },
+            None => fut.await,
+        }
+    }
+
+    async fn retry_loop(&self, target: &Target<'_>, deadline: Option<Instant>) -> Result<Vec<u8>> {
+        let policy = &self.inner.retry;
+        let max_attempts = policy.max_attempts.max(1);
+        let kind = target.kind();
+        let mut token_request = self.token_request();
+        let mut refreshed = false;
+        let mut attempt: u32 = 0;
+        loop {
+            attempt += 1;
+            #[cfg(feature = "tracing")]
+            tracing::Span::current().record("attempt", attempt);
+            let outcome = self.timed_attempt(target, &token_request).await;
+            token_request = self.token_request();
+            let error = match outcome {
+                Ok(answer) => {
+                    #[cfg(feature = "tracing")]
+                    tracing::Span::current().record("status", answer.status);
+                    if (200..300).contains(&answer.status) {
+                        return Ok(answer.body);
+                    }
+                    let meta = response_meta(&answer.headers, target.client_request_id());
+                    let api = decode_error(answer.status, &meta, Some(target.name()), &answer.body);
+                    if answer.status == 401 && !refreshed && attempt < max_attempts {
+                        // The token was rejected before anything ran: refresh it once,
+                        // honouring a claims challenge (continuous access evaluation).
+                        refreshed = true;
+                        token_request = self
+                            .token_request()
+                            .force_refresh(true)
+                            .claims(claims_challenge(&answer.headers));
+                        event!(
+                            debug,
+                            attempt,
+                            "401 answered; retrying with a refreshed token"
+                        );
+                        continue;
+                    }
+                    Error::from(api)
+                }
+                Err(e) => e,
+            };
+            if attempt >= max_attempts || !retry::is_retryable(kind, &error) {
+                return Err(give_up(attempt, error));
+            }
+            let delay = match error.retry_after() {
+                Some(asked) if asked > policy.max_retry_after => {
+                    event!(
+                        warn,
+                        attempt,
+                        retry_after = ?asked,
+                        "the service asked for a longer pause than the policy allows; giving up"
+                    );
+                    return Err(give_up(attempt, error));
+                }
+                Some(asked) => asked,
+                None => policy.backoff(attempt),
+            };
+            if deadline.is_some_and(|d| Instant::now() + delay >= d) {
+                return Err(give_up(attempt, error));
+            }
+            event!(
+                warn,
+                attempt,
+                delay = ?delay,
+                error = %error,
+                "attempt failed; retrying"
+            );
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    async fn timed_attempt(
+        &self,
+        target: &Target<'_>,
+        token_request: &TokenRequest,
+    ) -> Result<Answer> {
+        let fut = self.attempt(target, token_request);
+        match self.inner.timeouts.attempt {
+            Some(limit) => tokio::time::timeout(limit, fut).await.unwrap_or_else(|_| {
+                Err(Error::Timeout {
+                    cmdlet: target.name().to_string(),
+                    kind: TimeoutKind::Attempt,
+                    elapsed: limit,
+                })
+            }),
+            None => fut.await,
+        }
+    }
+
+    /// One attempt: token, request, redirects, body.
+    async fn attempt(&self, target: &Target<'_>, token_request: &TokenRequest) -> Result<Answer> {
+        let token = self.inner.token_provider.token(token_request).await?;
+        let mut request = self.prepare(target, &token)?;
+        let env = &self.inner.environment;
+        if !env.may_receive_token(&request.url) {
+            return Err(Error::Redirect(format!(
+                "refusing to send the token to {}: not on the allow-list of the {env} environment \
+                 (a continuation link or endpoint pointing elsewhere)",
+                redirect::host_of(&request.url)
+            )));
+        }
+        let mut hops = 0;
+        loop {
+            let response = self.send(target, &request, &token).await?;
+            let status = response.status().as_u16();
+            if redirect::is_redirect(status) {
+                hops += 1;
+                if hops > MAX_REDIRECTS {
+                    return Err(Error::Redirect(format!(
+                        "more than {MAX_REDIRECTS} redirects, last from {}",
+                        redirect::host_of(&request.url)
+                    )));
+                }
+                let location = response
+                    .headers()
+                    .get(LOCATION)
+                    .and_then(|v| v.to_str().ok());
+                let next = redirect::resolve_location(&request.url, location)?;
+                if !env.may_receive_token(&next) {
+                    return Err(Error::Redirect(format!(
+                        "{} redirected to {}, which is not on the allow-list of the {env} environment",
+                        redirect::host_of(&request.url),
+                        redirect::host_of(&next)
+                    )));
+                }
+                let pinned = request
+                    .base
+                    .as_ref()
+                    .and_then(|base| redirect::pinned_base(base, &request.url, &next));
+                if let Some(p) = &pinned {
+                    self.pin_base(p.clone());
+                }
+                event!(
+                    debug,
+                    status,
+                    to = %redirect::host_of(&next),
+                    "following redirect"
+                );
+                request.base = pinned;
+                request.url = next;
+                continue;
+            }
+            let headers = response.headers().clone();
+            let raw = read_body(target.name(), response).await?;
+            let body = match decode_body(&raw) {
+                Ok(b) => b,
+                Err(e) if (200..300).contains(&status) => {
+                    return Err(Error::Decode {
+                        cmdlet: target.name().to_string(),
+                        message: format!("gzip body could not be decompressed: {e}"),
+                        body_snippet: body_snippet(&raw[..raw.len().min(256)]),
+                    });
+                }
+                Err(_) => raw,
+            };
+            return Ok(Answer {
+                status,
+                headers,
+                body,
+            });
+        }
+    }
+
+    async fn send(
+        &self,
+        target: &Target<'_>,
+        request: &OutgoingRequest,
+        token: &AccessToken,
+    ) -> Result<reqwest::Response> {
+        let mut auth =
+            HeaderValue::try_from(format!("Bearer {}", token.expose())).map_err(|_| {
+                Error::Auth(AuthError::InvalidCredential(
+                    "the token contains characters that are not allowed in a header".into(),
+                ))
+            })?;
+        auth.set_sensitive(true);
+        let mut builder = self
+            .inner
+            .http
+            .request(request.method.clone(), request.url.clone());
+        for (name, value) in &request.headers {
+            builder = builder.header(*name, value.as_str());
+        }
+        builder = builder.header(AUTHORIZATION, auth);
+        if let Some(body) = &request.body {
+            builder = builder.body(body.clone());
+        }
+        builder
+            .send()
+            .await
+            .map_err(|e| transport_error(target.name(), e))
+    }
+}
+
+fn transport_error(cmdlet: &str, e: reqwest::Error) -> Error {
+    let send_state = if e.is_connect() {
+        SendState::NotSent
+    } else {
+        SendState::Ambiguous
+    };
+    Error::Transport {
+        cmdlet: cmdlet.to_string(),
+        send_state,
+        source: e.without_url(),
+    }
+}
+
+fn give_up(attempts: u32, error: Error) -> Error {
+    if attempts >= 2 {
+        Error::RetriesExhausted {
+            attempts,
+            last: Box::new(error),
+        }
+    } else {
+        error
+    }
+}
+
+/// Read a body, refusing more than [`MAX_BODY_BYTES`].
+async fn read_body(cmdlet: &str, mut response: reqwest::Response) -> Result<Vec<u8>> {
+    let too_large = || Error::Decode {
+        cmdlet: cmdlet.to_string(),
+        message: format!("response body larger than {MAX_BODY_BYTES} bytes"),
+        body_snippet: String::new(),
+    };
+    if response
+        .content_length()
+        .is_some_and(|n| n > MAX_BODY_BYTES as u64)
+    {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| transport_error(cmdlet, e))?
+    {
+        if body.len() + chunk.len() > MAX_BODY_BYTES {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+fn header_text(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+}
+
+fn response_meta(headers: &HeaderMap, client_request_id: String) -> ResponseMeta {
+    ResponseMeta {
+        request_id: header_text(headers, "request-id")
+            .or_else(|| header_text(headers, "x-ms-request-id")),
+        exception_type: header_text(headers, "x-exceptiontype"),
+        retry_after: header_text(headers, "retry-after"),
+        date: header_text(headers, "date"),
+        client_request_id: Some(client_request_id),
+    }
+}
+
+/// The `claims` parameter of a `WWW-Authenticate` challenge, decoded from base64 to its JSON
+/// text when it is encoded (as Entra ID sends it), else as given.
+fn claims_challenge(headers: &HeaderMap) -> Option<String> {
+    for value in headers.get_all(WWW_AUTHENTICATE) {
+        let Ok(text) = value.to_str() else { continue };
+        let lower = text.to_ascii_lowercase();
+        let Some(pos) = lower.find("claims=") else {
+            continue;
+        };
+        let rest = &text[pos + "claims=".len()..];
+        let raw = match rest.strip_prefix('"') {
+            Some(q) => q.split('"').next().unwrap_or(""),
+            None => rest.split([',', ' ']).next().unwrap_or(""),
+        };
+        if raw.is_empty() {
+            continue;
+        }
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(raw)
+            .or_else(|_| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(raw))
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .filter(|s| s.trim_start().starts_with('{'));
+        return Some(decoded.unwrap_or_else(|| raw.to_string()));
+    }
+    None
+}
+
+/// Parse an `EXOModuleFile` answer.
+fn decode_module_file(body: &[u8]) -> Result<ModuleFile> {
+    let decode_err = |message: String| Error::Decode {
+        cmdlet: MODULE_FILE_CALL.to_string(),
+        message,
+        body_snippet: body_snippet(body),
+    };
+    let root: Value =
+        serde_json::from_slice(body).map_err(|e| decode_err(format!("invalid JSON: {e}")))?;
+    let entries = match root.get("value") {
+        Some(Value::Array(items)) => items.as_slice(),
+        Some(Value::Null) | None => &[],
+        Some(_) => return Err(decode_err("`value` is not an array".into())),
+    };
+    let mut module = ModuleFile::default();
+    for entry in entries {
+        let Some(obj) = entry.as_object() else {
+            continue;
+        };
+        match obj.get("exportedCmdlets") {
+            Some(Value::String(list)) => module.exported_cmdlets.extend(
+                list.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string),
+            ),
+            Some(Value::Array(list)) => module.exported_cmdlets.extend(
+                list.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string),
+            ),
+            _ => {}
+        }
+        let name = obj.get("fileName").and_then(Value::as_str);
+        let content = obj.get("fileContent").and_then(Value::as_str);
+        if name.is_some() || content.is_some() {
+            module.files.push(ModuleFileEntry::new(
+                name.unwrap_or_default(),
+                content.unwrap_or_default(),
+            ));
+        }
+    }
+    Ok(module)
+}
+
+#[async_trait]
+impl ExchangeClient for HttpExchangeClient {
+    async fn invoke_page(
+        &self,
+        invocation: &Invocation,
+        continuation: Option<&NextLink>,
+    ) -> Result<RawPage> {
+        invocation.validate()?;
+        let invocation = self.with_default_page_size(invocation);
+        let target = Target::Invoke {
+            invocation: &invocation,
+            continuation,
+        };
+        #[cfg(feature = "tracing")]
+        let body = {
+            use tracing::Instrument as _;
+            let span = tracing::info_span!(
+                "exo.invoke",
+                cmdlet = %invocation.cmdlet(),
+                kind = %invocation.kind(),
+                client_request_id = %invocation.request_id(),
+                continuation = continuation.is_some(),
+                attempt = tracing::field::Empty,
+                status = tracing::field::Empty,
+            );
+            self.execute(&target).instrument(span).await?
+        };
+        #[cfg(not(feature = "tracing"))]
+        let body = self.execute(&target).await?;
+        decode_page(invocation.cmdlet(), &body)
+    }
+
+    async fn module_file(&self) -> Result<ModuleFile> {
+        let target = Target::ModuleFile {
+            client_request_id: Uuid::new_v4(),
+        };
+        #[cfg(feature = "tracing")]
+        let body = {
+            use tracing::Instrument as _;
+            let span = tracing::info_span!(
+                "exo.module_file",
+                client_request_id = %target.client_request_id(),
+                attempt = tracing::field::Empty,
+                status = tracing::field::Empty,
+            );
+            self.execute(&target).instrument(span).await?
+        };
+        #[cfg(not(feature = "tracing"))]
+        let body = self.execute(&target).await?;
+        decode_module_file(&body)
+    }
+
+    async fn token_claims(&self) -> Result<Option<TokenClaims>> {
+        let token = self
+            .inner
+            .token_provider
+            .token(&self.token_request())
+            .await?;
+        Ok(TokenClaims::decode(token.expose()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn claims_challenge_is_decoded() {
+        let mut h = HeaderMap::new();
+        let encoded = base64::engine::general_purpose::STANDARD
+            .encode(r#"{"access_token":{"nbf":{"essential":true}}}"#);
+        h.insert(
+            WWW_AUTHENTICATE,
+            HeaderValue::try_from(format!(
+                r#"Bearer realm="", error="insufficient_claims", claims="{encoded}""#
+            ))
+            .unwrap(),
+        );
+        assert_eq!(
+            claims_challenge(&h).as_deref(),
+            Some(r#"{"access_token":{"nbf":{"essential":true}}}"#)
+        );
+        assert!(claims_challenge(&HeaderMap::new()).is_none());
+    }
+
+    #[test]
+    fn module_file_lists_trimmed_cmdlets() {
+        let m = decode_module_file(
+            br#"{"value":[{"fileName":"ExchangeOnline.psm1","fileContent":"function script:Get-MobileDevice {}","exportedCmdlets":" Get-MobileDevice, ,get-MobileDeviceMailboxPolicy,"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            m.exported_cmdlets,
+            ["Get-MobileDevice", "get-MobileDeviceMailboxPolicy"]
+        );
+        assert!(m.exports("Get-MobileDeviceMailboxPolicy"));
+        assert_eq!(m.files[0].file_name, "ExchangeOnline.psm1");
+        assert!(decode_module_file(b"<html>").is_err());
+    }
+}

@@ -1,0 +1,172 @@
+//! Retry policy (as data) and the decision whether a failed attempt may be repeated.
+
+use std::time::Duration;
+
+use crate::error::{Error, TimeoutKind};
+use crate::protocol::CmdletKind;
+
+/// How failed attempts are retried.
+///
+/// The defaults follow the real module (protocol.md §5.4): 6 attempts (5 retries), exponential
+/// backoff from 2 s (2, 4, 8, 16, 32 s) capped at 60 s, with jitter, and `Retry-After` honoured
+/// up to 2 minutes.
+///
+/// What is retried:
+/// * 429 (with or without `Retry-After`), the per-tenant concurrency message, 408, 503, 504 and
+///   the transient Exchange exceptions ([`ApiError::is_retryable`](crate::ApiError::is_retryable));
+/// * a 401, once, after asking the token provider for a fresh token;
+/// * for read cmdlets ([`CmdletKind::Read`]) also timeouts and connection errors.
+///
+/// Mutating cmdlets (write, destructive) are retried **only** when the request provably was
+/// not processed: throttled at the front door, token rejected, or a connection that could not
+/// be established (nothing was sent). Never after a timeout or a connection reset mid-flight.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct RetryPolicy {
+    /// Total number of attempts, including the first (1 = no retries).
+    pub max_attempts: u32,
+    /// Backoff before the first retry; doubled for every further retry.
+    pub base_delay: Duration,
+    /// Largest backoff between two attempts.
+    pub max_delay: Duration,
+    /// Largest `Retry-After` that is honoured. When the service asks for a longer pause the
+    /// call gives up at once and returns the error, whose
+    /// [`retry_after`](crate::Error::retry_after) tells the caller when to come back
+    /// (hammering a service that asked for an hour's pause helps nobody).
+    pub max_retry_after: Duration,
+    /// Jitter as a fraction of the backoff (0.0 ..= 1.0): the backoff is drawn uniformly from
+    /// `[delay × (1 − jitter), delay]`. Not applied to `Retry-After`.
+    pub jitter: f64,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 6,
+            base_delay: Duration::from_secs(2),
+            max_delay: Duration::from_secs(60),
+            max_retry_after: Duration::from_secs(120),
+            jitter: 0.5,
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// One attempt, no retries (the 401 token refresh is a retry too, so it is disabled).
+    pub fn disabled() -> Self {
+        RetryPolicy {
+            max_attempts: 1,
+            ..RetryPolicy::default()
+        }
+    }
+
+    /// Set the total number of attempts (at least 1).
+    pub fn with_max_attempts(mut self, attempts: u32) -> Self {
+        self.max_attempts = attempts.max(1);
+        self
+    }
+
+    /// Set the first backoff and the backoff cap.
+    pub fn with_backoff(mut self, base: Duration, max: Duration) -> Self {
+        self.base_delay = base;
+        self.max_delay = max.max(base);
+        self
+    }
+
+    /// Set the largest honoured `Retry-After`.
+    pub fn with_max_retry_after(mut self, max: Duration) -> Self {
+        self.max_retry_after = max;
+        self
+    }
+
+    /// Set the jitter fraction (clamped to 0.0 ..= 1.0; 0 = deterministic backoff).
+    pub fn with_jitter(mut self, jitter: f64) -> Self {
+        self.jitter = if jitter.is_finite() {
+            jitter.clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        self
+    }
+
+    /// The backoff before retry number `retry` (1 = the first retry), without `Retry-After`.
+    pub fn backoff(&self, retry: u32) -> Duration {
+        let exp = retry.saturating_sub(1).min(30);
+        let delay = self
+            .base_delay
+            .saturating_mul(1u32 << exp)
+            .min(self.max_delay);
+        let jitter = if self.jitter.is_finite() {
+            self.jitter.clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        if jitter == 0.0 || delay.is_zero() {
+            return delay;
+        }
+        delay.mul_f64(1.0 - jitter * fastrand::f64())
+    }
+}
+
+/// Whether `error`, the outcome of one attempt of a cmdlet of `kind`, may be retried.
+/// (401 is handled separately: it is retried once after a token refresh.)
+pub(crate) fn is_retryable(kind: CmdletKind, error: &Error) -> bool {
+    let mutating = kind.is_mutating();
+    match error {
+        Error::Api(e) => e.is_retryable() && (!mutating || e.provably_not_processed()),
+        Error::Transport { send_state, .. } => {
+            !mutating || *send_state == crate::error::SendState::NotSent
+        }
+        Error::Timeout { kind: t, .. } => match t {
+            TimeoutKind::Connect => true,
+            TimeoutKind::Attempt => !mutating,
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ApiError;
+
+    #[test]
+    fn backoff_doubles_and_is_capped() {
+        let p = RetryPolicy::default().with_jitter(0.0);
+        assert_eq!(p.backoff(1), Duration::from_secs(2));
+        assert_eq!(p.backoff(2), Duration::from_secs(4));
+        assert_eq!(p.backoff(5), Duration::from_secs(32));
+        assert_eq!(p.backoff(6), Duration::from_secs(60));
+        assert_eq!(p.backoff(40), Duration::from_secs(60));
+        let j = RetryPolicy::default();
+        for _ in 0..100 {
+            let d = j.backoff(2);
+            assert!(
+                d >= Duration::from_secs(2) && d <= Duration::from_secs(4),
+                "{d:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn mutating_calls_retry_only_when_not_processed() {
+        let throttled: Error = ApiError::new(429, "slow down").into();
+        let unavailable: Error = ApiError::new(503, "unavailable").into();
+        let timeout = Error::Timeout {
+            cmdlet: "x".into(),
+            kind: TimeoutKind::Attempt,
+            elapsed: Duration::from_secs(1),
+        };
+        for kind in [CmdletKind::Read, CmdletKind::Write, CmdletKind::Destructive] {
+            assert!(is_retryable(kind, &throttled));
+        }
+        assert!(is_retryable(CmdletKind::Read, &unavailable));
+        assert!(!is_retryable(CmdletKind::Write, &unavailable));
+        assert!(is_retryable(CmdletKind::Read, &timeout));
+        assert!(!is_retryable(CmdletKind::Destructive, &timeout));
+        let not_found: Error = ApiError::new(404, "gone").into();
+        assert!(!is_retryable(CmdletKind::Read, &not_found));
+        assert_eq!(RetryPolicy::disabled().max_attempts, 1);
+    }
+}
