@@ -16,9 +16,12 @@
 
 pub mod auth;
 pub mod client;
+pub mod cmdlets;
 pub mod environment;
 pub mod error;
+pub mod models;
 pub mod protocol;
+pub mod types;
 
 pub use async_trait::async_trait;
 pub use client::{
@@ -27,3 +30,4 @@ pub use client::{
 };
 pub use environment::Environment;
 pub use error::{ApiError, AuthError, Error, Result};
+pub use cmdlets::{Outcome, PreparedCmdlet, Response};
