@@ -28,6 +28,6 @@ pub use client::{
     Cmdlet, ExchangeClient, ExchangeClientExt, Listing, ModuleFile, ModuleFileEntry, NoOutput,
     ObjectStream, Page, StreamReport,
 };
+pub use cmdlets::{Outcome, PreparedCmdlet, Response};
 pub use environment::Environment;
 pub use error::{ApiError, AuthError, Error, Result};
-pub use cmdlets::{Outcome, PreparedCmdlet, Response};

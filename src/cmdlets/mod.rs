@@ -20,8 +20,8 @@ use crate::client::Cmdlet;
 use crate::error::{Error, Result};
 use crate::protocol::{Invocation, Parameters, Warning};
 use crate::types::{
-    AccessRuleIdentity, ByteSize, ExchangeTimeSpan, Filter, MailboxIdentity,
-    MobileDeviceIdentity, Patch, PolicyIdentity, RecipientIdentity, Unlimited,
+    AccessRuleIdentity, ByteSize, ExchangeTimeSpan, Filter, MailboxIdentity, MobileDeviceIdentity,
+    Patch, PolicyIdentity, RecipientIdentity, Unlimited,
 };
 
 pub use device::{
@@ -29,8 +29,8 @@ pub use device::{
 };
 pub use org::{GetActiveSyncOrganizationSettings, SetActiveSyncOrganizationSettings};
 pub use policy::{
-    GetMobileDeviceMailboxPolicy, MobileDeviceMailboxPolicySettings,
-    NewMobileDeviceMailboxPolicy, RemoveMobileDeviceMailboxPolicy, SetMobileDeviceMailboxPolicy,
+    GetMobileDeviceMailboxPolicy, MobileDeviceMailboxPolicySettings, NewMobileDeviceMailboxPolicy,
+    RemoveMobileDeviceMailboxPolicy, SetMobileDeviceMailboxPolicy,
 };
 pub use recipient::GetRecipient;
 pub use rule::{
@@ -307,10 +307,7 @@ pub(crate) fn with_select(inv: Invocation, select: &[String]) -> Invocation {
 }
 
 /// Check a `ResultSize` value.
-pub(crate) fn result_size_param<C: Cmdlet>(
-    p: &mut Parameters,
-    size: Option<u32>,
-) -> Result<()> {
+pub(crate) fn result_size_param<C: Cmdlet>(p: &mut Parameters, size: Option<u32>) -> Result<()> {
     match size {
         Some(0) => Err(invalid::<C>(
             "ResultSize",

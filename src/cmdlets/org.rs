@@ -131,7 +131,9 @@ fn check_insert<C: Cmdlet>(name: &str, v: &Patch<String>) -> Result<()> {
         if n > MAIL_INSERT_MAX_CHARS {
             return Err(invalid::<C>(
                 name,
-                format!("is {n} characters long; the allowed range is 0 to {MAIL_INSERT_MAX_CHARS} characters"),
+                format!(
+                    "is {n} characters long; the allowed range is 0 to {MAIL_INSERT_MAX_CHARS} characters"
+                ),
             ));
         }
     }
@@ -144,7 +146,10 @@ impl Cmdlet for SetActiveSyncOrganizationSettings {
     const KIND: CmdletKind = CmdletKind::Write;
     fn invocation(&self) -> Result<Invocation> {
         check_insert::<Self>("UserMailInsert", &self.user_mail_insert)?;
-        check_insert::<Self>("OtaNotificationMailInsert", &self.ota_notification_mail_insert)?;
+        check_insert::<Self>(
+            "OtaNotificationMailInsert",
+            &self.ota_notification_mail_insert,
+        )?;
         if let Patch::Set(change) = &self.admin_mail_recipients {
             if change.items().any(|a| a.trim().is_empty()) {
                 return Err(invalid::<Self>(
@@ -180,7 +185,11 @@ impl Cmdlet for SetActiveSyncOrganizationSettings {
             "OtaNotificationMailInsert",
             &self.ota_notification_mail_insert,
         );
-        put(&mut p, "TenantAdminPreference", &self.tenant_admin_preference);
+        put(
+            &mut p,
+            "TenantAdminPreference",
+            &self.tenant_admin_preference,
+        );
         put_patch(&mut p, "UserMailInsert", &self.user_mail_insert);
         Ok(Invocation::with_kind(Self::NAME, Self::KIND, p))
     }

@@ -186,7 +186,9 @@ impl MobileDeviceMailboxPolicySettings {
             if t < ExchangeTimeSpan::from_days(1) || t > ExchangeTimeSpan::from_days(730) {
                 return Err(invalid::<C>(
                     "PasswordExpiration",
-                    format!("{t} is out of range: allowed 1.00:00:00 to 730.00:00:00 (1 to 730 days) or Unlimited"),
+                    format!(
+                        "{t} is out of range: allowed 1.00:00:00 to 730.00:00:00 (1 to 730 days) or Unlimited"
+                    ),
                 ));
             }
         }
@@ -205,13 +207,21 @@ impl MobileDeviceMailboxPolicySettings {
             if !t.is_whole_seconds() || t.is_negative() || t.as_secs() > i64::from(i32::MAX) {
                 return Err(invalid::<C>(
                     "DevicePolicyRefreshInterval",
-                    format!("{t} is not allowed: whole seconds from 0 to 2147483647 seconds, or Unlimited"),
+                    format!(
+                        "{t} is not allowed: whole seconds from 0 to 2147483647 seconds, or Unlimited"
+                    ),
                 ));
             }
         }
         for (name, v) in [
-            ("MaxEmailBodyTruncationSize", s.max_email_body_truncation_size),
-            ("MaxEmailHTMLBodyTruncationSize", s.max_email_html_body_truncation_size),
+            (
+                "MaxEmailBodyTruncationSize",
+                s.max_email_body_truncation_size,
+            ),
+            (
+                "MaxEmailHTMLBodyTruncationSize",
+                s.max_email_html_body_truncation_size,
+            ),
         ] {
             if let Some(Unlimited::Limited(n)) = v {
                 if n > i32::MAX as u32 {

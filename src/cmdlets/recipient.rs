@@ -114,7 +114,10 @@ impl Cmdlet for GetRecipient {
         let sets = [
             ("Identity", self.identity.is_some()),
             ("Anr", self.anr.is_some()),
-            ("RecipientPreviewFilter", self.recipient_preview_filter.is_some()),
+            (
+                "RecipientPreviewFilter",
+                self.recipient_preview_filter.is_some(),
+            ),
         ];
         let used: Vec<&str> = sets.iter().filter(|(_, on)| *on).map(|(n, _)| *n).collect();
         if used.len() > 1 {

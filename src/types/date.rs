@@ -12,7 +12,11 @@ pub fn parse_exchange_datetime(s: &str) -> Result<DateTime<Utc>, ValueError> {
     if let Ok(d) = DateTime::parse_from_rfc3339(t) {
         return Ok(d.with_timezone(&Utc));
     }
-    for fmt in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S"] {
+    for fmt in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S",
+    ] {
         if let Ok(n) = NaiveDateTime::parse_from_str(t, fmt) {
             return Ok(n.and_utc());
         }
@@ -52,7 +56,10 @@ mod tests {
         let d = parse_exchange_datetime("2026-07-23T21:56:57.2320505Z").unwrap();
         assert_eq!(d.timestamp_subsec_nanos(), 232_050_500);
         assert_eq!(format_exchange_datetime(&d), "2026-07-23T21:56:57.2320505Z");
-        assert_eq!(parse_exchange_datetime(&format_exchange_datetime(&d)).unwrap(), d);
+        assert_eq!(
+            parse_exchange_datetime(&format_exchange_datetime(&d)).unwrap(),
+            d
+        );
         assert!(parse_exchange_datetime("/Date(123)/").is_err());
     }
 }

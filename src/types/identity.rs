@@ -164,7 +164,10 @@ pub struct MobileDeviceIdentity {
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 enum DeviceIdKind {
-    Path { mailbox_end: usize, name_start: usize },
+    Path {
+        mailbox_end: usize,
+        name_start: usize,
+    },
     Guid(Uuid),
     DistinguishedName,
 }
@@ -199,7 +202,11 @@ impl MobileDeviceIdentity {
                 ));
             }
             if mailbox.trim().is_empty() || name.trim().is_empty() {
-                return Err(ValueError::new(KIND, value, "mailbox and device name must not be empty"));
+                return Err(ValueError::new(
+                    KIND,
+                    value,
+                    "mailbox and device name must not be empty",
+                ));
             }
             let mailbox_end = mailbox.len();
             let name_start = t.len() - name.len();
@@ -219,7 +226,11 @@ impl MobileDeviceIdentity {
     }
 
     /// `<mailbox>\ExchangeActiveSyncDevices\<device_type>§<device_id>` (an EAS partnership).
-    pub fn from_parts(mailbox: &str, device_type: &str, device_id: &str) -> Result<Self, ValueError> {
+    pub fn from_parts(
+        mailbox: &str,
+        device_type: &str,
+        device_id: &str,
+    ) -> Result<Self, ValueError> {
         Self::parse(&format!(
             "{}\\{DEVICES_CONTAINER}\\{}{DEVICE_NAME_SEPARATOR}{}",
             mailbox.trim(),
@@ -228,7 +239,11 @@ impl MobileDeviceIdentity {
         ))
         .and_then(|id| {
             if device_type.trim().is_empty() || device_id.trim().is_empty() {
-                Err(ValueError::new("MobileDeviceIdentity", &id.text, "device type and id must not be empty"))
+                Err(ValueError::new(
+                    "MobileDeviceIdentity",
+                    &id.text,
+                    "device type and id must not be empty",
+                ))
             } else {
                 Ok(id)
             }

@@ -50,11 +50,7 @@ impl ValueError {
 
 impl fmt::Display for ValueError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "invalid {} {:?}: {}",
-            self.kind, self.input, self.reason
-        )
+        write!(f, "invalid {} {:?}: {}", self.kind, self.input, self.reason)
     }
 }
 
@@ -243,7 +239,10 @@ mod tests {
         assert!(u.is_unlimited());
         let u: Unlimited<u32> = " unlimited ".parse().unwrap();
         assert!(u.is_unlimited());
-        assert_eq!("500".parse::<Unlimited<u32>>().unwrap(), Unlimited::Limited(500));
+        assert_eq!(
+            "500".parse::<Unlimited<u32>>().unwrap(),
+            Unlimited::Limited(500)
+        );
         let v: Unlimited<u32> = serde_json::from_str("\"500\"").unwrap();
         assert_eq!(v, Unlimited::Limited(500));
         let v: Unlimited<u32> = serde_json::from_str("10").unwrap();
@@ -252,7 +251,10 @@ mod tests {
         assert!(e.to_string().contains("lots"));
         assert!(serde_json::from_str::<Unlimited<u32>>("true").is_err());
         assert_eq!(Unlimited::<u32>::Unlimited.to_string(), "Unlimited");
-        assert_eq!(serde_json::to_string(&Unlimited::Limited(7u32)).unwrap(), "\"7\"");
+        assert_eq!(
+            serde_json::to_string(&Unlimited::Limited(7u32)).unwrap(),
+            "\"7\""
+        );
     }
 
     #[test]

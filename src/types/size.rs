@@ -95,7 +95,10 @@ impl FromStr for ByteSize {
                 .or_else(|| inner.strip_suffix("byte"))
                 .ok_or_else(|| err("expected \"(<n> bytes)\""))?
                 .trim();
-            let clean: String = digits.chars().filter(|c| !matches!(c, ',' | '.' | ' ' | '\u{a0}')).collect();
+            let clean: String = digits
+                .chars()
+                .filter(|c| !matches!(c, ',' | '.' | ' ' | '\u{a0}'))
+                .collect();
             if clean.is_empty() || !clean.chars().all(|c| c.is_ascii_digit()) {
                 return Err(err("the byte count in parentheses is not a number"));
             }
@@ -114,10 +117,7 @@ impl FromStr for ByteSize {
             UNITS
                 .iter()
                 .find(|(u, _)| u.eq_ignore_ascii_case(unit))
-                .or_else(|| {
-                    unit.eq_ignore_ascii_case("bytes")
-                        .then_some(&UNITS[0])
-                })
+                .or_else(|| unit.eq_ignore_ascii_case("bytes").then_some(&UNITS[0]))
                 .map(|(_, m)| *m)
                 .ok_or_else(|| err("unknown unit (expected B, KB, MB, GB or TB)"))?
         };
@@ -183,7 +183,16 @@ mod tests {
 
     #[test]
     fn display_round_trips_exactly() {
-        for n in [0u64, 1, 1023, 1024, 36_700_160, 36_700_161, 2_147_482_624, 1 << 30] {
+        for n in [
+            0u64,
+            1,
+            1023,
+            1024,
+            36_700_160,
+            36_700_161,
+            2_147_482_624,
+            1 << 30,
+        ] {
             let s = ByteSize(n).to_string();
             assert_eq!(s.parse::<ByteSize>().unwrap().bytes(), n, "{s}");
         }

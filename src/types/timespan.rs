@@ -120,7 +120,8 @@ impl FromStr for ExchangeTimeSpan {
             if x.is_empty() || !x.bytes().all(|b| b.is_ascii_digit()) {
                 return Err(err(&format!("{what} is not a number")));
             }
-            x.parse::<u64>().map_err(|_| err(&format!("{what} out of range")))
+            x.parse::<u64>()
+                .map_err(|_| err(&format!("{what} out of range")))
         };
         let parts: Vec<&str> = body.split(':').collect();
         let ticks: u128 = match parts.as_slice() {
@@ -136,7 +137,8 @@ impl FromStr for ExchangeTimeSpan {
                     None => (0, 0),
                     Some(sec) => match sec.split_once('.') {
                         Some((s2, f)) => {
-                            if f.is_empty() || f.len() > 7 || !f.bytes().all(|b| b.is_ascii_digit()) {
+                            if f.is_empty() || f.len() > 7 || !f.bytes().all(|b| b.is_ascii_digit())
+                            {
                                 return Err(err("fraction must be 1 to 7 digits"));
                             }
                             let padded = format!("{f:0<7}");
@@ -171,7 +173,9 @@ impl Serialize for ExchangeTimeSpan {
 
 impl<'de> Deserialize<'de> for ExchangeTimeSpan {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_str(FromStrVisitor::<Self>::new("a time span such as \"1.00:00:00\""))
+        d.deserialize_str(FromStrVisitor::<Self>::new(
+            "a time span such as \"1.00:00:00\"",
+        ))
     }
 }
 
@@ -199,8 +203,19 @@ mod tests {
         assert!(!t.is_whole_seconds());
         assert_eq!(t.to_string(), "00:00:01.5000000");
         assert_eq!(t.to_string().parse::<ExchangeTimeSpan>().unwrap(), t);
-        assert_eq!("2".parse::<ExchangeTimeSpan>().unwrap(), ExchangeTimeSpan::from_days(2));
-        for bad in ["", "x", "25:00:00", "00:61:00", "1.2.3", "00:00:00.12345678", "::"] {
+        assert_eq!(
+            "2".parse::<ExchangeTimeSpan>().unwrap(),
+            ExchangeTimeSpan::from_days(2)
+        );
+        for bad in [
+            "",
+            "x",
+            "25:00:00",
+            "00:61:00",
+            "1.2.3",
+            "00:00:00.12345678",
+            "::",
+        ] {
             assert!(bad.parse::<ExchangeTimeSpan>().is_err(), "{bad}");
         }
     }
