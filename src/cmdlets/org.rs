@@ -106,9 +106,15 @@ impl SetActiveSyncOrganizationSettings {
         self
     }
 
-    /// `-OtaNotificationMailInsert` (at most 256 characters; `Patch::Clear` clears it).
-    pub fn ota_notification_mail_insert(mut self, v: impl Into<Patch<String>>) -> Self {
-        self.ota_notification_mail_insert = v.into();
+    /// `-OtaNotificationMailInsert` (at most 256 characters).
+    pub fn ota_notification_mail_insert(mut self, v: impl Into<String>) -> Self {
+        self.ota_notification_mail_insert = Patch::Set(v.into());
+        self
+    }
+
+    /// Clear `-OtaNotificationMailInsert` (sent as `$null`).
+    pub fn clear_ota_notification_mail_insert(mut self) -> Self {
+        self.ota_notification_mail_insert = Patch::Clear;
         self
     }
 
@@ -118,9 +124,15 @@ impl SetActiveSyncOrganizationSettings {
         self
     }
 
-    /// `-UserMailInsert` (at most 256 characters; `Patch::Clear` clears it).
-    pub fn user_mail_insert(mut self, v: impl Into<Patch<String>>) -> Self {
-        self.user_mail_insert = v.into();
+    /// `-UserMailInsert` (at most 256 characters).
+    pub fn user_mail_insert(mut self, v: impl Into<String>) -> Self {
+        self.user_mail_insert = Patch::Set(v.into());
+        self
+    }
+
+    /// Clear `-UserMailInsert` (sent as `$null`).
+    pub fn clear_user_mail_insert(mut self) -> Self {
+        self.user_mail_insert = Patch::Clear;
         self
     }
 }
