@@ -186,7 +186,7 @@ impl MobileDeviceIdentity {
                 kind: DeviceIdKind::Guid(g),
             });
         }
-        if t.len() > 3 && t[..3].eq_ignore_ascii_case("CN=") {
+        if t.len() > 3 && t.get(..3).is_some_and(|p| p.eq_ignore_ascii_case("CN=")) {
             return Ok(MobileDeviceIdentity {
                 text: t,
                 kind: DeviceIdKind::DistinguishedName,
