@@ -162,13 +162,13 @@ impl Cmdlet for SetActiveSyncOrganizationSettings {
             "OtaNotificationMailInsert",
             &self.ota_notification_mail_insert,
         )?;
-        if let Patch::Set(change) = &self.admin_mail_recipients {
-            if change.items().any(|a| a.trim().is_empty()) {
-                return Err(invalid::<Self>(
-                    "AdminMailRecipients",
-                    "addresses must not be empty",
-                ));
-            }
+        if let Patch::Set(change) = &self.admin_mail_recipients
+            && change.items().any(|a| a.trim().is_empty())
+        {
+            return Err(invalid::<Self>(
+                "AdminMailRecipients",
+                "addresses must not be empty",
+            ));
         }
         let mut p = Parameters::new();
         if let Some(id) = &self.identity {

@@ -142,76 +142,76 @@ impl MobileDeviceMailboxPolicySettings {
     /// Check every value against the documented ranges.
     pub fn validate<C: Cmdlet>(&self) -> Result<()> {
         let s = self;
-        if let Patch::Set(n) = s.min_password_length {
-            if !(1..=16).contains(&n) {
-                return Err(invalid::<C>(
-                    "MinPasswordLength",
-                    format!("{n} is out of range: allowed 1 to 16 (or Patch::Clear for $null)"),
-                ));
-            }
+        if let Patch::Set(n) = s.min_password_length
+            && !(1..=16).contains(&n)
+        {
+            return Err(invalid::<C>(
+                "MinPasswordLength",
+                format!("{n} is out of range: allowed 1 to 16 (or Patch::Clear for $null)"),
+            ));
         }
-        if let Some(Unlimited::Limited(n)) = s.max_password_failed_attempts {
-            if !(4..=16).contains(&n) {
-                return Err(invalid::<C>(
-                    "MaxPasswordFailedAttempts",
-                    format!("{n} is out of range: allowed 4 to 16 or Unlimited"),
-                ));
-            }
+        if let Some(Unlimited::Limited(n)) = s.max_password_failed_attempts
+            && !(4..=16).contains(&n)
+        {
+            return Err(invalid::<C>(
+                "MaxPasswordFailedAttempts",
+                format!("{n} is out of range: allowed 4 to 16 or Unlimited"),
+            ));
         }
-        if let Some(n) = s.password_history {
-            if n > 50 {
-                return Err(invalid::<C>(
-                    "PasswordHistory",
-                    format!("{n} is out of range: allowed 0 to 50"),
-                ));
-            }
+        if let Some(n) = s.password_history
+            && n > 50
+        {
+            return Err(invalid::<C>(
+                "PasswordHistory",
+                format!("{n} is out of range: allowed 0 to 50"),
+            ));
         }
-        if let Some(n) = s.min_password_complex_characters {
-            if !(1..=4).contains(&n) {
-                return Err(invalid::<C>(
-                    "MinPasswordComplexCharacters",
-                    format!("{n} is out of range: allowed 1 to 4"),
-                ));
-            }
+        if let Some(n) = s.min_password_complex_characters
+            && !(1..=4).contains(&n)
+        {
+            return Err(invalid::<C>(
+                "MinPasswordComplexCharacters",
+                format!("{n} is out of range: allowed 1 to 4"),
+            ));
         }
-        if let Some(Unlimited::Limited(t)) = s.max_inactivity_time_lock {
-            if t < ExchangeTimeSpan::from_minutes(1) || t > ExchangeTimeSpan::from_hours(1) {
-                return Err(invalid::<C>(
-                    "MaxInactivityTimeLock",
-                    format!("{t} is out of range: allowed 00:01:00 to 01:00:00 or Unlimited"),
-                ));
-            }
+        if let Some(Unlimited::Limited(t)) = s.max_inactivity_time_lock
+            && (t < ExchangeTimeSpan::from_minutes(1) || t > ExchangeTimeSpan::from_hours(1))
+        {
+            return Err(invalid::<C>(
+                "MaxInactivityTimeLock",
+                format!("{t} is out of range: allowed 00:01:00 to 01:00:00 or Unlimited"),
+            ));
         }
-        if let Some(Unlimited::Limited(t)) = s.password_expiration {
-            if t < ExchangeTimeSpan::from_days(1) || t > ExchangeTimeSpan::from_days(730) {
-                return Err(invalid::<C>(
-                    "PasswordExpiration",
-                    format!(
-                        "{t} is out of range: allowed 1.00:00:00 to 730.00:00:00 (1 to 730 days) or Unlimited"
-                    ),
-                ));
-            }
+        if let Some(Unlimited::Limited(t)) = s.password_expiration
+            && (t < ExchangeTimeSpan::from_days(1) || t > ExchangeTimeSpan::from_days(730))
+        {
+            return Err(invalid::<C>(
+                "PasswordExpiration",
+                format!(
+                    "{t} is out of range: allowed 1.00:00:00 to 730.00:00:00 (1 to 730 days) or Unlimited"
+                ),
+            ));
         }
-        if let Some(Unlimited::Limited(size)) = s.max_attachment_size {
-            if size.bytes() > MAX_ATTACHMENT_SIZE_BYTES {
-                return Err(invalid::<C>(
-                    "MaxAttachmentSize",
-                    format!(
-                        "{} bytes is out of range: allowed 0 to {MAX_ATTACHMENT_SIZE_BYTES} bytes (2097151 KB) or Unlimited",
-                        size.bytes()
-                    ),
-                ));
-            }
+        if let Some(Unlimited::Limited(size)) = s.max_attachment_size
+            && size.bytes() > MAX_ATTACHMENT_SIZE_BYTES
+        {
+            return Err(invalid::<C>(
+                "MaxAttachmentSize",
+                format!(
+                    "{} bytes is out of range: allowed 0 to {MAX_ATTACHMENT_SIZE_BYTES} bytes (2097151 KB) or Unlimited",
+                    size.bytes()
+                ),
+            ));
         }
-        if let Some(Unlimited::Limited(t)) = s.device_policy_refresh_interval {
-            if !t.is_whole_seconds() || t.is_negative() || t.as_secs() > i64::from(i32::MAX) {
-                return Err(invalid::<C>(
-                    "DevicePolicyRefreshInterval",
-                    format!(
-                        "{t} is not allowed: whole seconds from 0 to 2147483647 seconds, or Unlimited"
-                    ),
-                ));
-            }
+        if let Some(Unlimited::Limited(t)) = s.device_policy_refresh_interval
+            && (!t.is_whole_seconds() || t.is_negative() || t.as_secs() > i64::from(i32::MAX))
+        {
+            return Err(invalid::<C>(
+                "DevicePolicyRefreshInterval",
+                format!(
+                    "{t} is not allowed: whole seconds from 0 to 2147483647 seconds, or Unlimited"
+                ),
+            ));
         }
         for (name, v) in [
             (
@@ -223,13 +223,13 @@ impl MobileDeviceMailboxPolicySettings {
                 s.max_email_html_body_truncation_size,
             ),
         ] {
-            if let Some(Unlimited::Limited(n)) = v {
-                if n > i32::MAX as u32 {
-                    return Err(invalid::<C>(
-                        name,
-                        format!("{n} is out of range: allowed 0 to 2147483647 or Unlimited"),
-                    ));
-                }
+            if let Some(Unlimited::Limited(n)) = v
+                && n > i32::MAX as u32
+            {
+                return Err(invalid::<C>(
+                    name,
+                    format!("{n} is out of range: allowed 0 to 2147483647 or Unlimited"),
+                ));
             }
         }
         check_app_list::<C>(

@@ -131,20 +131,20 @@ impl Cmdlet for GetRecipient {
         }
         if !self.recipient_type.is_empty() {
             for d in &self.recipient_type_details {
-                if let Some(t) = d.recipient_type() {
-                    if !self.recipient_type.contains(&t) {
-                        return Err(invalid::<Self>(
-                            "RecipientTypeDetails",
-                            format!(
-                                "{d} belongs to RecipientType {t}, which is not among the requested RecipientType values ({})",
-                                self.recipient_type
-                                    .iter()
-                                    .map(|t| t.as_str())
-                                    .collect::<Vec<_>>()
-                                    .join(", ")
-                            ),
-                        ));
-                    }
+                if let Some(t) = d.recipient_type()
+                    && !self.recipient_type.contains(&t)
+                {
+                    return Err(invalid::<Self>(
+                        "RecipientTypeDetails",
+                        format!(
+                            "{d} belongs to RecipientType {t}, which is not among the requested RecipientType values ({})",
+                            self.recipient_type
+                                .iter()
+                                .map(|t| t.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    ));
                 }
             }
         }

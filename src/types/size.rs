@@ -67,7 +67,7 @@ impl fmt::Display for ByteSize {
             return f.write_str("0");
         }
         for (unit, mult) in UNITS[1..4].iter().rev() {
-            if b % mult == 0 {
+            if b.is_multiple_of(*mult) {
                 return write!(f, "{} {unit}", b / mult);
             }
         }
