@@ -19,6 +19,9 @@ pub mod client;
 pub mod environment;
 pub mod error;
 pub mod protocol;
+#[cfg(feature = "test-util")]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
+pub mod testing;
 
 pub use async_trait::async_trait;
 pub use client::{
