@@ -10,16 +10,20 @@
 //!   validation, RBAC, confirmation, paging and JSON encoding.
 
 pub mod catalog;
+pub mod continuation;
 pub mod engine;
 pub mod failure;
+pub mod fake;
 mod filter;
 pub mod format;
+pub mod module;
 mod policy;
 pub mod rbac;
 pub mod tenant;
 
 pub use catalog::{Catalog, CmdletSpec, ConfirmImpact, ParameterSpec};
 pub use engine::{Call, Cursor, Outcome, execute, tenant_json};
+pub use fake::{FakeExchangeClient, RecordedCall, Scripted, Times};
 pub use failure::{CONCURRENCY_BODY, Failure, HttpAnswer};
 pub use rbac::{ManagementRole, Rbac, RbacProfile, RoleAssignment, RoleEntry};
 pub use tenant::{
