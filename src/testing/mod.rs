@@ -19,6 +19,7 @@ pub mod format;
 pub mod module;
 mod policy;
 pub mod rbac;
+pub mod simulator;
 pub mod tenant;
 
 pub use catalog::{Catalog, CmdletSpec, ConfirmImpact, ParameterSpec};
@@ -26,6 +27,10 @@ pub use engine::{Call, Cursor, Outcome, execute, tenant_json};
 pub use fake::{FakeExchangeClient, RecordedCall, Scripted, Times};
 pub use failure::{CONCURRENCY_BODY, Failure, HttpAnswer};
 pub use rbac::{ManagementRole, Rbac, RbacProfile, RoleAssignment, RoleEntry};
+pub use simulator::{
+    BlockingSimulator, Fault, FaultPlan, FaultProfile, FaultStep, FaultTimes, Simulator,
+    SimulatorConfig, SimulatorHandle,
+};
 pub use tenant::{
     AccessRule, Device, Mailbox, MailboxPolicy, OrgSettings, Tenant, TenantBuilder, WipeProgress,
     WipeState,
