@@ -33,7 +33,11 @@ fn params(v: Value) -> Parameters {
 fn same_seed_gives_byte_identical_tenant() {
     let build = |seed| {
         tenant_json(&RwLock::new(
-            TenantBuilder::new().seed(seed).mailboxes(30).devices(200).build(),
+            TenantBuilder::new()
+                .seed(seed)
+                .mailboxes(30)
+                .devices(200)
+                .build(),
         ))
         .unwrap()
     };
@@ -52,7 +56,10 @@ fn same_seed_gives_byte_identical_tenant() {
 async fn list_create_update_delete() {
     let f = fake(20);
     let devices = f
-        .invoke_raw("Get-MobileDevice", params(json!({"ResultSize": "Unlimited"})))
+        .invoke_raw(
+            "Get-MobileDevice",
+            params(json!({"ResultSize": "Unlimited"})),
+        )
         .await
         .unwrap();
     assert_eq!(devices.items.len(), 20);
@@ -73,10 +80,16 @@ async fn list_create_update_delete() {
         .await
         .unwrap();
     assert_eq!(created.items[0]["Name"], "Zoë's policy");
-    assert_eq!(created.items[0]["MaxAttachmentSize"], "10 MB (10,485,760 bytes)");
+    assert_eq!(
+        created.items[0]["MaxAttachmentSize"],
+        "10 MB (10,485,760 bytes)"
+    );
     assert_eq!(created.items[0]["MaxInactivityTimeLock"], "00:15:00");
     let dup = f
-        .invoke_raw("New-MobileDeviceMailboxPolicy", params(json!({"Name": "zoë's policy"})))
+        .invoke_raw(
+            "New-MobileDeviceMailboxPolicy",
+            params(json!({"Name": "zoë's policy"})),
+        )
         .await
         .unwrap_err();
     assert!(dup.is_already_exists(), "{dup}");
@@ -99,7 +112,10 @@ async fn list_create_update_delete() {
         .unwrap();
     assert_eq!(again.warnings.len(), 1);
     assert_eq!(
-        f.tenant().policy("Zoë's policy").unwrap().setting("PasswordEnabled"),
+        f.tenant()
+            .policy("Zoë's policy")
+            .unwrap()
+            .setting("PasswordEnabled"),
         Some(&json!(true))
     );
 
@@ -136,7 +152,9 @@ async fn list_create_update_delete() {
     // Organization settings.
     f.invoke_raw(
         "Set-ActiveSyncOrganizationSettings",
-        params(json!({"DefaultAccessLevel": "quarantine", "AdminMailRecipients": ["mdm@contoso.com"]})),
+        params(
+            json!({"DefaultAccessLevel": "quarantine", "AdminMailRecipients": ["mdm@contoso.com"]}),
+        ),
     )
     .await
     .unwrap();
@@ -146,7 +164,10 @@ async fn list_create_update_delete() {
         .unwrap();
     assert_eq!(org.items[0]["DefaultAccessLevel"], "Quarantine");
     assert_eq!(org.items[0]["Name"], "Mobile Mailbox Settings");
-    assert_eq!(org.items[0]["AdminMailRecipients"], json!(["mdm@contoso.com"]));
+    assert_eq!(
+        org.items[0]["AdminMailRecipients"],
+        json!(["mdm@contoso.com"])
+    );
 
     // Remove a device, then it is not found.
     let guid = first["Guid"].as_str().unwrap().to_string();
@@ -165,9 +186,17 @@ async fn list_create_update_delete() {
 #[tokio::test]
 async fn policy_in_use_needs_force() {
     let f = fake(0);
-    assert!(f.tenant().mailboxes().iter().any(|m| m.active_sync_mailbox_policy.is_some()));
+    assert!(
+        f.tenant()
+            .mailboxes()
+            .iter()
+            .any(|m| m.active_sync_mailbox_policy.is_some())
+    );
     let err = f
-        .invoke_raw("Remove-MobileDeviceMailboxPolicy", params(json!({"Identity": "Strict-Phones"})))
+        .invoke_raw(
+            "Remove-MobileDeviceMailboxPolicy",
+            params(json!({"Identity": "Strict-Phones"})),
+        )
         .await
         .unwrap_err();
     assert_eq!(err.status(), Some(400), "{err}");
@@ -178,7 +207,12 @@ async fn policy_in_use_needs_force() {
     .await
     .unwrap();
     assert!(f.tenant().policy("Strict-Phones").is_none());
-    assert!(f.tenant().mailboxes().iter().all(|m| m.active_sync_mailbox_policy.is_none()));
+    assert!(
+        f.tenant()
+            .mailboxes()
+            .iter()
+            .all(|m| m.active_sync_mailbox_policy.is_none())
+    );
 }
 
 #[tokio::test]
@@ -191,14 +225,24 @@ async fn wipe_cancel_and_acknowledge() {
             .find(|d| d.client_type == "EAS" && d.wipe.status() == "DeviceOk")
             .unwrap()
             .guid;
-        let outlook = t.devices().find(|d| d.device_type == "Outlook").unwrap().guid;
+        let outlook = t
+            .devices()
+            .find(|d| d.device_type == "Outlook")
+            .unwrap()
+            .guid;
         (eas, outlook)
     };
-    f.invoke_raw("Clear-MobileDevice", params(json!({"Identity": eas.to_string()})))
-        .await
-        .unwrap();
+    f.invoke_raw(
+        "Clear-MobileDevice",
+        params(json!({"Identity": eas.to_string()})),
+    )
+    .await
+    .unwrap();
     let stats = f
-        .invoke_raw("Get-MobileDeviceStatistics", params(json!({"Identity": eas.to_string()})))
+        .invoke_raw(
+            "Get-MobileDeviceStatistics",
+            params(json!({"Identity": eas.to_string()})),
+        )
         .await
         .unwrap();
     assert_eq!(stats.items[0]["Status"], "DeviceWipePending");
@@ -224,9 +268,12 @@ async fn wipe_cancel_and_acknowledge() {
     assert_eq!(warn.warnings.len(), 1);
 
     // Outlook devices get an implicit account-only wipe; the hook advances it.
-    f.invoke_raw("Clear-MobileDevice", params(json!({"Identity": outlook.to_string()})))
-        .await
-        .unwrap();
+    f.invoke_raw(
+        "Clear-MobileDevice",
+        params(json!({"Identity": outlook.to_string()})),
+    )
+    .await
+    .unwrap();
     assert_eq!(
         f.tenant().device(&outlook).unwrap().wipe.status(),
         "AccountOnlyDeviceWipePending"
@@ -240,12 +287,17 @@ async fn wipe_cancel_and_acknowledge() {
 
     // An explicit Confirm:true only previews.
     let mut p = Parameters::new();
-    p.string("Identity", eas.to_string()).switch("Confirm", true);
+    p.string("Identity", eas.to_string())
+        .switch("Confirm", true);
     let page = f
         .invoke_page(&Invocation::new("Clear-MobileDevice", p), None)
         .await
         .unwrap();
-    assert!(page.confirmation_message.unwrap().contains("Wiping mobile device"));
+    assert!(
+        page.confirmation_message
+            .unwrap()
+            .contains("Wiping mobile device")
+    );
     assert_eq!(f.tenant().device(&eas).unwrap().wipe.status(), "DeviceOk");
 }
 
@@ -272,7 +324,8 @@ async fn permission_denied_and_unknown_parameter() {
     let api = err.api().unwrap();
     assert!(api.is_invalid_parameter(), "{api:?}");
     assert!(
-        api.message.contains("Invalid cmdlet parameters specified. Bogus"),
+        api.message
+            .contains("Invalid cmdlet parameters specified. Bogus"),
         "{}",
         api.message
     );
@@ -287,9 +340,17 @@ async fn permission_denied_and_unknown_parameter() {
     assert_eq!(err.status(), Some(400));
     let module = f.module_file().await.unwrap();
     assert!(module.exports("Get-MobileDevice"));
-    assert!(module.exported_cmdlets.contains(&"get-MobileDeviceMailboxPolicy".to_string()));
+    assert!(
+        module
+            .exported_cmdlets
+            .contains(&"get-MobileDeviceMailboxPolicy".to_string())
+    );
     assert!(!module.exports("Clear-MobileDevice"));
-    assert!(module.files[0].content.contains("function script:Get-MobileDevice {"));
+    assert!(
+        module.files[0]
+            .content
+            .contains("function script:Get-MobileDevice {")
+    );
     let claims = f.token_claims().await.unwrap().unwrap();
     assert!(claims.has_manage_as_app());
 }
@@ -297,12 +358,22 @@ async fn permission_denied_and_unknown_parameter() {
 #[tokio::test]
 async fn scripted_throttling_then_success_and_recording() {
     let f = fake(5);
-    f.fail(Some("get-mobiledevice"), Failure::throttled(Some(1.5)), Times::N(2));
+    f.fail(
+        Some("get-mobiledevice"),
+        Failure::throttled(Some(1.5)),
+        Times::N(2),
+    );
     f.fail(None, Failure::transient(), Times::Once);
-    let inv = Invocation::new("Get-MobileDevice", params(json!({"ResultSize": "Unlimited"})));
+    let inv = Invocation::new(
+        "Get-MobileDevice",
+        params(json!({"ResultSize": "Unlimited"})),
+    );
     let e1 = f.invoke_page(&inv, None).await.unwrap_err();
     assert!(e1.is_throttled());
-    assert_eq!(e1.retry_after(), Some(std::time::Duration::from_millis(1500)));
+    assert_eq!(
+        e1.retry_after(),
+        Some(std::time::Duration::from_millis(1500))
+    );
     assert!(f.invoke_page(&inv, None).await.unwrap_err().is_throttled());
     let e3 = f.invoke_page(&inv, None).await.unwrap_err();
     assert!(e3.api().unwrap().is_transient_exception(), "{e3}");
@@ -317,8 +388,11 @@ async fn scripted_throttling_then_success_and_recording() {
 #[tokio::test]
 async fn paging_across_many_pages_and_truncation() {
     let f = fake(2_345);
-    let inv = Invocation::new("Get-MobileDevice", params(json!({"ResultSize": "Unlimited"})))
-        .page_size(100);
+    let inv = Invocation::new(
+        "Get-MobileDevice",
+        params(json!({"ResultSize": "Unlimited"})),
+    )
+    .page_size(100);
     let listing = exchange_activesync::client::collect_invocation::<Value, _>(&f, &inv)
         .await
         .unwrap();
@@ -337,12 +411,19 @@ async fn paging_across_many_pages_and_truncation() {
 
     // Without ResultSize: 1000 rows and the truncation warning.
     let page = f
-        .invoke_page(&Invocation::new("Get-MobileDevice", Parameters::new()), None)
+        .invoke_page(
+            &Invocation::new("Get-MobileDevice", Parameters::new()),
+            None,
+        )
         .await
         .unwrap();
     assert_eq!(page.len().unwrap(), 1000);
     assert!(page.next_link.is_none());
-    assert!(page.warnings.iter().any(|w| w.message == TRUNCATION_WARNING));
+    assert!(
+        page.warnings
+            .iter()
+            .any(|w| w.message == TRUNCATION_WARNING)
+    );
 
     // A continuation used with another body is refused.
     let first = f.invoke_page(&inv, None).await.unwrap();
@@ -375,7 +456,10 @@ async fn filters_and_recipients() {
             .all(|d| d["ClientType"] == "REST" && d["FirstSyncTime"].is_null())
     );
     let err = f
-        .invoke_raw("Get-MobileDevice", params(json!({"Filter": "Bogus -eq 'x'"})))
+        .invoke_raw(
+            "Get-MobileDevice",
+            params(json!({"Filter": "Bogus -eq 'x'"})),
+        )
         .await
         .unwrap_err();
     assert_eq!(err.status(), Some(400));
@@ -386,13 +470,17 @@ async fn filters_and_recipients() {
         )
         .await
         .unwrap();
-    let owners: std::collections::BTreeSet<usize> = f.tenant().devices().map(|d| d.mailbox).collect();
+    let owners: std::collections::BTreeSet<usize> =
+        f.tenant().devices().map(|d| d.mailbox).collect();
     assert_eq!(with.items.len(), owners.len());
     let mailbox = f.tenant().mailboxes()[*owners.iter().next().unwrap()]
         .primary_smtp_address
         .clone();
     let stats = f
-        .invoke_raw("Get-MobileDeviceStatistics", params(json!({"Mailbox": mailbox})))
+        .invoke_raw(
+            "Get-MobileDeviceStatistics",
+            params(json!({"Mailbox": mailbox})),
+        )
         .await
         .unwrap();
     assert!(!stats.items.is_empty());
@@ -410,7 +498,10 @@ async fn filters_and_recipients() {
 async fn rbac_reads() {
     let f = fake(0);
     let a = f
-        .invoke_raw("Get-ManagementRoleAssignment", params(json!({"Role": "Mail Recipients"})))
+        .invoke_raw(
+            "Get-ManagementRoleAssignment",
+            params(json!({"Role": "Mail Recipients"})),
+        )
         .await
         .unwrap();
     assert_eq!(a.items.len(), 1);
@@ -422,6 +513,45 @@ async fn rbac_reads() {
         )
         .await
         .unwrap();
-    let roles: Vec<&str> = e.items.iter().map(|r| r["Role"].as_str().unwrap()).collect();
+    let roles: Vec<&str> = e
+        .items
+        .iter()
+        .map(|r| r["Role"].as_str().unwrap())
+        .collect();
     assert_eq!(roles, ["Mail Recipients", "User Options"]);
+}
+
+#[test]
+#[ignore = "sanity timing of the engine alone on 100,000 devices; run with --ignored"]
+fn engine_enumeration_timing() {
+    use exchange_activesync::testing::{Call, execute};
+    let started = std::time::Instant::now();
+    let tenant = RwLock::new(
+        TenantBuilder::new()
+            .seed(5)
+            .mailboxes(20_000)
+            .devices(100_000)
+            .build(),
+    );
+    println!("built in {:?}", started.elapsed());
+    let params: serde_json::Map<String, Value> = [("ResultSize".to_string(), json!("Unlimited"))]
+        .into_iter()
+        .collect();
+    let started = std::time::Instant::now();
+    let (mut cursor, mut total, mut bytes) = (None, 0, 0);
+    loop {
+        let call = Call::new("Get-MobileDevice", &params).cursor(cursor.as_ref());
+        let page = execute(&tenant, &call).unwrap();
+        total += page.row_count;
+        bytes += page.rows_json.len();
+        match page.next {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    println!(
+        "engine served {total} rows ({bytes} bytes) in {:?}",
+        started.elapsed()
+    );
+    assert_eq!(total, 100_000);
 }

@@ -17,11 +17,14 @@ async fn sim(devices: usize, profile: RbacProfile) -> SimulatorHandle {
         .devices(devices)
         .rbac_profile(profile)
         .build();
-    Simulator::start(SimulatorConfig::new(tenant)).await.unwrap()
+    Simulator::start(SimulatorConfig::new(tenant))
+        .await
+        .unwrap()
 }
 
 fn body(cmdlet: &str, params: Value) -> Vec<u8> {
-    serde_json::to_vec(&json!({"CmdletInput": {"CmdletName": cmdlet, "Parameters": params}})).unwrap()
+    serde_json::to_vec(&json!({"CmdletInput": {"CmdletName": cmdlet, "Parameters": params}}))
+        .unwrap()
 }
 
 async fn post(s: &SimulatorHandle, url: &str, body: &[u8], page: Option<u32>) -> reqwest::Response {
@@ -47,7 +50,12 @@ async fn bad_token_is_401_with_www_authenticate() {
         .await
         .unwrap();
     assert_eq!(r.status(), 401);
-    assert!(r.headers()["www-authenticate"].to_str().unwrap().starts_with("Bearer "));
+    assert!(
+        r.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .starts_with("Bearer ")
+    );
     let r = reqwest::Client::new()
         .post(s.invoke_url())
         .body(body("Get-MobileDevice", json!({})))
@@ -57,9 +65,31 @@ async fn bad_token_is_401_with_www_authenticate() {
     assert_eq!(r.status(), 401);
     // The domain works as the tenant segment too; another tenant does not.
     let by_domain = s.invoke_url().replace(s.tenant_id(), s.domain());
-    assert_eq!(post(&s, &by_domain, &body("Get-ActiveSyncOrganizationSettings", json!({})), None).await.status(), 200);
-    let other = s.invoke_url().replace(s.tenant_id(), "fabrikam.onmicrosoft.com");
-    assert_eq!(post(&s, &other, &body("Get-ActiveSyncOrganizationSettings", json!({})), None).await.status(), 401);
+    assert_eq!(
+        post(
+            &s,
+            &by_domain,
+            &body("Get-ActiveSyncOrganizationSettings", json!({})),
+            None
+        )
+        .await
+        .status(),
+        200
+    );
+    let other = s
+        .invoke_url()
+        .replace(s.tenant_id(), "fabrikam.onmicrosoft.com");
+    assert_eq!(
+        post(
+            &s,
+            &other,
+            &body("Get-ActiveSyncOrganizationSettings", json!({})),
+            None
+        )
+        .await
+        .status(),
+        401
+    );
     s.shutdown().await;
 }
 
@@ -67,7 +97,13 @@ async fn bad_token_is_401_with_www_authenticate() {
 async fn withheld_cmdlet_is_403_with_nul_body() {
     let s = sim(3, RbacProfile::ReadOnly).await;
     for cmdlet in ["Clear-MobileDevice", "Get-Mailbox"] {
-        let r = post(&s, &s.invoke_url(), &body(cmdlet, json!({"Identity": "x", "Confirm": false})), None).await;
+        let r = post(
+            &s,
+            &s.invoke_url(),
+            &body(cmdlet, json!({"Identity": "x", "Confirm": false})),
+            None,
+        )
+        .await;
         assert_eq!(r.status(), 403);
         assert_eq!(r.headers()["content-encoding"], "gzip");
         let bytes = r.bytes().await.unwrap();
@@ -78,12 +114,20 @@ async fn withheld_cmdlet_is_403_with_nul_body() {
 #[tokio::test]
 async fn unknown_parameter_is_400_envelope() {
     let s = sim(3, RbacProfile::Full).await;
-    let r = post(&s, &s.invoke_url(), &body("Get-MobileDevice", json!({"BogusParameter": 1})), None).await;
+    let r = post(
+        &s,
+        &s.invoke_url(),
+        &body("Get-MobileDevice", json!({"BogusParameter": 1})),
+        None,
+    )
+    .await;
     assert_eq!(r.status(), 400);
     assert!(r.headers().contains_key("request-id"));
     let v: Value = r.json().await.unwrap();
     let details = v["error"]["details"][0]["message"].as_str().unwrap();
-    assert!(details.starts_with("|Microsoft.Exchange.AdminApi.CommandInvocation.AmbiguousParameterSetException|"));
+    assert!(details.starts_with(
+        "|Microsoft.Exchange.AdminApi.CommandInvocation.AmbiguousParameterSetException|"
+    ));
     assert!(details.ends_with("Invalid cmdlet parameters specified. BogusParameter"));
     assert_eq!(v["@adminapi.warnings"], json!([]));
 }
@@ -100,10 +144,18 @@ async fn paging_by_reposting_same_body() {
         let r = post(&s, &url, &b, Some(700)).await;
         assert_eq!(r.status(), 200);
         let v: Value = r.json().await.unwrap();
-        assert!(v["@odata.context"].as_str().unwrap().contains("$metadata#Collection"));
+        assert!(
+            v["@odata.context"]
+                .as_str()
+                .unwrap()
+                .contains("$metadata#Collection")
+        );
         assert_eq!(v["adminapi.warnings@odata.type"], "#Collection(String)");
         for row in v["value"].as_array().unwrap() {
-            assert!(row.get("DeviceModel").is_none(), "$select is kept across pages");
+            assert!(
+                row.get("DeviceModel").is_none(),
+                "$select is kept across pages"
+            );
             seen.insert(row["Guid"].as_str().unwrap().to_string());
             total += 1;
         }
@@ -125,12 +177,24 @@ async fn paging_by_reposting_same_body() {
 async fn continuation_bound_to_body_and_expiry() {
     let s = sim(50, RbacProfile::Full).await;
     let b = body("Get-MobileDevice", json!({"ResultSize": "Unlimited"}));
-    let v: Value = post(&s, &s.invoke_url(), &b, Some(10)).await.json().await.unwrap();
+    let v: Value = post(&s, &s.invoke_url(), &b, Some(10))
+        .await
+        .json()
+        .await
+        .unwrap();
     let next = v["@odata.nextLink"].as_str().unwrap().to_string();
-    let other = body("Get-MobileDevice", json!({"ResultSize": "Unlimited", "ActiveSync": true}));
+    let other = body(
+        "Get-MobileDevice",
+        json!({"ResultSize": "Unlimited", "ActiveSync": true}),
+    );
     let r = post(&s, &next, &other, Some(10)).await;
     assert_eq!(r.status(), 400);
-    assert!(r.text().await.unwrap().contains("Expired or Invalid pagination request. Default Expiry time is 00:30:00"));
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("Expired or Invalid pagination request. Default Expiry time is 00:30:00")
+    );
     // The switch expires the next continuation, once.
     s.expire_next_continuation();
     assert_eq!(post(&s, &next, &b, Some(10)).await.status(), 400);
@@ -144,7 +208,16 @@ async fn continuation_bound_to_body_and_expiry() {
 #[tokio::test]
 async fn truncation_warning_without_result_size() {
     let s = sim(1_200, RbacProfile::Full).await;
-    let v: Value = post(&s, &s.invoke_url(), &body("Get-MobileDevice", json!({})), None).await.json().await.unwrap();
+    let v: Value = post(
+        &s,
+        &s.invoke_url(),
+        &body("Get-MobileDevice", json!({})),
+        None,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
     assert_eq!(v["value"].as_array().unwrap().len(), 1000);
     assert_eq!(v["@adminapi.warnings"], json!([TRUNCATION_WARNING]));
     assert!(v.get("@odata.nextLink").is_none());
@@ -154,12 +227,38 @@ async fn truncation_warning_without_result_size() {
 async fn destructive_without_confirm_false_only_previews() {
     let s = sim(5, RbacProfile::Full).await;
     let guid = s.tenant().devices().next().unwrap().guid;
-    for params in [json!({"Identity": guid.to_string()}), json!({"Identity": guid.to_string(), "Confirm": true})] {
-        let v: Value = post(&s, &s.invoke_url(), &body("Clear-MobileDevice", params), None).await.json().await.unwrap();
-        assert!(v["@adminapi.confirmationmessage"].as_str().unwrap().contains("Wiping mobile device"));
+    for params in [
+        json!({"Identity": guid.to_string()}),
+        json!({"Identity": guid.to_string(), "Confirm": true}),
+    ] {
+        let v: Value = post(
+            &s,
+            &s.invoke_url(),
+            &body("Clear-MobileDevice", params),
+            None,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+        assert!(
+            v["@adminapi.confirmationmessage"]
+                .as_str()
+                .unwrap()
+                .contains("Wiping mobile device")
+        );
     }
     assert!(s.tenant().device(&guid).unwrap().wipe.request.is_none());
-    let r = post(&s, &s.invoke_url(), &body("Clear-MobileDevice", json!({"Identity": guid.to_string(), "Confirm": false})), None).await;
+    let r = post(
+        &s,
+        &s.invoke_url(),
+        &body(
+            "Clear-MobileDevice",
+            json!({"Identity": guid.to_string(), "Confirm": false}),
+        ),
+        None,
+    )
+    .await;
     assert_eq!(r.status(), 200);
     assert!(s.tenant().device(&guid).unwrap().wipe.request.is_some());
 }
@@ -191,10 +290,24 @@ async fn scripted_faults_and_reset() {
             Fault::Fail(Failure::throttled(Some(2.0))),
             FaultTimes::Once,
         ))
-        .step(FaultStep::new(None, Fault::Fail(Failure::throttled(None)), FaultTimes::Once))
-        .step(FaultStep::new(None, Fault::Fail(Failure::Unavailable), FaultTimes::Once))
-        .step(FaultStep::new(None, Fault::ConnectionReset, FaultTimes::Once));
-    let s = Simulator::start(SimulatorConfig::new(tenant).faults(plan)).await.unwrap();
+        .step(FaultStep::new(
+            None,
+            Fault::Fail(Failure::throttled(None)),
+            FaultTimes::Once,
+        ))
+        .step(FaultStep::new(
+            None,
+            Fault::Fail(Failure::Unavailable),
+            FaultTimes::Once,
+        ))
+        .step(FaultStep::new(
+            None,
+            Fault::ConnectionReset,
+            FaultTimes::Once,
+        ));
+    let s = Simulator::start(SimulatorConfig::new(tenant).faults(plan))
+        .await
+        .unwrap();
     let b = body("Get-MobileDevice", json!({}));
     let r = post(&s, &s.invoke_url(), &b, None).await;
     assert_eq!(r.status(), 429);
@@ -211,7 +324,10 @@ async fn scripted_faults_and_reset() {
         .await;
     match reset {
         Err(_) => {}
-        Ok(r) => assert!(r.bytes().await.is_err(), "the reset must not deliver a body"),
+        Ok(r) => assert!(
+            r.bytes().await.is_err(),
+            "the reset must not deliver a body"
+        ),
     }
     assert_eq!(post(&s, &s.invoke_url(), &b, None).await.status(), 200);
 }
@@ -232,10 +348,18 @@ async fn module_file_follows_rbac() {
         .unwrap();
     let file = &v["value"][0];
     assert_eq!(file["fileName"], "ExchangeOnline.psm1");
-    let exported: Vec<&str> = file["exportedCmdlets"].as_str().unwrap().split(',').collect();
+    let exported: Vec<&str> = file["exportedCmdlets"]
+        .as_str()
+        .unwrap()
+        .split(',')
+        .collect();
     assert!(exported.contains(&"get-MobileDeviceMailboxPolicy"));
     assert!(exported.contains(&"Get-MobileDevice"));
-    assert!(!exported.iter().any(|c| c.starts_with("Set-") || c.starts_with("Clear-")));
+    assert!(
+        !exported
+            .iter()
+            .any(|c| c.starts_with("Set-") || c.starts_with("Clear-"))
+    );
     let content = file["fileContent"].as_str().unwrap();
     assert!(content.contains("function script:Get-MobileDevice {"));
     assert!(content.contains("Export-ModuleMember -Function @("));
@@ -261,4 +385,28 @@ async fn large_enumeration_timing() {
     }
     println!("enumerated {total} devices in {:?}", started.elapsed());
     assert_eq!(total, 100_000);
+}
+
+#[test]
+fn blocking_simulator_serves_sync_code() {
+    use std::io::{Read as _, Write as _};
+    let tenant = TenantBuilder::new().seed(2).mailboxes(2).devices(2).build();
+    let s = Simulator::start_blocking(SimulatorConfig::new(tenant)).unwrap();
+    let url = url::Url::parse(&s.invoke_url()).unwrap();
+    let payload = body("Get-ActiveSyncOrganizationSettings", json!({}));
+    let mut conn =
+        std::net::TcpStream::connect((url.host_str().unwrap(), url.port().unwrap())).unwrap();
+    write!(
+        conn,
+        "POST {} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        url.path(),
+        s.token(),
+        payload.len()
+    )
+    .unwrap();
+    conn.write_all(&payload).unwrap();
+    let mut answer = String::new();
+    conn.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains("Mobile Mailbox Settings"));
 }

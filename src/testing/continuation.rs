@@ -71,7 +71,13 @@ fn now_secs(now: SystemTime) -> u64 {
 }
 
 /// Encode a skiptoken for `cursor`, bound to `body`.
-pub fn encode(key: &TokenKey, body: &[u8], cursor: &Cursor, select: &[String], now: SystemTime) -> String {
+pub fn encode(
+    key: &TokenKey,
+    body: &[u8],
+    cursor: &Cursor,
+    select: &[String],
+    now: SystemTime,
+) -> String {
     let payload = Payload {
         h: body_hash(body),
         t: now_secs(now),
@@ -80,7 +86,11 @@ pub fn encode(key: &TokenKey, body: &[u8], cursor: &Cursor, select: &[String], n
     };
     let json = serde_json::to_vec(&payload).expect("payload serializes");
     let mac = key.mac(&json);
-    format!("{}.{}", URL_SAFE_NO_PAD.encode(&json), URL_SAFE_NO_PAD.encode(mac))
+    format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(&json),
+        URL_SAFE_NO_PAD.encode(mac)
+    )
 }
 
 /// Decode and check a skiptoken: authentic, for this body, not older than `expiry`.
@@ -93,8 +103,12 @@ pub fn decode(
     expiry: Duration,
 ) -> Result<(Cursor, Vec<String>), Failure> {
     let (p, m) = token.split_once('.').ok_or(Failure::PaginationExpired)?;
-    let json = URL_SAFE_NO_PAD.decode(p).map_err(|_| Failure::PaginationExpired)?;
-    let mac = URL_SAFE_NO_PAD.decode(m).map_err(|_| Failure::PaginationExpired)?;
+    let json = URL_SAFE_NO_PAD
+        .decode(p)
+        .map_err(|_| Failure::PaginationExpired)?;
+    let mac = URL_SAFE_NO_PAD
+        .decode(m)
+        .map_err(|_| Failure::PaginationExpired)?;
     if mac.len() != 20 || !constant_eq(&mac, &key.mac(&json)) {
         return Err(Failure::PaginationExpired);
     }

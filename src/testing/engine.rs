@@ -118,7 +118,9 @@ impl Outcome {
 /// lock; nothing of the tenant is cloned.
 pub fn execute(tenant: &RwLock<Tenant>, call: &Call<'_>) -> Result<Outcome, Failure> {
     let catalog = Catalog::get();
-    let spec = catalog.cmdlet(call.cmdlet).ok_or(Failure::PermissionDenied)?;
+    let spec = catalog
+        .cmdlet(call.cmdlet)
+        .ok_or(Failure::PermissionDenied)?;
     let kind = CmdletKind::from_cmdlet_name(&spec.name);
     {
         let t = tenant.read().unwrap_or_else(|e| e.into_inner());
@@ -149,9 +151,9 @@ fn validate(t: &Tenant, spec: &CmdletSpec, call: &Call<'_>) -> Result<(), Failur
         .parameters
         .keys()
         .filter(|k| {
-            !catalog.is_common(k)
-                && !(spec.parameter(k).is_some()
-                    && allowed.iter().any(|a| a.eq_ignore_ascii_case(k)))
+            let declared_and_allowed =
+                spec.parameter(k).is_some() && allowed.iter().any(|a| a.eq_ignore_ascii_case(k));
+            !(catalog.is_common(k) || declared_and_allowed)
         })
         .cloned()
         .collect();
@@ -161,8 +163,13 @@ fn validate(t: &Tenant, spec: &CmdletSpec, call: &Call<'_>) -> Result<(), Failur
     let kind = CmdletKind::from_cmdlet_name(&spec.name);
     for p in spec.parameters.iter().filter(|p| p.mandatory) {
         let required = match p.name.as_str() {
-            "Identity" => kind.is_mutating() && !spec.name.eq_ignore_ascii_case("Set-ActiveSyncOrganizationSettings")
-                || spec.name.eq_ignore_ascii_case("Get-ManagementRoleEntry"),
+            "Identity" => {
+                kind.is_mutating()
+                    && !spec
+                        .name
+                        .eq_ignore_ascii_case("Set-ActiveSyncOrganizationSettings")
+                    || spec.name.eq_ignore_ascii_case("Get-ManagementRoleEntry")
+            }
             "Mailbox" => false,
             _ => true,
         };
@@ -233,7 +240,11 @@ impl<'a> Ctx<'a> {
             select,
             page_size: call.page_size.clamp(1, MAX_PAGE_SIZE as usize),
             cursor: call.cursor.cloned().unwrap_or_default(),
-            limit: if spec.has_result_size() { Some(1000) } else { None },
+            limit: if spec.has_result_size() {
+                Some(1000)
+            } else {
+                None
+            },
         }
     }
 
@@ -262,7 +273,10 @@ impl<'a> Ctx<'a> {
             None => Ok(self.limit),
             Some(Value::String(s)) if s.eq_ignore_ascii_case("unlimited") => Ok(None),
             Some(Value::String(s)) => s.trim().parse().map(Some).map_err(|_| bad_result_size(s)),
-            Some(Value::Number(n)) => n.as_u64().map(Some).ok_or_else(|| bad_result_size(&n.to_string())),
+            Some(Value::Number(n)) => n
+                .as_u64()
+                .map(Some)
+                .ok_or_else(|| bad_result_size(&n.to_string())),
             Some(v) => Err(bad_result_size(&v.to_string())),
         }
     }
@@ -270,7 +284,7 @@ impl<'a> Ctx<'a> {
     fn not_found(&self, t: &Tenant, identity: &str) -> Failure {
         Failure::NotFound {
             identity: identity.to_string(),
-            scope: format!("{}", t.domain),
+            scope: t.domain.clone(),
         }
     }
 }
@@ -286,7 +300,9 @@ fn bad_result_size(v: &str) -> Failure {
 fn invalid_filter(message: String) -> Failure {
     Failure::InvalidOperation {
         exception: "Microsoft.Exchange.Management.Tasks.ThrowTerminatingErrorException".into(),
-        message: format!("Cannot bind parameter 'Filter' to the target. Exception setting \"Filter\": \"Invalid filter syntax: {message}\""),
+        message: format!(
+            "Cannot bind parameter 'Filter' to the target. Exception setting \"Filter\": \"Invalid filter syntax: {message}\""
+        ),
     }
 }
 
@@ -353,17 +369,44 @@ fn single<T>(
 // ---- reads ---------------------------------------------------------------------------------
 
 const DEVICE_FILTERABLE: &[&str] = &[
-    "ClientType", "DeviceAccessControlRule", "DeviceAccessState", "DeviceAccessStateReason",
-    "DeviceActiveSyncVersion", "DeviceId", "DeviceImei", "DeviceMobileOperator", "DeviceModel",
-    "DeviceOS", "DeviceOSLanguage", "DeviceTelephoneNumber", "DeviceType", "DeviceUserAgent",
-    "FirstSyncTime", "FriendlyName", "ProvisioningFlags", "UserDisplayName",
+    "ClientType",
+    "DeviceAccessControlRule",
+    "DeviceAccessState",
+    "DeviceAccessStateReason",
+    "DeviceActiveSyncVersion",
+    "DeviceId",
+    "DeviceImei",
+    "DeviceMobileOperator",
+    "DeviceModel",
+    "DeviceOS",
+    "DeviceOSLanguage",
+    "DeviceTelephoneNumber",
+    "DeviceType",
+    "DeviceUserAgent",
+    "FirstSyncTime",
+    "FriendlyName",
+    "ProvisioningFlags",
+    "UserDisplayName",
 ];
 
 const RECIPIENT_FILTERABLE: &[&str] = &[
-    "Alias", "DisplayName", "Name", "PrimarySmtpAddress", "RecipientType", "RecipientTypeDetails",
-    "HasActiveSyncDevicePartnership", "FirstName", "LastName", "City", "Department",
-    "ExternalDirectoryObjectId", "Guid", "ActiveSyncMailboxPolicy", "EmailAddresses",
-    "WindowsLiveID", "UserPrincipalName",
+    "Alias",
+    "DisplayName",
+    "Name",
+    "PrimarySmtpAddress",
+    "RecipientType",
+    "RecipientTypeDetails",
+    "HasActiveSyncDevicePartnership",
+    "FirstName",
+    "LastName",
+    "City",
+    "Department",
+    "ExternalDirectoryObjectId",
+    "Guid",
+    "ActiveSyncMailboxPolicy",
+    "EmailAddresses",
+    "WindowsLiveID",
+    "UserPrincipalName",
 ];
 
 fn device_prop(t: &Tenant, d: &Device, p: &str) -> Option<String> {
@@ -419,25 +462,35 @@ fn read_cmdlet(t: &Tenant, ctx: &Ctx<'_>) -> Result<Outcome, Failure> {
             {
                 return Err(ctx.not_found(t, id));
             }
-            Ok(single(ctx, t, |b, t, sel| write_org(b, t, sel)))
+            Ok(single(ctx, t, write_org))
         }
         "Get-MobileDeviceMailboxPolicy" => {
             let items: Vec<&MailboxPolicy> = match ctx.str("Identity")? {
                 Some(id) => vec![t.policy(id).ok_or_else(|| ctx.not_found(t, id))?],
                 None => t.policies.iter().collect(),
             };
-            paginate(ctx, items.into_iter().skip(ctx.cursor.offset as usize), |_| None, |b, p, sel| {
-                write_policy(b, t, p, sel)
-            })
+            paginate(
+                ctx,
+                items.into_iter().skip(ctx.cursor.offset as usize),
+                |_| None,
+                |b, p, sel| write_policy(b, t, p, sel),
+            )
         }
         "Get-ActiveSyncDeviceAccessRule" => {
             let items: Vec<&AccessRule> = match ctx.str("Identity")? {
-                Some(id) => vec![t.rule_index(id).map(|i| &t.rules[i]).ok_or_else(|| ctx.not_found(t, id))?],
+                Some(id) => vec![
+                    t.rule_index(id)
+                        .map(|i| &t.rules[i])
+                        .ok_or_else(|| ctx.not_found(t, id))?,
+                ],
                 None => t.rules.iter().collect(),
             };
-            paginate(ctx, items.into_iter().skip(ctx.cursor.offset as usize), |_| None, |b, r, sel| {
-                write_rule(b, t, r, sel)
-            })
+            paginate(
+                ctx,
+                items.into_iter().skip(ctx.cursor.offset as usize),
+                |_| None,
+                |b, r, sel| write_rule(b, t, r, sel),
+            )
         }
         "Get-ActiveSyncDeviceClass" => get_classes(t, ctx),
         "Get-Recipient" => get_recipients(t, ctx),
@@ -489,7 +542,10 @@ fn get_devices(t: &Tenant, ctx: &Ctx<'_>) -> Result<Outcome, Failure> {
     };
     if let Some(sort) = ctx.str("SortBy")?.filter(|_| !stats) {
         let prop = sort.trim().trim_start_matches('-').to_ascii_lowercase();
-        if !DEVICE_FILTERABLE.iter().any(|p| p.eq_ignore_ascii_case(&prop)) {
+        if !DEVICE_FILTERABLE
+            .iter()
+            .any(|p| p.eq_ignore_ascii_case(&prop))
+        {
             return Err(Failure::InvalidValue {
                 message: format!("SortBy property '{sort}' is not supported."),
             });
@@ -544,7 +600,10 @@ fn get_classes(t: &Tenant, ctx: &Ctx<'_>) -> Result<Outcome, Failure> {
         let e = map
             .entry((d.device_type.clone(), d.device_model.clone()))
             .or_insert(None);
-        let seen = d.last_success_sync.or(d.first_sync_time).unwrap_or(d.when_created);
+        let seen = d
+            .last_success_sync
+            .or(d.first_sync_time)
+            .unwrap_or(d.when_created);
         if e.is_none_or(|x| seen > x) {
             *e = Some(seen);
         }
@@ -568,7 +627,8 @@ fn get_classes(t: &Tenant, ctx: &Ctx<'_>) -> Result<Outcome, Failure> {
         }
     }
     if let Some(f) = ctx.str("Filter")? {
-        let e = filter::parse(f, &["DeviceModel", "DeviceType", "LastUpdateTime"]).map_err(invalid_filter)?;
+        let e = filter::parse(f, &["DeviceModel", "DeviceType", "LastUpdateTime"])
+            .map_err(invalid_filter)?;
         classes.retain(|c| {
             filter::eval(&e, &|p| match p {
                 "devicemodel" => Some(c.device_model.clone()),
@@ -590,17 +650,35 @@ fn get_classes(t: &Tenant, ctx: &Ctx<'_>) -> Result<Outcome, Failure> {
             }
         }
     }
-    paginate(ctx, classes.iter().skip(ctx.cursor.offset as usize), |_| None, |b, c, sel| {
-        let name = format!("{}§{}", c.device_type, c.device_model);
-        let mut w = RowWriter::begin(b, sel, annotate(&c.guid));
-        w.str("DeviceType", Some(&c.device_type));
-        w.str("DeviceModel", Some(&c.device_model));
-        w.date("LastUpdateTime", c.last_update, false);
-        w.str("Name", Some(&name));
-        let dn = format!("CN={name},CN=Mobile Mailbox Settings,CN=Configuration,CN={},CN=ConfigurationUnits,DC=EURPR01A001,DC=PROD,DC=OUTLOOK,DC=COM", t.domain);
-        adbase(&mut w, t, &name, &name, &dn, &c.guid, c.last_update.unwrap_or(t.org.when_created), c.last_update.unwrap_or(t.org.when_created), &["top", "msExchActiveSyncDeviceClass"]);
-        w.end();
-    })
+    paginate(
+        ctx,
+        classes.iter().skip(ctx.cursor.offset as usize),
+        |_| None,
+        |b, c, sel| {
+            let name = format!("{}§{}", c.device_type, c.device_model);
+            let mut w = RowWriter::begin(b, sel, annotate(&c.guid));
+            w.str("DeviceType", Some(&c.device_type));
+            w.str("DeviceModel", Some(&c.device_model));
+            w.date("LastUpdateTime", c.last_update, false);
+            w.str("Name", Some(&name));
+            let dn = format!(
+                "CN={name},CN=Mobile Mailbox Settings,CN=Configuration,CN={},CN=ConfigurationUnits,DC=EURPR01A001,DC=PROD,DC=OUTLOOK,DC=COM",
+                t.domain
+            );
+            adbase(
+                &mut w,
+                t,
+                &name,
+                &name,
+                &dn,
+                &c.guid,
+                c.last_update.unwrap_or(t.org.when_created),
+                c.last_update.unwrap_or(t.org.when_created),
+                &["top", "msExchActiveSyncDeviceClass"],
+            );
+            w.end();
+        },
+    )
 }
 
 fn recipient_prop(t: &Tenant, m: &Mailbox, has_devices: bool, p: &str) -> Option<String> {
@@ -608,7 +686,9 @@ fn recipient_prop(t: &Tenant, m: &Mailbox, has_devices: bool, p: &str) -> Option
         "alias" => Some(m.alias.clone()),
         "displayname" => Some(m.display_name.clone()),
         "name" => Some(m.name.clone()),
-        "primarysmtpaddress" | "windowsliveid" | "userprincipalname" => Some(m.primary_smtp_address.clone()),
+        "primarysmtpaddress" | "windowsliveid" | "userprincipalname" => {
+            Some(m.primary_smtp_address.clone())
+        }
         "emailaddresses" => Some(format!("SMTP:{}", m.primary_smtp_address)),
         "recipienttype" => Some(m.recipient_type().to_string()),
         "recipienttypedetails" => Some(m.recipient_type_details.clone()),
@@ -630,7 +710,11 @@ fn recipient_prop(t: &Tenant, m: &Mailbox, has_devices: bool, p: &str) -> Option
 fn str_list(v: Option<&Value>) -> Vec<String> {
     match v {
         Some(Value::String(s)) => s.split(',').map(|x| x.trim().to_string()).collect(),
-        Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).map(str::to_string).collect(),
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect(),
         _ => Vec::new(),
     }
 }
@@ -653,28 +737,56 @@ fn get_recipients(t: &Tenant, ctx: &Ctx<'_>) -> Result<Outcome, Failure> {
     let anr = ctx.str("Anr")?.map(str::to_lowercase);
     idx.retain(|&i| {
         let m = &t.mailboxes[i];
-        (types.is_empty() || types.iter().any(|x| x.eq_ignore_ascii_case(m.recipient_type())))
-            && (details.is_empty() || details.iter().any(|x| x.eq_ignore_ascii_case(&m.recipient_type_details)))
+        (types.is_empty()
+            || types
+                .iter()
+                .any(|x| x.eq_ignore_ascii_case(m.recipient_type())))
+            && (details.is_empty()
+                || details
+                    .iter()
+                    .any(|x| x.eq_ignore_ascii_case(&m.recipient_type_details)))
             && anr.as_ref().is_none_or(|a| {
-                [Some(&m.name), Some(&m.alias), Some(&m.display_name), m.first_name.as_ref(), m.last_name.as_ref()]
-                    .into_iter()
-                    .flatten()
-                    .any(|v| v.to_lowercase().starts_with(a.as_str()))
+                [
+                    Some(&m.name),
+                    Some(&m.alias),
+                    Some(&m.display_name),
+                    m.first_name.as_ref(),
+                    m.last_name.as_ref(),
+                ]
+                .into_iter()
+                .flatten()
+                .any(|v| v.to_lowercase().starts_with(a.as_str()))
             })
-            && expr.as_ref().is_none_or(|e| filter::eval(e, &|p| recipient_prop(t, m, with_devices[i], p)))
+            && expr
+                .as_ref()
+                .is_none_or(|e| filter::eval(e, &|p| recipient_prop(t, m, with_devices[i], p)))
     });
     if let Some(sort) = ctx.str("SortBy")? {
         let key = sort.trim().to_ascii_lowercase();
-        if !["name", "displayname", "alias", "city", "firstname", "lastname"].contains(&key.as_str()) {
+        if ![
+            "name",
+            "displayname",
+            "alias",
+            "city",
+            "firstname",
+            "lastname",
+        ]
+        .contains(&key.as_str())
+        {
             return Err(Failure::InvalidValue {
                 message: format!("SortBy property '{sort}' is not supported."),
             });
         }
-        idx.sort_by_cached_key(|&i| recipient_prop(t, &t.mailboxes[i], false, &key).map(|s| s.to_lowercase()));
+        idx.sort_by_cached_key(|&i| {
+            recipient_prop(t, &t.mailboxes[i], false, &key).map(|s| s.to_lowercase())
+        });
     }
-    paginate(ctx, idx.iter().skip(ctx.cursor.offset as usize), |_| None, |b, &i, sel| {
-        write_recipient(b, t, &t.mailboxes[i], with_devices[i], sel)
-    })
+    paginate(
+        ctx,
+        idx.iter().skip(ctx.cursor.offset as usize),
+        |_| None,
+        |b, &i, sel| write_recipient(b, t, &t.mailboxes[i], with_devices[i], sel),
+    )
 }
 
 fn get_assignments(t: &Tenant, ctx: &Ctx<'_>) -> Result<Outcome, Failure> {
@@ -695,7 +807,9 @@ fn get_assignments(t: &Tenant, ctx: &Ctx<'_>) -> Result<Outcome, Failure> {
         .filter(|a| {
             role.is_none_or(|r| a.role.eq_ignore_ascii_case(r))
                 && identity.is_none_or(|i| filter::like(i, &a.name))
-                && assignee.is_none_or(|x| a.assignee.eq_ignore_ascii_case(x) || t.caller.eq_ignore_ascii_case(x))
+                && assignee.is_none_or(|x| {
+                    a.assignee.eq_ignore_ascii_case(x) || t.caller.eq_ignore_ascii_case(x)
+                })
                 && enabled.is_none_or(|e| a.enabled == e)
                 && delegating.is_none_or(|d| a.delegating == d)
         })
@@ -706,26 +820,38 @@ fn get_assignments(t: &Tenant, ctx: &Ctx<'_>) -> Result<Outcome, Failure> {
     {
         return Err(ctx.not_found(t, i));
     }
-    paginate(ctx, items.into_iter().skip(ctx.cursor.offset as usize), |_| None, |b, a, sel| {
-        let guid = class_guid(t, &a.name);
-        let mut w = RowWriter::begin(b, sel, annotate(&guid));
-        w.str("Name", Some(&a.name));
-        w.str("Role", Some(&a.role));
-        w.str("RoleAssigneeName", Some(&a.assignee));
-        w.str("RoleAssigneeType", Some(&a.assignee_type));
-        w.str("AssignmentMethod", Some(&a.assignment_method));
-        w.bool("Enabled", a.enabled);
-        w.str("RoleAssignmentDelegationType", Some(if a.delegating { "DelegatingOrgWide" } else { "Regular" }));
-        w.str("RecipientReadScope", Some("Organization"));
-        w.str("ConfigReadScope", Some("OrganizationConfig"));
-        w.str("RecipientWriteScope", Some(&a.recipient_write_scope));
-        w.str("ConfigWriteScope", Some(&a.config_write_scope));
-        w.str("CustomRecipientWriteScope", None);
-        w.str("CustomConfigWriteScope", None);
-        w.str("Identity", Some(&a.name));
-        w.guid("Guid", &guid);
-        w.end();
-    })
+    paginate(
+        ctx,
+        items.into_iter().skip(ctx.cursor.offset as usize),
+        |_| None,
+        |b, a, sel| {
+            let guid = class_guid(t, &a.name);
+            let mut w = RowWriter::begin(b, sel, annotate(&guid));
+            w.str("Name", Some(&a.name));
+            w.str("Role", Some(&a.role));
+            w.str("RoleAssigneeName", Some(&a.assignee));
+            w.str("RoleAssigneeType", Some(&a.assignee_type));
+            w.str("AssignmentMethod", Some(&a.assignment_method));
+            w.bool("Enabled", a.enabled);
+            w.str(
+                "RoleAssignmentDelegationType",
+                Some(if a.delegating {
+                    "DelegatingOrgWide"
+                } else {
+                    "Regular"
+                }),
+            );
+            w.str("RecipientReadScope", Some("Organization"));
+            w.str("ConfigReadScope", Some("OrganizationConfig"));
+            w.str("RecipientWriteScope", Some(&a.recipient_write_scope));
+            w.str("ConfigWriteScope", Some(&a.config_write_scope));
+            w.str("CustomRecipientWriteScope", None);
+            w.str("CustomConfigWriteScope", None);
+            w.str("Identity", Some(&a.name));
+            w.guid("Guid", &guid);
+            w.end();
+        },
+    )
 }
 
 fn get_role_entries(t: &Tenant, ctx: &Ctx<'_>) -> Result<Outcome, Failure> {
@@ -733,9 +859,21 @@ fn get_role_entries(t: &Tenant, ctx: &Ctx<'_>) -> Result<Outcome, Failure> {
     let (role_pat, cmdlet_pat) = identity.split_once('\\').unwrap_or((identity, "*"));
     let wanted = str_list(ctx.get("Parameters"));
     let mut items = Vec::new();
-    for role in t.rbac.roles.iter().filter(|r| filter::like(role_pat, &r.name)) {
-        for e in role.entries.iter().filter(|e| filter::like(cmdlet_pat, &e.cmdlet)) {
-            if wanted.iter().all(|p| e.parameters.iter().any(|x| x.eq_ignore_ascii_case(p))) {
+    for role in t
+        .rbac
+        .roles
+        .iter()
+        .filter(|r| filter::like(role_pat, &r.name))
+    {
+        for e in role
+            .entries
+            .iter()
+            .filter(|e| filter::like(cmdlet_pat, &e.cmdlet))
+        {
+            if wanted
+                .iter()
+                .all(|p| e.parameters.iter().any(|x| x.eq_ignore_ascii_case(p)))
+            {
                 items.push((role, e));
             }
         }
@@ -743,20 +881,28 @@ fn get_role_entries(t: &Tenant, ctx: &Ctx<'_>) -> Result<Outcome, Failure> {
     if items.is_empty() && !identity.contains('*') {
         return Err(ctx.not_found(t, identity));
     }
-    paginate(ctx, items.iter().skip(ctx.cursor.offset as usize), |_| None, |b, (role, e), sel| {
-        let id = format!("{}\\{}", role.name, e.cmdlet);
-        let guid = class_guid(t, &id);
-        let mut w = RowWriter::begin(b, sel, annotate(&guid));
-        w.str("Name", Some(&e.cmdlet));
-        w.str("Role", Some(&role.name));
-        let params: Vec<&String> = e.parameters.iter().collect();
-        w.strs("Parameters", &params);
-        w.str("Type", Some("Cmdlet"));
-        w.str("PSSnapinName", Some("Microsoft.Exchange.Management.PowerShell.E2010"));
-        w.str("Identity", Some(&id));
-        w.guid("Guid", &guid);
-        w.end();
-    })
+    paginate(
+        ctx,
+        items.iter().skip(ctx.cursor.offset as usize),
+        |_| None,
+        |b, (role, e), sel| {
+            let id = format!("{}\\{}", role.name, e.cmdlet);
+            let guid = class_guid(t, &id);
+            let mut w = RowWriter::begin(b, sel, annotate(&guid));
+            w.str("Name", Some(&e.cmdlet));
+            w.str("Role", Some(&role.name));
+            let params: Vec<&String> = e.parameters.iter().collect();
+            w.strs("Parameters", &params);
+            w.str("Type", Some("Cmdlet"));
+            w.str(
+                "PSSnapinName",
+                Some("Microsoft.Exchange.Management.PowerShell.E2010"),
+            );
+            w.str("Identity", Some(&id));
+            w.guid("Guid", &guid);
+            w.end();
+        },
+    )
 }
 
 // ---- writes --------------------------------------------------------------------------------
@@ -769,12 +915,6 @@ fn enum_value(ctx: &Ctx<'_>, name: &str, names: &[&str]) -> Result<Option<String
     match ctx.get(name) {
         None => Ok(None),
         Some(v) => {
-            let setting = policy::Setting {
-                name: "",
-                kind: policy::Kind::Enum(&[]),
-                default: || Value::Null,
-            };
-            let _ = setting;
             let s = v.as_str().unwrap_or_default();
             names
                 .iter()
@@ -791,7 +931,13 @@ fn enum_value(ctx: &Ctx<'_>, name: &str, names: &[&str]) -> Result<Option<String
 }
 
 const ACCESS_LEVELS: &[&str] = &["Allow", "Block", "Quarantine"];
-const CHARACTERISTICS: &[&str] = &["DeviceType", "DeviceModel", "DeviceOS", "UserAgent", "XMSWLHeader"];
+const CHARACTERISTICS: &[&str] = &[
+    "DeviceType",
+    "DeviceModel",
+    "DeviceOS",
+    "UserAgent",
+    "XMSWLHeader",
+];
 
 fn write_cmdlet(t: &mut Tenant, ctx: &Ctx<'_>) -> Result<Outcome, Failure> {
     let mut out = Outcome::empty(ctx.name);
@@ -800,7 +946,9 @@ fn write_cmdlet(t: &mut Tenant, ctx: &Ctx<'_>) -> Result<Outcome, Failure> {
         "New-MobileDeviceMailboxPolicy" => {
             let name = ctx.str("Name")?.unwrap_or_default().trim().to_string();
             if name.is_empty() {
-                return Err(Failure::MissingParameter { name: "Name".into() });
+                return Err(Failure::MissingParameter {
+                    name: "Name".into(),
+                });
             }
             if t.policy_index(&name).is_some() {
                 return Err(Failure::AlreadyExists { name });
@@ -826,7 +974,9 @@ fn write_cmdlet(t: &mut Tenant, ctx: &Ctx<'_>) -> Result<Outcome, Failure> {
                 if let Some(j) = t.policy_index(new_name)
                     && j != i
                 {
-                    return Err(Failure::AlreadyExists { name: new_name.into() });
+                    return Err(Failure::AlreadyExists {
+                        name: new_name.into(),
+                    });
                 }
                 p.name = new_name.trim().to_string();
             }
@@ -866,7 +1016,9 @@ fn write_cmdlet(t: &mut Tenant, ctx: &Ctx<'_>) -> Result<Outcome, Failure> {
                 .count();
             if assigned > 0 && !ctx.switch("Force") {
                 return Err(Failure::InvalidOperation {
-                    exception: "Microsoft.Exchange.Management.Tasks.MobileMailboxPolicyInUseException".into(),
+                    exception:
+                        "Microsoft.Exchange.Management.Tasks.MobileMailboxPolicyInUseException"
+                            .into(),
                     message: format!(
                         "The mobile device mailbox policy '{name}' is assigned to {assigned} mailbox(es). Use the Force parameter to remove it anyway."
                     ),
@@ -882,7 +1034,8 @@ fn write_cmdlet(t: &mut Tenant, ctx: &Ctx<'_>) -> Result<Outcome, Failure> {
         }
         "New-ActiveSyncDeviceAccessRule" => {
             let level = enum_value(ctx, "AccessLevel", ACCESS_LEVELS)?.unwrap_or_default();
-            let characteristic = enum_value(ctx, "Characteristic", CHARACTERISTICS)?.unwrap_or_default();
+            let characteristic =
+                enum_value(ctx, "Characteristic", CHARACTERISTICS)?.unwrap_or_default();
             let query = ctx.str("QueryString")?.unwrap_or_default().to_string();
             let now = t.tick();
             let rule = AccessRule {
@@ -973,13 +1126,18 @@ fn set_org(t: &mut Tenant, ctx: &Ctx<'_>, out: &mut Outcome) -> Result<(), Failu
     }
     for (name, field) in [
         ("UserMailInsert", &mut o.user_mail_insert),
-        ("OtaNotificationMailInsert", &mut o.ota_notification_mail_insert),
+        (
+            "OtaNotificationMailInsert",
+            &mut o.ota_notification_mail_insert,
+        ),
     ] {
         if let Some(v) = param(ctx.params, name) {
             let s = v.as_str().map(str::to_string);
             if s.as_ref().is_some_and(|s| s.chars().count() > 256) {
                 return Err(Failure::InvalidValue {
-                    message: format!("The length of the property {name} is too long. The maximum length is 256."),
+                    message: format!(
+                        "The length of the property {name} is too long. The maximum length is 256."
+                    ),
                 });
             }
             *field = s;
@@ -989,9 +1147,18 @@ fn set_org(t: &mut Tenant, ctx: &Ctx<'_>, out: &mut Outcome) -> Result<(), Failu
         o.tenant_admin_preference = v.to_string();
     }
     for (name, field) in [
-        ("AllowAccessForUnSupportedPlatform", &mut o.allow_access_for_unsupported_platform),
-        ("EnableMobileMailboxPolicyWhenCAInplace", &mut o.enable_mobile_mailbox_policy_when_ca_in_place),
-        ("AllowRMSSupportForUnenlightenedApps", &mut o.allow_rms_support_for_unenlightened_apps),
+        (
+            "AllowAccessForUnSupportedPlatform",
+            &mut o.allow_access_for_unsupported_platform,
+        ),
+        (
+            "EnableMobileMailboxPolicyWhenCAInplace",
+            &mut o.enable_mobile_mailbox_policy_when_ca_in_place,
+        ),
+        (
+            "AllowRMSSupportForUnenlightenedApps",
+            &mut o.allow_rms_support_for_unenlightened_apps,
+        ),
     ] {
         if let Some(v) = ctx.get(name) {
             *field = policy::parse_bool(v).ok_or_else(|| Failure::InvalidValue {
@@ -1003,7 +1170,9 @@ fn set_org(t: &mut Tenant, ctx: &Ctx<'_>, out: &mut Outcome) -> Result<(), Failu
         o.admin_mail_recipients = apply_multi(&o.admin_mail_recipients, v)?;
         if let Some(bad) = o.admin_mail_recipients.iter().find(|a| !a.contains('@')) {
             return Err(Failure::InvalidValue {
-                message: format!("Cannot process argument transformation on parameter 'AdminMailRecipients'. \"{bad}\" isn't a valid SMTP address."),
+                message: format!(
+                    "Cannot process argument transformation on parameter 'AdminMailRecipients'. \"{bad}\" isn't a valid SMTP address."
+                ),
             });
         }
     }
@@ -1021,7 +1190,11 @@ fn apply_multi(current: &[String], v: &Value) -> Result<Vec<String>, Failure> {
     match v {
         Value::Null => Ok(Vec::new()),
         Value::String(s) => Ok(vec![s.clone()]),
-        Value::Array(a) => Ok(a.iter().filter_map(Value::as_str).map(str::to_string).collect()),
+        Value::Array(a) => Ok(a
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect()),
         Value::Object(m) => {
             let mut out = current.to_vec();
             for (k, v) in m {
@@ -1073,7 +1246,10 @@ fn clear_device(t: &mut Tenant, ctx: &Ctx<'_>, out: &mut Outcome) -> Result<(), 
         }
         return Ok(());
     }
-    for bad in notify.iter().filter(|a| !a.contains('@') || a.starts_with('@')) {
+    for bad in notify
+        .iter()
+        .filter(|a| !a.contains('@') || a.starts_with('@'))
+    {
         out.warnings.push(format!(
             "The notification e-mail address '{bad}' isn't valid and will be ignored."
         ));
@@ -1091,7 +1267,10 @@ fn clear_device(t: &mut Tenant, ctx: &Ctx<'_>, out: &mut Outcome) -> Result<(), 
         w.ack = None;
         w.requestor = Some(caller);
     }
-    w.notification_addresses = notify.into_iter().filter(|a| a.contains('@') && !a.starts_with('@')).collect();
+    w.notification_addresses = notify
+        .into_iter()
+        .filter(|a| a.contains('@') && !a.starts_with('@'))
+        .collect();
     d.when_changed = now;
     Ok(())
 }
@@ -1100,7 +1279,7 @@ fn clear_device(t: &mut Tenant, ctx: &Ctx<'_>, out: &mut Outcome) -> Result<(), 
 
 /// Annotation keys appear on some objects only, decided by the object's GUID.
 fn annotate(guid: &Uuid) -> bool {
-    guid.as_bytes()[15] % 3 == 0
+    guid.as_bytes()[15].is_multiple_of(3)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -1120,7 +1299,13 @@ fn adbase(
     w.str("Name", Some(name));
     w.str("DistinguishedName", Some(dn));
     w.str("Identity", Some(identity));
-    w.str("ObjectCategory", Some(&format!("EURPR01A001.PROD.OUTLOOK.COM/Configuration/Schema/{}", classes.last().copied().unwrap_or("top"))));
+    w.str(
+        "ObjectCategory",
+        Some(&format!(
+            "EURPR01A001.PROD.OUTLOOK.COM/Configuration/Schema/{}",
+            classes.last().copied().unwrap_or("top")
+        )),
+    );
     w.strs("ObjectClass", classes);
     w.date("WhenChanged", Some(changed), false);
     w.date("WhenCreated", Some(created), false);
@@ -1131,13 +1316,19 @@ fn adbase(
     w.str("OrganizationId", Some(&format!("EURPR01A001.PROD.OUTLOOK.COM/Microsoft Exchange Hosted Organizations/{} - EURPR01A001.PROD.OUTLOOK.COM/ConfigurationUnits/{}/Configuration", t.domain, t.domain)));
     w.str("Id", Some(identity));
     w.guid("Guid", guid);
-    w.str("OriginatingServer", Some("AM0PR01A001DC01.EURPR01A001.PROD.OUTLOOK.COM"));
+    w.str(
+        "OriginatingServer",
+        Some("AM0PR01A001DC01.EURPR01A001.PROD.OUTLOOK.COM"),
+    );
     w.bool("IsValid", true);
     w.str("ObjectState", Some("Unchanged"));
 }
 
 fn config_dn(t: &Tenant, cn: &str, container: &str) -> String {
-    format!("CN={cn},CN={container},CN=Configuration,CN={},CN=ConfigurationUnits,DC=EURPR01A001,DC=PROD,DC=OUTLOOK,DC=COM", t.domain)
+    format!(
+        "CN={cn},CN={container},CN=Configuration,CN={},CN=ConfigurationUnits,DC=EURPR01A001,DC=PROD,DC=OUTLOOK,DC=COM",
+        t.domain
+    )
 }
 
 fn write_org(b: &mut Vec<u8>, t: &Tenant, sel: Option<&BTreeSet<String>>) {
@@ -1146,17 +1337,42 @@ fn write_org(b: &mut Vec<u8>, t: &Tenant, sel: Option<&BTreeSet<String>>) {
     w.str("DefaultAccessLevel", Some(&o.default_access_level));
     w.str("TenantAdminPreference", Some(&o.tenant_admin_preference));
     w.str("UserMailInsert", o.user_mail_insert.as_deref());
-    w.bool("AllowAccessForUnSupportedPlatform", o.allow_access_for_unsupported_platform);
-    w.bool("EnableMobileMailboxPolicyWhenCAInplace", o.enable_mobile_mailbox_policy_when_ca_in_place);
-    w.bool("AllowRMSSupportForUnenlightenedApps", o.allow_rms_support_for_unenlightened_apps);
+    w.bool(
+        "AllowAccessForUnSupportedPlatform",
+        o.allow_access_for_unsupported_platform,
+    );
+    w.bool(
+        "EnableMobileMailboxPolicyWhenCAInplace",
+        o.enable_mobile_mailbox_policy_when_ca_in_place,
+    );
+    w.bool(
+        "AllowRMSSupportForUnenlightenedApps",
+        o.allow_rms_support_for_unenlightened_apps,
+    );
     w.strs("AdminMailRecipients", &o.admin_mail_recipients);
-    w.str("OtaNotificationMailInsert", o.ota_notification_mail_insert.as_deref());
+    w.str(
+        "OtaNotificationMailInsert",
+        o.ota_notification_mail_insert.as_deref(),
+    );
     w.str("DeviceFiltering", None);
     w.bool("IsIntuneManaged", o.is_intune_managed);
-    w.bool("HasAzurePremiumSubscription", o.has_azure_premium_subscription);
+    w.bool(
+        "HasAzurePremiumSubscription",
+        o.has_azure_premium_subscription,
+    );
     w.strs::<&str>("OtherWellKnownObjects", &[]);
     let dn = config_dn(t, ORG_SETTINGS_NAME, "Mobile Mailbox Settings");
-    adbase(&mut w, t, ORG_SETTINGS_NAME, ORG_SETTINGS_NAME, &dn, &o.guid, o.when_created, o.when_changed, &["top", "msExchMobileMailboxSettings"]);
+    adbase(
+        &mut w,
+        t,
+        ORG_SETTINGS_NAME,
+        ORG_SETTINGS_NAME,
+        &dn,
+        &o.guid,
+        o.when_created,
+        o.when_changed,
+        &["top", "msExchMobileMailboxSettings"],
+    );
     w.end();
 }
 
@@ -1166,7 +1382,21 @@ fn write_policy(b: &mut Vec<u8>, t: &Tenant, p: &MailboxPolicy, sel: Option<&BTr
         w.value(s.name, v);
     }
     let dn = config_dn(t, &p.name, "Mobile Mailbox Policies");
-    adbase(&mut w, t, &p.name, &p.name, &dn, &p.guid, p.when_created, p.when_changed, &["top", "msExchRecipientTemplate", "msExchMobileMailboxPolicy"]);
+    adbase(
+        &mut w,
+        t,
+        &p.name,
+        &p.name,
+        &dn,
+        &p.guid,
+        p.when_created,
+        p.when_changed,
+        &[
+            "top",
+            "msExchRecipientTemplate",
+            "msExchMobileMailboxPolicy",
+        ],
+    );
     w.end();
 }
 
@@ -1177,7 +1407,17 @@ fn write_rule(b: &mut Vec<u8>, t: &Tenant, r: &AccessRule, sel: Option<&BTreeSet
     w.str("Characteristic", Some(&r.characteristic));
     w.str("AccessLevel", Some(&r.access_level));
     let dn = config_dn(t, &name, "Mobile Mailbox Settings");
-    adbase(&mut w, t, &name, &name, &dn, &r.guid, r.when_created, r.when_changed, &["top", "msExchDeviceAccessRule"]);
+    adbase(
+        &mut w,
+        t,
+        &name,
+        &name,
+        &dn,
+        &r.guid,
+        r.when_created,
+        r.when_changed,
+        &["top", "msExchDeviceAccessRule"],
+    );
     w.end();
 }
 
@@ -1191,7 +1431,10 @@ fn write_device(b: &mut Vec<u8>, t: &Tenant, d: &Device, sel: Option<&BTreeSet<S
     w.str("DeviceMobileOperator", d.device_mobile_operator.as_deref());
     w.str("DeviceOS", d.device_os.as_deref());
     w.str("DeviceOSLanguage", d.device_os_language.as_deref());
-    w.str("DeviceTelephoneNumber", d.device_telephone_number.as_deref());
+    w.str(
+        "DeviceTelephoneNumber",
+        d.device_telephone_number.as_deref(),
+    );
     w.str("DeviceType", Some(&d.device_type));
     w.str("DeviceUserAgent", d.device_user_agent.as_deref());
     w.str("DeviceModel", Some(&d.device_model));
@@ -1205,12 +1448,22 @@ fn write_device(b: &mut Vec<u8>, t: &Tenant, d: &Device, sel: Option<&BTreeSet<S
     w.bool("IsManaged", d.is_managed);
     w.bool("IsCompliant", d.is_compliant);
     w.bool("IsDisabled", d.is_disabled);
-    if d.guid.as_bytes()[14] % 29 == 0 {
+    if d.guid.as_bytes()[14].is_multiple_of(29) {
         // A malformed key as seen in live captures.
         w.literal("LastUsedDate(DateTime])", "null");
     }
     let dn = t.device_dn(d);
-    adbase(&mut w, t, &d.object_name(), &identity, &dn, &d.guid, d.when_created, d.when_changed, &["top", "msExchActiveSyncDevice"]);
+    adbase(
+        &mut w,
+        t,
+        &d.object_name(),
+        &identity,
+        &dn,
+        &d.guid,
+        d.when_created,
+        d.when_changed,
+        &["top", "msExchActiveSyncDevice"],
+    );
     w.end();
 }
 
@@ -1222,7 +1475,13 @@ fn mask_phone(p: &str) -> String {
         .collect()
 }
 
-fn write_statistics(b: &mut Vec<u8>, t: &Tenant, d: &Device, sel: Option<&BTreeSet<String>>, show_password: bool) {
+fn write_statistics(
+    b: &mut Vec<u8>,
+    t: &Tenant,
+    d: &Device,
+    sel: Option<&BTreeSet<String>>,
+    show_password: bool,
+) {
     let identity = t.device_identity(d);
     let wipe = &d.wipe;
     let mut w = RowWriter::begin(b, sel, annotate(&d.guid));
@@ -1236,12 +1495,24 @@ fn write_statistics(b: &mut Vec<u8>, t: &Tenant, d: &Device, sel: Option<&BTreeS
     w.date("DeviceWipeSentTime", wipe.sent, false);
     w.date("DeviceWipeRequestTime", wipe.request, false);
     w.date("DeviceWipeAckTime", wipe.ack, false);
-    w.date("AccountOnlyDeviceWipeSentTime", wipe.account_only_sent, false);
-    w.date("AccountOnlyDeviceWipeRequestTime", wipe.account_only_request, false);
+    w.date(
+        "AccountOnlyDeviceWipeSentTime",
+        wipe.account_only_sent,
+        false,
+    );
+    w.date(
+        "AccountOnlyDeviceWipeRequestTime",
+        wipe.account_only_request,
+        false,
+    );
     w.date("AccountOnlyDeviceWipeAckTime", wipe.account_only_ack, false);
     w.int("LastPingHeartbeat", d.last_ping_heartbeat);
     let password = if d.client_type == "EAS" {
-        Some(if show_password { format!("{:08}", d.guid.as_u128() % 100_000_000) } else { "********".into() })
+        Some(if show_password {
+            format!("{:08}", d.guid.as_u128() % 100_000_000)
+        } else {
+            "********".into()
+        })
     } else {
         None
     };
@@ -1251,7 +1522,13 @@ fn write_statistics(b: &mut Vec<u8>, t: &Tenant, d: &Device, sel: Option<&BTreeS
     w.str("DeviceFriendlyName", d.friendly_name.as_deref());
     w.str("DeviceOS", d.device_os.as_deref());
     w.str("DeviceOSLanguage", d.device_os_language.as_deref());
-    w.str("DevicePhoneNumber", d.device_telephone_number.as_deref().map(mask_phone).as_deref());
+    w.str(
+        "DevicePhoneNumber",
+        d.device_telephone_number
+            .as_deref()
+            .map(mask_phone)
+            .as_deref(),
+    );
     w.str("MailboxLogReport", None);
     w.bool("DeviceEnableOutboundSMS", false);
     w.str("DeviceMobileOperator", d.device_mobile_operator.as_deref());
@@ -1262,16 +1539,28 @@ fn write_statistics(b: &mut Vec<u8>, t: &Tenant, d: &Device, sel: Option<&BTreeS
     w.str("Status", Some(status));
     let note = match status {
         "DeviceOk" => None,
-        s => Some(format!("{s} ({})", wipe.requestor.as_deref().or(wipe.account_only_requestor.as_deref()).unwrap_or(""))),
+        s => Some(format!(
+            "{s} ({})",
+            wipe.requestor
+                .as_deref()
+                .or(wipe.account_only_requestor.as_deref())
+                .unwrap_or("")
+        )),
     };
     w.str("StatusNote", note.as_deref());
     w.str("DeviceAccessState", Some(&d.access_state));
     w.str("DeviceAccessStateReason", Some(&d.access_state_reason));
     w.str("DeviceAccessControlRule", d.access_control_rule.as_deref());
     w.str("DevicePolicyApplied", d.policy_applied.as_deref());
-    w.str("DevicePolicyApplicationStatus", Some(&d.policy_application_status));
+    w.str(
+        "DevicePolicyApplicationStatus",
+        Some(&d.policy_application_status),
+    );
     w.str("LastDeviceWipeRequestor", wipe.requestor.as_deref());
-    w.str("LastAccountOnlyDeviceWipeRequestor", wipe.account_only_requestor.as_deref());
+    w.str(
+        "LastAccountOnlyDeviceWipeRequestor",
+        wipe.account_only_requestor.as_deref(),
+    );
     w.str("ClientVersion", d.client_version.as_deref());
     w.int("NumberOfFoldersSynced", Some(d.folders_synced));
     w.date("SyncStateUpgradeTime", None, false);
@@ -1281,7 +1570,13 @@ fn write_statistics(b: &mut Vec<u8>, t: &Tenant, d: &Device, sel: Option<&BTreeS
     w.end();
 }
 
-fn write_recipient(b: &mut Vec<u8>, t: &Tenant, m: &Mailbox, has_devices: bool, sel: Option<&BTreeSet<String>>) {
+fn write_recipient(
+    b: &mut Vec<u8>,
+    t: &Tenant,
+    m: &Mailbox,
+    has_devices: bool,
+    sel: Option<&BTreeSet<String>>,
+) {
     let mut w = RowWriter::begin(b, sel, annotate(&m.guid));
     w.str("Alias", Some(&m.alias));
     w.str("City", m.city.as_deref());
@@ -1289,13 +1584,33 @@ fn write_recipient(b: &mut Vec<u8>, t: &Tenant, m: &Mailbox, has_devices: bool, 
     w.str("DisplayName", Some(&m.display_name));
     w.str("FirstName", m.first_name.as_deref());
     w.str("LastName", m.last_name.as_deref());
-    w.str("ExternalDirectoryObjectId", Some(&m.external_directory_object_id.to_string()));
+    w.str(
+        "ExternalDirectoryObjectId",
+        Some(&m.external_directory_object_id.to_string()),
+    );
     w.str("PrimarySmtpAddress", Some(&m.primary_smtp_address));
     w.str("WindowsLiveID", Some(&m.primary_smtp_address));
-    w.strs("EmailAddresses", &[format!("SMTP:{}", m.primary_smtp_address), format!("smtp:{}@{}", m.alias, t.domain.replace(".onmicrosoft.com", ".mail.onmicrosoft.com"))]);
+    w.strs(
+        "EmailAddresses",
+        &[
+            format!("SMTP:{}", m.primary_smtp_address),
+            format!(
+                "smtp:{}@{}",
+                m.alias,
+                t.domain
+                    .replace(".onmicrosoft.com", ".mail.onmicrosoft.com")
+            ),
+        ],
+    );
     w.guid("ExchangeGuid", &m.exchange_guid);
-    w.str("ActiveSyncMailboxPolicy", m.active_sync_mailbox_policy.as_deref());
-    w.bool("ActiveSyncMailboxPolicyIsDefaulted", m.active_sync_mailbox_policy.is_none());
+    w.str(
+        "ActiveSyncMailboxPolicy",
+        m.active_sync_mailbox_policy.as_deref(),
+    );
+    w.bool(
+        "ActiveSyncMailboxPolicyIsDefaulted",
+        m.active_sync_mailbox_policy.is_none(),
+    );
     w.bool("HasActiveSyncDevicePartnership", has_devices);
     w.bool("HiddenFromAddressListsEnabled", false);
     w.str("RecipientType", Some(m.recipient_type()));
@@ -1303,8 +1618,21 @@ fn write_recipient(b: &mut Vec<u8>, t: &Tenant, m: &Mailbox, has_devices: bool, 
     w.str("ArchiveStatus", Some("None"));
     w.date("WhenMailboxCreated", Some(m.when_created), false);
     w.str("UsageLocation", None);
-    let dn = format!("CN={},OU={},OU=Microsoft Exchange Hosted Organizations,DC=EURPR01A001,DC=PROD,DC=OUTLOOK,DC=COM", m.name, t.domain);
-    adbase(&mut w, t, &m.name, &m.name, &dn, &m.guid, m.when_created, m.when_created, &["top", "person", "organizationalPerson", "user"]);
+    let dn = format!(
+        "CN={},OU={},OU=Microsoft Exchange Hosted Organizations,DC=EURPR01A001,DC=PROD,DC=OUTLOOK,DC=COM",
+        m.name, t.domain
+    );
+    adbase(
+        &mut w,
+        t,
+        &m.name,
+        &m.name,
+        &dn,
+        &m.guid,
+        m.when_created,
+        m.when_created,
+        &["top", "person", "organizationalPerson", "user"],
+    );
     w.end();
 }
 
@@ -1323,7 +1651,10 @@ pub fn tenant_json(tenant: &RwLock<Tenant>) -> Result<Vec<u8>, Failure> {
         ("Get-ManagementRoleAssignment", &[]),
     ];
     for (i, (cmdlet, params)) in cmdlets.iter().enumerate() {
-        let params: Map<String, Value> = params.iter().map(|(k, v)| (k.to_string(), Value::from(*v))).collect();
+        let params: Map<String, Value> = params
+            .iter()
+            .map(|(k, v)| (k.to_string(), Value::from(*v)))
+            .collect();
         if i > 0 {
             out.push(b',');
         }

@@ -5,8 +5,7 @@ use crate::error::ApiError;
 use crate::protocol::{ResponseMeta, decode_error};
 
 /// The plain-text body of the per-tenant concurrency 429.
-pub const CONCURRENCY_BODY: &str =
-    "You have reached the maximum number of concurrent requests per tenant. Please wait and try again";
+pub const CONCURRENCY_BODY: &str = "You have reached the maximum number of concurrent requests per tenant. Please wait and try again";
 
 /// The pagination failure text.
 pub const PAGINATION_BODY_MESSAGE: &str =
@@ -86,13 +85,7 @@ pub struct HttpAnswer {
     pub body: Vec<u8>,
 }
 
-fn envelope(
-    code: &str,
-    string_id: &str,
-    exception: &str,
-    message: &str,
-    outer: &str,
-) -> Vec<u8> {
+fn envelope(code: &str, string_id: &str, exception: &str, message: &str, outer: &str) -> Vec<u8> {
     let details = format!("{string_id}|{exception}|{message}");
     serde_json::to_vec(&serde_json::json!({
         "error": {
@@ -120,8 +113,18 @@ impl Failure {
         let json = |status: u16, exception: &str, body: Vec<u8>| HttpAnswer {
             status,
             headers: vec![
-                ("Content-Type".into(), "application/json; charset=utf-8".into()),
-                ("x-ExceptionType".into(), exception.rsplit('.').next().unwrap_or(exception).to_string()),
+                (
+                    "Content-Type".into(),
+                    "application/json; charset=utf-8".into(),
+                ),
+                (
+                    "x-ExceptionType".into(),
+                    exception
+                        .rsplit('.')
+                        .next()
+                        .unwrap_or(exception)
+                        .to_string(),
+                ),
             ],
             body,
         };

@@ -40,7 +40,7 @@ pub enum Scripted {
     /// The error the HTTP client decodes from the simulator's answer to this failure.
     Service(Failure),
     /// Any other API error, as given.
-    Api(ApiError),
+    Api(Box<ApiError>),
 }
 
 impl From<Failure> for Scripted {
@@ -51,7 +51,7 @@ impl From<Failure> for Scripted {
 
 impl From<ApiError> for Scripted {
     fn from(e: ApiError) -> Self {
-        Scripted::Api(e)
+        Scripted::Api(Box::new(e))
     }
 }
 
@@ -258,7 +258,7 @@ impl ExchangeClient for FakeExchangeClient {
         }
         match self.scripted(invocation.cmdlet()) {
             Some(Scripted::Service(f)) => return Err(Self::api_error(&f, invocation)),
-            Some(Scripted::Api(e)) => return Err(Error::Api(Box::new(e))),
+            Some(Scripted::Api(e)) => return Err(Error::Api(e)),
             None => {}
         }
         let body = invocation.body();
@@ -268,8 +268,9 @@ impl ExchangeClient for FakeExchangeClient {
             Some(link) => {
                 let token = continuation::skiptoken_of(link.as_str())
                     .ok_or_else(|| Self::api_error(&Failure::PaginationExpired, invocation))?;
-                let (c, s) = continuation::decode(&self.key, &token, &body, SystemTime::now(), expiry)
-                    .map_err(|f| Self::api_error(&f, invocation))?;
+                let (c, s) =
+                    continuation::decode(&self.key, &token, &body, SystemTime::now(), expiry)
+                        .map_err(|f| Self::api_error(&f, invocation))?;
                 (Some(c), s)
             }
         };
@@ -319,6 +320,10 @@ impl ExchangeClient for FakeExchangeClient {
     }
 
     async fn token_claims(&self) -> Result<Option<TokenClaims>> {
-        Ok(self.claims.lock().unwrap_or_else(|e| e.into_inner()).clone())
+        Ok(self
+            .claims
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone())
     }
 }

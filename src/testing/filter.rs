@@ -261,7 +261,11 @@ mod tests {
     #[test]
     fn parses_and_evaluates() {
         let allowed = ["DeviceType", "DeviceModel"];
-        let e = parse("DeviceType -eq 'iPhone' -or (DeviceModel -like 'SM-*' -and -not DeviceType -eq 'x')", &allowed).unwrap();
+        let e = parse(
+            "DeviceType -eq 'iPhone' -or (DeviceModel -like 'SM-*' -and -not DeviceType -eq 'x')",
+            &allowed,
+        )
+        .unwrap();
         let get = |p: &str| match p {
             "devicetype" => Some("Android".to_string()),
             "devicemodel" => Some("SM-G991B".to_string()),

@@ -7,14 +7,26 @@ use chrono::{DateTime, Utc};
 
 /// `2024-04-10T08:56:22.0000000+00:00`, or with `Z` for the `…UTC` properties.
 pub fn date(value: DateTime<Utc>, utc_suffix: bool) -> String {
-    use chrono::Timelike as _;
+    let mut out = Vec::with_capacity(33);
+    write_date(&mut out, value, utc_suffix);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+fn write_date(out: &mut Vec<u8>, value: DateTime<Utc>, utc_suffix: bool) {
+    use chrono::{Datelike as _, Timelike as _};
+    use std::io::Write as _;
     let ticks = value.nanosecond() % 1_000_000_000 / 100;
-    let base = format!("{}.{ticks:07}", value.format("%Y-%m-%dT%H:%M:%S"));
-    if utc_suffix {
-        base + "Z"
-    } else {
-        base + "+00:00"
-    }
+    let _ = write!(
+        out,
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{ticks:07}{}",
+        value.year(),
+        value.month(),
+        value.day(),
+        value.hour(),
+        value.minute(),
+        value.second(),
+        if utc_suffix { "Z" } else { "+00:00" }
+    );
 }
 
 /// Group digits with commas: `36700160` → `36,700,160`.
@@ -22,7 +34,7 @@ fn thousands(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::with_capacity(s.len() + s.len() / 3);
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -79,8 +91,17 @@ pub fn parse_size(text: &str) -> Result<Option<u64>, String> {
 pub fn timespan(seconds: u64) -> String {
     let days = seconds / 86_400;
     let rest = seconds % 86_400;
-    let hms = format!("{:02}:{:02}:{:02}", rest / 3600, (rest % 3600) / 60, rest % 60);
-    if days > 0 { format!("{days}.{hms}") } else { hms }
+    let hms = format!(
+        "{:02}:{:02}:{:02}",
+        rest / 3600,
+        (rest % 3600) / 60,
+        rest % 60
+    );
+    if days > 0 {
+        format!("{days}.{hms}")
+    } else {
+        hms
+    }
 }
 
 /// Parse a time span parameter: `Unlimited` (→ `None`), `[d.]hh:mm:ss`.
@@ -145,14 +166,29 @@ impl<'a> RowWriter<'a> {
         }
     }
 
-    fn key(&mut self, key: &str) {
+    fn key_with(&mut self, key: &str, suffix: &str) {
         if !self.first {
             self.out.push(b',');
         }
         self.first = false;
-        // Keys are compile-time ASCII property names, but escape anyway.
-        serde_json::to_writer(&mut *self.out, key).expect("writing to a Vec cannot fail");
-        self.out.push(b':');
+        if key
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\')
+        {
+            // Property names are plain ASCII: no escaping needed.
+            self.out.push(b'"');
+            self.out.extend_from_slice(key.as_bytes());
+            self.out.extend_from_slice(suffix.as_bytes());
+            self.out.extend_from_slice(b"\":");
+        } else {
+            let full = format!("{key}{suffix}");
+            serde_json::to_writer(&mut *self.out, &full).expect("writing to a Vec cannot fail");
+            self.out.push(b':');
+        }
+    }
+
+    fn key(&mut self, key: &str) {
+        self.key_with(key, "");
     }
 
     fn annotation(&mut self, key: &str, data_type: Option<&str>, odata_type: Option<&str>) {
@@ -160,17 +196,24 @@ impl<'a> RowWriter<'a> {
             return;
         }
         if let Some(t) = data_type {
-            self.key(&format!("{key}@data.type"));
+            self.key_with(key, "@data.type");
             self.raw_str(t);
         }
         if let Some(t) = odata_type {
-            self.key(&format!("{key}@odata.type"));
+            self.key_with(key, "@odata.type");
             self.raw_str(t);
         }
     }
 
     fn raw_str(&mut self, v: &str) {
-        serde_json::to_writer(&mut *self.out, v).expect("writing to a Vec cannot fail");
+        if v.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+            // Nothing to escape (UTF-8 is written as is).
+            self.out.push(b'"');
+            self.out.extend_from_slice(v.as_bytes());
+            self.out.push(b'"');
+        } else {
+            serde_json::to_writer(&mut *self.out, v).expect("writing to a Vec cannot fail");
+        }
     }
 
     /// A key with an arbitrary (unprojected) literal; used for the malformed annotation key.
@@ -232,7 +275,11 @@ impl<'a> RowWriter<'a> {
             }
             self.key(key);
             match v {
-                Some(d) => self.raw_str(&date(d, utc)),
+                Some(d) => {
+                    self.out.push(b'"');
+                    write_date(self.out, d, utc);
+                    self.out.push(b'"');
+                }
                 None => self.out.extend_from_slice(b"null"),
             }
         }

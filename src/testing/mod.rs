@@ -24,8 +24,8 @@ pub mod tenant;
 
 pub use catalog::{Catalog, CmdletSpec, ConfirmImpact, ParameterSpec};
 pub use engine::{Call, Cursor, Outcome, execute, tenant_json};
-pub use fake::{FakeExchangeClient, RecordedCall, Scripted, Times};
 pub use failure::{CONCURRENCY_BODY, Failure, HttpAnswer};
+pub use fake::{FakeExchangeClient, RecordedCall, Scripted, Times};
 pub use rbac::{ManagementRole, Rbac, RbacProfile, RoleAssignment, RoleEntry};
 pub use simulator::{
     BlockingSimulator, Fault, FaultPlan, FaultProfile, FaultStep, FaultTimes, Simulator,

@@ -18,7 +18,10 @@ pub fn generate(rbac: &Rbac) -> (String, Vec<String>) {
             continue;
         };
         exported.push(spec.export_name.clone());
-        text.push_str(&format!("function script:{} {{\n    [CmdletBinding(", spec.name));
+        text.push_str(&format!(
+            "function script:{} {{\n    [CmdletBinding(",
+            spec.name
+        ));
         if spec.confirm_impact != super::catalog::ConfirmImpact::None {
             text.push_str(&format!(
                 "SupportsShouldProcess=$true, ConfirmImpact='{:?}'",

@@ -36,7 +36,14 @@ const NEGOTIATION: &[&str] = &[
     "AllowAnyAlgorithmNegotiation",
 ];
 const CALENDAR: &[&str] = &["All", "TwoWeeks", "OneMonth", "ThreeMonths", "SixMonths"];
-const EMAIL: &[&str] = &["All", "OneDay", "ThreeDays", "OneWeek", "TwoWeeks", "OneMonth"];
+const EMAIL: &[&str] = &[
+    "All",
+    "OneDay",
+    "ThreeDays",
+    "OneWeek",
+    "TwoWeeks",
+    "OneMonth",
+];
 const SIGNED: &[&str] = &["SHA1", "MD5"];
 const ENCRYPTION: &[&str] = &["TripleDES", "DES", "RC2128bit", "RC264bit", "RC240bit"];
 
@@ -59,15 +66,35 @@ pub(crate) static SETTINGS: &[Setting] = &[
     s!("RequireStorageCardEncryption", Kind::Bool, json!(false)),
     s!("PasswordEnabled", Kind::Bool, json!(false)),
     s!("PasswordRecoveryEnabled", Kind::Bool, json!(false)),
-    s!("DevicePolicyRefreshInterval", Kind::Span(0, 2_147_483_647), json!("Unlimited")),
+    s!(
+        "DevicePolicyRefreshInterval",
+        Kind::Span(0, 2_147_483_647),
+        json!("Unlimited")
+    ),
     s!("AllowSimplePassword", Kind::Bool, json!(true)),
-    s!("MaxAttachmentSize", Kind::Size(2_147_482_624), json!("Unlimited")),
+    s!(
+        "MaxAttachmentSize",
+        Kind::Size(2_147_482_624),
+        json!("Unlimited")
+    ),
     s!("WSSAccessEnabled", Kind::Bool, json!(true)),
     s!("UNCAccessEnabled", Kind::Bool, json!(true)),
     s!("MinPasswordLength", Kind::NullableInt(1, 16), Value::Null),
-    s!("MaxInactivityTimeLock", Kind::Span(60, 3600), json!("Unlimited")),
-    s!("MaxPasswordFailedAttempts", Kind::UnlimitedInt(4, 16), json!("Unlimited")),
-    s!("PasswordExpiration", Kind::Span(86_400, 730 * 86_400), json!("Unlimited")),
+    s!(
+        "MaxInactivityTimeLock",
+        Kind::Span(60, 3600),
+        json!("Unlimited")
+    ),
+    s!(
+        "MaxPasswordFailedAttempts",
+        Kind::UnlimitedInt(4, 16),
+        json!("Unlimited")
+    ),
+    s!(
+        "PasswordExpiration",
+        Kind::Span(86_400, 730 * 86_400),
+        json!("Unlimited")
+    ),
     s!("PasswordHistory", Kind::Int(0, 50), json!(0)),
     s!("IsDefault", Kind::Bool, json!(false)),
     s!("AllowApplePushNotifications", Kind::Bool, json!(true)),
@@ -95,23 +122,49 @@ pub(crate) static SETTINGS: &[Setting] = &[
     s!("AllowBluetooth", Kind::Enum(BLUETOOTH), json!("Allow")),
     s!("MaxCalendarAgeFilter", Kind::Enum(CALENDAR), json!("All")),
     s!("MaxEmailAgeFilter", Kind::Enum(EMAIL), json!("All")),
-    s!("RequireSignedSMIMEAlgorithm", Kind::Enum(SIGNED), json!("SHA1")),
-    s!("RequireEncryptionSMIMEAlgorithm", Kind::Enum(ENCRYPTION), json!("TripleDES")),
-    s!("AllowSMIMEEncryptionAlgorithmNegotiation", Kind::Enum(NEGOTIATION), json!("AllowAnyAlgorithmNegotiation")),
+    s!(
+        "RequireSignedSMIMEAlgorithm",
+        Kind::Enum(SIGNED),
+        json!("SHA1")
+    ),
+    s!(
+        "RequireEncryptionSMIMEAlgorithm",
+        Kind::Enum(ENCRYPTION),
+        json!("TripleDES")
+    ),
+    s!(
+        "AllowSMIMEEncryptionAlgorithmNegotiation",
+        Kind::Enum(NEGOTIATION),
+        json!("AllowAnyAlgorithmNegotiation")
+    ),
     s!("MinPasswordComplexCharacters", Kind::Int(1, 4), json!(1)),
-    s!("MaxEmailBodyTruncationSize", Kind::UnlimitedInt(0, 2_147_483_647), json!("Unlimited")),
-    s!("MaxEmailHTMLBodyTruncationSize", Kind::UnlimitedInt(0, 2_147_483_647), json!("Unlimited")),
+    s!(
+        "MaxEmailBodyTruncationSize",
+        Kind::UnlimitedInt(0, 2_147_483_647),
+        json!("Unlimited")
+    ),
+    s!(
+        "MaxEmailHTMLBodyTruncationSize",
+        Kind::UnlimitedInt(0, 2_147_483_647),
+        json!("Unlimited")
+    ),
     s!("UnapprovedInROMApplicationList", Kind::Strings, json!([])),
     s!("ApprovedApplicationList", Kind::Strings, json!([])),
     s!("AllowExternalDeviceManagement", Kind::Bool, json!(false)),
-    s!("MobileOTAUpdateMode", Kind::Output, json!("MinorVersionUpdates")),
+    s!(
+        "MobileOTAUpdateMode",
+        Kind::Output,
+        json!("MinorVersionUpdates")
+    ),
     s!("AllowMobileOTAUpdate", Kind::Bool, json!(true)),
     s!("IrmEnabled", Kind::Bool, json!(true)),
 ];
 
 /// Index of a setting by name (case-insensitive).
 pub(crate) fn index_of(name: &str) -> Option<usize> {
-    SETTINGS.iter().position(|s| s.name.eq_ignore_ascii_case(name))
+    SETTINGS
+        .iter()
+        .position(|s| s.name.eq_ignore_ascii_case(name))
 }
 
 /// Default values of a fresh policy.
@@ -150,7 +203,11 @@ pub(crate) fn normalise(setting: &Setting, v: &Value) -> Result<Value, String> {
             Ok(())
         }
     };
-    let bad = || format!("Cannot process argument transformation on parameter '{name}'. Cannot convert value \"{v}\".");
+    let bad = || {
+        format!(
+            "Cannot process argument transformation on parameter '{name}'. Cannot convert value \"{v}\"."
+        )
+    };
     match setting.kind {
         Kind::Bool => parse_bool(v).map(Value::Bool).ok_or_else(bad),
         Kind::Enum(names) => {
@@ -191,7 +248,9 @@ pub(crate) fn normalise(setting: &Setting, v: &Value) -> Result<Value, String> {
             }
         }
         Kind::UnlimitedInt(lo, hi) => {
-            if v.as_str().is_some_and(|s| s.eq_ignore_ascii_case("unlimited")) {
+            if v.as_str()
+                .is_some_and(|s| s.eq_ignore_ascii_case("unlimited"))
+            {
                 return Ok(json!("Unlimited"));
             }
             let n = as_int(v).ok_or_else(bad)?;

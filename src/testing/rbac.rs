@@ -70,7 +70,10 @@ impl ManagementRole {
         ManagementRole {
             name: name.to_string(),
             built_in: true,
-            entries: cmdlets.iter().map(|c| RoleEntry::all_parameters(c)).collect(),
+            entries: cmdlets
+                .iter()
+                .map(|c| RoleEntry::all_parameters(c))
+                .collect(),
         }
     }
 }
@@ -151,7 +154,11 @@ pub fn built_in_roles() -> Vec<ManagementRole> {
         ),
         ManagementRole::built_in(
             VIEW_ONLY_RECIPIENTS,
-            &["Get-MobileDevice", "Get-MobileDeviceStatistics", "Get-Recipient"],
+            &[
+                "Get-MobileDevice",
+                "Get-MobileDeviceStatistics",
+                "Get-Recipient",
+            ],
         ),
         ManagementRole::built_in(
             ROLE_MANAGEMENT,
@@ -283,7 +290,8 @@ impl Rbac {
 
     /// Add (or replace, by name) a role.
     pub fn add_role(&mut self, role: ManagementRole) -> &mut Self {
-        self.roles.retain(|r| !r.name.eq_ignore_ascii_case(&role.name));
+        self.roles
+            .retain(|r| !r.name.eq_ignore_ascii_case(&role.name));
         self.roles.push(role);
         self
     }
@@ -296,7 +304,9 @@ impl Rbac {
 
     /// A role by name (case-insensitive).
     pub fn role(&self, name: &str) -> Option<&ManagementRole> {
-        self.roles.iter().find(|r| r.name.eq_ignore_ascii_case(name))
+        self.roles
+            .iter()
+            .find(|r| r.name.eq_ignore_ascii_case(name))
     }
 
     /// The parameters the caller may use on `cmdlet`, or `None` if the caller may not run it.
@@ -308,7 +318,11 @@ impl Rbac {
         let kind = CmdletKind::from_cmdlet_name(cmdlet);
         let recipient_cmdlet = is_recipient_cmdlet(cmdlet);
         let mut out: Option<BTreeSet<String>> = None;
-        for a in self.assignments.iter().filter(|a| a.enabled && !a.delegating) {
+        for a in self
+            .assignments
+            .iter()
+            .filter(|a| a.enabled && !a.delegating)
+        {
             if kind.is_mutating() {
                 let scope = if recipient_cmdlet {
                     &a.recipient_write_scope
@@ -340,7 +354,10 @@ impl Rbac {
         Catalog::get()
             .cmdlets()
             .iter()
-            .filter_map(|c| self.allowed_parameters(&c.name).map(|p| (c.name.clone(), p)))
+            .filter_map(|c| {
+                self.allowed_parameters(&c.name)
+                    .map(|p| (c.name.clone(), p))
+            })
             .collect()
     }
 }
@@ -348,5 +365,7 @@ impl Rbac {
 /// Whether a cmdlet acts on recipients (mailboxes, devices) rather than configuration.
 pub(crate) fn is_recipient_cmdlet(cmdlet: &str) -> bool {
     let c = cmdlet.to_ascii_lowercase();
-    c.ends_with("-mobiledevice") || c.ends_with("-mobiledevicestatistics") || c.ends_with("-recipient")
+    c.ends_with("-mobiledevice")
+        || c.ends_with("-mobiledevicestatistics")
+        || c.ends_with("-recipient")
 }

@@ -126,8 +126,16 @@ impl FaultProfile {
             FaultProfile::Calm => FaultPlan::default(),
             FaultProfile::Throttling => FaultPlan {
                 script: vec![
-                    FaultStep::new(None, Fault::Fail(Failure::throttled(Some(0.01))), FaultTimes::Once),
-                    FaultStep::new(None, Fault::Fail(Failure::throttled(None)), FaultTimes::Once),
+                    FaultStep::new(
+                        None,
+                        Fault::Fail(Failure::throttled(Some(0.01))),
+                        FaultTimes::Once,
+                    ),
+                    FaultStep::new(
+                        None,
+                        Fault::Fail(Failure::throttled(None)),
+                        FaultTimes::Once,
+                    ),
                     FaultStep::new(None, Fault::Fail(Failure::Unavailable), FaultTimes::Once),
                 ],
                 ..FaultPlan::default()
@@ -330,12 +338,18 @@ impl SimulatorHandle {
 
     /// `{base}/adminapi/beta/{tenant}/InvokeCommand`.
     pub fn invoke_url(&self) -> String {
-        format!("{}/adminapi/beta/{}/InvokeCommand", self.state.base, self.state.tenant_id)
+        format!(
+            "{}/adminapi/beta/{}/InvokeCommand",
+            self.state.base, self.state.tenant_id
+        )
     }
 
     /// `{base}/adminapi/v1.0/{tenant}/EXOModuleFile`.
     pub fn module_file_url(&self) -> String {
-        format!("{}/adminapi/v1.0/{}/EXOModuleFile", self.state.base, self.state.tenant_id)
+        format!(
+            "{}/adminapi/v1.0/{}/EXOModuleFile",
+            self.state.base, self.state.tenant_id
+        )
     }
 
     /// Read access to the tenant.
@@ -374,7 +388,11 @@ impl SimulatorHandle {
 
     /// Set the in-flight cap.
     pub fn set_max_in_flight(&self, max: Option<usize>) {
-        *self.state.max_in_flight.lock().unwrap_or_else(|e| e.into_inner()) = max;
+        *self
+            .state
+            .max_in_flight
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = max;
     }
 
     /// Set the continuation lifetime.
@@ -394,7 +412,10 @@ impl SimulatorHandle {
         }
         if let Some(task) = self.task.take() {
             let abort = task.abort_handle();
-            if tokio::time::timeout(Duration::from_secs(1), task).await.is_err() {
+            if tokio::time::timeout(Duration::from_secs(1), task)
+                .await
+                .is_err()
+            {
                 abort.abort();
             }
         }
@@ -480,7 +501,10 @@ async fn dispatch(State(state): State<Arc<SimState>>, request: Request) -> Respo
     state.requests.fetch_add(1, Ordering::SeqCst);
     let count = state.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
     let _guard = InFlight(&state.in_flight);
-    let cap = *state.max_in_flight.lock().unwrap_or_else(|e| e.into_inner());
+    let cap = *state
+        .max_in_flight
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
     let latency = *state.latency.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(l) = latency {
         tokio::time::sleep(l).await;
@@ -491,19 +515,26 @@ async fn dispatch(State(state): State<Arc<SimState>>, request: Request) -> Respo
     let path = request.uri().path().to_string();
     let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
     let route = match segs.as_slice() {
-        [a, v, t, op] if a.eq_ignore_ascii_case("adminapi") => {
-            Some((v.to_ascii_lowercase(), t.to_string(), op.to_ascii_lowercase()))
-        }
+        [a, v, t, op] if a.eq_ignore_ascii_case("adminapi") => Some((
+            v.to_ascii_lowercase(),
+            t.to_string(),
+            op.to_ascii_lowercase(),
+        )),
         _ => None,
     };
     let Some((version, tenant, op)) = route else {
-        return answer(HttpAnswer { status: 404, headers: Vec::new(), body: Vec::new() });
+        return answer(HttpAnswer {
+            status: 404,
+            headers: Vec::new(),
+            body: Vec::new(),
+        });
     };
     if !authorized(&state, request.headers()) {
         return answer(Failure::Unauthorized.answer());
     }
     let tenant = percent_decode(&tenant);
-    if !tenant.eq_ignore_ascii_case(&state.tenant_id) && !tenant.eq_ignore_ascii_case(&state.domain) {
+    if !tenant.eq_ignore_ascii_case(&state.tenant_id) && !tenant.eq_ignore_ascii_case(&state.domain)
+    {
         return answer(Failure::Unauthorized.answer());
     }
     match (request.method(), version.as_str(), op.as_str()) {
@@ -514,7 +545,11 @@ async fn dispatch(State(state): State<Arc<SimState>>, request: Request) -> Respo
             body: Vec::new(),
         }),
         (&Method::GET, _, "exomodulefile") => module_file(&state, request.headers()),
-        _ => answer(HttpAnswer { status: 404, headers: Vec::new(), body: Vec::new() }),
+        _ => answer(HttpAnswer {
+            status: 404,
+            headers: Vec::new(),
+            body: Vec::new(),
+        }),
     }
 }
 
@@ -529,7 +564,10 @@ fn authorized(state: &SimState, headers: &HeaderMap) -> bool {
     headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
         .is_some_and(|t| t.trim() == state.token)
 }
 
@@ -562,7 +600,11 @@ async fn invoke(state: &Arc<SimState>, request: Request) -> Response {
     let query: Vec<(String, String)> = request
         .uri()
         .query()
-        .map(|q| url::form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+        .map(|q| {
+            url::form_urlencoded::parse(q.as_bytes())
+                .into_owned()
+                .collect()
+        })
         .unwrap_or_default();
     let page_size = request
         .headers()
@@ -570,7 +612,11 @@ async fn invoke(state: &Arc<SimState>, request: Request) -> Response {
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split([',', ';']))
-        .find_map(|p| p.trim().strip_prefix("odata.maxpagesize=").and_then(|n| n.trim().parse::<usize>().ok()))
+        .find_map(|p| {
+            p.trim()
+                .strip_prefix("odata.maxpagesize=")
+                .and_then(|n| n.trim().parse::<usize>().ok())
+        })
         .unwrap_or(MAX_PAGE_SIZE as usize)
         .clamp(1, MAX_PAGE_SIZE as usize);
     let body = match axum::body::to_bytes(request.into_body(), 16 * 1024 * 1024).await {
@@ -582,7 +628,10 @@ async fn invoke(state: &Arc<SimState>, request: Request) -> Response {
         Err(_) => return bad_request("The request body is not valid JSON."),
     };
     let input = parsed.get("CmdletInput");
-    let Some(cmdlet) = input.and_then(|i| i.get("CmdletName")).and_then(Value::as_str) else {
+    let Some(cmdlet) = input
+        .and_then(|i| i.get("CmdletName"))
+        .and_then(Value::as_str)
+    else {
         return bad_request("CmdletInput.CmdletName is required.");
     };
     let parameters: Map<String, Value> = match input.and_then(|i| i.get("Parameters")) {
@@ -602,7 +651,12 @@ async fn invoke(state: &Arc<SimState>, request: Request) -> Response {
     let mut select: Vec<String> = query
         .iter()
         .find(|(k, _)| k.eq_ignore_ascii_case("$select"))
-        .map(|(_, v)| v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
+        .map(|(_, v)| {
+            v.split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect()
+        })
         .unwrap_or_default();
     let cursor = match skiptoken {
         None => None,
@@ -633,9 +687,14 @@ async fn invoke(state: &Arc<SimState>, request: Request) -> Response {
     let tenant_path = &state.tenant_id;
     let mut out = Vec::with_capacity(outcome.rows_json.len() + 512);
     out.extend_from_slice(b"{\"@odata.context\":");
-    let context = format!("{}/adminapi/beta/{tenant_path}/$metadata#Collection(Exchange.GenericHashTable)", state.base);
+    let context = format!(
+        "{}/adminapi/beta/{tenant_path}/$metadata#Collection(Exchange.GenericHashTable)",
+        state.base
+    );
     let _ = serde_json::to_writer(&mut out, &context);
-    out.extend_from_slice(b",\"adminapi.warnings@odata.type\":\"#Collection(String)\",\"@adminapi.warnings\":");
+    out.extend_from_slice(
+        b",\"adminapi.warnings@odata.type\":\"#Collection(String)\",\"@adminapi.warnings\":",
+    );
     let _ = serde_json::to_writer(&mut out, &outcome.warnings);
     if let Some(c) = &outcome.confirmation_message {
         out.extend_from_slice(b",\"@adminapi.confirmationmessage\":");
@@ -643,8 +702,11 @@ async fn invoke(state: &Arc<SimState>, request: Request) -> Response {
     }
     if let Some(next) = &outcome.next {
         let token = continuation::encode(&state.key, &body, next, &select, SystemTime::now());
-        let mut link = Url::parse(&format!("{}/adminapi/beta/{tenant_path}/InvokeCommand", state.base))
-            .expect("valid loopback URL");
+        let mut link = Url::parse(&format!(
+            "{}/adminapi/beta/{tenant_path}/InvokeCommand",
+            state.base
+        ))
+        .expect("valid loopback URL");
         link.query_pairs_mut().append_pair("$skiptoken", &token);
         out.extend_from_slice(b",\"@odata.nextLink\":");
         let _ = serde_json::to_writer(&mut out, link.as_str());
@@ -687,7 +749,9 @@ fn module_file(state: &SimState, headers: &HeaderMap) -> Response {
         }]
     });
     let mut r = Response::new(Body::from(body.to_string()));
-    r.headers_mut()
-        .insert("content-type", HeaderValue::from_static("application/json; charset=utf-8"));
+    r.headers_mut().insert(
+        "content-type",
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
     with_request_id(r)
 }

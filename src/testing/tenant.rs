@@ -409,7 +409,8 @@ impl Tenant {
     /// A device by any accepted identity: GUID, `<mailbox>\ExchangeActiveSyncDevices\<name>`
     /// or the distinguished name.
     pub fn find_device(&self, identity: &str) -> Option<&Device> {
-        self.device_guid(identity).and_then(|g| self.devices.get(&g))
+        self.device_guid(identity)
+            .and_then(|g| self.devices.get(&g))
     }
 
     pub(crate) fn device_guid(&self, identity: &str) -> Option<Uuid> {
@@ -503,8 +504,10 @@ impl Tenant {
     /// Remove a device partnership; returns it.
     pub fn remove_device(&mut self, guid: &Uuid) -> Option<Device> {
         let device = self.devices.remove(guid)?;
-        self.device_index.remove(&self.device_identity(&device).to_lowercase());
-        self.device_index.remove(&self.device_dn(&device).to_lowercase());
+        self.device_index
+            .remove(&self.device_identity(&device).to_lowercase());
+        self.device_index
+            .remove(&self.device_dn(&device).to_lowercase());
         Some(device)
     }
 
@@ -562,15 +565,54 @@ impl Default for TenantBuilder {
 }
 
 const FIRST: &[&str] = &[
-    "Zoë", "Åsa", "José", "François", "Björn", "Chloé", "Søren", "Ana", "Mårten", "Renée",
-    "Alice", "Bob", "Hannah", "Łukasz", "Émile", "Noël", "Jürgen", "Siobhán", "Ngozi", "Priya",
+    "Zoë",
+    "Åsa",
+    "José",
+    "François",
+    "Björn",
+    "Chloé",
+    "Søren",
+    "Ana",
+    "Mårten",
+    "Renée",
+    "Alice",
+    "Bob",
+    "Hannah",
+    "Łukasz",
+    "Émile",
+    "Noël",
+    "Jürgen",
+    "Siobhán",
+    "Ngozi",
+    "Priya",
 ];
 const LAST: &[&str] = &[
-    "Ångström", "Müller", "García", "Øberg", "Dvořák", "O'Brien", "Nguyễn", "Kowalski",
-    "Smith", "Jones", "Lefèvre", "Şahin", "Çelik", "Andersson", "Ferreira", "Tanaka",
+    "Ångström",
+    "Müller",
+    "García",
+    "Øberg",
+    "Dvořák",
+    "O'Brien",
+    "Nguyễn",
+    "Kowalski",
+    "Smith",
+    "Jones",
+    "Lefèvre",
+    "Şahin",
+    "Çelik",
+    "Andersson",
+    "Ferreira",
+    "Tanaka",
 ];
 const CJK: &[&str] = &["李雷", "韩梅梅", "王芳", "佐藤 健", "김민준", "張偉"];
-const CITIES: &[&str] = &["Zürich", "København", "Dublin", "München", "Kraków", "Seattle"];
+const CITIES: &[&str] = &[
+    "Zürich",
+    "København",
+    "Dublin",
+    "München",
+    "Kraków",
+    "Seattle",
+];
 const DEPTS: &[&str] = &["Sales", "Engineering", "Finance", "Opérations", "Support"];
 
 struct EasModel {
@@ -582,11 +624,41 @@ struct EasModel {
 }
 
 const EAS_MODELS: &[EasModel] = &[
-    EasModel { device_type: "iPhone", model: "iPhone15C2", os: "iOS 17.5.1 21F90", agent: "Apple-iPhone15C2/2105.90", version: "16.1" },
-    EasModel { device_type: "iPad", model: "iPad13C1", os: "iOS 16.7.8 20H343", agent: "Apple-iPad13C1/2008.343", version: "16.1" },
-    EasModel { device_type: "Android", model: "Pixel 8", os: "Android 14.0.0", agent: "Android-Mail/2024.05.12", version: "16.1" },
-    EasModel { device_type: "SAMSUNGSMG991B", model: "SM-G991B", os: "Android 13.0.0", agent: "SAMSUNG-SM-G991B/101.30000", version: "16.0" },
-    EasModel { device_type: "WindowsMail", model: "Surface Laptop", os: "Windows 10.0.22631", agent: "MSFT-WIN-3/10.0.22631", version: "16.1" },
+    EasModel {
+        device_type: "iPhone",
+        model: "iPhone15C2",
+        os: "iOS 17.5.1 21F90",
+        agent: "Apple-iPhone15C2/2105.90",
+        version: "16.1",
+    },
+    EasModel {
+        device_type: "iPad",
+        model: "iPad13C1",
+        os: "iOS 16.7.8 20H343",
+        agent: "Apple-iPad13C1/2008.343",
+        version: "16.1",
+    },
+    EasModel {
+        device_type: "Android",
+        model: "Pixel 8",
+        os: "Android 14.0.0",
+        agent: "Android-Mail/2024.05.12",
+        version: "16.1",
+    },
+    EasModel {
+        device_type: "SAMSUNGSMG991B",
+        model: "SM-G991B",
+        os: "Android 13.0.0",
+        agent: "SAMSUNG-SM-G991B/101.30000",
+        version: "16.0",
+    },
+    EasModel {
+        device_type: "WindowsMail",
+        model: "Surface Laptop",
+        os: "Windows 10.0.22631",
+        agent: "MSFT-WIN-3/10.0.22631",
+        version: "16.1",
+    },
 ];
 
 impl TenantBuilder {
@@ -690,12 +762,20 @@ impl TenantBuilder {
             clock: epoch,
             rng: fastrand::Rng::with_seed(self.seed ^ 0xC10C_0000_0000_0002),
         };
-        let mailboxes = if self.devices > 0 { self.mailboxes.max(1) } else { self.mailboxes };
+        let mailboxes = if self.devices > 0 {
+            self.mailboxes.max(1)
+        } else {
+            self.mailboxes
+        };
         if mailboxes == 0 {
             return tenant;
         }
         // A realistic configuration: a strict policy and a few rules.
-        let mut strict = MailboxPolicy::new(new_guid(&mut rng), "Strict-Phones", created + Duration::days(30));
+        let mut strict = MailboxPolicy::new(
+            new_guid(&mut rng),
+            "Strict-Phones",
+            created + Duration::days(30),
+        );
         for (k, v) in [
             ("PasswordEnabled", Value::Bool(true)),
             ("AllowSimplePassword", Value::Bool(false)),
@@ -759,8 +839,10 @@ impl TenantBuilder {
                 last_name: last,
                 recipient_type_details: details.into(),
                 city: (rng.u32(0..3) > 0).then(|| CITIES[rng.usize(0..CITIES.len())].to_string()),
-                department: (rng.u32(0..2) > 0).then(|| DEPTS[rng.usize(0..DEPTS.len())].to_string()),
-                active_sync_mailbox_policy: (rng.u32(0..10) == 0).then(|| "Strict-Phones".to_string()),
+                department: (rng.u32(0..2) > 0)
+                    .then(|| DEPTS[rng.usize(0..DEPTS.len())].to_string()),
+                active_sync_mailbox_policy: (rng.u32(0..10) == 0)
+                    .then(|| "Strict-Phones".to_string()),
                 when_created,
             };
             tenant.add_mailbox(mb);
@@ -804,11 +886,20 @@ fn random_time(rng: &mut fastrand::Rng, before: DateTime<Utc>, max_secs: i64) ->
 
 fn hex_id(rng: &mut fastrand::Rng, len: usize) -> String {
     (0..len)
-        .map(|_| char::from_digit(rng.u32(0..16), 16).unwrap_or('0').to_ascii_uppercase())
+        .map(|_| {
+            char::from_digit(rng.u32(0..16), 16)
+                .unwrap_or('0')
+                .to_ascii_uppercase()
+        })
         .collect()
 }
 
-fn generate_device(rng: &mut fastrand::Rng, tenant: &Tenant, mailbox: usize, epoch: DateTime<Utc>) -> Device {
+fn generate_device(
+    rng: &mut fastrand::Rng,
+    tenant: &Tenant,
+    mailbox: usize,
+    epoch: DateTime<Utc>,
+) -> Device {
     let guid = new_guid(rng);
     let kind = rng.u32(0..20);
     let first_sync = random_time(rng, epoch, 86_400 * 700);
@@ -857,7 +948,14 @@ fn generate_device(rng: &mut fastrand::Rng, tenant: &Tenant, mailbox: usize, epo
             d.device_type = "Outlook".into();
             d.device_model = "Outlook for iOS and Android".into();
             d.device_id = format!("{:032x}", rng.u128(..));
-            d.device_os = Some(if rng.bool() { "iOS 17.5.1" } else { "Android 14" }.into());
+            d.device_os = Some(
+                if rng.bool() {
+                    "iOS 17.5.1"
+                } else {
+                    "Android 14"
+                }
+                .into(),
+            );
             d.device_user_agent = Some("Outlook-iOS-Android/1.0".into());
             d.client_version = Some("1.0".into());
             d.first_sync_time = None;
@@ -882,7 +980,8 @@ fn generate_device(rng: &mut fastrand::Rng, tenant: &Tenant, mailbox: usize, epo
             d.device_type = "iPhone".into();
             d.device_model = "iPhone".into();
             d.device_id = hex_id(rng, 16);
-            d.device_user_agent = Some("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X)".into());
+            d.device_user_agent =
+                Some("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X)".into());
         }
         _ => {
             let m = &EAS_MODELS[rng.usize(0..EAS_MODELS.len())];
@@ -892,12 +991,25 @@ fn generate_device(rng: &mut fastrand::Rng, tenant: &Tenant, mailbox: usize, epo
             d.device_user_agent = Some(m.agent.into());
             d.client_version = Some(m.version.into());
             d.device_id = hex_id(rng, 32);
-            d.device_os_language = Some(["en-US", "de-DE", "fr-FR", "zh-CN", "sv-SE"][rng.usize(0..5)].into());
-            d.device_imei = rng.bool().then(|| format!("35{:013}", rng.u64(0..10_000_000_000_000)));
-            d.device_mobile_operator = rng.bool().then(|| ["Vodafone", "Telefónica", "中国移动", "T-Mobile"][rng.usize(0..4)].to_string());
-            d.device_telephone_number = rng.bool().then(|| format!("+4479{:08}", rng.u32(0..100_000_000)));
-            d.friendly_name = (rng.u32(0..4) == 0).then(|| format!("{}'s {}", tenant.mailboxes[mailbox].display_name, m.device_type));
-            let last = first_sync + Duration::seconds(rng.i64(0..(epoch - first_sync).num_seconds().max(1)));
+            d.device_os_language =
+                Some(["en-US", "de-DE", "fr-FR", "zh-CN", "sv-SE"][rng.usize(0..5)].into());
+            d.device_imei = rng
+                .bool()
+                .then(|| format!("35{:013}", rng.u64(0..10_000_000_000_000)));
+            d.device_mobile_operator = rng.bool().then(|| {
+                ["Vodafone", "Telefónica", "中国移动", "T-Mobile"][rng.usize(0..4)].to_string()
+            });
+            d.device_telephone_number = rng
+                .bool()
+                .then(|| format!("+4479{:08}", rng.u32(0..100_000_000)));
+            d.friendly_name = (rng.u32(0..4) == 0).then(|| {
+                format!(
+                    "{}'s {}",
+                    tenant.mailboxes[mailbox].display_name, m.device_type
+                )
+            });
+            let last = first_sync
+                + Duration::seconds(rng.i64(0..(epoch - first_sync).num_seconds().max(1)));
             d.last_success_sync = Some(last);
             d.last_sync_attempt_time = Some(last);
             d.last_policy_update_time = Some(first_sync);
@@ -911,7 +1023,8 @@ fn generate_device(rng: &mut fastrand::Rng, tenant: &Tenant, mailbox: usize, epo
             if let Some(rule) = tenant.rules.iter().find(|r| {
                 (r.characteristic == "DeviceType" && r.query_string == d.device_type)
                     || (r.characteristic == "DeviceModel" && r.query_string == d.device_model)
-                    || (r.characteristic == "DeviceOS" && Some(&r.query_string) == d.device_os.as_ref())
+                    || (r.characteristic == "DeviceOS"
+                        && Some(&r.query_string) == d.device_os.as_ref())
             }) {
                 d.access_control_rule = Some(rule.name());
                 d.access_state_reason = "DeviceRule".into();
