@@ -19,6 +19,7 @@ pub mod client;
 pub mod environment;
 pub mod error;
 pub mod http;
+pub mod permissions;
 pub mod protocol;
 
 pub use async_trait::async_trait;
@@ -29,3 +30,4 @@ pub use client::{
 pub use environment::Environment;
 pub use error::{ApiError, AuthError, Error, Result};
 pub use http::{ClientBuilder, HttpExchangeClient, RetryPolicy, TimeoutConfig};
+pub use permissions::{PermissionChecker, PermissionReport, Profile};
