@@ -33,6 +33,7 @@
 //! # Ok(()) }
 //! ```
 
+mod cli;
 mod module;
 mod profile;
 mod report;
@@ -42,6 +43,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value};
 
+pub use cli::{CheckOutput, EXIT_ERROR, EXIT_GRANTED, EXIT_NOT_GRANTED, OutputFormat, run_check};
 pub use module::{ModuleView, parse_functions};
 pub use profile::{Access, CmdletRequirement, Profile, UnknownProfile};
 pub use report::{CmdletReport, Evidence, Layer, LayerNote, LayerState, PermissionReport, Status};
@@ -98,6 +100,18 @@ struct Assignment {
     config_write_scope: String,
     custom_recipient: Option<String>,
     custom_config: Option<String>,
+}
+
+impl Assignment {
+    /// The write scope that applies to a configuration or a recipient cmdlet, and the custom
+    /// scope, if any.
+    fn write_scope(&self, config: bool) -> (&String, &Option<String>) {
+        if config {
+            (&self.config_write_scope, &self.custom_config)
+        } else {
+            (&self.recipient_write_scope, &self.custom_recipient)
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -738,7 +752,16 @@ fn assess(
     // 3. RBAC
     match rbac.map(|r| (r, r.entries.get(&req.cmdlet.to_ascii_lowercase()))) {
         Some((facts, Some(EntryLookup::Found(entries)))) => {
-            let assigned: Vec<&Assignment> = facts.assignments.iter().collect();
+            let config = roles::is_config_cmdlet(&req.cmdlet);
+            // For writes, an assignment whose write scope is `None` grants nothing.
+            let assigned: Vec<&Assignment> = facts
+                .assignments
+                .iter()
+                .filter(|a| {
+                    req.access == Access::Read
+                        || !a.write_scope(config).0.eq_ignore_ascii_case("None")
+                })
+                .collect();
             let granting: Vec<&(String, Vec<String>)> = entries
                 .iter()
                 .filter(|(role, _)| assigned.iter().any(|a| a.role.eq_ignore_ascii_case(role)))
@@ -771,18 +794,13 @@ fn assess(
                         .cloned(),
                 );
                 if req.access != Access::Read {
-                    let config = roles::is_config_cmdlet(&req.cmdlet);
                     let mut any_org_wide = false;
                     for a in assigned.iter().filter(|a| {
                         granting_roles
                             .iter()
                             .any(|r| r.eq_ignore_ascii_case(&a.role))
                     }) {
-                        let (scope, custom) = if config {
-                            (&a.config_write_scope, &a.custom_config)
-                        } else {
-                            (&a.recipient_write_scope, &a.custom_recipient)
-                        };
+                        let (scope, custom) = a.write_scope(config);
                         let narrower = !org_wide(scope) || custom.is_some();
                         any_org_wide |= !narrower;
                         if narrower {

@@ -354,8 +354,13 @@ async fn rbac_gives_parameters_and_scopes() {
         "RecipientWriteScope": "CustomRecipientScope", "ConfigWriteScope": "CustomConfigScope",
         "CustomConfigWriteScope": "Contoso EU"
     });
-    // a delegating and a disabled assignment grant nothing
+    // a disabled assignment grants nothing
     assignments.push(json!({"Role": "User Options", "Enabled": false}));
+    // a write scope of None grants no writes (Organization Client Access only for reads)
+    assignments[0] = json!({
+        "Role": "Organization Client Access", "Enabled": true,
+        "RecipientWriteScope": "None", "ConfigWriteScope": "None"
+    });
     let d = Double {
         claims: Some(delegated()),
         module: None,
@@ -377,6 +382,14 @@ async fn rbac_gives_parameters_and_scopes() {
     );
     assert_eq!(
         r.cmdlet("Get-MobileDevice").unwrap().status,
+        Status::Granted
+    );
+    assert_eq!(
+        r.cmdlet("Set-ActiveSyncDeviceAccessRule").unwrap().status,
+        Status::Missing
+    );
+    assert_eq!(
+        r.cmdlet("Get-ActiveSyncDeviceAccessRule").unwrap().status,
         Status::Granted
     );
 }
@@ -724,4 +737,40 @@ fn profile_parameters_are_declared_by_the_cmdlets() {
         }
     }
     assert!(checked > 30);
+}
+
+#[tokio::test]
+async fn run_check_renders_and_sets_exit_codes() {
+    let p = Profile::exchange_online();
+    let mut module = module_for(&p, &[], None);
+    module
+        .exported_cmdlets
+        .push("Get-ManagementRoleAssignment".into());
+    module
+        .exported_cmdlets
+        .push("Get-ManagementRoleEntry".into());
+    let d = Double {
+        claims: Some(delegated()),
+        module: Some(module),
+        entries: full_entries(&p),
+        assignments: full_assignments(),
+        ..Default::default()
+    };
+    let out = run_check(&d, &p, false, OutputFormat::Json).await;
+    assert_eq!(out.exit_code, EXIT_GRANTED);
+    let v: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(v["all_granted"], true);
+    assert!(out.stderr.iter().any(|l| l.contains("module-file")));
+
+    let d = Double {
+        claims: Some(delegated()),
+        module: Some(module_for(&p, &["Get-MobileDevice"], None)),
+        ..Default::default()
+    };
+    let out = run_check(&d, &p, false, OutputFormat::Text).await;
+    assert_eq!(out.exit_code, EXIT_NOT_GRANTED);
+    assert!(out.stdout.contains("Get-MobileDevice"));
+    assert!(out.stdout.contains("Remediation:"));
+    assert_eq!("json".parse::<OutputFormat>(), Ok(OutputFormat::Json));
+    assert!("yaml".parse::<OutputFormat>().is_err());
 }
