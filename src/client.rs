@@ -159,6 +159,691 @@ pub trait ExchangeClient: Send + Sync {
 
     // ---- typed cmdlet methods -------------------------------------------------------------
     // (one method per cmdlet, with default implementations over `invoke_page`)
+
+    /// `Get-MobileDevice`: every row, across all pages, with warnings.
+    ///
+    /// The default drives [`get_mobile_device_stream`](Self::get_mobile_device_stream), which calls
+    /// [`get_mobile_device_page`](Self::get_mobile_device_page): a test double that overrides only the page method gets
+    /// all three.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: &dyn exchange_activesync::ExchangeClient) -> exchange_activesync::Result<()> {
+    /// use exchange_activesync::cmdlets::*;
+    /// use exchange_activesync::models::*;
+    /// use exchange_activesync::types::*;
+    /// let all = client.get_mobile_device(GetMobileDevice::new()).await?;
+    /// println!("{} row(s)", all.items.len());
+    /// # Ok(()) }
+    /// ```
+    async fn get_mobile_device(
+        &self,
+        request: crate::cmdlets::GetMobileDevice,
+    ) -> Result<Listing<crate::models::MobileDevice>> {
+        self.get_mobile_device_stream(request)
+            .collect_listing()
+            .await
+    }
+
+    /// `Get-MobileDevice` as a stream of rows across pages (memory bounded by one page); warnings are
+    /// kept in the stream's report.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: &dyn exchange_activesync::ExchangeClient) -> exchange_activesync::Result<()> {
+    /// use exchange_activesync::cmdlets::*;
+    /// use exchange_activesync::models::*;
+    /// use exchange_activesync::types::*;
+    /// use futures::StreamExt;
+    /// let mut rows = client.get_mobile_device_stream(GetMobileDevice::new());
+    /// while let Some(row) = rows.next().await {
+    ///     let _row = row?;
+    /// }
+    /// # Ok(()) }
+    /// ```
+    fn get_mobile_device_stream(
+        &self,
+        request: crate::cmdlets::GetMobileDevice,
+    ) -> ObjectStream<'_, crate::models::MobileDevice> {
+        match crate::cmdlets::PreparedCmdlet::new(&request) {
+            Ok(prepared) => {
+                let prepared = Arc::new(prepared);
+                stream_pages(
+                    <crate::cmdlets::GetMobileDevice as Cmdlet>::NAME,
+                    move |next| {
+                        let prepared = prepared.clone();
+                        Box::pin(async move {
+                            self.get_mobile_device_page(&prepared, next.as_ref()).await
+                        })
+                    },
+                )
+            }
+            Err(e) => ObjectStream::from_error(e),
+        }
+    }
+
+    /// One page of `Get-MobileDevice`: the first when `next` is `None`, otherwise the page behind that
+    /// link. The prepared request keeps one `client-request-id` for every page.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: &dyn exchange_activesync::ExchangeClient) -> exchange_activesync::Result<()> {
+    /// use exchange_activesync::cmdlets::*;
+    /// use exchange_activesync::models::*;
+    /// use exchange_activesync::types::*;
+    /// let request = PreparedCmdlet::new(&GetMobileDevice::new())?;
+    /// let first = client.get_mobile_device_page(&request, None).await?;
+    /// if let Some(link) = &first.next_link {
+    ///     let _second = client.get_mobile_device_page(&request, Some(link)).await?;
+    /// }
+    /// # Ok(()) }
+    /// ```
+    async fn get_mobile_device_page(
+        &self,
+        request: &crate::cmdlets::PreparedCmdlet<crate::cmdlets::GetMobileDevice>,
+        next: Option<&NextLink>,
+    ) -> Result<Page<crate::models::MobileDevice>> {
+        page_of(self, request.invocation(), next).await
+    }
+
+    /// `Get-MobileDeviceStatistics`: every row, across all pages, with warnings.
+    ///
+    /// The default drives [`get_mobile_device_statistics_stream`](Self::get_mobile_device_statistics_stream), which calls
+    /// [`get_mobile_device_statistics_page`](Self::get_mobile_device_statistics_page): a test double that overrides only the page method gets
+    /// all three.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: &dyn exchange_activesync::ExchangeClient) -> exchange_activesync::Result<()> {
+    /// use exchange_activesync::cmdlets::*;
+    /// use exchange_activesync::models::*;
+    /// use exchange_activesync::types::*;
+    /// let all = client.get_mobile_device_statistics(GetMobileDeviceStatistics::for_mailbox(MailboxIdentity::new("alice@contoso.com")?)).await?;
+    /// println!("{} row(s)", all.items.len());
+    /// # Ok(()) }
+    /// ```
+    async fn get_mobile_device_statistics(
+        &self,
+        request: crate::cmdlets::GetMobileDeviceStatistics,
+    ) -> Result<Listing<crate::models::MobileDeviceStatistics>> {
+        self.get_mobile_device_statistics_stream(request)
+            .collect_listing()
+            .await
+    }
+
+    /// `Get-MobileDeviceStatistics` as a stream of rows across pages (memory bounded by one page); warnings are
+    /// kept in the stream's report.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: &dyn exchange_activesync::ExchangeClient) -> exchange_activesync::Result<()> {
+    /// use exchange_activesync::cmdlets::*;
+    /// use exchange_activesync::models::*;
+    /// use exchange_activesync::types::*;
+    /// use futures::StreamExt;
+    /// let mut rows = client.get_mobile_device_statistics_stream(GetMobileDeviceStatistics::for_mailbox(MailboxIdentity::new("alice@contoso.com")?));
+    /// while let Some(row) = rows.next().await {
+    ///     let _row = row?;
+    /// }
+    /// # Ok(()) }
+    /// ```
+    fn get_mobile_device_statistics_stream(
+        &self,
+        request: crate::cmdlets::GetMobileDeviceStatistics,
+    ) -> ObjectStream<'_, crate::models::MobileDeviceStatistics> {
+        match crate::cmdlets::PreparedCmdlet::new(&request) {
+            Ok(prepared) => {
+                let prepared = Arc::new(prepared);
+                stream_pages(
+                    <crate::cmdlets::GetMobileDeviceStatistics as Cmdlet>::NAME,
+                    move |next| {
+                        let prepared = prepared.clone();
+                        Box::pin(async move {
+                            self.get_mobile_device_statistics_page(&prepared, next.as_ref())
+                                .await
+                        })
+                    },
+                )
+            }
+            Err(e) => ObjectStream::from_error(e),
+        }
+    }
+
+    /// One page of `Get-MobileDeviceStatistics`: the first when `next` is `None`, otherwise the page behind that
+    /// link. The prepared request keeps one `client-request-id` for every page.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: &dyn exchange_activesync::ExchangeClient) -> exchange_activesync::Result<()> {
+    /// use exchange_activesync::cmdlets::*;
+    /// use exchange_activesync::models::*;
+    /// use exchange_activesync::types::*;
+    /// let request = PreparedCmdlet::new(&GetMobileDeviceStatistics::for_mailbox(MailboxIdentity::new("alice@contoso.com")?))?;
+    /// let first = client.get_mobile_device_statistics_page(&request, None).await?;
+    /// if let Some(link) = &first.next_link {
+    ///     let _second = client.get_mobile_device_statistics_page(&request, Some(link)).await?;
+    /// }
+    /// # Ok(()) }
+    /// ```
+    async fn get_mobile_device_statistics_page(
+        &self,
+        request: &crate::cmdlets::PreparedCmdlet<crate::cmdlets::GetMobileDeviceStatistics>,
+        next: Option<&NextLink>,
+    ) -> Result<Page<crate::models::MobileDeviceStatistics>> {
+        page_of(self, request.invocation(), next).await
+    }
+
+    /// `Get-MobileDeviceMailboxPolicy`: every row, across all pages, with warnings.
+    ///
+    /// The default drives [`get_mobile_device_mailbox_policy_stream`](Self::get_mobile_device_mailbox_policy_stream), which calls
+    /// [`get_mobile_device_mailbox_policy_page`](Self::get_mobile_device_mailbox_policy_page): a test double that overrides only the page method gets
+    /// all three.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: &dyn exchange_activesync::ExchangeClient) -> exchange_activesync::Result<()> {
+    /// use exchange_activesync::cmdlets::*;
+    /// use exchange_activesync::models::*;
+    /// use exchange_activesync::types::*;
+    /// let all = client.get_mobile_device_mailbox_policy(GetMobileDeviceMailboxPolicy::new()).await?;
+    /// println!("{} row(s)", all.items.len());
+    /// # Ok(()) }
+    /// ```
+    async fn get_mobile_device_mailbox_policy(
+        &self,
+        request: crate::cmdlets::GetMobileDeviceMailboxPolicy,
+    ) -> Result<Listing<crate::models::MobileDeviceMailboxPolicy>> {
+        self.get_mobile_device_mailbox_policy_stream(request)
+            .collect_listing()
+            .await
+    }
+
+    /// `Get-MobileDeviceMailboxPolicy` as a stream of rows across pages (memory bounded by one page); warnings are
+    /// kept in the stream's report.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: &dyn exchange_activesync::ExchangeClient) -> exchange_activesync::Result<()> {
+    /// use exchange_activesync::cmdlets::*;
+    /// use exchange_activesync::models::*;
+    /// use exchange_activesync::types::*;
+    /// use futures::StreamExt;
+    /// let mut rows = client.get_mobile_device_mailbox_policy_stream(GetMobileDeviceMailboxPolicy::new());
+    /// while let Some(row) = rows.next().await {
+    ///     let _row = row?;
+    /// }
+    /// # Ok(()) }
+    /// ```
+    fn get_mobile_device_mailbox_policy_stream(
+        &self,
+        request: crate::cmdlets::GetMobileDeviceMailboxPolicy,
+    ) -> ObjectStream<'_, crate::models::MobileDeviceMailboxPolicy> {
+        match crate::cmdlets::PreparedCmdlet::new(&request) {
+            Ok(prepared) => {
+                let prepared = Arc::new(prepared);
+                stream_pages(
+                    <crate::cmdlets::GetMobileDeviceMailboxPolicy as Cmdlet>::NAME,
+                    move |next| {
+                        let prepared = prepared.clone();
+                        Box::pin(async move {
+                            self.get_mobile_device_mailbox_policy_page(&prepared, next.as_ref())
+                                .await
+                        })
+                    },
+                )
+            }
+            Err(e) => ObjectStream::from_error(e),
+        }
+    }
+
+    /// One page of `Get-MobileDeviceMailboxPolicy`: the first when `next` is `None`, otherwise the page behind that
+    /// link. The prepared request keeps one `client-request-id` for every page.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: &dyn exchange_activesync::ExchangeClient) -> exchange_activesync::Result<()> {
+    /// use exchange_activesync::cmdlets::*;
+    /// use exchange_activesync::models::*;
+    /// use exchange_activesync::types::*;
+    /// let request = PreparedCmdlet::new(&GetMobileDeviceMailboxPolicy::new())?;
+    /// let first = client.get_mobile_device_mailbox_policy_page(&request, None).await?;
+    /// if let Some(link) = &first.next_link {
+    ///     let _second = client.get_mobile_device_mailbox_policy_page(&request, Some(link)).await?;
+    /// }
+    /// # Ok(()) }
+    /// ```
+    async fn get_mobile_device_mailbox_policy_page(
+        &self,
+        request: &crate::cmdlets::PreparedCmdlet<crate::cmdlets::GetMobileDeviceMailboxPolicy>,
+        next: Option<&NextLink>,
+    ) -> Result<Page<crate::models::MobileDeviceMailboxPolicy>> {
+        page_of(self, request.invocation(), next).await
+    }
+
+    /// `Get-ActiveSyncDeviceAccessRule`: every row, across all pages, with warnings.
+    ///
+    /// The default drives [`get_active_sync_device_access_rule_stream`](Self::get_active_sync_device_access_rule_stream), which calls
+    /// [`get_active_sync_device_access_rule_page`](Self::get_active_sync_device_access_rule_page): a test double that overrides only the page method gets
+    /// all three.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: &dyn exchange_activesync::ExchangeClient) -> exchange_activesync::Result<()> {
+    /// use exchange_activesync::cmdlets::*;
+    /// use exchange_activesync::models::*;
+    /// use exchange_activesync::types::*;
+    /// let all = client.get_active_sync_device_access_rule(GetActiveSyncDeviceAccessRule::new()).await?;
+    /// println!("{} row(s)", all.items.len());
+    /// # Ok(()) }
+    /// ```
+    async fn get_active_sync_device_access_rule(
+        &self,
+        request: crate::cmdlets::GetActiveSyncDeviceAccessRule,
+    ) -> Result<Listing<crate::models::ActiveSyncDeviceAccessRule>> {
+        self.get_active_sync_device_access_rule_stream(request)
+            .collect_listing()
+            .await
+    }
+
+    /// `Get-ActiveSyncDeviceAccessRule` as a stream of rows across pages (memory bounded by one page); warnings are
+    /// kept in the stream's report.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: &dyn exchange_activesync::ExchangeClient) -> exchange_activesync::Result<()> {
+    /// use exchange_activesync::cmdlets::*;
+    /// use exchange_activesync::models::*;
+    /// use exchange_activesync::types::*;
+    /// use futures::StreamExt;
+    /// let mut rows = client.get_active_sync_device_access_rule_stream(GetActiveSyncDeviceAccessRule::new());
+    /// while let Some(row) = rows.next().await {
+    ///     let _row = row?;
+    /// }
+    /// # Ok(()) }
+    /// ```
+    fn get_active_sync_device_access_rule_stream(
+        &self,
+        request: crate::cmdlets::GetActiveSyncDeviceAccessRule,
+    ) -> ObjectStream<'_, crate::models::ActiveSyncDeviceAccessRule> {
+        match crate::cmdlets::PreparedCmdlet::new(&request) {
+            Ok(prepared) => {
+                let prepared = Arc::new(prepared);
+                stream_pages(
+                    <crate::cmdlets::GetActiveSyncDeviceAccessRule as Cmdlet>::NAME,
+                    move |next| {
+                        let prepared = prepared.clone();
+                        Box::pin(async move {
+                            self.get_active_sync_device_access_rule_page(&prepared, next.as_ref())
+                                .await
+                        })
+                    },
+                )
+            }
+            Err(e) => ObjectStream::from_error(e),
+        }
+    }
+
+    /// One page of `Get-ActiveSyncDeviceAccessRule`: the first when `next` is `None`, otherwise the page behind that
+    /// link. The prepared request keeps one `client-request-id` for every page.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: &dyn exchange_activesync::ExchangeClient) -> exchange_activesync::Result<()> {
+    /// use exchange_activesync::cmdlets::*;
+    /// use exchange_activesync::models::*;
+    /// use exchange_activesync::types::*;
+    /// let request = PreparedCmdlet::new(&GetActiveSyncDeviceAccessRule::new())?;
+    /// let first = client.get_active_sync_device_access_rule_page(&request, None).await?;
+    /// if let Some(link) = &first.next_link {
+    ///     let _second = client.get_active_sync_device_access_rule_page(&request, Some(link)).await?;
+    /// }
+    /// # Ok(()) }
+    /// ```
+    async fn get_active_sync_device_access_rule_page(
+        &self,
+        request: &crate::cmdlets::PreparedCmdlet<crate::cmdlets::GetActiveSyncDeviceAccessRule>,
+        next: Option<&NextLink>,
+    ) -> Result<Page<crate::models::ActiveSyncDeviceAccessRule>> {
+        page_of(self, request.invocation(), next).await
+    }
+
+    /// `Get-ActiveSyncDeviceClass`: every row, across all pages, with warnings.
+    ///
+    /// The default drives [`get_active_sync_device_class_stream`](Self::get_active_sync_device_class_stream), which calls
+    /// [`get_active_sync_device_class_page`](Self::get_active_sync_device_class_page): a test double that overrides only the page method gets
+    /// all three.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: &dyn exchange_activesync::ExchangeClient) -> exchange_activesync::Result<()> {
+    /// use exchange_activesync::cmdlets::*;
+    /// use exchange_activesync::models::*;
+    /// use exchange_activesync::types::*;
+    /// let all = client.get_active_sync_device_class(GetActiveSyncDeviceClass::new()).await?;
+    /// println!("{} row(s)", all.items.len());
+    /// # Ok(()) }
+    /// ```
+    async fn get_active_sync_device_class(
+        &self,
+        request: crate::cmdlets::GetActiveSyncDeviceClass,
+    ) -> Result<Listing<crate::models::ActiveSyncDeviceClass>> {
+        self.get_active_sync_device_class_stream(request)
+            .collect_listing()
+            .await
+    }
+
+    /// `Get-ActiveSyncDeviceClass` as a stream of rows across pages (memory bounded by one page); warnings are
+    /// kept in the stream's report.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: &dyn exchange_activesync::ExchangeClient) -> exchange_activesync::Result<()> {
+    /// use exchange_activesync::cmdlets::*;
+    /// use exchange_activesync::models::*;
+    /// use exchange_activesync::types::*;
+    /// use futures::StreamExt;
+    /// let mut rows = client.get_active_sync_device_class_stream(GetActiveSyncDeviceClass::new());
+    /// while let Some(row) = rows.next().await {
+    ///     let _row = row?;
+    /// }
+    /// # Ok(()) }
+    /// ```
+    fn get_active_sync_device_class_stream(
+        &self,
+        request: crate::cmdlets::GetActiveSyncDeviceClass,
+    ) -> ObjectStream<'_, crate::models::ActiveSyncDeviceClass> {
+        match crate::cmdlets::PreparedCmdlet::new(&request) {
+            Ok(prepared) => {
+                let prepared = Arc::new(prepared);
+                stream_pages(
+                    <crate::cmdlets::GetActiveSyncDeviceClass as Cmdlet>::NAME,
+                    move |next| {
+                        let prepared = prepared.clone();
+                        Box::pin(async move {
+                            self.get_active_sync_device_class_page(&prepared, next.as_ref())
+                                .await
+                        })
+                    },
+                )
+            }
+            Err(e) => ObjectStream::from_error(e),
+        }
+    }
+
+    /// One page of `Get-ActiveSyncDeviceClass`: the first when `next` is `None`, otherwise the page behind that
+    /// link. The prepared request keeps one `client-request-id` for every page.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: &dyn exchange_activesync::ExchangeClient) -> exchange_activesync::Result<()> {
+    /// use exchange_activesync::cmdlets::*;
+    /// use exchange_activesync::models::*;
+    /// use exchange_activesync::types::*;
+    /// let request = PreparedCmdlet::new(&GetActiveSyncDeviceClass::new())?;
+    /// let first = client.get_active_sync_device_class_page(&request, None).await?;
+    /// if let Some(link) = &first.next_link {
+    ///     let _second = client.get_active_sync_device_class_page(&request, Some(link)).await?;
+    /// }
+    /// # Ok(()) }
+    /// ```
+    async fn get_active_sync_device_class_page(
+        &self,
+        request: &crate::cmdlets::PreparedCmdlet<crate::cmdlets::GetActiveSyncDeviceClass>,
+        next: Option<&NextLink>,
+    ) -> Result<Page<crate::models::ActiveSyncDeviceClass>> {
+        page_of(self, request.invocation(), next).await
+    }
+
+    /// `Get-Recipient`: every row, across all pages, with warnings.
+    ///
+    /// The default drives [`get_recipient_stream`](Self::get_recipient_stream), which calls
+    /// [`get_recipient_page`](Self::get_recipient_page): a test double that overrides only the page method gets
+    /// all three.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: &dyn exchange_activesync::ExchangeClient) -> exchange_activesync::Result<()> {
+    /// use exchange_activesync::cmdlets::*;
+    /// use exchange_activesync::models::*;
+    /// use exchange_activesync::types::*;
+    /// let all = client.get_recipient(GetRecipient::new().filter(Filter::eq("HasActiveSyncDevicePartnership", true))).await?;
+    /// println!("{} row(s)", all.items.len());
+    /// # Ok(()) }
+    /// ```
+    async fn get_recipient(
+        &self,
+        request: crate::cmdlets::GetRecipient,
+    ) -> Result<Listing<crate::models::Recipient>> {
+        self.get_recipient_stream(request).collect_listing().await
+    }
+
+    /// `Get-Recipient` as a stream of rows across pages (memory bounded by one page); warnings are
+    /// kept in the stream's report.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: &dyn exchange_activesync::ExchangeClient) -> exchange_activesync::Result<()> {
+    /// use exchange_activesync::cmdlets::*;
+    /// use exchange_activesync::models::*;
+    /// use exchange_activesync::types::*;
+    /// use futures::StreamExt;
+    /// let mut rows = client.get_recipient_stream(GetRecipient::new().filter(Filter::eq("HasActiveSyncDevicePartnership", true)));
+    /// while let Some(row) = rows.next().await {
+    ///     let _row = row?;
+    /// }
+    /// # Ok(()) }
+    /// ```
+    fn get_recipient_stream(
+        &self,
+        request: crate::cmdlets::GetRecipient,
+    ) -> ObjectStream<'_, crate::models::Recipient> {
+        match crate::cmdlets::PreparedCmdlet::new(&request) {
+            Ok(prepared) => {
+                let prepared = Arc::new(prepared);
+                stream_pages(
+                    <crate::cmdlets::GetRecipient as Cmdlet>::NAME,
+                    move |next| {
+                        let prepared = prepared.clone();
+                        Box::pin(
+                            async move { self.get_recipient_page(&prepared, next.as_ref()).await },
+                        )
+                    },
+                )
+            }
+            Err(e) => ObjectStream::from_error(e),
+        }
+    }
+
+    /// One page of `Get-Recipient`: the first when `next` is `None`, otherwise the page behind that
+    /// link. The prepared request keeps one `client-request-id` for every page.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: &dyn exchange_activesync::ExchangeClient) -> exchange_activesync::Result<()> {
+    /// use exchange_activesync::cmdlets::*;
+    /// use exchange_activesync::models::*;
+    /// use exchange_activesync::types::*;
+    /// let request = PreparedCmdlet::new(&GetRecipient::new().filter(Filter::eq("HasActiveSyncDevicePartnership", true)))?;
+    /// let first = client.get_recipient_page(&request, None).await?;
+    /// if let Some(link) = &first.next_link {
+    ///     let _second = client.get_recipient_page(&request, Some(link)).await?;
+    /// }
+    /// # Ok(()) }
+    /// ```
+    async fn get_recipient_page(
+        &self,
+        request: &crate::cmdlets::PreparedCmdlet<crate::cmdlets::GetRecipient>,
+        next: Option<&NextLink>,
+    ) -> Result<Page<crate::models::Recipient>> {
+        page_of(self, request.invocation(), next).await
+    }
+
+    /// `Get-ActiveSyncOrganizationSettings`: the organization's single settings object, with warnings. An answer without
+    /// a row is a decode error.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: &dyn exchange_activesync::ExchangeClient) -> exchange_activesync::Result<()> {
+    /// use exchange_activesync::cmdlets::*;
+    /// use exchange_activesync::models::*;
+    /// use exchange_activesync::types::*;
+    /// let settings = client.get_active_sync_organization_settings(GetActiveSyncOrganizationSettings::new()).await?;
+    /// println!("{:?}", settings.value.default_access_level);
+    /// # Ok(()) }
+    /// ```
+    async fn get_active_sync_organization_settings(
+        &self,
+        request: crate::cmdlets::GetActiveSyncOrganizationSettings,
+    ) -> Result<crate::cmdlets::Response<crate::models::ActiveSyncOrganizationSettings>> {
+        run_single(self, &request).await
+    }
+
+    /// `New-MobileDeviceMailboxPolicy`: creates the object and returns it with warnings. The object is `None` if
+    /// the service returned no row (protocol.md §4.4 marks the returned object as inferred),
+    /// in which case read it back with the matching Get method.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: &dyn exchange_activesync::ExchangeClient) -> exchange_activesync::Result<()> {
+    /// use exchange_activesync::cmdlets::*;
+    /// use exchange_activesync::models::*;
+    /// use exchange_activesync::types::*;
+    /// let created = client.new_mobile_device_mailbox_policy(NewMobileDeviceMailboxPolicy::new("Strict-Phones")?.password_enabled(true).min_password_length(6)).await?;
+    /// println!("{:?}", created.value.and_then(|o| o.identity));
+    /// # Ok(()) }
+    /// ```
+    async fn new_mobile_device_mailbox_policy(
+        &self,
+        request: crate::cmdlets::NewMobileDeviceMailboxPolicy,
+    ) -> Result<crate::cmdlets::Response<Option<crate::models::MobileDeviceMailboxPolicy>>> {
+        run_created(self, &request).await
+    }
+
+    /// `New-ActiveSyncDeviceAccessRule`: creates the object and returns it with warnings. The object is `None` if
+    /// the service returned no row (protocol.md §4.4 marks the returned object as inferred),
+    /// in which case read it back with the matching Get method.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: &dyn exchange_activesync::ExchangeClient) -> exchange_activesync::Result<()> {
+    /// use exchange_activesync::cmdlets::*;
+    /// use exchange_activesync::models::*;
+    /// use exchange_activesync::types::*;
+    /// let created = client.new_active_sync_device_access_rule(NewActiveSyncDeviceAccessRule::new("ContosoPhone", DeviceAccessCharacteristic::DeviceModel, DeviceAccessLevel::Block)?).await?;
+    /// println!("{:?}", created.value.and_then(|o| o.identity));
+    /// # Ok(()) }
+    /// ```
+    async fn new_active_sync_device_access_rule(
+        &self,
+        request: crate::cmdlets::NewActiveSyncDeviceAccessRule,
+    ) -> Result<crate::cmdlets::Response<Option<crate::models::ActiveSyncDeviceAccessRule>>> {
+        run_created(self, &request).await
+    }
+
+    /// `Set-ActiveSyncOrganizationSettings`: returns only warnings (and a confirmation message, if any).
+    ///
+    /// ```no_run
+    /// # async fn demo(client: &dyn exchange_activesync::ExchangeClient) -> exchange_activesync::Result<()> {
+    /// use exchange_activesync::cmdlets::*;
+    /// use exchange_activesync::models::*;
+    /// use exchange_activesync::types::*;
+    /// let outcome = client.set_active_sync_organization_settings(SetActiveSyncOrganizationSettings::new().default_access_level(DeviceAccessLevel::Quarantine)).await?;
+    /// for w in &outcome.warnings { println!("{w}"); }
+    /// # Ok(()) }
+    /// ```
+    async fn set_active_sync_organization_settings(
+        &self,
+        request: crate::cmdlets::SetActiveSyncOrganizationSettings,
+    ) -> Result<crate::cmdlets::Outcome> {
+        run_outcome(self, &request).await
+    }
+
+    /// `Set-MobileDeviceMailboxPolicy`: returns only warnings (and a confirmation message, if any).
+    ///
+    /// ```no_run
+    /// # async fn demo(client: &dyn exchange_activesync::ExchangeClient) -> exchange_activesync::Result<()> {
+    /// use exchange_activesync::cmdlets::*;
+    /// use exchange_activesync::models::*;
+    /// use exchange_activesync::types::*;
+    /// let outcome = client.set_mobile_device_mailbox_policy(SetMobileDeviceMailboxPolicy::new(PolicyIdentity::default_policy()).password_history(5)).await?;
+    /// for w in &outcome.warnings { println!("{w}"); }
+    /// # Ok(()) }
+    /// ```
+    async fn set_mobile_device_mailbox_policy(
+        &self,
+        request: crate::cmdlets::SetMobileDeviceMailboxPolicy,
+    ) -> Result<crate::cmdlets::Outcome> {
+        run_outcome(self, &request).await
+    }
+
+    /// `Remove-MobileDeviceMailboxPolicy`: returns only warnings (and a confirmation message, if any).
+    ///
+    /// ```no_run
+    /// # async fn demo(client: &dyn exchange_activesync::ExchangeClient) -> exchange_activesync::Result<()> {
+    /// use exchange_activesync::cmdlets::*;
+    /// use exchange_activesync::models::*;
+    /// use exchange_activesync::types::*;
+    /// let outcome = client.remove_mobile_device_mailbox_policy(RemoveMobileDeviceMailboxPolicy::new(PolicyIdentity::new("Old policy")?).force()).await?;
+    /// for w in &outcome.warnings { println!("{w}"); }
+    /// # Ok(()) }
+    /// ```
+    async fn remove_mobile_device_mailbox_policy(
+        &self,
+        request: crate::cmdlets::RemoveMobileDeviceMailboxPolicy,
+    ) -> Result<crate::cmdlets::Outcome> {
+        run_outcome(self, &request).await
+    }
+
+    /// `Set-ActiveSyncDeviceAccessRule`: returns only warnings (and a confirmation message, if any).
+    ///
+    /// ```no_run
+    /// # async fn demo(client: &dyn exchange_activesync::ExchangeClient) -> exchange_activesync::Result<()> {
+    /// use exchange_activesync::cmdlets::*;
+    /// use exchange_activesync::models::*;
+    /// use exchange_activesync::types::*;
+    /// let outcome = client.set_active_sync_device_access_rule(SetActiveSyncDeviceAccessRule::new(AccessRuleIdentity::new("ContosoPhone (DeviceModel)")?, DeviceAccessLevel::Allow)).await?;
+    /// for w in &outcome.warnings { println!("{w}"); }
+    /// # Ok(()) }
+    /// ```
+    async fn set_active_sync_device_access_rule(
+        &self,
+        request: crate::cmdlets::SetActiveSyncDeviceAccessRule,
+    ) -> Result<crate::cmdlets::Outcome> {
+        run_outcome(self, &request).await
+    }
+
+    /// `Remove-ActiveSyncDeviceAccessRule`: returns only warnings (and a confirmation message, if any).
+    ///
+    /// ```no_run
+    /// # async fn demo(client: &dyn exchange_activesync::ExchangeClient) -> exchange_activesync::Result<()> {
+    /// use exchange_activesync::cmdlets::*;
+    /// use exchange_activesync::models::*;
+    /// use exchange_activesync::types::*;
+    /// let outcome = client.remove_active_sync_device_access_rule(RemoveActiveSyncDeviceAccessRule::new(AccessRuleIdentity::new("ContosoPhone (DeviceModel)")?)).await?;
+    /// for w in &outcome.warnings { println!("{w}"); }
+    /// # Ok(()) }
+    /// ```
+    async fn remove_active_sync_device_access_rule(
+        &self,
+        request: crate::cmdlets::RemoveActiveSyncDeviceAccessRule,
+    ) -> Result<crate::cmdlets::Outcome> {
+        run_outcome(self, &request).await
+    }
+
+    /// `Clear-MobileDevice`: returns only warnings (and a confirmation message, if any).
+    ///
+    /// ```no_run
+    /// # async fn demo(client: &dyn exchange_activesync::ExchangeClient) -> exchange_activesync::Result<()> {
+    /// use exchange_activesync::cmdlets::*;
+    /// use exchange_activesync::models::*;
+    /// use exchange_activesync::types::*;
+    /// let outcome = client.clear_mobile_device(ClearMobileDevice::account_only(MobileDeviceIdentity::parse("5c1f6a2e-0d4b-4a5e-9a0f-2b1d3c4e5f60")?).notify(["helpdesk@contoso.com"])).await?;
+    /// for w in &outcome.warnings { println!("{w}"); }
+    /// # Ok(()) }
+    /// ```
+    async fn clear_mobile_device(
+        &self,
+        request: crate::cmdlets::ClearMobileDevice,
+    ) -> Result<crate::cmdlets::Outcome> {
+        run_outcome(self, &request).await
+    }
+
+    /// `Remove-MobileDevice`: returns only warnings (and a confirmation message, if any).
+    ///
+    /// ```no_run
+    /// # async fn demo(client: &dyn exchange_activesync::ExchangeClient) -> exchange_activesync::Result<()> {
+    /// use exchange_activesync::cmdlets::*;
+    /// use exchange_activesync::models::*;
+    /// use exchange_activesync::types::*;
+    /// let outcome = client.remove_mobile_device(RemoveMobileDevice::new(MobileDeviceIdentity::parse("5c1f6a2e-0d4b-4a5e-9a0f-2b1d3c4e5f60")?)).await?;
+    /// for w in &outcome.warnings { println!("{w}"); }
+    /// # Ok(()) }
+    /// ```
+    async fn remove_mobile_device(
+        &self,
+        request: crate::cmdlets::RemoveMobileDevice,
+    ) -> Result<crate::cmdlets::Outcome> {
+        run_outcome(self, &request).await
+    }
 }
 
 #[async_trait]
@@ -175,6 +860,196 @@ impl<T: ExchangeClient + ?Sized> ExchangeClient for Arc<T> {
     }
     async fn token_claims(&self) -> Result<Option<TokenClaims>> {
         (**self).token_claims().await
+    }
+    // Typed methods are forwarded too, so that an `Arc` of a client that overrides them
+    // (e.g. a test double overriding a `*_page` method) keeps its behaviour.
+    async fn get_mobile_device(
+        &self,
+        request: crate::cmdlets::GetMobileDevice,
+    ) -> Result<Listing<crate::models::MobileDevice>> {
+        (**self).get_mobile_device(request).await
+    }
+    fn get_mobile_device_stream(
+        &self,
+        request: crate::cmdlets::GetMobileDevice,
+    ) -> ObjectStream<'_, crate::models::MobileDevice> {
+        (**self).get_mobile_device_stream(request)
+    }
+    async fn get_mobile_device_page(
+        &self,
+        request: &crate::cmdlets::PreparedCmdlet<crate::cmdlets::GetMobileDevice>,
+        next: Option<&NextLink>,
+    ) -> Result<Page<crate::models::MobileDevice>> {
+        (**self).get_mobile_device_page(request, next).await
+    }
+    async fn get_mobile_device_statistics(
+        &self,
+        request: crate::cmdlets::GetMobileDeviceStatistics,
+    ) -> Result<Listing<crate::models::MobileDeviceStatistics>> {
+        (**self).get_mobile_device_statistics(request).await
+    }
+    fn get_mobile_device_statistics_stream(
+        &self,
+        request: crate::cmdlets::GetMobileDeviceStatistics,
+    ) -> ObjectStream<'_, crate::models::MobileDeviceStatistics> {
+        (**self).get_mobile_device_statistics_stream(request)
+    }
+    async fn get_mobile_device_statistics_page(
+        &self,
+        request: &crate::cmdlets::PreparedCmdlet<crate::cmdlets::GetMobileDeviceStatistics>,
+        next: Option<&NextLink>,
+    ) -> Result<Page<crate::models::MobileDeviceStatistics>> {
+        (**self)
+            .get_mobile_device_statistics_page(request, next)
+            .await
+    }
+    async fn get_mobile_device_mailbox_policy(
+        &self,
+        request: crate::cmdlets::GetMobileDeviceMailboxPolicy,
+    ) -> Result<Listing<crate::models::MobileDeviceMailboxPolicy>> {
+        (**self).get_mobile_device_mailbox_policy(request).await
+    }
+    fn get_mobile_device_mailbox_policy_stream(
+        &self,
+        request: crate::cmdlets::GetMobileDeviceMailboxPolicy,
+    ) -> ObjectStream<'_, crate::models::MobileDeviceMailboxPolicy> {
+        (**self).get_mobile_device_mailbox_policy_stream(request)
+    }
+    async fn get_mobile_device_mailbox_policy_page(
+        &self,
+        request: &crate::cmdlets::PreparedCmdlet<crate::cmdlets::GetMobileDeviceMailboxPolicy>,
+        next: Option<&NextLink>,
+    ) -> Result<Page<crate::models::MobileDeviceMailboxPolicy>> {
+        (**self)
+            .get_mobile_device_mailbox_policy_page(request, next)
+            .await
+    }
+    async fn get_active_sync_device_access_rule(
+        &self,
+        request: crate::cmdlets::GetActiveSyncDeviceAccessRule,
+    ) -> Result<Listing<crate::models::ActiveSyncDeviceAccessRule>> {
+        (**self).get_active_sync_device_access_rule(request).await
+    }
+    fn get_active_sync_device_access_rule_stream(
+        &self,
+        request: crate::cmdlets::GetActiveSyncDeviceAccessRule,
+    ) -> ObjectStream<'_, crate::models::ActiveSyncDeviceAccessRule> {
+        (**self).get_active_sync_device_access_rule_stream(request)
+    }
+    async fn get_active_sync_device_access_rule_page(
+        &self,
+        request: &crate::cmdlets::PreparedCmdlet<crate::cmdlets::GetActiveSyncDeviceAccessRule>,
+        next: Option<&NextLink>,
+    ) -> Result<Page<crate::models::ActiveSyncDeviceAccessRule>> {
+        (**self)
+            .get_active_sync_device_access_rule_page(request, next)
+            .await
+    }
+    async fn get_active_sync_device_class(
+        &self,
+        request: crate::cmdlets::GetActiveSyncDeviceClass,
+    ) -> Result<Listing<crate::models::ActiveSyncDeviceClass>> {
+        (**self).get_active_sync_device_class(request).await
+    }
+    fn get_active_sync_device_class_stream(
+        &self,
+        request: crate::cmdlets::GetActiveSyncDeviceClass,
+    ) -> ObjectStream<'_, crate::models::ActiveSyncDeviceClass> {
+        (**self).get_active_sync_device_class_stream(request)
+    }
+    async fn get_active_sync_device_class_page(
+        &self,
+        request: &crate::cmdlets::PreparedCmdlet<crate::cmdlets::GetActiveSyncDeviceClass>,
+        next: Option<&NextLink>,
+    ) -> Result<Page<crate::models::ActiveSyncDeviceClass>> {
+        (**self)
+            .get_active_sync_device_class_page(request, next)
+            .await
+    }
+    async fn get_recipient(
+        &self,
+        request: crate::cmdlets::GetRecipient,
+    ) -> Result<Listing<crate::models::Recipient>> {
+        (**self).get_recipient(request).await
+    }
+    fn get_recipient_stream(
+        &self,
+        request: crate::cmdlets::GetRecipient,
+    ) -> ObjectStream<'_, crate::models::Recipient> {
+        (**self).get_recipient_stream(request)
+    }
+    async fn get_recipient_page(
+        &self,
+        request: &crate::cmdlets::PreparedCmdlet<crate::cmdlets::GetRecipient>,
+        next: Option<&NextLink>,
+    ) -> Result<Page<crate::models::Recipient>> {
+        (**self).get_recipient_page(request, next).await
+    }
+    async fn get_active_sync_organization_settings(
+        &self,
+        request: crate::cmdlets::GetActiveSyncOrganizationSettings,
+    ) -> Result<crate::cmdlets::Response<crate::models::ActiveSyncOrganizationSettings>> {
+        (**self)
+            .get_active_sync_organization_settings(request)
+            .await
+    }
+    async fn new_mobile_device_mailbox_policy(
+        &self,
+        request: crate::cmdlets::NewMobileDeviceMailboxPolicy,
+    ) -> Result<crate::cmdlets::Response<Option<crate::models::MobileDeviceMailboxPolicy>>> {
+        (**self).new_mobile_device_mailbox_policy(request).await
+    }
+    async fn new_active_sync_device_access_rule(
+        &self,
+        request: crate::cmdlets::NewActiveSyncDeviceAccessRule,
+    ) -> Result<crate::cmdlets::Response<Option<crate::models::ActiveSyncDeviceAccessRule>>> {
+        (**self).new_active_sync_device_access_rule(request).await
+    }
+    async fn set_active_sync_organization_settings(
+        &self,
+        request: crate::cmdlets::SetActiveSyncOrganizationSettings,
+    ) -> Result<crate::cmdlets::Outcome> {
+        (**self)
+            .set_active_sync_organization_settings(request)
+            .await
+    }
+    async fn set_mobile_device_mailbox_policy(
+        &self,
+        request: crate::cmdlets::SetMobileDeviceMailboxPolicy,
+    ) -> Result<crate::cmdlets::Outcome> {
+        (**self).set_mobile_device_mailbox_policy(request).await
+    }
+    async fn remove_mobile_device_mailbox_policy(
+        &self,
+        request: crate::cmdlets::RemoveMobileDeviceMailboxPolicy,
+    ) -> Result<crate::cmdlets::Outcome> {
+        (**self).remove_mobile_device_mailbox_policy(request).await
+    }
+    async fn set_active_sync_device_access_rule(
+        &self,
+        request: crate::cmdlets::SetActiveSyncDeviceAccessRule,
+    ) -> Result<crate::cmdlets::Outcome> {
+        (**self).set_active_sync_device_access_rule(request).await
+    }
+    async fn remove_active_sync_device_access_rule(
+        &self,
+        request: crate::cmdlets::RemoveActiveSyncDeviceAccessRule,
+    ) -> Result<crate::cmdlets::Outcome> {
+        (**self)
+            .remove_active_sync_device_access_rule(request)
+            .await
+    }
+    async fn clear_mobile_device(
+        &self,
+        request: crate::cmdlets::ClearMobileDevice,
+    ) -> Result<crate::cmdlets::Outcome> {
+        (**self).clear_mobile_device(request).await
+    }
+    async fn remove_mobile_device(
+        &self,
+        request: crate::cmdlets::RemoveMobileDevice,
+    ) -> Result<crate::cmdlets::Outcome> {
+        (**self).remove_mobile_device(request).await
     }
 }
 
@@ -505,6 +1380,117 @@ pub trait ExchangeClientExt: ExchangeClient {
 }
 
 impl<T: ExchangeClient + ?Sized> ExchangeClientExt for T {}
+
+// ---- typed cmdlet helpers ---------------------------------------------------------------
+
+/// Stream the rows of pages produced by `fetch` (called with `None` for the first page, then
+/// with each `@odata.nextLink`), recording warnings in the stream's report. A link returned
+/// twice in a row is a decode error, not a loop.
+pub fn stream_pages<'a, T, F>(cmdlet: &'static str, fetch: F) -> ObjectStream<'a, T>
+where
+    T: Send + 'a,
+    F: Fn(Option<NextLink>) -> futures::future::BoxFuture<'a, Result<Page<T>>> + Send + Sync + 'a,
+{
+    let report = Arc::new(Mutex::new(StreamReport::default()));
+    let shared = report.clone();
+    let fetch = Arc::new(fetch);
+    let pages = stream::try_unfold((Some(None::<NextLink>), shared), move |(state, shared)| {
+        let fetch = fetch.clone();
+        async move {
+            let Some(current) = state else {
+                return Ok::<_, Error>(None);
+            };
+            let page = fetch(current.clone()).await?;
+            let following = page.next_link.clone();
+            if following.is_some() && following == current {
+                return Err(Error::Decode {
+                    cmdlet: cmdlet.to_string(),
+                    message: format!(
+                        "the service returned the same @odata.nextLink twice ({following:?})"
+                    ),
+                    body_snippet: String::new(),
+                });
+            }
+            {
+                let mut r = shared
+                    .lock()
+                    .map_err(|_| Error::Unsupported("poisoned".into()))?;
+                r.pages += 1;
+                r.items += page.items.len();
+                absorb_warnings(&mut r, page.warnings, following.is_some());
+                r.next_link = following.clone();
+                r.complete = following.is_none();
+            }
+            Ok(Some((page.items, (following.map(Some), shared))))
+        }
+    });
+    let items = pages
+        .map_ok(|items| stream::iter(items.into_iter().map(Ok)))
+        .try_flatten()
+        .boxed();
+    ObjectStream::new(items, report)
+}
+
+/// Run a single-object cmdlet: the first row, or a decode error when there is none.
+pub async fn run_single<C, X>(
+    client: &X,
+    request: &C,
+) -> Result<crate::cmdlets::Response<C::Output>>
+where
+    C: Cmdlet,
+    X: ExchangeClient + ?Sized,
+{
+    let prepared = crate::cmdlets::PreparedCmdlet::new(request)?;
+    let listing = collect_invocation::<C::Output, _>(client, prepared.invocation()).await?;
+    let warnings = listing.warnings;
+    let confirmation_message = listing.confirmation_message;
+    match listing.items.into_iter().next() {
+        Some(value) => {
+            let mut r = crate::cmdlets::Response::new(value);
+            r.warnings = warnings;
+            r.confirmation_message = confirmation_message;
+            Ok(r)
+        }
+        None => Err(Error::Decode {
+            cmdlet: C::NAME.to_string(),
+            message: "the service returned no object".into(),
+            body_snippet: String::new(),
+        }),
+    }
+}
+
+/// Run a New-* cmdlet: the created object (if the service returned it) and warnings.
+pub async fn run_created<C, X>(
+    client: &X,
+    request: &C,
+) -> Result<crate::cmdlets::Response<Option<C::Output>>>
+where
+    C: Cmdlet,
+    X: ExchangeClient + ?Sized,
+{
+    let prepared = crate::cmdlets::PreparedCmdlet::new(request)?;
+    let listing = collect_invocation::<C::Output, _>(client, prepared.invocation()).await?;
+    let mut r = crate::cmdlets::Response::new(None);
+    r.warnings = listing.warnings;
+    r.confirmation_message = listing.confirmation_message;
+    r.value = listing.items.into_iter().next();
+    Ok(r)
+}
+
+/// Run a Set-, Remove- or Clear- cmdlet: warnings and confirmation message only (rows, if
+/// any, are ignored).
+pub async fn run_outcome<C, X>(client: &X, request: &C) -> Result<crate::cmdlets::Outcome>
+where
+    C: Cmdlet,
+    X: ExchangeClient + ?Sized,
+{
+    let prepared = crate::cmdlets::PreparedCmdlet::new(request)?;
+    let listing =
+        collect_invocation::<serde::de::IgnoredAny, _>(client, prepared.invocation()).await?;
+    let mut o = crate::cmdlets::Outcome::with_warnings(listing.warnings);
+    o.confirmation_message = listing.confirmation_message;
+    Ok(o)
+}
 
 #[cfg(test)]
 mod tests {

@@ -16,17 +16,24 @@
 
 pub mod auth;
 pub mod client;
+pub mod cmdlets;
 pub mod environment;
 pub mod error;
 pub mod http;
+pub mod models;
 pub mod permissions;
 pub mod protocol;
+#[cfg(feature = "test-util")]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
+pub mod testing;
+pub mod types;
 
 pub use async_trait::async_trait;
 pub use client::{
     Cmdlet, ExchangeClient, ExchangeClientExt, Listing, ModuleFile, ModuleFileEntry, NoOutput,
     ObjectStream, Page, StreamReport,
 };
+pub use cmdlets::{Outcome, PreparedCmdlet, Response};
 pub use environment::Environment;
 pub use error::{ApiError, AuthError, Error, Result};
 pub use http::{ClientBuilder, HttpExchangeClient, RetryPolicy, TimeoutConfig};

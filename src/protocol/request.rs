@@ -444,7 +444,20 @@ pub fn prepare_invoke(
     ];
     let routing = invocation.routing_hint().or(ctx.default_routing.as_ref());
     if let Some(hint) = routing {
-        headers.push((ANCHOR_HEADER, hint.header_value()));
+        // A request type does not know the tenant: a GUID mailbox hint (`MBX:<guid>@<tenant>`)
+        // built without one gets the tenant of the call.
+        let value = match hint {
+            RoutingHint::Mailbox {
+                mailbox,
+                tenant: hint_tenant,
+            } if hint_tenant.trim().is_empty() => RoutingHint::Mailbox {
+                mailbox: mailbox.clone(),
+                tenant: tenant.trim().to_string(),
+            }
+            .header_value(),
+            other => other.header_value(),
+        };
+        headers.push((ANCHOR_HEADER, value));
         if hint.is_parameter_based() {
             headers.push(("parameter-based-routing", "true".into()));
         }
@@ -565,6 +578,22 @@ mod tests {
             Some("SMTP:alice@contoso.com")
         );
         assert_eq!(req.header("parameter-based-routing"), Some("true"));
+    }
+
+    #[test]
+    fn guid_mailbox_hint_gets_the_call_tenant() {
+        let base = Url::parse("https://outlook.office365.com").unwrap();
+        let inv = Invocation::new("Get-MobileDeviceStatistics", Parameters::new()).routing(
+            RoutingHint::Mailbox {
+                mailbox: "5c1f6a2e-0d4b-4a5e-9a0f-2b1d3c4e5f60".into(),
+                tenant: String::new(),
+            },
+        );
+        let req = prepare_invoke(&base, "contoso.onmicrosoft.com", &inv, &ctx(), None).unwrap();
+        assert_eq!(
+            req.header("X-AnchorMailbox"),
+            Some("MBX:5c1f6a2e-0d4b-4a5e-9a0f-2b1d3c4e5f60@contoso.onmicrosoft.com")
+        );
     }
 
     #[test]

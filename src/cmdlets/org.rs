@@ -1,0 +1,208 @@
+//! Get-/Set-ActiveSyncOrganizationSettings.
+
+use super::*;
+use crate::client::NoOutput;
+use crate::models::{ActiveSyncOrganizationSettings, DeviceAccessLevel, TenantAdminPreference};
+use crate::protocol::CmdletKind;
+
+/// `Get-ActiveSyncOrganizationSettings`: the organization's single settings object.
+#[derive(Clone, Debug, Default, PartialEq)]
+#[non_exhaustive]
+pub struct GetActiveSyncOrganizationSettings {
+    identity: Option<String>,
+    select: Vec<String>,
+}
+
+impl GetActiveSyncOrganizationSettings {
+    /// The request (no parameters: the tenant has one settings object).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// `-Identity` (normally left out; the object is `Mobile Mailbox Settings`).
+    pub fn identity(mut self, identity: impl Into<String>) -> Self {
+        self.identity = Some(identity.into());
+        self
+    }
+
+    select_setter!();
+}
+
+impl Cmdlet for GetActiveSyncOrganizationSettings {
+    type Output = ActiveSyncOrganizationSettings;
+    const NAME: &'static str = "Get-ActiveSyncOrganizationSettings";
+    const KIND: CmdletKind = CmdletKind::Read;
+    fn invocation(&self) -> Result<Invocation> {
+        let mut p = Parameters::new();
+        if let Some(id) = &self.identity {
+            check_non_empty::<Self>("Identity", id)?;
+            p.string("Identity", id.trim());
+        }
+        Ok(with_select(
+            Invocation::with_kind(Self::NAME, Self::KIND, p),
+            &self.select,
+        ))
+    }
+}
+
+/// Maximum length of `UserMailInsert` and `OtaNotificationMailInsert`.
+pub const MAIL_INSERT_MAX_CHARS: usize = 256;
+
+/// `Set-ActiveSyncOrganizationSettings`.
+#[derive(Clone, Debug, Default, PartialEq)]
+#[non_exhaustive]
+pub struct SetActiveSyncOrganizationSettings {
+    identity: Option<String>,
+    admin_mail_recipients: Patch<ListChange>,
+    allow_access_for_unsupported_platform: Option<bool>,
+    allow_rms_support_for_unenlightened_apps: Option<bool>,
+    default_access_level: Option<DeviceAccessLevel>,
+    enable_mobile_mailbox_policy_when_ca_inplace: Option<bool>,
+    ota_notification_mail_insert: Patch<String>,
+    tenant_admin_preference: Option<TenantAdminPreference>,
+    user_mail_insert: Patch<String>,
+}
+
+impl SetActiveSyncOrganizationSettings {
+    /// A request that changes nothing yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// `-Identity` (normally left out).
+    pub fn identity(mut self, identity: impl Into<String>) -> Self {
+        self.identity = Some(identity.into());
+        self
+    }
+
+    /// `-AdminMailRecipients`: replace ([`ListChange::replace`]), add/remove ([`ListChange::add_remove`]) or
+    /// clear ([`Patch::Clear`]).
+    pub fn admin_mail_recipients(mut self, change: impl Into<Patch<ListChange>>) -> Self {
+        self.admin_mail_recipients = change.into();
+        self
+    }
+
+    /// `-AllowAccessForUnSupportedPlatform` (internal Microsoft setting).
+    pub fn allow_access_for_unsupported_platform(mut self, v: bool) -> Self {
+        self.allow_access_for_unsupported_platform = Some(v);
+        self
+    }
+
+    /// `-AllowRMSSupportForUnenlightenedApps`.
+    pub fn allow_rms_support_for_unenlightened_apps(mut self, v: bool) -> Self {
+        self.allow_rms_support_for_unenlightened_apps = Some(v);
+        self
+    }
+
+    /// `-DefaultAccessLevel`.
+    pub fn default_access_level(mut self, v: DeviceAccessLevel) -> Self {
+        self.default_access_level = Some(v);
+        self
+    }
+
+    /// `-EnableMobileMailboxPolicyWhenCAInplace`.
+    pub fn enable_mobile_mailbox_policy_when_ca_inplace(mut self, v: bool) -> Self {
+        self.enable_mobile_mailbox_policy_when_ca_inplace = Some(v);
+        self
+    }
+
+    /// `-OtaNotificationMailInsert` (at most 256 characters).
+    pub fn ota_notification_mail_insert(mut self, v: impl Into<String>) -> Self {
+        self.ota_notification_mail_insert = Patch::Set(v.into());
+        self
+    }
+
+    /// Clear `-OtaNotificationMailInsert` (sent as `$null`).
+    pub fn clear_ota_notification_mail_insert(mut self) -> Self {
+        self.ota_notification_mail_insert = Patch::Clear;
+        self
+    }
+
+    /// `-TenantAdminPreference` (values undocumented).
+    pub fn tenant_admin_preference(mut self, v: TenantAdminPreference) -> Self {
+        self.tenant_admin_preference = Some(v);
+        self
+    }
+
+    /// `-UserMailInsert` (at most 256 characters).
+    pub fn user_mail_insert(mut self, v: impl Into<String>) -> Self {
+        self.user_mail_insert = Patch::Set(v.into());
+        self
+    }
+
+    /// Clear `-UserMailInsert` (sent as `$null`).
+    pub fn clear_user_mail_insert(mut self) -> Self {
+        self.user_mail_insert = Patch::Clear;
+        self
+    }
+}
+
+fn check_insert<C: Cmdlet>(name: &str, v: &Patch<String>) -> Result<()> {
+    if let Patch::Set(s) = v {
+        let n = s.chars().count();
+        if n > MAIL_INSERT_MAX_CHARS {
+            return Err(invalid::<C>(
+                name,
+                format!(
+                    "is {n} characters long; the allowed range is 0 to {MAIL_INSERT_MAX_CHARS} characters"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+impl Cmdlet for SetActiveSyncOrganizationSettings {
+    type Output = NoOutput;
+    const NAME: &'static str = "Set-ActiveSyncOrganizationSettings";
+    const KIND: CmdletKind = CmdletKind::Write;
+    fn invocation(&self) -> Result<Invocation> {
+        check_insert::<Self>("UserMailInsert", &self.user_mail_insert)?;
+        check_insert::<Self>(
+            "OtaNotificationMailInsert",
+            &self.ota_notification_mail_insert,
+        )?;
+        if let Patch::Set(change) = &self.admin_mail_recipients
+            && change.items().any(|a| a.trim().is_empty())
+        {
+            return Err(invalid::<Self>(
+                "AdminMailRecipients",
+                "addresses must not be empty",
+            ));
+        }
+        let mut p = Parameters::new();
+        if let Some(id) = &self.identity {
+            check_non_empty::<Self>("Identity", id)?;
+            p.string("Identity", id.trim());
+        }
+        put_patch(&mut p, "AdminMailRecipients", &self.admin_mail_recipients);
+        put(
+            &mut p,
+            "AllowAccessForUnSupportedPlatform",
+            &self.allow_access_for_unsupported_platform,
+        );
+        put(
+            &mut p,
+            "AllowRMSSupportForUnenlightenedApps",
+            &self.allow_rms_support_for_unenlightened_apps,
+        );
+        put(&mut p, "DefaultAccessLevel", &self.default_access_level);
+        put(
+            &mut p,
+            "EnableMobileMailboxPolicyWhenCAInplace",
+            &self.enable_mobile_mailbox_policy_when_ca_inplace,
+        );
+        put_patch(
+            &mut p,
+            "OtaNotificationMailInsert",
+            &self.ota_notification_mail_insert,
+        );
+        put(
+            &mut p,
+            "TenantAdminPreference",
+            &self.tenant_admin_preference,
+        );
+        put_patch(&mut p, "UserMailInsert", &self.user_mail_insert);
+        Ok(Invocation::with_kind(Self::NAME, Self::KIND, p))
+    }
+}

@@ -1,0 +1,199 @@
+//! Get-Recipient.
+
+use super::rule::check_sort_by;
+use super::*;
+use crate::models::{Recipient, RecipientType, RecipientTypeDetails};
+use crate::protocol::CmdletKind;
+
+/// `Get-Recipient`: recipients of the organization.
+///
+/// Sends `ResultSize: "Unlimited"` unless [`result_size`](Self::result_size) is set. The
+/// typical mobile-device use is
+/// `GetRecipient::new().filter(Filter::eq("HasActiveSyncDevicePartnership", true))`.
+#[derive(Clone, Debug, Default, PartialEq)]
+#[non_exhaustive]
+pub struct GetRecipient {
+    identity: Option<RecipientIdentity>,
+    anr: Option<String>,
+    recipient_preview_filter: Option<String>,
+    filter: Option<Filter>,
+    recipient_type: Vec<RecipientType>,
+    recipient_type_details: Vec<RecipientTypeDetails>,
+    result_size: Option<u32>,
+    sort_by: Option<String>,
+    organizational_unit: Option<String>,
+    authentication_type: Option<String>,
+    include_soft_deleted_recipients: bool,
+    select: Vec<String>,
+}
+
+impl GetRecipient {
+    /// Every recipient.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// `-Identity` (parameter set `Identity`).
+    pub fn identity(mut self, identity: RecipientIdentity) -> Self {
+        self.identity = Some(identity);
+        self
+    }
+
+    /// `-Anr`: ambiguous-name search (parameter set `AnrSet`).
+    pub fn anr(mut self, text: impl Into<String>) -> Self {
+        self.anr = Some(text.into());
+        self
+    }
+
+    /// `-RecipientPreviewFilter` (parameter set `RecipientPreviewFilterSet`).
+    pub fn recipient_preview_filter(mut self, filter: impl Into<String>) -> Self {
+        self.recipient_preview_filter = Some(filter.into());
+        self
+    }
+
+    /// `-Filter` (OPATH).
+    pub fn filter(mut self, filter: Filter) -> Self {
+        self.filter = Some(filter);
+        self
+    }
+
+    /// `-RecipientType`.
+    pub fn recipient_type<I: IntoIterator<Item = RecipientType>>(mut self, types: I) -> Self {
+        self.recipient_type = types.into_iter().collect();
+        self
+    }
+
+    /// `-RecipientTypeDetails`. When `-RecipientType` is also given, each subtype must belong
+    /// to one of those types.
+    pub fn recipient_type_details<I: IntoIterator<Item = RecipientTypeDetails>>(
+        mut self,
+        details: I,
+    ) -> Self {
+        self.recipient_type_details = details.into_iter().collect();
+        self
+    }
+
+    /// `-ResultSize` (at least 1); without it `Unlimited` is sent.
+    pub fn result_size(mut self, n: u32) -> Self {
+        self.result_size = Some(n);
+        self
+    }
+
+    /// `-SortBy` (Name, DisplayName, Alias, City, FirstName, LastName, Office, ServerLegacyDN).
+    pub fn sort_by(mut self, property: impl Into<String>) -> Self {
+        self.sort_by = Some(property.into());
+        self
+    }
+
+    /// `-OrganizationalUnit`.
+    pub fn organizational_unit(mut self, ou: impl Into<String>) -> Self {
+        self.organizational_unit = Some(ou.into());
+        self
+    }
+
+    /// `-AuthenticationType` (`Managed` or `Federated`).
+    pub fn authentication_type(mut self, kind: impl Into<String>) -> Self {
+        self.authentication_type = Some(kind.into());
+        self
+    }
+
+    /// `-IncludeSoftDeletedRecipients`.
+    pub fn include_soft_deleted_recipients(mut self) -> Self {
+        self.include_soft_deleted_recipients = true;
+        self
+    }
+
+    select_setter!();
+}
+
+impl Cmdlet for GetRecipient {
+    type Output = Recipient;
+    const NAME: &'static str = "Get-Recipient";
+    const KIND: CmdletKind = CmdletKind::Read;
+    fn invocation(&self) -> Result<Invocation> {
+        let sets = [
+            ("Identity", self.identity.is_some()),
+            ("Anr", self.anr.is_some()),
+            (
+                "RecipientPreviewFilter",
+                self.recipient_preview_filter.is_some(),
+            ),
+        ];
+        let used: Vec<&str> = sets.iter().filter(|(_, on)| *on).map(|(n, _)| *n).collect();
+        if used.len() > 1 {
+            return Err(invalid::<Self>(
+                used[1],
+                format!(
+                    "cannot be combined with -{} (different parameter sets)",
+                    used[0]
+                ),
+            ));
+        }
+        if !self.recipient_type.is_empty() {
+            for d in &self.recipient_type_details {
+                if let Some(t) = d.recipient_type()
+                    && !self.recipient_type.contains(&t)
+                {
+                    return Err(invalid::<Self>(
+                        "RecipientTypeDetails",
+                        format!(
+                            "{d} belongs to RecipientType {t}, which is not among the requested RecipientType values ({})",
+                            self.recipient_type
+                                .iter()
+                                .map(|t| t.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    ));
+                }
+            }
+        }
+        let mut p = Parameters::new();
+        put(&mut p, "Identity", &self.identity);
+        if let Some(a) = &self.anr {
+            check_non_empty::<Self>("Anr", a)?;
+            p.string("Anr", a.trim());
+        }
+        if let Some(f) = &self.recipient_preview_filter {
+            check_non_empty::<Self>("RecipientPreviewFilter", f)?;
+            p.string("RecipientPreviewFilter", f.clone());
+        }
+        put(&mut p, "Filter", &self.filter);
+        if !self.recipient_type.is_empty() {
+            p.strings(
+                "RecipientType",
+                self.recipient_type.iter().map(|t| t.as_str().to_string()),
+            );
+        }
+        if !self.recipient_type_details.is_empty() {
+            p.strings(
+                "RecipientTypeDetails",
+                self.recipient_type_details
+                    .iter()
+                    .map(|t| t.as_str().to_string()),
+            );
+        }
+        result_size_param::<Self>(&mut p, self.result_size)?;
+        if let Some(s) = &self.sort_by {
+            check_sort_by::<Self>(s)?;
+            p.string("SortBy", s.trim());
+        }
+        if let Some(ou) = &self.organizational_unit {
+            check_non_empty::<Self>("OrganizationalUnit", ou)?;
+            p.string("OrganizationalUnit", ou.trim());
+        }
+        if let Some(a) = &self.authentication_type {
+            check_non_empty::<Self>("AuthenticationType", a)?;
+            p.string("AuthenticationType", a.trim());
+        }
+        put_switch(
+            &mut p,
+            "IncludeSoftDeletedRecipients",
+            self.include_soft_deleted_recipients,
+        );
+        Ok(with_select(
+            Invocation::with_kind(Self::NAME, Self::KIND, p),
+            &self.select,
+        ))
+    }
+}
