@@ -124,6 +124,9 @@ enum EntryLookup {
 struct RbacFacts {
     assignments: Vec<Assignment>,
     entries: BTreeMap<String, EntryLookup>,
+    /// An app-only principal with no listed assignment: access through Entra roles or role
+    /// groups does not necessarily show up, so absence proves nothing.
+    absence_inconclusive: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -250,11 +253,17 @@ impl<'a> PermissionChecker<'a> {
                 layer: Layer::Rbac,
                 state: LayerState::Used,
                 detail: format!(
-                    "{} enabled, non-delegating role assignment(s) of {}",
+                    "{} enabled, non-delegating role assignment(s) of {}{}",
                     r.assignments.len(),
                     token_ref
                         .and_then(|t| t.principal.as_deref())
-                        .unwrap_or("the principal")
+                        .unwrap_or("the principal"),
+                    if r.absence_inconclusive {
+                        " (a service principal's access through Entra roles or role-group \
+                         membership may not be listed: absence is not taken as proof)"
+                    } else {
+                        ""
+                    }
                 ),
             },
             None => LayerNote {
@@ -355,8 +364,11 @@ impl<'a> PermissionChecker<'a> {
             Ok(listing) => listing.items,
             Err(e) => return (None, describe_failure(ROLE_ASSIGNMENT_CMDLET, &e)),
         };
+        let assignments: Vec<Assignment> = rows.iter().filter_map(parse_assignment).collect();
         let mut facts = RbacFacts {
-            assignments: rows.iter().filter_map(parse_assignment).collect(),
+            absence_inconclusive: assignments.is_empty()
+                && token.is_some_and(|t| t.app_only == Some(true)),
+            assignments,
             entries: BTreeMap::new(),
         };
         for req in &profile.requirements {
@@ -768,7 +780,10 @@ fn assess(
                 .collect();
             if granting.is_empty() {
                 evidence.push(Evidence::NoRoleEntry);
-                if cmdlet_level.is_none() && !token.is_some_and(TokenFacts::admin_hint) {
+                if cmdlet_level.is_none()
+                    && !facts.absence_inconclusive
+                    && !token.is_some_and(TokenFacts::admin_hint)
+                {
                     cmdlet_level = Some(false);
                 }
             } else {
