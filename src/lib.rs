@@ -21,6 +21,7 @@ pub mod environment;
 pub mod error;
 pub mod http;
 pub mod models;
+pub mod permissions;
 pub mod protocol;
 #[cfg(feature = "test-util")]
 #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
@@ -36,3 +37,4 @@ pub use cmdlets::{Outcome, PreparedCmdlet, Response};
 pub use environment::Environment;
 pub use error::{ApiError, AuthError, Error, Result};
 pub use http::{ClientBuilder, HttpExchangeClient, RetryPolicy, TimeoutConfig};
+pub use permissions::{PermissionChecker, PermissionReport, Profile};
