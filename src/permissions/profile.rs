@@ -133,7 +133,11 @@ impl Profile {
                     Write,
                     &with_policy_settings("Name"),
                 ),
-                req("Remove-MobileDeviceMailboxPolicy", Write, &["Identity"]),
+                req(
+                    "Remove-MobileDeviceMailboxPolicy",
+                    Destructive,
+                    &["Identity"],
+                ),
                 req("Get-ActiveSyncDeviceAccessRule", Read, &[]),
                 req(
                     "Set-ActiveSyncDeviceAccessRule",
@@ -145,7 +149,11 @@ impl Profile {
                     Write,
                     &["AccessLevel", "Characteristic", "QueryString"],
                 ),
-                req("Remove-ActiveSyncDeviceAccessRule", Write, &["Identity"]),
+                req(
+                    "Remove-ActiveSyncDeviceAccessRule",
+                    Destructive,
+                    &["Identity"],
+                ),
                 req("Get-MobileDeviceStatistics", Read, &["Mailbox"]),
                 req("Get-MobileDevice", Read, &["Mailbox", "ResultSize"]),
                 req("Get-ActiveSyncDeviceClass", Read, &[]),
