@@ -1,0 +1,64 @@
+//! Memory harness: streams every mobile device of a tenant into a sink that only counts them,
+//! so that its peak resident memory shows what the client itself needs while enumerating.
+//!
+//! Needs `EXO_ENDPOINT` (or `EXO_ENVIRONMENT`), `EXO_TENANT_ID` and `EXO_ACCESS_TOKEN`; it is
+//! meant to run against `cargo run --release --example simulator` in another process, measured
+//! with `/usr/bin/time -v` (see `benches/memory.sh`). Prints `devices=<n> pages=<p>` on stdout.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use exchange_activesync::auth::StaticToken;
+use exchange_activesync::cmdlets::GetMobileDevice;
+use exchange_activesync::{Environment, ExchangeClient, HttpExchangeClient};
+use futures::TryStreamExt;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
+    let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+    let (Some(tenant), Some(token)) = (var("EXO_TENANT_ID"), var("EXO_ACCESS_TOKEN")) else {
+        eprintln!("stream_to_sink needs EXO_TENANT_ID and EXO_ACCESS_TOKEN (and EXO_ENDPOINT for a local server)");
+        return ExitCode::from(1);
+    };
+    let environment = match var("EXO_ENDPOINT") {
+        Some(url) => Environment::custom(&url),
+        None => var("EXO_ENVIRONMENT")
+            .unwrap_or_default()
+            .parse::<Environment>(),
+    };
+    let client = environment.and_then(|env| {
+        HttpExchangeClient::builder()
+            .tenant(tenant)
+            .environment(env)
+            .token_provider(Arc::new(StaticToken::new(token)))
+            .build()
+    });
+    let client = match client {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let mut stream = client.get_mobile_device_stream(GetMobileDevice::new());
+    let mut count = 0u64;
+    loop {
+        match stream.try_next().await {
+            Ok(Some(device)) => {
+                std::hint::black_box(&device);
+                count += 1;
+            }
+            Ok(None) => break,
+            Err(e) => {
+                eprintln!("error after {count} device(s): {e}");
+                return ExitCode::from(1);
+            }
+        }
+    }
+    let report = stream.report();
+    for w in &report.warnings {
+        eprintln!("warning: {w}");
+    }
+    println!("devices={count} pages={}", report.pages);
+    ExitCode::SUCCESS
+}
