@@ -188,6 +188,36 @@ fn messages(warnings: &[exchange_activesync::protocol::Warning]) -> Vec<String> 
     warnings.iter().map(|w| w.message.clone()).collect()
 }
 
+/// What a caller can see of an error: status, exception type, message and predicates (not the
+/// request ids, which differ on every call).
+#[derive(Debug, PartialEq)]
+struct ErrorView {
+    status: Option<u16>,
+    exception_type: Option<String>,
+    message: String,
+    cmdlet: Option<String>,
+    not_found: bool,
+    already_exists: bool,
+    permission_denied: bool,
+    retryable: bool,
+}
+
+fn view(e: &Error) -> ErrorView {
+    let api = e.api();
+    ErrorView {
+        status: e.status(),
+        exception_type: api.and_then(|a| a.exception_type.clone()),
+        message: api
+            .map(|a| a.message.clone())
+            .unwrap_or_else(|| e.to_string()),
+        cmdlet: api.and_then(|a| a.cmdlet.clone()),
+        not_found: e.is_not_found(),
+        already_exists: e.is_already_exists(),
+        permission_denied: e.is_permission_denied(),
+        retryable: e.is_retryable(),
+    }
+}
+
 fn policy(name: &str) -> PolicyIdentity {
     PolicyIdentity::new(name).expect("policy identity")
 }
@@ -348,7 +378,7 @@ struct Created {
     policy: Option<MobileDeviceMailboxPolicy>,
     rule: Option<ActiveSyncDeviceAccessRule>,
     read_back: Vec<MobileDeviceMailboxPolicy>,
-    errors: Vec<(Option<u16>, bool)>,
+    errors: Vec<ErrorView>,
 }
 
 async fn create(b: &Backend) -> Created {
@@ -420,10 +450,7 @@ async fn create(b: &Backend) -> Created {
         policy: policy_created.value,
         rule: rule_created.value,
         read_back,
-        errors: [&dup_policy, &dup_rule]
-            .iter()
-            .map(|e| (e.status(), e.is_already_exists()))
-            .collect(),
+        errors: vec![view(&dup_policy), view(&dup_rule)],
     }
 }
 on_both_backends!(
@@ -536,7 +563,7 @@ on_both_backends!(
     rbac = RbacProfile::Full
 );
 
-async fn delete(b: &Backend) -> Vec<(&'static str, Option<u16>)> {
+async fn delete(b: &Backend) -> Vec<(&'static str, ErrorView)> {
     let c = b.client();
     let mut gone = Vec::new();
 
@@ -557,7 +584,7 @@ async fn delete(b: &Backend) -> Vec<(&'static str, Option<u16>)> {
         .await,
     );
     assert!(e.is_not_found(), "{}: {e}", b.name);
-    gone.push(("policy", e.status()));
+    gone.push(("policy", view(&e)));
 
     c.remove_active_sync_device_access_rule(RemoveActiveSyncDeviceAccessRule::new(rule(
         "iPhone15C2 (DeviceModel)",
@@ -573,7 +600,7 @@ async fn delete(b: &Backend) -> Vec<(&'static str, Option<u16>)> {
         .await,
     );
     assert!(e.is_not_found(), "{}: {e}", b.name);
-    gone.push(("rule", e.status()));
+    gone.push(("rule", view(&e)));
 
     let before = b.snapshot().device_count();
     let victim = b.snapshot().devices().next().expect("a device").guid;
@@ -588,7 +615,7 @@ async fn delete(b: &Backend) -> Vec<(&'static str, Option<u16>)> {
             .await,
     );
     assert!(e.is_not_found(), "{}: {e}", b.name);
-    gone.push(("device", e.status()));
+    gone.push(("device", view(&e)));
     gone
 }
 on_both_backends!(
@@ -685,7 +712,7 @@ on_both_backends!(
     rbac = RbacProfile::Full
 );
 
-async fn not_found(b: &Backend) -> Vec<(&'static str, Option<u16>)> {
+async fn not_found(b: &Backend) -> Vec<(&'static str, ErrorView)> {
     let c = b.client();
     let unknown = device(Uuid::from_u128(0x0bad_0000_0000_4000_8000_0000_0000_0001));
     let results: Vec<(&'static str, Result<Outcome, Error>)> = vec![
@@ -735,7 +762,7 @@ async fn not_found(b: &Backend) -> Vec<(&'static str, Option<u16>)> {
             let e = expect_err(b, cmdlet, r);
             assert!(e.is_not_found(), "{} {cmdlet}: {e}", b.name);
             assert_eq!(e.api().and_then(|a| a.cmdlet.as_deref()), Some(cmdlet));
-            (cmdlet, e.status())
+            (cmdlet, view(&e))
         })
         .collect()
 }
@@ -747,7 +774,7 @@ on_both_backends!(
     rbac = RbacProfile::Full
 );
 
-async fn permission_denied(b: &Backend) -> (usize, Vec<(&'static str, Option<u16>)>) {
+async fn permission_denied(b: &Backend) -> (usize, Vec<(&'static str, ErrorView)>) {
     let c = b.client();
     // Reads work with a read-only role.
     let devices = c.get_mobile_device(GetMobileDevice::new()).await.unwrap();
@@ -777,7 +804,7 @@ async fn permission_denied(b: &Backend) -> (usize, Vec<(&'static str, Option<u16
             let e = expect_err(b, cmdlet, r);
             assert!(e.is_permission_denied(), "{} {cmdlet}: {e}", b.name);
             assert!(!e.is_retryable(), "{} {cmdlet}: a 403 is final", b.name);
-            (cmdlet, e.status())
+            (cmdlet, view(&e))
         })
         .collect();
     assert_eq!(
