@@ -16,6 +16,7 @@
 
 pub mod auth;
 pub mod client;
+pub mod connector;
 pub mod cmdlets;
 pub mod environment;
 pub mod error;
