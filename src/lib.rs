@@ -23,6 +23,9 @@ pub mod error;
 pub mod http;
 pub mod models;
 pub mod protocol;
+#[cfg(feature = "test-util")]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
+pub mod testing;
 pub mod types;
 
 pub use async_trait::async_trait;

@@ -1,0 +1,329 @@
+//! [`FakeExchangeClient`]: an [`ExchangeClient`] that runs cmdlets on an in-memory
+//! [`Tenant`], with call recording, scripted failures and latency.
+
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::{Duration, SystemTime};
+
+use async_trait::async_trait;
+use serde_json::{Map, Value};
+
+use super::continuation::{self, TokenKey};
+use super::engine::{Call, execute};
+use super::failure::Failure;
+use super::module;
+use super::tenant::Tenant;
+use crate::auth::TokenClaims;
+use crate::client::{ExchangeClient, ModuleFile, ModuleFileEntry};
+use crate::error::{ApiError, Error, Result};
+use crate::protocol::{Invocation, NextLink, RawPage, Warning};
+
+/// One recorded `invoke_page` call.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct RecordedCall {
+    /// Cmdlet name as sent.
+    pub cmdlet: String,
+    /// Parameters as sent.
+    pub parameters: Map<String, Value>,
+    /// The continuation link, for pages after the first.
+    pub continuation: Option<NextLink>,
+    /// `$select`.
+    pub select: Vec<String>,
+    /// Effective page size.
+    pub page_size: u32,
+}
+
+/// What a scripted failure returns.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum Scripted {
+    /// The error the HTTP client decodes from the simulator's answer to this failure.
+    Service(Failure),
+    /// Any other API error, as given.
+    Api(Box<ApiError>),
+}
+
+impl From<Failure> for Scripted {
+    fn from(f: Failure) -> Self {
+        Scripted::Service(f)
+    }
+}
+
+impl From<ApiError> for Scripted {
+    fn from(e: ApiError) -> Self {
+        Scripted::Api(Box::new(e))
+    }
+}
+
+/// How often a scripted failure fires.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Times {
+    /// The next matching call only.
+    Once,
+    /// The next `n` matching calls.
+    N(u32),
+    /// Every matching call.
+    Always,
+}
+
+#[derive(Debug)]
+struct Rule {
+    cmdlet: Option<String>,
+    what: Scripted,
+    remaining: Option<u32>,
+}
+
+/// Common scripted failures.
+impl Failure {
+    /// 429 with `Retry-After` in seconds.
+    pub fn throttled(retry_after: Option<f64>) -> Failure {
+        Failure::Throttled {
+            retry_after: retry_after.map(|s| s.to_string()),
+        }
+    }
+
+    /// A transient Exchange exception (`DCOverloadedException`).
+    pub fn transient() -> Failure {
+        Failure::TransientException {
+            exception: "DCOverloadedException".into(),
+        }
+    }
+
+    /// 404 for `identity`.
+    pub fn not_found(identity: &str) -> Failure {
+        Failure::NotFound {
+            identity: identity.into(),
+            scope: "simulated tenant".into(),
+        }
+    }
+}
+
+/// An in-memory [`ExchangeClient`] backed by the tenant model.
+#[derive(Debug)]
+pub struct FakeExchangeClient {
+    tenant: Arc<RwLock<Tenant>>,
+    calls: Mutex<Vec<RecordedCall>>,
+    rules: Mutex<Vec<Rule>>,
+    latency: Mutex<Option<Duration>>,
+    claims: Mutex<Option<TokenClaims>>,
+    key: TokenKey,
+    expiry: Mutex<Duration>,
+}
+
+/// Base of the fake's continuation links.
+pub const FAKE_BASE: &str = "https://fake.exchange.invalid";
+
+impl FakeExchangeClient {
+    /// A fake over `tenant`; token claims default to app-only with `Exchange.ManageAsApp`.
+    pub fn new(tenant: Tenant) -> Self {
+        let claims = TokenClaims {
+            aud: Some("https://outlook.office365.com".into()),
+            tid: Some(tenant.tenant_id().to_string()),
+            appid: Some("00000000-0000-0000-0000-00000000a11c".into()),
+            roles: vec!["Exchange.ManageAsApp".into()],
+            idtyp: Some("app".into()),
+            ..TokenClaims::default()
+        };
+        FakeExchangeClient {
+            tenant: Arc::new(RwLock::new(tenant)),
+            calls: Mutex::new(Vec::new()),
+            rules: Mutex::new(Vec::new()),
+            latency: Mutex::new(None),
+            claims: Mutex::new(Some(claims)),
+            key: TokenKey::new(None),
+            expiry: Mutex::new(Duration::from_secs(30 * 60)),
+        }
+    }
+
+    /// The shared tenant.
+    pub fn shared_tenant(&self) -> Arc<RwLock<Tenant>> {
+        self.tenant.clone()
+    }
+
+    /// Read access to the tenant (for assertions).
+    pub fn tenant(&self) -> RwLockReadGuard<'_, Tenant> {
+        self.tenant.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Write access to the tenant (to arrange a state, or advance a wipe).
+    pub fn tenant_mut(&self) -> RwLockWriteGuard<'_, Tenant> {
+        self.tenant.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A copy of the tenant.
+    pub fn snapshot(&self) -> Tenant {
+        self.tenant().clone()
+    }
+
+    /// Every call so far.
+    pub fn calls(&self) -> Vec<RecordedCall> {
+        self.calls.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Calls of one cmdlet (case-insensitive).
+    pub fn calls_to(&self, cmdlet: &str) -> Vec<RecordedCall> {
+        self.calls()
+            .into_iter()
+            .filter(|c| c.cmdlet.eq_ignore_ascii_case(cmdlet))
+            .collect()
+    }
+
+    /// Forget recorded calls.
+    pub fn clear_calls(&self) {
+        self.calls.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+
+    /// Script a failure for `cmdlet` (`None` = any cmdlet). Rules are checked in order.
+    pub fn fail(&self, cmdlet: Option<&str>, what: impl Into<Scripted>, times: Times) {
+        let remaining = match times {
+            Times::Once => Some(1),
+            Times::N(n) => Some(n),
+            Times::Always => None,
+        };
+        self.rules
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(Rule {
+                cmdlet: cmdlet.map(str::to_string),
+                what: what.into(),
+                remaining,
+            });
+    }
+
+    /// Remove every scripted failure.
+    pub fn clear_failures(&self) {
+        self.rules.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+
+    /// Delay every call by `latency` (tokio sleep).
+    pub fn set_latency(&self, latency: Option<Duration>) {
+        *self.latency.lock().unwrap_or_else(|e| e.into_inner()) = latency;
+    }
+
+    /// Replace the token claims (`None`: the client has no JWT).
+    pub fn set_token_claims(&self, claims: Option<TokenClaims>) {
+        *self.claims.lock().unwrap_or_else(|e| e.into_inner()) = claims;
+    }
+
+    /// Lifetime of continuation links (default 30 minutes).
+    pub fn set_continuation_expiry(&self, expiry: Duration) {
+        *self.expiry.lock().unwrap_or_else(|e| e.into_inner()) = expiry;
+    }
+
+    fn scripted(&self, cmdlet: &str) -> Option<Scripted> {
+        let mut rules = self.rules.lock().unwrap_or_else(|e| e.into_inner());
+        let i = rules.iter().position(|r| {
+            r.remaining != Some(0)
+                && r.cmdlet
+                    .as_deref()
+                    .is_none_or(|c| c.eq_ignore_ascii_case(cmdlet))
+        })?;
+        let rule = &mut rules[i];
+        if let Some(n) = rule.remaining.as_mut() {
+            *n -= 1;
+        }
+        Some(rule.what.clone())
+    }
+
+    fn api_error(failure: &Failure, invocation: &Invocation) -> Error {
+        let request_id = uuid::Uuid::new_v4().to_string();
+        let mut e = failure.to_api_error(Some(invocation.cmdlet()), Some(&request_id));
+        e.client_request_id = Some(invocation.request_id().to_string());
+        Error::Api(Box::new(e))
+    }
+}
+
+#[async_trait]
+impl ExchangeClient for FakeExchangeClient {
+    async fn invoke_page(
+        &self,
+        invocation: &Invocation,
+        continuation: Option<&NextLink>,
+    ) -> Result<RawPage> {
+        invocation.validate()?;
+        self.calls
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(RecordedCall {
+                cmdlet: invocation.cmdlet().to_string(),
+                parameters: invocation.parameters().as_map().clone(),
+                continuation: continuation.cloned(),
+                select: invocation.selected().to_vec(),
+                page_size: invocation.effective_page_size(),
+            });
+        let latency = *self.latency.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(l) = latency {
+            tokio::time::sleep(l).await;
+        }
+        match self.scripted(invocation.cmdlet()) {
+            Some(Scripted::Service(f)) => return Err(Self::api_error(&f, invocation)),
+            Some(Scripted::Api(e)) => return Err(Error::Api(e)),
+            None => {}
+        }
+        let body = invocation.body();
+        let expiry = *self.expiry.lock().unwrap_or_else(|e| e.into_inner());
+        let (cursor, select) = match continuation {
+            None => (None, invocation.selected().to_vec()),
+            Some(link) => {
+                let token = continuation::skiptoken_of(link.as_str())
+                    .ok_or_else(|| Self::api_error(&Failure::PaginationExpired, invocation))?;
+                let (c, s) =
+                    continuation::decode(&self.key, &token, &body, SystemTime::now(), expiry)
+                        .map_err(|f| Self::api_error(&f, invocation))?;
+                (Some(c), s)
+            }
+        };
+        let call = Call::new(invocation.cmdlet(), invocation.parameters().as_map())
+            .select(&select)
+            .page_size(invocation.effective_page_size() as usize)
+            .cursor(cursor.as_ref());
+        let outcome = execute(&self.tenant, &call).map_err(|f| Self::api_error(&f, invocation))?;
+        let mut page = RawPage::empty(invocation.cmdlet());
+        if outcome.row_count > 0 {
+            let text = String::from_utf8(outcome.rows_json).map_err(|e| Error::Decode {
+                cmdlet: invocation.cmdlet().to_string(),
+                message: e.to_string(),
+                body_snippet: String::new(),
+            })?;
+            page.value = Some(serde_json::value::RawValue::from_string(text).map_err(|e| {
+                Error::Decode {
+                    cmdlet: invocation.cmdlet().to_string(),
+                    message: e.to_string(),
+                    body_snippet: String::new(),
+                }
+            })?);
+        }
+        page.warnings = outcome
+            .warnings
+            .into_iter()
+            .map(|w| Warning::new(w, Some(invocation.cmdlet().to_string())))
+            .collect();
+        page.confirmation_message = outcome.confirmation_message;
+        page.next_link = outcome.next.map(|c| {
+            let tenant = self.tenant().tenant_id();
+            let token = continuation::encode(&self.key, &body, &c, &select, SystemTime::now());
+            let mut url = url::Url::parse(FAKE_BASE).expect("valid base");
+            url.set_path(&format!("/adminapi/beta/{tenant}/InvokeCommand"));
+            url.query_pairs_mut().append_pair("$skiptoken", &token);
+            NextLink::new(url.to_string())
+        });
+        Ok(page)
+    }
+
+    async fn module_file(&self) -> Result<ModuleFile> {
+        let (content, exported) = module::generate(self.tenant().rbac());
+        Ok(ModuleFile {
+            exported_cmdlets: exported,
+            files: vec![ModuleFileEntry::new(module::MODULE_FILE_NAME, content)],
+        })
+    }
+
+    async fn token_claims(&self) -> Result<Option<TokenClaims>> {
+        Ok(self
+            .claims
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone())
+    }
+}

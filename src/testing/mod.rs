@@ -1,0 +1,37 @@
+//! Test utilities: a stateful model of an Exchange Online tenant, exposed in-process
+//! ([`FakeExchangeClient`]) and over loopback HTTP ([`Simulator`]).
+//!
+//! * [`Tenant`] / [`TenantBuilder`]: ActiveSync organization settings, mobile device mailbox
+//!   policies, device access rules, device classes, mailboxes, devices with statistics, and
+//!   RBAC ([`Rbac`], [`RbacProfile`]). Generation is deterministic: the same seed gives
+//!   byte-identical output.
+//! * [`engine`]: runs one page of any of the 16 mobile-device cmdlets (plus
+//!   `Get-ManagementRoleAssignment` and `Get-ManagementRoleEntry`) with the service's
+//!   validation, RBAC, confirmation, paging and JSON encoding.
+
+pub mod catalog;
+pub mod continuation;
+pub mod engine;
+pub mod failure;
+pub mod fake;
+mod filter;
+pub mod format;
+pub mod module;
+mod policy;
+pub mod rbac;
+pub mod simulator;
+pub mod tenant;
+
+pub use catalog::{Catalog, CmdletSpec, ConfirmImpact, ParameterSpec};
+pub use engine::{Call, Cursor, Outcome, execute, tenant_json};
+pub use failure::{CONCURRENCY_BODY, Failure, HttpAnswer};
+pub use fake::{FakeExchangeClient, RecordedCall, Scripted, Times};
+pub use rbac::{ManagementRole, Rbac, RbacProfile, RoleAssignment, RoleEntry};
+pub use simulator::{
+    BlockingSimulator, Fault, FaultPlan, FaultProfile, FaultStep, FaultTimes, Simulator,
+    SimulatorConfig, SimulatorHandle,
+};
+pub use tenant::{
+    AccessRule, Device, Mailbox, MailboxPolicy, OrgSettings, Tenant, TenantBuilder, WipeProgress,
+    WipeState,
+};

@@ -1,0 +1,757 @@
+//! A loopback HTTP simulator of the Exchange Online admin API (axum), backed by the tenant
+//! model: `InvokeCommand` with paging, `EXOModuleFile`, bearer-token checks, RBAC, and
+//! deterministic fault injection.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::{Duration, SystemTime};
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::Response;
+use base64::Engine as _;
+use serde_json::{Map, Value};
+use url::Url;
+
+use super::continuation::{self, TokenKey};
+use super::engine::{Call, execute};
+use super::failure::{Failure, HttpAnswer};
+use super::module;
+use super::tenant::Tenant;
+use crate::error::{Error, Result};
+use crate::protocol::MAX_PAGE_SIZE;
+
+/// One injected fault.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Fault {
+    /// Answer with this service failure (429, 503, 404, …).
+    Fail(Failure),
+    /// Drop the connection without a complete response.
+    ConnectionReset,
+}
+
+/// How many times a scripted fault fires.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FaultTimes {
+    /// The next matching request.
+    Once,
+    /// The next `n` matching requests.
+    N(u32),
+    /// Every matching request.
+    Always,
+}
+
+/// A scripted fault: for which cmdlet (`None` = any `InvokeCommand`), what, how often.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FaultStep {
+    /// Cmdlet filter (case-insensitive); `None` matches every request.
+    pub cmdlet: Option<String>,
+    /// The fault.
+    pub fault: Fault,
+    /// How often.
+    pub times: FaultTimes,
+}
+
+impl FaultStep {
+    /// A fault step.
+    pub fn new(cmdlet: Option<&str>, fault: Fault, times: FaultTimes) -> Self {
+        FaultStep {
+            cmdlet: cmdlet.map(str::to_string),
+            fault,
+            times,
+        }
+    }
+}
+
+/// The fault configuration, as plain data.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FaultPlan {
+    /// Delay before answering every request.
+    pub latency: Option<Duration>,
+    /// More concurrent requests than this are answered 429 with the plain-text concurrency
+    /// message.
+    pub max_in_flight: Option<usize>,
+    /// Scripted faults, checked in order.
+    pub script: Vec<FaultStep>,
+}
+
+impl FaultPlan {
+    /// No faults.
+    pub fn new() -> Self {
+        FaultPlan::default()
+    }
+
+    /// Delay every request.
+    pub fn latency(mut self, latency: Duration) -> Self {
+        self.latency = Some(latency);
+        self
+    }
+
+    /// Cap concurrent requests.
+    pub fn max_in_flight(mut self, n: usize) -> Self {
+        self.max_in_flight = Some(n);
+        self
+    }
+
+    /// Append a scripted fault.
+    pub fn step(mut self, step: FaultStep) -> Self {
+        self.script.push(step);
+        self
+    }
+}
+
+/// Named fault presets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FaultProfile {
+    /// No faults.
+    Calm,
+    /// The first two requests are throttled (with and without `Retry-After`), then a 503.
+    Throttling,
+    /// At most `n` requests in flight, 5 ms latency.
+    Congested(usize),
+}
+
+impl FaultProfile {
+    /// The plan of this profile.
+    pub fn plan(self) -> FaultPlan {
+        match self {
+            FaultProfile::Calm => FaultPlan::default(),
+            FaultProfile::Throttling => FaultPlan {
+                script: vec![
+                    FaultStep::new(
+                        None,
+                        Fault::Fail(Failure::throttled(Some(0.01))),
+                        FaultTimes::Once,
+                    ),
+                    FaultStep::new(
+                        None,
+                        Fault::Fail(Failure::throttled(None)),
+                        FaultTimes::Once,
+                    ),
+                    FaultStep::new(None, Fault::Fail(Failure::Unavailable), FaultTimes::Once),
+                ],
+                ..FaultPlan::default()
+            },
+            FaultProfile::Congested(n) => FaultPlan {
+                latency: Some(Duration::from_millis(5)),
+                max_in_flight: Some(n),
+                script: Vec::new(),
+            },
+        }
+    }
+}
+
+/// Simulator settings.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct SimulatorConfig {
+    /// The tenant served.
+    pub tenant: Tenant,
+    /// Lifetime of continuation links (default 30 minutes, like the service).
+    pub continuation_expiry: Duration,
+    /// Faults.
+    pub faults: FaultPlan,
+    /// Seed of the skiptoken key (`None`: random).
+    pub key_seed: Option<u64>,
+}
+
+impl SimulatorConfig {
+    /// Serve `tenant` with no faults.
+    pub fn new(tenant: Tenant) -> Self {
+        SimulatorConfig {
+            tenant,
+            continuation_expiry: Duration::from_secs(30 * 60),
+            faults: FaultPlan::default(),
+            key_seed: None,
+        }
+    }
+
+    /// Set the fault plan.
+    pub fn faults(mut self, plan: FaultPlan) -> Self {
+        self.faults = plan;
+        self
+    }
+
+    /// Set the continuation lifetime.
+    pub fn continuation_expiry(mut self, expiry: Duration) -> Self {
+        self.continuation_expiry = expiry;
+        self
+    }
+}
+
+struct Step {
+    step: FaultStep,
+    remaining: Option<u32>,
+}
+
+struct SimState {
+    tenant: Arc<RwLock<Tenant>>,
+    token: String,
+    tenant_id: String,
+    domain: String,
+    base: String,
+    key: TokenKey,
+    expiry: Mutex<Duration>,
+    latency: Mutex<Option<Duration>>,
+    max_in_flight: Mutex<Option<usize>>,
+    script: Mutex<Vec<Step>>,
+    expire_next: AtomicBool,
+    in_flight: AtomicUsize,
+    requests: AtomicU64,
+}
+
+/// Entry point: [`Simulator::start`].
+#[derive(Debug)]
+pub struct Simulator;
+
+/// A running simulator. Shut down with [`SimulatorHandle::shutdown`] or by dropping it.
+pub struct SimulatorHandle {
+    state: Arc<SimState>,
+    addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for SimulatorHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimulatorHandle")
+            .field("addr", &self.addr)
+            .field("tenant_id", &self.state.tenant_id)
+            .finish_non_exhaustive()
+    }
+}
+
+fn make_token(tenant_id: &str) -> String {
+    let b64 = |v: Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
+    let header = b64(serde_json::json!({"alg": "none", "typ": "JWT"}));
+    let payload = b64(serde_json::json!({
+        "aud": "https://outlook.office365.com",
+        "tid": tenant_id,
+        "appid": "00000000-0000-0000-0000-00000000a11c",
+        "roles": ["Exchange.ManageAsApp"],
+        "idtyp": "app",
+        "exp": 4_102_444_800u64
+    }));
+    format!("{header}.{payload}.simulator")
+}
+
+impl Simulator {
+    /// Start a simulator on `127.0.0.1` with an ephemeral port.
+    pub async fn start(config: SimulatorConfig) -> Result<SimulatorHandle> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .map_err(|e| Error::Config(format!("simulator cannot bind 127.0.0.1: {e}")))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| Error::Config(format!("simulator address: {e}")))?;
+        let tenant_id = config.tenant.tenant_id().to_string();
+        let domain = config.tenant.domain().to_string();
+        let state = Arc::new(SimState {
+            token: make_token(&tenant_id),
+            tenant_id,
+            domain,
+            base: format!("http://{addr}"),
+            key: TokenKey::new(config.key_seed),
+            expiry: Mutex::new(config.continuation_expiry),
+            latency: Mutex::new(config.faults.latency),
+            max_in_flight: Mutex::new(config.faults.max_in_flight),
+            script: Mutex::new(
+                config
+                    .faults
+                    .script
+                    .into_iter()
+                    .map(|step| Step {
+                        remaining: match step.times {
+                            FaultTimes::Once => Some(1),
+                            FaultTimes::N(n) => Some(n),
+                            FaultTimes::Always => None,
+                        },
+                        step,
+                    })
+                    .collect(),
+            ),
+            tenant: Arc::new(RwLock::new(config.tenant)),
+            expire_next: AtomicBool::new(false),
+            in_flight: AtomicUsize::new(0),
+            requests: AtomicU64::new(0),
+        });
+        let app = Router::new().fallback(dispatch).with_state(state.clone());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = stopped.await;
+                })
+                .await;
+        });
+        Ok(SimulatorHandle {
+            state,
+            addr,
+            stop: Some(stop),
+            task: Some(task),
+        })
+    }
+
+    /// Start a simulator on its own runtime thread, for synchronous code.
+    pub fn start_blocking(config: SimulatorConfig) -> Result<BlockingSimulator> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .map_err(|e| Error::Config(format!("simulator runtime: {e}")))?;
+        let handle = runtime.block_on(Simulator::start(config))?;
+        Ok(BlockingSimulator {
+            handle: Some(handle),
+            runtime: Some(runtime),
+        })
+    }
+}
+
+impl SimulatorHandle {
+    /// Base URL, e.g. `http://127.0.0.1:40123` (use as a custom environment's base URL).
+    pub fn base_url(&self) -> Url {
+        Url::parse(&self.state.base).expect("valid loopback URL")
+    }
+
+    /// Tenant id (GUID).
+    pub fn tenant_id(&self) -> &str {
+        &self.state.tenant_id
+    }
+
+    /// Tenant domain (also accepted in the path).
+    pub fn domain(&self) -> &str {
+        &self.state.domain
+    }
+
+    /// A bearer token the simulator accepts (JWT-shaped, app-only, `Exchange.ManageAsApp`).
+    pub fn token(&self) -> &str {
+        &self.state.token
+    }
+
+    /// `{base}/adminapi/beta/{tenant}/InvokeCommand`.
+    pub fn invoke_url(&self) -> String {
+        format!(
+            "{}/adminapi/beta/{}/InvokeCommand",
+            self.state.base, self.state.tenant_id
+        )
+    }
+
+    /// `{base}/adminapi/v1.0/{tenant}/EXOModuleFile`.
+    pub fn module_file_url(&self) -> String {
+        format!(
+            "{}/adminapi/v1.0/{}/EXOModuleFile",
+            self.state.base, self.state.tenant_id
+        )
+    }
+
+    /// Read access to the tenant.
+    pub fn tenant(&self) -> RwLockReadGuard<'_, Tenant> {
+        self.state.tenant.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Write access to the tenant.
+    pub fn tenant_mut(&self) -> RwLockWriteGuard<'_, Tenant> {
+        self.state.tenant.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The next continuation request fails with "Expired or Invalid pagination request".
+    pub fn expire_next_continuation(&self) {
+        self.state.expire_next.store(true, Ordering::SeqCst);
+    }
+
+    /// Append a scripted fault.
+    pub fn push_fault(&self, step: FaultStep) {
+        let remaining = match step.times {
+            FaultTimes::Once => Some(1),
+            FaultTimes::N(n) => Some(n),
+            FaultTimes::Always => None,
+        };
+        self.state
+            .script
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(Step { step, remaining });
+    }
+
+    /// Set the per-request latency.
+    pub fn set_latency(&self, latency: Option<Duration>) {
+        *self.state.latency.lock().unwrap_or_else(|e| e.into_inner()) = latency;
+    }
+
+    /// Set the in-flight cap.
+    pub fn set_max_in_flight(&self, max: Option<usize>) {
+        *self
+            .state
+            .max_in_flight
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = max;
+    }
+
+    /// Set the continuation lifetime.
+    pub fn set_continuation_expiry(&self, expiry: Duration) {
+        *self.state.expiry.lock().unwrap_or_else(|e| e.into_inner()) = expiry;
+    }
+
+    /// Requests received so far.
+    pub fn request_count(&self) -> u64 {
+        self.state.requests.load(Ordering::SeqCst)
+    }
+
+    /// Stop serving and wait (at most one second) for the server task.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let abort = task.abort_handle();
+            if tokio::time::timeout(Duration::from_secs(1), task)
+                .await
+                .is_err()
+            {
+                abort.abort();
+            }
+        }
+    }
+}
+
+impl Drop for SimulatorHandle {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+/// A simulator running on its own runtime, for synchronous tests.
+#[derive(Debug)]
+pub struct BlockingSimulator {
+    handle: Option<SimulatorHandle>,
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl std::ops::Deref for BlockingSimulator {
+    type Target = SimulatorHandle;
+    fn deref(&self) -> &SimulatorHandle {
+        self.handle.as_ref().expect("present until drop")
+    }
+}
+
+impl Drop for BlockingSimulator {
+    fn drop(&mut self) {
+        if let (Some(handle), Some(rt)) = (self.handle.take(), self.runtime.take()) {
+            rt.block_on(handle.shutdown());
+            rt.shutdown_background();
+        }
+    }
+}
+
+// ---- request handling ---------------------------------------------------------------------
+
+struct InFlight<'a>(&'a AtomicUsize);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+fn answer(a: HttpAnswer) -> Response {
+    let mut r = Response::new(Body::from(a.body));
+    *r.status_mut() = StatusCode::from_u16(a.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    for (k, v) in a.headers {
+        if let (Ok(k), Ok(v)) = (
+            axum::http::HeaderName::from_bytes(k.as_bytes()),
+            HeaderValue::from_str(&v),
+        ) {
+            r.headers_mut().append(k, v);
+        }
+    }
+    with_request_id(r)
+}
+
+fn with_request_id(mut r: Response) -> Response {
+    if let Ok(v) = HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()) {
+        r.headers_mut().insert("request-id", v);
+    }
+    r
+}
+
+fn reset() -> Response {
+    let stream = futures::stream::once(async {
+        Err::<Bytes, std::io::Error>(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "simulated connection reset",
+        ))
+    });
+    Response::new(Body::from_stream(stream))
+}
+
+async fn dispatch(State(state): State<Arc<SimState>>, request: Request) -> Response {
+    state.requests.fetch_add(1, Ordering::SeqCst);
+    let count = state.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+    let _guard = InFlight(&state.in_flight);
+    let cap = *state
+        .max_in_flight
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    let latency = *state.latency.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(l) = latency {
+        tokio::time::sleep(l).await;
+    }
+    if cap.is_some_and(|c| count > c) {
+        return answer(Failure::ConcurrencyLimit.answer());
+    }
+    let path = request.uri().path().to_string();
+    let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let route = match segs.as_slice() {
+        [a, v, t, op] if a.eq_ignore_ascii_case("adminapi") => Some((
+            v.to_ascii_lowercase(),
+            t.to_string(),
+            op.to_ascii_lowercase(),
+        )),
+        _ => None,
+    };
+    let Some((version, tenant, op)) = route else {
+        return answer(HttpAnswer {
+            status: 404,
+            headers: Vec::new(),
+            body: Vec::new(),
+        });
+    };
+    if !authorized(&state, request.headers()) {
+        return answer(Failure::Unauthorized.answer());
+    }
+    let tenant = percent_decode(&tenant);
+    if !tenant.eq_ignore_ascii_case(&state.tenant_id) && !tenant.eq_ignore_ascii_case(&state.domain)
+    {
+        return answer(Failure::Unauthorized.answer());
+    }
+    match (request.method(), version.as_str(), op.as_str()) {
+        (&Method::POST, "beta", "invokecommand") => invoke(&state, request).await,
+        (&Method::POST, "v1.0", "invokecommand") => answer(HttpAnswer {
+            status: 405,
+            headers: Vec::new(),
+            body: Vec::new(),
+        }),
+        (&Method::GET, _, "exomodulefile") => module_file(&state, request.headers()),
+        _ => answer(HttpAnswer {
+            status: 404,
+            headers: Vec::new(),
+            body: Vec::new(),
+        }),
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    url::form_urlencoded::parse(format!("x={s}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}
+
+fn authorized(state: &SimState, headers: &HeaderMap) -> bool {
+    headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .is_some_and(|t| t.trim() == state.token)
+}
+
+fn bad_request(message: &str) -> Response {
+    answer(
+        Failure::InvalidOperation {
+            exception: "Microsoft.Exchange.Admin.OData.Core.ODataServiceException".into(),
+            message: message.into(),
+        }
+        .answer(),
+    )
+}
+
+fn next_fault(state: &SimState, cmdlet: &str) -> Option<Fault> {
+    let mut script = state.script.lock().unwrap_or_else(|e| e.into_inner());
+    let step = script.iter_mut().find(|s| {
+        s.remaining != Some(0)
+            && s.step
+                .cmdlet
+                .as_deref()
+                .is_none_or(|c| c.eq_ignore_ascii_case(cmdlet))
+    })?;
+    if let Some(n) = step.remaining.as_mut() {
+        *n -= 1;
+    }
+    Some(step.step.fault.clone())
+}
+
+async fn invoke(state: &Arc<SimState>, request: Request) -> Response {
+    let query: Vec<(String, String)> = request
+        .uri()
+        .query()
+        .map(|q| {
+            url::form_urlencoded::parse(q.as_bytes())
+                .into_owned()
+                .collect()
+        })
+        .unwrap_or_default();
+    let page_size = request
+        .headers()
+        .get_all("prefer")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split([',', ';']))
+        .find_map(|p| {
+            p.trim()
+                .strip_prefix("odata.maxpagesize=")
+                .and_then(|n| n.trim().parse::<usize>().ok())
+        })
+        .unwrap_or(MAX_PAGE_SIZE as usize)
+        .clamp(1, MAX_PAGE_SIZE as usize);
+    let body = match axum::body::to_bytes(request.into_body(), 16 * 1024 * 1024).await {
+        Ok(b) => b,
+        Err(_) => return bad_request("The request body could not be read."),
+    };
+    let parsed: Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(_) => return bad_request("The request body is not valid JSON."),
+    };
+    let input = parsed.get("CmdletInput");
+    let Some(cmdlet) = input
+        .and_then(|i| i.get("CmdletName"))
+        .and_then(Value::as_str)
+    else {
+        return bad_request("CmdletInput.CmdletName is required.");
+    };
+    let parameters: Map<String, Value> = match input.and_then(|i| i.get("Parameters")) {
+        None | Some(Value::Null) => Map::new(),
+        Some(Value::Object(m)) => m.clone(),
+        Some(_) => return bad_request("CmdletInput.Parameters must be an object."),
+    };
+    match next_fault(state, cmdlet) {
+        Some(Fault::Fail(f)) => return answer(f.answer()),
+        Some(Fault::ConnectionReset) => return reset(),
+        None => {}
+    }
+    let skiptoken = query
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("$skiptoken"))
+        .map(|(_, v)| v.clone());
+    let mut select: Vec<String> = query
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("$select"))
+        .map(|(_, v)| {
+            v.split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
+    let cursor = match skiptoken {
+        None => None,
+        Some(tok) => {
+            if state.expire_next.swap(false, Ordering::SeqCst) {
+                return answer(Failure::PaginationExpired.answer());
+            }
+            let expiry = *state.expiry.lock().unwrap_or_else(|e| e.into_inner());
+            match continuation::decode(&state.key, &tok, &body, SystemTime::now(), expiry) {
+                Ok((c, s)) => {
+                    if select.is_empty() {
+                        select = s;
+                    }
+                    Some(c)
+                }
+                Err(f) => return answer(f.answer()),
+            }
+        }
+    };
+    let call = Call::new(cmdlet, &parameters)
+        .select(&select)
+        .page_size(page_size)
+        .cursor(cursor.as_ref());
+    let outcome = match execute(&state.tenant, &call) {
+        Ok(o) => o,
+        Err(f) => return answer(f.answer()),
+    };
+    let tenant_path = &state.tenant_id;
+    let mut out = Vec::with_capacity(outcome.rows_json.len() + 512);
+    out.extend_from_slice(b"{\"@odata.context\":");
+    let context = format!(
+        "{}/adminapi/beta/{tenant_path}/$metadata#Collection(Exchange.GenericHashTable)",
+        state.base
+    );
+    let _ = serde_json::to_writer(&mut out, &context);
+    out.extend_from_slice(
+        b",\"adminapi.warnings@odata.type\":\"#Collection(String)\",\"@adminapi.warnings\":",
+    );
+    let _ = serde_json::to_writer(&mut out, &outcome.warnings);
+    if let Some(c) = &outcome.confirmation_message {
+        out.extend_from_slice(b",\"@adminapi.confirmationmessage\":");
+        let _ = serde_json::to_writer(&mut out, c);
+    }
+    if let Some(next) = &outcome.next {
+        let token = continuation::encode(&state.key, &body, next, &select, SystemTime::now());
+        let mut link = Url::parse(&format!(
+            "{}/adminapi/beta/{tenant_path}/InvokeCommand",
+            state.base
+        ))
+        .expect("valid loopback URL");
+        link.query_pairs_mut().append_pair("$skiptoken", &token);
+        out.extend_from_slice(b",\"@odata.nextLink\":");
+        let _ = serde_json::to_writer(&mut out, link.as_str());
+    }
+    out.extend_from_slice(b",\"value\":");
+    out.extend_from_slice(&outcome.rows_json);
+    out.push(b'}');
+    let mut r = Response::new(Body::from(out));
+    let h = r.headers_mut();
+    h.insert(
+        "content-type",
+        HeaderValue::from_static("application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8"),
+    );
+    h.insert("odata-version", HeaderValue::from_static("4.0"));
+    h.insert("rate-limit-limit", HeaderValue::from_static("30000"));
+    with_request_id(r)
+}
+
+fn module_file(state: &SimState, headers: &HeaderMap) -> Response {
+    let wanted: Vec<String> = headers
+        .get("commandname")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("*")
+        .split(',')
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect();
+    let (content, mut exported) = {
+        let t = state.tenant.read().unwrap_or_else(|e| e.into_inner());
+        module::generate(t.rbac())
+    };
+    if !wanted.iter().any(|w| w == "*") {
+        exported.retain(|e| wanted.iter().any(|w| w.eq_ignore_ascii_case(e)));
+    }
+    let body = serde_json::json!({
+        "value": [{
+            "fileName": module::MODULE_FILE_NAME,
+            "fileContent": content,
+            "exportedCmdlets": exported.join(","),
+        }]
+    });
+    let mut r = Response::new(Body::from(body.to_string()));
+    r.headers_mut().insert(
+        "content-type",
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
+    with_request_id(r)
+}
