@@ -391,8 +391,13 @@ impl InventorySync {
         let mut needed: Vec<String> = Vec::new();
         for device in devices {
             let mailbox = device_mailbox(&device);
+            let failed_before = |m: &String| report.failed_mailboxes.iter().any(|(f, _)| f == m);
             match &mailbox {
-                Some(m) if !carry.contains_key(m) && !needed.contains(m) => needed.push(m.clone()),
+                // A mailbox that already failed after retries is not asked again (its devices
+                // are delivered without statistics and it is reported once).
+                Some(m) if !carry.contains_key(m) && !needed.contains(m) && !failed_before(m) => {
+                    needed.push(m.clone())
+                }
                 Some(_) => {}
                 None => report.unroutable_devices += 1,
             }

@@ -224,9 +224,12 @@ mod tests {
         // Within the cooldown a second 429 of the same burst does not halve again.
         l.on_throttled(None);
         assert_eq!(l.limit(), 4);
+        // About one step per `limit` successes: 4 successes are not quite enough at 4.
         for _ in 0..4 {
             l.on_success();
         }
+        assert_eq!(l.limit(), 4);
+        l.on_success();
         assert_eq!(l.limit(), 5);
         for _ in 0..1000 {
             l.on_success();
