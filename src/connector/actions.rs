@@ -216,6 +216,11 @@ pub struct WipeTicket {
     pub account_only: bool,
     /// When the request was sent (local clock).
     pub requested_at: DateTime<Utc>,
+    /// The `*WipeRequestTime` the statistics showed before this wipe (read just before
+    /// sending; `None` if there was none or it could not be read). Tracking ignores a wipe
+    /// whose request time is not newer, so an older wipe is not mistaken for this one
+    /// without comparing clocks.
+    pub previous_request: Option<DateTime<Utc>>,
     /// Warnings and confirmation message of the service (e.g. an invalid notify address).
     pub outcome: Outcome,
 }
@@ -270,12 +275,28 @@ pub async fn remote_wipe(
         });
     }
     let identity = request.identity.to_string();
+    // Best effort: a baseline to tell this wipe from an older one while tracking.
+    let previous_request = client
+        .get_mobile_device_statistics(GetMobileDeviceStatistics::for_device(
+            request.identity.clone(),
+        ))
+        .await
+        .ok()
+        .and_then(|l| l.items.into_iter().next())
+        .and_then(|s| {
+            if request.account_only {
+                s.account_only_device_wipe_request_time
+            } else {
+                s.device_wipe_request_time
+            }
+        });
     let requested_at = Utc::now();
     match client.clear_mobile_device(request.to_cmdlet()).await {
         Ok(outcome) => Ok(WipeTicket {
             identity: request.identity.clone(),
             account_only: request.account_only,
             requested_at,
+            previous_request,
             outcome,
         }),
         Err(source) if source.send_state() == SendState::Ambiguous => {
@@ -299,12 +320,13 @@ pub enum WipeStage {
     Acknowledged,
 }
 
-/// The wipe stage of `stats` for a full (`account_only == false`) or account-only wipe.
-/// Timestamps earlier than `since` (an older wipe) are ignored.
+/// The wipe stage of `stats` for a full (`account_only == false`) or account-only wipe. With
+/// `previous_request` (the request time seen before sending), a wipe whose request time is
+/// not newer is an older one and counts as [`WipeStage::NotRequested`].
 pub fn wipe_stage(
     stats: &MobileDeviceStatistics,
     account_only: bool,
-    since: Option<DateTime<Utc>>,
+    previous_request: Option<DateTime<Utc>>,
 ) -> WipeStage {
     let (req, sent, ack, pending, done) = if account_only {
         (
@@ -323,13 +345,20 @@ pub fn wipe_stage(
             DeviceRemoteWipeStatus::DeviceWipeSucceeded,
         )
     };
-    let recent = |t: Option<DateTime<Utc>>| t.is_some_and(|t| since.is_none_or(|s| t >= s));
     let status = stats.status.as_ref();
-    if recent(ack) || (status == Some(&done) && since.is_none()) {
+    let ours = req.is_some_and(|r| previous_request.is_none_or(|p| r > p));
+    if ours {
+        if ack.is_some() {
+            WipeStage::Acknowledged
+        } else if sent.is_some() {
+            WipeStage::Sent
+        } else {
+            WipeStage::Requested
+        }
+    } else if req.is_none() && previous_request.is_none() && status == Some(&done) {
+        // No timestamps at all, but the service says it is done.
         WipeStage::Acknowledged
-    } else if recent(sent) {
-        WipeStage::Sent
-    } else if recent(req) || status == Some(&pending) {
+    } else if req.is_none() && status == Some(&pending) {
         WipeStage::Requested
     } else {
         WipeStage::NotRequested
@@ -344,9 +373,6 @@ pub struct PollOptions {
     pub interval: Duration,
     /// Give up after this long.
     pub deadline: Duration,
-    /// Tolerated clock difference between this machine and the service when telling this
-    /// wipe from an older one.
-    pub clock_skew: Duration,
 }
 
 impl Default for PollOptions {
@@ -354,7 +380,6 @@ impl Default for PollOptions {
         PollOptions {
             interval: Duration::from_secs(30),
             deadline: Duration::from_secs(3600),
-            clock_skew: Duration::from_secs(300),
         }
     }
 }
@@ -362,11 +387,7 @@ impl Default for PollOptions {
 impl PollOptions {
     /// Poll every `interval` until `deadline`.
     pub fn new(interval: Duration, deadline: Duration) -> Self {
-        PollOptions {
-            interval,
-            deadline,
-            ..Default::default()
-        }
+        PollOptions { interval, deadline }
     }
 }
 
@@ -394,9 +415,6 @@ pub async fn track_wipe(
     options: PollOptions,
     mut on_change: impl FnMut(WipeStage, &MobileDeviceStatistics) + Send,
 ) -> Result<WipeTracking> {
-    let since = chrono::Duration::from_std(options.clock_skew)
-        .ok()
-        .and_then(|skew| ticket.requested_at.checked_sub_signed(skew));
     let deadline = tokio::time::Instant::now() + options.deadline;
     let mut tracking = WipeTracking {
         stage: WipeStage::NotRequested,
@@ -415,7 +433,7 @@ pub async fn track_wipe(
         {
             Ok(l) => {
                 if let Some(stats) = l.items.into_iter().next() {
-                    let stage = wipe_stage(&stats, ticket.account_only, since);
+                    let stage = wipe_stage(&stats, ticket.account_only, ticket.previous_request);
                     if first || stage != tracking.stage {
                         on_change(stage, &stats);
                     }
