@@ -70,7 +70,10 @@ fn to_json(r: &ConnectionReport) -> serde_json::Value {
 fn print_text(r: &ConnectionReport) {
     let opt = |v: Option<usize>| v.map_or("unknown".to_string(), |n| n.to_string());
     println!("Connector check (profile {})", r.profile);
-    println!("  Connection:            {}", r.status.as_str().to_uppercase());
+    println!(
+        "  Connection:            {}",
+        r.status.as_str().to_uppercase()
+    );
     match &r.status {
         ConnectionStatus::Degraded { reasons } => {
             for reason in reasons {
@@ -82,7 +85,10 @@ fn print_text(r: &ConnectionReport) {
     }
     match &r.permissions {
         Some(p) if p.all_granted => {
-            println!("  Permissions:           all {} cmdlets granted", p.granted.len())
+            println!(
+                "  Permissions:           all {} cmdlets granted",
+                p.granted.len()
+            )
         }
         Some(p) if p.undetermined.is_some() => println!(
             "  Permissions:           undetermined ({})",

@@ -144,7 +144,10 @@ async fn main() -> ExitCode {
                     .join(",")),
                 Format::Text => {
                     let c = cells(&r);
-                    Ok(format!("{:<70} {:<12} {:<20} {:<12}", c[0], c[2], c[3], c[5]))
+                    Ok(format!(
+                        "{:<70} {:<12} {:<20} {:<12}",
+                        c[0], c[2], c[3], c[5]
+                    ))
                 }
             };
             if let Err(e) = line.and_then(|l| writeln!(out, "{l}")) {

@@ -34,7 +34,11 @@ async fn count_blocked(client: Arc<dyn ExchangeClient>) -> Result<usize> {
 
 async fn check_with_the_fake() -> Result<()> {
     let fake = Arc::new(FakeExchangeClient::new(
-        TenantBuilder::new().seed(1).mailboxes(10).devices(40).build(),
+        TenantBuilder::new()
+            .seed(1)
+            .mailboxes(10)
+            .devices(40)
+            .build(),
     ));
     let expected = fake
         .tenant()

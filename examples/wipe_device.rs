@@ -163,7 +163,11 @@ async fn main() -> ExitCode {
                     })
                 );
             } else {
-                println!("{identity}: {:?}{}", t.stage, if t.timed_out { " (still waiting)" } else { "" });
+                println!(
+                    "{identity}: {:?}{}",
+                    t.stage,
+                    if t.timed_out { " (still waiting)" } else { "" }
+                );
             }
             if t.stage == WipeStage::Acknowledged {
                 ExitCode::SUCCESS

@@ -16,8 +16,8 @@
 
 pub mod auth;
 pub mod client;
-pub mod connector;
 pub mod cmdlets;
+pub mod connector;
 pub mod environment;
 pub mod error;
 pub mod http;

@@ -116,7 +116,14 @@ async fn account_only_wipe_with_notify_is_encoded_and_tracked_to_acknowledged() 
         p["NotificationEmailAddresses"],
         serde_json::json!(["helpdesk@contoso.com"])
     );
-    assert!(f.tenant().device(&guid).unwrap().wipe.account_only_request.is_some());
+    assert!(
+        f.tenant()
+            .device(&guid)
+            .unwrap()
+            .wipe
+            .account_only_request
+            .is_some()
+    );
 
     // The device syncs twice (sent, then acknowledged) while we poll.
     let f2 = f.clone();
@@ -140,7 +147,11 @@ async fn account_only_wipe_with_notify_is_encoded_and_tracked_to_acknowledged() 
     assert!(!tracking.timed_out);
     assert_eq!(
         stages,
-        vec![WipeStage::Requested, WipeStage::Sent, WipeStage::Acknowledged]
+        vec![
+            WipeStage::Requested,
+            WipeStage::Sent,
+            WipeStage::Acknowledged
+        ]
     );
     let stats = tracking.statistics.unwrap();
     assert!(stats.account_only_device_wipe_ack_time.is_some());

@@ -150,7 +150,10 @@ async fn exact_tenant_devices_despite_expired_continuations_and_a_failing_mailbo
     assert_eq!(unique, expected, "devices lost or invented");
     assert_eq!(report.devices, expected.len());
     assert_eq!(report.restarts, 2);
-    assert!(report.duplicates_skipped > 0, "restart re-read rows must be skipped");
+    assert!(
+        report.duplicates_skipped > 0,
+        "restart re-read rows must be skipped"
+    );
     assert_eq!(report.failed_mailboxes.len(), 1);
     assert_eq!(report.failed_mailboxes[0].0, bad);
     assert!(report.failed_mailboxes[0].1.contains("503"));
@@ -219,7 +222,10 @@ async fn retry_after_pauses_every_worker() {
         in_window.is_empty(),
         "calls started while the Retry-After gate was closed: {in_window:?}"
     );
-    assert!(starts.iter().any(|t| *t >= gate), "work resumed after the gate");
+    assert!(
+        starts.iter().any(|t| *t >= gate),
+        "work resumed after the gate"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -248,7 +254,11 @@ async fn aimd_shrinks_on_throttling_and_grows_back() {
     let limits: Vec<usize> = chaos.log.lock().unwrap().iter().map(|x| x.2).collect();
     let min = *limits.iter().min().unwrap();
     assert!(min < 8, "the limit never shrank: {limits:?}");
-    assert_eq!(limiter.limit(), 8, "the limit grows back while calls succeed");
+    assert_eq!(
+        limiter.limit(),
+        8,
+        "the limit grows back while calls succeed"
+    );
     let in_order_max_after_min = limits
         .iter()
         .skip_while(|l| **l != min)

@@ -43,10 +43,16 @@ async fn healthy_counts_everything_and_persists_the_sync() {
     assert_eq!(p.granted.len(), 16);
     let devices = r.devices.as_ref().unwrap();
     assert_eq!(devices.total, expected_total);
-    assert_eq!(devices.by_access_state.values().sum::<usize>(), expected_total);
+    assert_eq!(
+        devices.by_access_state.values().sum::<usize>(),
+        expected_total
+    );
     assert_eq!(r.access_rules, Some(expected_rules));
     assert!(r.policies.unwrap() >= 1);
-    assert_eq!(r.default_access_level.as_deref(), Some(default_level.as_str()));
+    assert_eq!(
+        r.default_access_level.as_deref(),
+        Some(default_level.as_str())
+    );
     let saved = store.load().await.unwrap();
     assert_eq!(saved, r.last_successful_sync);
     assert!(saved.is_some());
@@ -101,8 +107,12 @@ async fn bad_token_fails() {
         .build()
         .unwrap();
     let (dir, store) = temp_store();
-    let r = validate_connection(Arc::new(client), ConnectorProfile::HostedExchange, store.clone())
-        .await;
+    let r = validate_connection(
+        Arc::new(client),
+        ConnectorProfile::HostedExchange,
+        store.clone(),
+    )
+    .await;
     match &r.status {
         ConnectionStatus::Failed { error } => assert!(error.contains("401"), "{error}"),
         other => panic!("expected failed, got {other:?}"),

@@ -76,9 +76,7 @@ pub async fn connect() -> Result<Connection, String> {
             sim.tenant().device_count()
         );
         let client = HttpExchangeClient::builder()
-            .environment(
-                Environment::custom(sim.base_url().as_str()).map_err(|e| e.to_string())?,
-            )
+            .environment(Environment::custom(sim.base_url().as_str()).map_err(|e| e.to_string())?)
             .tenant(sim.tenant_id())
             .token_provider(Arc::new(StaticToken::new(sim.token())))
             .build()

@@ -268,9 +268,7 @@ impl InventorySync {
             })
             .await
         });
-        let stream = stream::unfold(rx, |mut rx| async move {
-            rx.recv().await.map(|r| (r, rx))
-        });
+        let stream = stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|r| (r, rx)) });
         (stream, handle)
     }
 
@@ -426,13 +424,18 @@ impl InventorySync {
                 Err(e) => {
                     #[cfg(feature = "tracing")]
                     tracing::warn!(mailbox = %mailbox, error = %e, "statistics failed");
-                    report.failed_mailboxes.push((mailbox.clone(), e.to_string()));
+                    report
+                        .failed_mailboxes
+                        .push((mailbox.clone(), e.to_string()));
                     fresh.insert(mailbox, Vec::new());
                 }
             }
         }
         for (m, rows) in carry.drain() {
-            if order.iter().any(|(_, mb)| mb.as_deref() == Some(m.as_str())) {
+            if order
+                .iter()
+                .any(|(_, mb)| mb.as_deref() == Some(m.as_str()))
+            {
                 fresh.entry(m).or_insert(rows);
             }
         }

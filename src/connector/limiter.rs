@@ -174,7 +174,11 @@ impl AdaptiveLimiter {
             }
         });
         #[cfg(feature = "tracing")]
-        tracing::debug!(limit = self.limit(), ?retry_after, "throttled: concurrency reduced");
+        tracing::debug!(
+            limit = self.limit(),
+            ?retry_after,
+            "throttled: concurrency reduced"
+        );
     }
 
     /// Observe the outcome of a call: throttling errors decrease the limit (and honour

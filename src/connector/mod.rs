@@ -19,8 +19,8 @@ mod store;
 
 pub use actions::{
     DeviceFamily, FamilyAccessChange, PollOptions, WipeConfirmation, WipeError, WipeRequest,
-    WipeStage, WipeTicket, WipeTracking, remote_wipe, set_default_access_level,
-    set_family_access, track_wipe, wipe_stage,
+    WipeStage, WipeTicket, WipeTracking, remote_wipe, set_default_access_level, set_family_access,
+    track_wipe, wipe_stage,
 };
 pub use inventory::{DeviceRecord, InventorySync, SyncProgress, SyncReport, device_mailbox};
 pub use limiter::{AdaptiveLimiter, DECREASE_COOLDOWN, Permit};
