@@ -1,16 +1,16 @@
-//! # exchange-activesync
+#![doc = include_str!("../README.md")]
 //!
-//! Typed, async access to the Exchange Online cmdlets behind Exchange ActiveSync (EAS)
-//! mobile-device management, over the Exchange Online admin REST API (`InvokeCommand`).
-//!
-//! The crate is organised in layers:
+//! ## Crate layout
 //!
 //! * [`protocol`]: the wire protocol without I/O (request building, parameter encoding,
 //!   response and error decoding);
-//! * [`auth`]: bearer tokens ([`auth::TokenProvider`]);
-//! * [`ExchangeClient`]: the object-safe async trait every client implements, with paging
-//!   helpers ([`ObjectStream`], [`Listing`], [`Page`]);
-//! * [`Environment`]: per-cloud hosts, scopes and the bearer-token allow-list.
+//! * [`auth`]: bearer tokens ([`auth::TokenProvider`], client credentials, caching);
+//! * [`ExchangeClient`]: the object-safe async trait every client implements, with typed
+//!   methods per cmdlet and paging helpers ([`ObjectStream`], [`Listing`], [`Page`]);
+//! * [`HttpExchangeClient`]: the HTTPS implementation;
+//! * [`cmdlets`], [`models`], [`types`]: typed requests, responses and value types;
+//! * [`Environment`]: per-cloud hosts, scopes and the bearer-token allow-list;
+//! * `testing` (feature `test-util`): the fake tenant, `FakeExchangeClient` and the simulator.
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
@@ -22,6 +22,7 @@ pub mod environment;
 pub mod error;
 pub mod http;
 pub mod models;
+pub mod permissions;
 pub mod protocol;
 #[cfg(feature = "test-util")]
 #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
@@ -37,3 +38,4 @@ pub use cmdlets::{Outcome, PreparedCmdlet, Response};
 pub use environment::Environment;
 pub use error::{ApiError, AuthError, Error, Result};
 pub use http::{ClientBuilder, HttpExchangeClient, RetryPolicy, TimeoutConfig};
+pub use permissions::{PermissionChecker, PermissionReport, Profile};
