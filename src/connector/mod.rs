@@ -26,6 +26,7 @@ pub use inventory::{DeviceRecord, InventorySync, SyncProgress, SyncReport, devic
 pub use limiter::{AdaptiveLimiter, DECREASE_COOLDOWN, Permit};
 pub use status::{
     ConnectionReport, ConnectionStatus, ConnectionValidator, ConnectorProfile, DeviceCounts,
-    ExportedCmdletsCheck, PermissionCheck, PermissionSummary, validate_connection,
+    ExportedCmdletsCheck, PermissionCheck, PermissionSummary, RbacPermissionCheck,
+    validate_connection,
 };
 pub use store::{JsonFileStore, MemoryStore, SyncStateStore};

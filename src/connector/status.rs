@@ -152,6 +152,50 @@ impl PermissionCheck for ExportedCmdletsCheck {
     }
 }
 
+impl ConnectorProfile {
+    /// The matching profile of the [`permissions`](crate::permissions) module.
+    pub fn permission_profile(&self) -> crate::permissions::Profile {
+        match self {
+            ConnectorProfile::ExchangeOnline => crate::permissions::Profile::exchange_online(),
+            ConnectorProfile::HostedExchange => crate::permissions::Profile::hosted_exchange(),
+        }
+    }
+}
+
+/// The full RBAC check of [`crate::permissions::PermissionChecker`] (token roles, exported
+/// cmdlets and parameters, role assignments; no live probes), summarised. A cmdlet counts as
+/// granted only with status `Granted`; the others are listed in `missing` as
+/// `<cmdlet> (<status>)`. This is the default check of [`ConnectionValidator`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RbacPermissionCheck;
+
+#[async_trait]
+impl PermissionCheck for RbacPermissionCheck {
+    async fn check(
+        &self,
+        client: &dyn ExchangeClient,
+        profile: &ConnectorProfile,
+    ) -> Result<PermissionSummary> {
+        let report = crate::permissions::PermissionChecker::new(client)
+            .check(&profile.permission_profile())
+            .await?;
+        let mut summary = PermissionSummary {
+            all_granted: report.all_granted,
+            ..Default::default()
+        };
+        for c in &report.cmdlets {
+            if c.status == crate::permissions::Status::Granted {
+                summary.granted.push(c.cmdlet.clone());
+            } else {
+                summary
+                    .missing
+                    .push(format!("{} ({})", c.cmdlet, c.status.as_str()));
+            }
+        }
+        Ok(summary)
+    }
+}
+
 /// Overall state of the connection.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
@@ -262,12 +306,12 @@ fn is_fatal(e: &Error) -> bool {
 
 impl ConnectionValidator {
     /// A validator for `profile` with the default permission check
-    /// ([`ExportedCmdletsCheck`]) and no store.
+    /// ([`RbacPermissionCheck`]) and no store.
     pub fn new(client: Arc<dyn ExchangeClient>, profile: ConnectorProfile) -> Self {
         ConnectionValidator {
             client,
             profile,
-            permissions: Arc::new(ExportedCmdletsCheck),
+            permissions: Arc::new(RbacPermissionCheck),
             store: None,
         }
     }
