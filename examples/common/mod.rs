@@ -1,0 +1,113 @@
+//! Plumbing shared by the connector examples (included with
+//! `#[path = "common/mod.rs"] mod common;`).
+//!
+//! * With neither `EXO_TENANT_ID` nor `EXO_ENDPOINT` set, an embedded simulator (a seeded
+//!   tenant with a few hundred devices) is started on loopback, and stderr says so.
+//! * Otherwise: `EXO_TENANT_ID`, `EXO_ENVIRONMENT` (commercial, gcc-high, dod, china),
+//!   `EXO_ENDPOINT` (base URL override; plain http only for loopback), and `EXO_ACCESS_TOKEN`
+//!   or `EXO_CLIENT_ID` + `EXO_CLIENT_SECRET` / `EXO_CLIENT_CERTIFICATE`.
+//!
+//! Results go to stdout (text by default, `--format json` for machines); logs and progress go
+//! to stderr (`RUST_LOG` controls the level).
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use exchange_activesync::auth::{StaticToken, provider_from_env};
+use exchange_activesync::testing::{
+    RbacProfile, Simulator, SimulatorConfig, SimulatorHandle, TenantBuilder,
+};
+use exchange_activesync::{Environment, ExchangeClient, HttpExchangeClient};
+
+/// Output format of the examples.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Human-readable text.
+    Text,
+    /// JSON.
+    Json,
+    /// CSV (where the example supports it).
+    Csv,
+}
+
+/// A connected client and, when the simulator was started, its handle (keep it alive).
+pub struct Connection {
+    /// The client.
+    pub client: Arc<dyn ExchangeClient>,
+    /// The embedded simulator, if one runs.
+    pub simulator: Option<SimulatorHandle>,
+}
+
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+/// Log to stderr (`RUST_LOG`, default `warn`).
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// The tenant the embedded simulator serves.
+pub fn demo_tenant() -> exchange_activesync::testing::Tenant {
+    TenantBuilder::new()
+        .seed(2024)
+        .mailboxes(120)
+        .devices(300)
+        .rbac_profile(RbacProfile::Full)
+        .build()
+}
+
+/// Connect to the tenant named by the `EXO_*` variables, or to an embedded simulator.
+pub async fn connect() -> Result<Connection, String> {
+    let tenant = var("EXO_TENANT_ID");
+    let endpoint = var("EXO_ENDPOINT");
+    if tenant.is_none() && endpoint.is_none() {
+        let sim = Simulator::start(SimulatorConfig::new(demo_tenant()))
+            .await
+            .map_err(|e| format!("could not start the embedded simulator: {e}"))?;
+        eprintln!(
+            "note: EXO_TENANT_ID and EXO_ENDPOINT are not set; using the embedded simulator at {} ({} devices)",
+            sim.base_url(),
+            sim.tenant().device_count()
+        );
+        let client = HttpExchangeClient::builder()
+            .environment(Environment::custom(sim.base_url().as_str()).map_err(|e| e.to_string())?)
+            .tenant(sim.tenant_id())
+            .token_provider(Arc::new(StaticToken::new(sim.token())))
+            .build()
+            .map_err(|e| e.to_string())?;
+        return Ok(Connection {
+            client: Arc::new(client),
+            simulator: Some(sim),
+        });
+    }
+    let tenant = tenant.ok_or("EXO_TENANT_ID is required with EXO_ENDPOINT")?;
+    let mut environment: Environment = match var("EXO_ENVIRONMENT") {
+        Some(name) => name
+            .parse()
+            .map_err(|_| "EXO_ENVIRONMENT: expected commercial, gcc-high, dod or china")?,
+        None => Environment::Commercial,
+    };
+    if let Some(endpoint) = endpoint {
+        // Refuses plain http to anything but loopback.
+        environment = Environment::custom(&endpoint).map_err(|e| format!("EXO_ENDPOINT: {e}"))?;
+    }
+    let provider = provider_from_env(&environment, &tenant)
+        .map_err(|e| e.to_string())?
+        .ok_or("set EXO_ACCESS_TOKEN, or EXO_CLIENT_ID with EXO_CLIENT_SECRET or EXO_CLIENT_CERTIFICATE")?;
+    let client = HttpExchangeClient::builder()
+        .environment(environment)
+        .tenant(tenant)
+        .token_provider(provider)
+        .build()
+        .map_err(|e| e.to_string())?;
+    Ok(Connection {
+        client: Arc::new(client),
+        simulator: None,
+    })
+}

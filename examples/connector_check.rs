@@ -1,0 +1,154 @@
+//! Validate the connection for a connector profile and print a report.
+//!
+//! ```text
+//! cargo run --example connector_check
+//! cargo run --example connector_check -- --profile hosted-exchange --format json
+//! ```
+//!
+//! Without `EXO_TENANT_ID`/`EXO_ENDPOINT` it runs against an embedded simulator.
+
+#[path = "common/mod.rs"]
+mod common;
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Parser;
+use common::Format;
+use exchange_activesync::connector::{
+    ConnectionReport, ConnectionStatus, ConnectorProfile, JsonFileStore, validate_connection,
+};
+use serde_json::json;
+
+/// Check that the connector can work with a tenant.
+#[derive(Debug, Parser)]
+struct Args {
+    /// Connector profile: exchange-online or hosted-exchange.
+    #[arg(long, default_value = "exchange-online")]
+    profile: String,
+    /// Output format (text or json).
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    /// Sync state file (default: in the system temp dir).
+    #[arg(long)]
+    state_file: Option<std::path::PathBuf>,
+}
+
+fn to_json(r: &ConnectionReport) -> serde_json::Value {
+    json!({
+        "profile": r.profile,
+        "connection": {
+            "status": r.status.as_str(),
+            "reasons": match &r.status {
+                ConnectionStatus::Degraded { reasons } => json!(reasons),
+                _ => json!([]),
+            },
+            "error": match &r.status {
+                ConnectionStatus::Failed { error } => json!(error),
+                _ => json!(null),
+            },
+            "last_successful_sync": r.last_successful_sync,
+            "checked_at": r.checked_at,
+        },
+        "permissions": {
+            "all_granted": r.permissions.as_ref().is_some_and(|p| p.all_granted),
+            "granted": r.permissions.as_ref().map(|p| p.granted.clone()),
+            "missing": r.permissions.as_ref().map(|p| p.missing.clone()),
+            "undetermined": r.permissions.as_ref().and_then(|p| p.undetermined.clone()),
+        },
+        "organization": { "default_access_level": r.default_access_level },
+        "policies": r.policies,
+        "access_rules": r.access_rules,
+        "device_classes": r.device_classes,
+        "devices": {
+            "total": r.devices.as_ref().map(|d| d.total),
+            "by_access_state": r.devices.as_ref().map(|d| d.by_access_state.clone()),
+        },
+    })
+}
+
+fn print_text(r: &ConnectionReport) {
+    let opt = |v: Option<usize>| v.map_or("unknown".to_string(), |n| n.to_string());
+    println!("Connector check (profile {})", r.profile);
+    println!(
+        "  Connection:            {}",
+        r.status.as_str().to_uppercase()
+    );
+    match &r.status {
+        ConnectionStatus::Degraded { reasons } => {
+            for reason in reasons {
+                println!("    - {reason}");
+            }
+        }
+        ConnectionStatus::Failed { error } => println!("    error: {error}"),
+        _ => {}
+    }
+    match &r.permissions {
+        Some(p) if p.all_granted => {
+            println!(
+                "  Permissions:           all {} cmdlets granted",
+                p.granted.len()
+            )
+        }
+        Some(p) if p.undetermined.is_some() => println!(
+            "  Permissions:           undetermined ({})",
+            p.undetermined.as_deref().unwrap_or_default()
+        ),
+        Some(p) => println!("  Permissions:           MISSING {}", p.missing.join(", ")),
+        None => println!("  Permissions:           not checked"),
+    }
+    println!(
+        "  Default access level:  {}",
+        r.default_access_level.as_deref().unwrap_or("unknown")
+    );
+    println!("  Mailbox policies:      {}", opt(r.policies));
+    println!("  Device access rules:   {}", opt(r.access_rules));
+    println!("  Device classes:        {}", opt(r.device_classes));
+    match &r.devices {
+        Some(d) => {
+            println!("  Devices:               {}", d.total);
+            for (state, n) in &d.by_access_state {
+                println!("    {state:<20} {n}");
+            }
+        }
+        None => println!("  Devices:               unknown"),
+    }
+    println!(
+        "  Last successful sync:  {}",
+        r.last_successful_sync
+            .map_or("never".to_string(), |t| t.to_rfc3339())
+    );
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    common::init_logging();
+    let args = Args::parse();
+    let profile = match ConnectorProfile::parse(&args.profile) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let conn = match common::connect().await {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let path = args.state_file.unwrap_or_else(JsonFileStore::default_path);
+    let store = Arc::new(JsonFileStore::new(path));
+    let report = validate_connection(conn.client.clone(), profile, store).await;
+    match args.format {
+        Format::Json => println!("{}", to_json(&report)),
+        _ => print_text(&report),
+    }
+    drop(conn);
+    match report.status {
+        ConnectionStatus::Healthy => ExitCode::SUCCESS,
+        ConnectionStatus::Degraded { .. } => ExitCode::from(1),
+        _ => ExitCode::from(3),
+    }
+}

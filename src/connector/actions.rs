@@ -1,0 +1,461 @@
+//! Device actions: allow / block / quarantine a device family, the organization default,
+//! and remote wipe behind a typed confirmation, with wipe tracking.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use crate::client::ExchangeClient;
+use crate::cmdlets::{
+    ClearMobileDevice, GetActiveSyncDeviceAccessRule, GetMobileDeviceStatistics,
+    NewActiveSyncDeviceAccessRule, Outcome, SetActiveSyncDeviceAccessRule,
+    SetActiveSyncOrganizationSettings, WipeIntent,
+};
+use crate::error::{Error, Result, SendState};
+use crate::models::{
+    ActiveSyncDeviceAccessRule, DeviceAccessCharacteristic, DeviceAccessLevel,
+    DeviceRemoteWipeStatus, MobileDeviceStatistics,
+};
+use crate::types::{AccessRuleIdentity, MobileDeviceIdentity};
+
+/// A family of devices an access rule can match (exact value, no wildcards).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum DeviceFamily {
+    /// `DeviceType`, e.g. `iPhone`.
+    DeviceType(String),
+    /// `DeviceModel`, e.g. `SM-G991B`.
+    DeviceModel(String),
+    /// `DeviceOS`, e.g. `iOS 17.4`.
+    DeviceOs(String),
+    /// `UserAgent`.
+    UserAgent(String),
+}
+
+impl DeviceFamily {
+    /// The rule's query string and characteristic.
+    pub fn rule_parts(&self) -> (&str, DeviceAccessCharacteristic) {
+        match self {
+            DeviceFamily::DeviceType(s) => (s, DeviceAccessCharacteristic::DeviceType),
+            DeviceFamily::DeviceModel(s) => (s, DeviceAccessCharacteristic::DeviceModel),
+            DeviceFamily::DeviceOs(s) => (s, DeviceAccessCharacteristic::DeviceOS),
+            DeviceFamily::UserAgent(s) => (s, DeviceAccessCharacteristic::UserAgent),
+        }
+    }
+
+    /// The identity of the rule for this family: `<QueryString> (<Characteristic>)`.
+    pub fn rule_identity(&self) -> Result<AccessRuleIdentity> {
+        let (q, c) = self.rule_parts();
+        Ok(AccessRuleIdentity::for_rule(q, &c)?)
+    }
+}
+
+/// What [`set_family_access`] did.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum FamilyAccessChange {
+    /// A new rule was created (the service's answer, when it sent one).
+    Created(Option<Box<ActiveSyncDeviceAccessRule>>),
+    /// The existing rule got the new level.
+    Updated {
+        /// The rule.
+        identity: AccessRuleIdentity,
+        /// Its level before.
+        previous: Option<DeviceAccessLevel>,
+    },
+    /// The rule already had this level; nothing was sent.
+    Unchanged {
+        /// The rule.
+        identity: AccessRuleIdentity,
+    },
+}
+
+/// Allow, block or quarantine a device family: create the rule
+/// `<QueryString> (<Characteristic>)` or update its level. Idempotent: a rule that already has
+/// the level is left alone; a rule created concurrently (the New- call answering "already
+/// exists") is updated instead.
+pub async fn set_family_access(
+    client: &dyn ExchangeClient,
+    family: &DeviceFamily,
+    level: DeviceAccessLevel,
+) -> Result<FamilyAccessChange> {
+    let identity = family.rule_identity()?;
+    let existing = match client
+        .get_active_sync_device_access_rule(
+            GetActiveSyncDeviceAccessRule::new().identity(identity.clone()),
+        )
+        .await
+    {
+        Ok(l) => l.items.into_iter().next(),
+        Err(e) if e.is_not_found() => None,
+        Err(e) => return Err(e),
+    };
+    let update = |previous: Option<DeviceAccessLevel>| {
+        let identity = identity.clone();
+        let level = level.clone();
+        async move {
+            client
+                .set_active_sync_device_access_rule(SetActiveSyncDeviceAccessRule::new(
+                    identity.clone(),
+                    level,
+                ))
+                .await?;
+            Ok(FamilyAccessChange::Updated { identity, previous })
+        }
+    };
+    match existing {
+        Some(rule) if rule.access_level.as_ref() == Some(&level) => {
+            Ok(FamilyAccessChange::Unchanged { identity })
+        }
+        Some(rule) => update(rule.access_level).await,
+        None => {
+            let (q, c) = family.rule_parts();
+            let request = NewActiveSyncDeviceAccessRule::new(q, c, level.clone())?;
+            match client.new_active_sync_device_access_rule(request).await {
+                Ok(r) => Ok(FamilyAccessChange::Created(r.value.map(Box::new))),
+                Err(e) if e.is_already_exists() => update(None).await,
+                Err(e) => Err(e),
+            }
+        }
+    }
+}
+
+/// Set the organization's default access level (devices no rule or list covers).
+pub async fn set_default_access_level(
+    client: &dyn ExchangeClient,
+    level: DeviceAccessLevel,
+) -> Result<Outcome> {
+    client
+        .set_active_sync_organization_settings(
+            SetActiveSyncOrganizationSettings::new().default_access_level(level),
+        )
+        .await
+}
+
+/// Explicit consent to erase one device. It can only be built by naming the device in a
+/// call whose name says what it does, and it is consumed by [`remote_wipe`], which refuses it
+/// for any other device.
+#[derive(Debug, PartialEq, Eq)]
+pub struct WipeConfirmation {
+    identity: MobileDeviceIdentity,
+}
+
+impl WipeConfirmation {
+    /// "I understand that this erases `identity`" (the whole device, or its mailbox data for
+    /// an account-only wipe).
+    pub fn i_understand_this_erases(identity: &MobileDeviceIdentity) -> Self {
+        WipeConfirmation {
+            identity: identity.clone(),
+        }
+    }
+
+    /// The device this confirmation is for.
+    pub fn identity(&self) -> &MobileDeviceIdentity {
+        &self.identity
+    }
+}
+
+/// A remote wipe to send.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct WipeRequest {
+    /// The device.
+    pub identity: MobileDeviceIdentity,
+    /// Wipe only the mailbox data (`-AccountOnly`).
+    pub account_only: bool,
+    /// Who gets the confirmation mail (`-NotificationEmailAddresses`).
+    pub notify: Vec<String>,
+}
+
+impl WipeRequest {
+    /// A full wipe of `identity`.
+    pub fn full(identity: MobileDeviceIdentity) -> Self {
+        WipeRequest {
+            identity,
+            account_only: false,
+            notify: Vec::new(),
+        }
+    }
+
+    /// An account-only wipe of `identity`.
+    pub fn account_only(identity: MobileDeviceIdentity) -> Self {
+        WipeRequest {
+            account_only: true,
+            ..Self::full(identity)
+        }
+    }
+
+    /// Add notification addresses.
+    pub fn notify<I, S>(mut self, addresses: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.notify.extend(addresses.into_iter().map(Into::into));
+        self
+    }
+
+    /// The cmdlet request this sends.
+    pub fn to_cmdlet(&self) -> ClearMobileDevice {
+        let intent = if self.account_only {
+            WipeIntent::AccountOnly
+        } else {
+            WipeIntent::FullWipe
+        };
+        ClearMobileDevice::new(self.identity.clone(), intent).notify(self.notify.iter().cloned())
+    }
+}
+
+/// A wipe the service accepted.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct WipeTicket {
+    /// The device.
+    pub identity: MobileDeviceIdentity,
+    /// Account-only wipe.
+    pub account_only: bool,
+    /// When the request was sent (local clock).
+    pub requested_at: DateTime<Utc>,
+    /// The `*WipeRequestTime` the statistics showed before this wipe (read just before
+    /// sending; `None` if there was none or it could not be read). Tracking ignores a wipe
+    /// whose request time is not newer, so an older wipe is not mistaken for this one
+    /// without comparing clocks.
+    pub previous_request: Option<DateTime<Utc>>,
+    /// Warnings and confirmation message of the service (e.g. an invalid notify address).
+    pub outcome: Outcome,
+}
+
+/// Why a wipe was not (known to be) sent.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum WipeError {
+    /// The confirmation names another device.
+    #[error("the wipe confirmation is for {confirmed}, not {requested}")]
+    ConfirmationMismatch {
+        /// Device in the confirmation.
+        confirmed: String,
+        /// Device in the request.
+        requested: String,
+    },
+    /// The request may or may not have reached the service (timeout or connection lost after
+    /// sending). It was NOT retried: check `Get-MobileDeviceStatistics` (the `*WipeRequestTime`
+    /// fields, see [`track_wipe`]) before sending it again.
+    #[error(
+        "the wipe of {identity} may or may not have been queued ({source}); check the device statistics (DeviceWipeRequestTime / AccountOnlyDeviceWipeRequestTime) before retrying"
+    )]
+    OutcomeUnknown {
+        /// The device.
+        identity: String,
+        /// The failure.
+        #[source]
+        source: Error,
+    },
+    /// The service refused the wipe, or it was not sent.
+    #[error("the wipe of {identity} failed: {source}")]
+    Failed {
+        /// The device.
+        identity: String,
+        /// The failure.
+        #[source]
+        source: Error,
+    },
+}
+
+/// Send a remote wipe (`Clear-MobileDevice`), once. An ambiguous failure (the request may
+/// have been processed) gives [`WipeError::OutcomeUnknown`] and is never retried here.
+pub async fn remote_wipe(
+    client: &dyn ExchangeClient,
+    request: &WipeRequest,
+    confirmation: WipeConfirmation,
+) -> std::result::Result<WipeTicket, WipeError> {
+    if confirmation.identity != request.identity {
+        return Err(WipeError::ConfirmationMismatch {
+            confirmed: confirmation.identity.to_string(),
+            requested: request.identity.to_string(),
+        });
+    }
+    let identity = request.identity.to_string();
+    // Best effort: a baseline to tell this wipe from an older one while tracking.
+    let previous_request = client
+        .get_mobile_device_statistics(GetMobileDeviceStatistics::for_device(
+            request.identity.clone(),
+        ))
+        .await
+        .ok()
+        .and_then(|l| l.items.into_iter().next())
+        .and_then(|s| {
+            if request.account_only {
+                s.account_only_device_wipe_request_time
+            } else {
+                s.device_wipe_request_time
+            }
+        });
+    let requested_at = Utc::now();
+    match client.clear_mobile_device(request.to_cmdlet()).await {
+        Ok(outcome) => Ok(WipeTicket {
+            identity: request.identity.clone(),
+            account_only: request.account_only,
+            requested_at,
+            previous_request,
+            outcome,
+        }),
+        Err(source) if source.send_state() == SendState::Ambiguous => {
+            Err(WipeError::OutcomeUnknown { identity, source })
+        }
+        Err(source) => Err(WipeError::Failed { identity, source }),
+    }
+}
+
+/// How far a wipe has progressed, from the device statistics.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[non_exhaustive]
+pub enum WipeStage {
+    /// No wipe of this kind is recorded.
+    NotRequested,
+    /// Queued (`*WipeRequestTime` set, or `Status` pending).
+    Requested,
+    /// Sent to the device (`*WipeSentTime` set).
+    Sent,
+    /// Acknowledged by the device (`*WipeAckTime` set, or `Status` succeeded).
+    Acknowledged,
+}
+
+/// The wipe stage of `stats` for a full (`account_only == false`) or account-only wipe. With
+/// `previous_request` (the request time seen before sending), a wipe whose request time is
+/// not newer is an older one and counts as [`WipeStage::NotRequested`].
+pub fn wipe_stage(
+    stats: &MobileDeviceStatistics,
+    account_only: bool,
+    previous_request: Option<DateTime<Utc>>,
+) -> WipeStage {
+    let (req, sent, ack, pending, done) = if account_only {
+        (
+            stats.account_only_device_wipe_request_time,
+            stats.account_only_device_wipe_sent_time,
+            stats.account_only_device_wipe_ack_time,
+            DeviceRemoteWipeStatus::AccountOnlyDeviceWipePending,
+            DeviceRemoteWipeStatus::AccountOnlyDeviceWipeSucceeded,
+        )
+    } else {
+        (
+            stats.device_wipe_request_time,
+            stats.device_wipe_sent_time,
+            stats.device_wipe_ack_time,
+            DeviceRemoteWipeStatus::DeviceWipePending,
+            DeviceRemoteWipeStatus::DeviceWipeSucceeded,
+        )
+    };
+    let status = stats.status.as_ref();
+    let ours = req.is_some_and(|r| previous_request.is_none_or(|p| r > p));
+    if ours {
+        if ack.is_some() {
+            WipeStage::Acknowledged
+        } else if sent.is_some() {
+            WipeStage::Sent
+        } else {
+            WipeStage::Requested
+        }
+    } else if req.is_none() && previous_request.is_none() && status == Some(&done) {
+        // No timestamps at all, but the service says it is done.
+        WipeStage::Acknowledged
+    } else if req.is_none() && status == Some(&pending) {
+        WipeStage::Requested
+    } else {
+        WipeStage::NotRequested
+    }
+}
+
+/// Polling settings of [`track_wipe`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PollOptions {
+    /// Time between two reads of the statistics.
+    pub interval: Duration,
+    /// Give up after this long.
+    pub deadline: Duration,
+}
+
+impl Default for PollOptions {
+    fn default() -> Self {
+        PollOptions {
+            interval: Duration::from_secs(30),
+            deadline: Duration::from_secs(3600),
+        }
+    }
+}
+
+impl PollOptions {
+    /// Poll every `interval` until `deadline`.
+    pub fn new(interval: Duration, deadline: Duration) -> Self {
+        PollOptions { interval, deadline }
+    }
+}
+
+/// The last observation of a tracked wipe.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct WipeTracking {
+    /// Stage reached.
+    pub stage: WipeStage,
+    /// The statistics it was read from.
+    pub statistics: Option<MobileDeviceStatistics>,
+    /// Whether the deadline passed before acknowledgement.
+    pub timed_out: bool,
+    /// Reads made.
+    pub polls: u32,
+}
+
+/// Follow a wipe through the device statistics (requested → sent → acknowledged), calling
+/// `on_change` whenever the stage changes, until it is acknowledged or the deadline passes
+/// (then `timed_out` is set; not an error). Read errors that may pass (throttling, 5xx) are
+/// retried at the next interval; others end the tracking with the error.
+pub async fn track_wipe(
+    client: &dyn ExchangeClient,
+    ticket: &WipeTicket,
+    options: PollOptions,
+    mut on_change: impl FnMut(WipeStage, &MobileDeviceStatistics) + Send,
+) -> Result<WipeTracking> {
+    let deadline = tokio::time::Instant::now() + options.deadline;
+    let mut tracking = WipeTracking {
+        stage: WipeStage::NotRequested,
+        statistics: None,
+        timed_out: false,
+        polls: 0,
+    };
+    let mut first = true;
+    loop {
+        tracking.polls += 1;
+        match client
+            .get_mobile_device_statistics(GetMobileDeviceStatistics::for_device(
+                ticket.identity.clone(),
+            ))
+            .await
+        {
+            Ok(l) => {
+                if let Some(stats) = l.items.into_iter().next() {
+                    let stage = wipe_stage(&stats, ticket.account_only, ticket.previous_request);
+                    if first || stage != tracking.stage {
+                        on_change(stage, &stats);
+                    }
+                    first = false;
+                    tracking.stage = stage;
+                    tracking.statistics = Some(stats);
+                }
+            }
+            Err(e) if e.is_retryable() => {
+                #[cfg(feature = "tracing")]
+                tracing::debug!(error = %e, "wipe tracking read failed; retrying");
+            }
+            Err(e) => return Err(e),
+        }
+        if tracking.stage == WipeStage::Acknowledged {
+            return Ok(tracking);
+        }
+        let now = tokio::time::Instant::now();
+        if now >= deadline {
+            tracking.timed_out = true;
+            return Ok(tracking);
+        }
+        tokio::time::sleep_until((now + options.interval).min(deadline)).await;
+    }
+}

@@ -1,0 +1,644 @@
+//! Inventory sync: every mobile device joined with its statistics, streamed.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use futures::stream::{self, Stream, StreamExt};
+use uuid::Uuid;
+
+use super::limiter::AdaptiveLimiter;
+use super::store::SyncStateStore;
+use crate::client::ExchangeClient;
+use crate::cmdlets::{GetMobileDevice, GetMobileDeviceStatistics, PreparedCmdlet};
+use crate::error::{Error, Result};
+use crate::models::{MobileDevice, MobileDeviceStatistics};
+use crate::protocol::NextLink;
+use crate::types::{MailboxIdentity, MobileDeviceIdentity};
+
+/// One device with its statistics (when they were asked for and could be read).
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[non_exhaustive]
+pub struct DeviceRecord {
+    /// The partnership (`Get-MobileDevice`).
+    pub device: MobileDevice,
+    /// Its statistics (`Get-MobileDeviceStatistics`), matched by `Guid` (or `Identity`).
+    /// `None` without [`InventorySync::with_statistics`], when the mailbox's statistics
+    /// failed (see [`SyncReport::failed_mailboxes`]), or when the service returned no row for
+    /// this device.
+    pub statistics: Option<MobileDeviceStatistics>,
+}
+
+/// A snapshot of a running sync, passed to the progress callback.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SyncProgress {
+    /// Distinct devices enumerated so far.
+    pub devices_seen: usize,
+    /// Records delivered to the sink.
+    pub records_delivered: usize,
+    /// Mailboxes whose statistics were read.
+    pub mailboxes_done: usize,
+    /// Mailboxes whose statistics failed for good.
+    pub mailboxes_failed: usize,
+    /// Current concurrency limit.
+    pub concurrency: usize,
+    /// Enumeration restarts so far.
+    pub restarts: u32,
+    /// Throttled answers so far.
+    pub throttled: u64,
+}
+
+/// What a finished sync did. Nothing is dropped silently: a mailbox whose statistics could
+/// not be read is listed in `failed_mailboxes` (its devices are still delivered, without
+/// statistics).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SyncReport {
+    /// Records delivered.
+    pub devices: usize,
+    /// Records delivered with statistics.
+    pub with_statistics: usize,
+    /// Mailboxes whose statistics failed after retries, with the error text.
+    pub failed_mailboxes: Vec<(String, String)>,
+    /// Devices whose identity names no mailbox (statistics cannot be routed to them).
+    pub unroutable_devices: usize,
+    /// Times the enumeration was restarted (expired continuation, reset mid-page).
+    pub restarts: u32,
+    /// Throttled answers observed.
+    pub throttled: u64,
+    /// Rows skipped because their device had already been delivered (after a restart).
+    pub duplicates_skipped: usize,
+    /// Devices left out by the incremental filter.
+    pub skipped_unchanged: usize,
+    /// Pages of `Get-MobileDevice` read.
+    pub pages: usize,
+    /// `Get-MobileDeviceStatistics` calls made (including retries).
+    pub statistics_calls: usize,
+    /// When the sync started (this is what is saved as the last successful sync).
+    pub started_at: DateTime<Utc>,
+    /// When it finished.
+    pub finished_at: DateTime<Utc>,
+}
+
+impl SyncReport {
+    /// Whether every device was read and every requested statistics call succeeded.
+    pub fn is_complete(&self) -> bool {
+        self.failed_mailboxes.is_empty()
+    }
+}
+
+type ProgressFn = Arc<dyn Fn(&SyncProgress) + Send + Sync>;
+
+/// Enumerates every mobile device of the tenant (`Get-MobileDevice -ResultSize Unlimited`) and
+/// joins each with its statistics (`Get-MobileDeviceStatistics -Mailbox`, one call per
+/// mailbox, routed to that mailbox), delivering [`DeviceRecord`]s as pages arrive.
+///
+/// * **Gentle**: every call goes through an [`AdaptiveLimiter`] (AIMD within `[1, max]`,
+///   shared `Retry-After` gate). The HTTP client already retries internally; the limiter
+///   observes the throttling errors it finally surfaces, and statistics calls get their own
+///   retry loop on top.
+/// * **Bounded memory**: one page of devices is processed while the next one is fetched; only
+///   the set of seen device GUIDs (16 bytes each) grows with the tenant.
+/// * **Nothing lost, nothing twice**: an expired continuation ("Expired or Invalid pagination
+///   request") or a transport failure mid-enumeration restarts it from the first page (a new
+///   request id), and rows already delivered are skipped by `Guid`.
+/// * **Incremental** ([`changed_since`](Self::changed_since)): filtered client-side, because
+///   `WhenChangedUTC` is not a filterable property of Get-MobileDevice. A device is kept when
+///   its `WhenChangedUTC` (directory changes: access state, rule, policy…) or, with
+///   statistics, its `LastSuccessSync` is later than the mark. Limits: the whole tenant is
+///   still enumerated (and every mailbox's statistics read), so this saves output, not
+///   calls; a sync that only touched statistics fields other than `LastSuccessSync` (e.g. a
+///   wipe acknowledgement) is missed unless statistics are requested; devices removed since
+///   the mark are not reported (run a full sync to detect deletions).
+///
+/// ```no_run
+/// # async fn demo(client: std::sync::Arc<dyn exchange_activesync::ExchangeClient>) -> exchange_activesync::Result<()> {
+/// use exchange_activesync::connector::InventorySync;
+/// let report = InventorySync::new(client)
+///     .with_statistics(true)
+///     .max_concurrency(8)
+///     .run(|record| println!("{:?}", record.device.identity))
+///     .await?;
+/// println!("{} devices, {} failed mailboxes", report.devices, report.failed_mailboxes.len());
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct InventorySync {
+    client: Arc<dyn ExchangeClient>,
+    with_statistics: bool,
+    max_concurrency: usize,
+    initial_concurrency: usize,
+    statistics_attempts: u32,
+    page_attempts: u32,
+    max_restarts: u32,
+    backoff: Duration,
+    changed_since: Option<DateTime<Utc>>,
+    incremental_from_store: bool,
+    store: Option<Arc<dyn SyncStateStore>>,
+    progress: Option<ProgressFn>,
+    limiter: Option<Arc<AdaptiveLimiter>>,
+}
+
+impl std::fmt::Debug for InventorySync {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InventorySync")
+            .field("with_statistics", &self.with_statistics)
+            .field("max_concurrency", &self.max_concurrency)
+            .field("changed_since", &self.changed_since)
+            .finish_non_exhaustive()
+    }
+}
+
+impl InventorySync {
+    /// A sync over `client` (defaults: no statistics, up to 8 concurrent calls starting at 4,
+    /// 5 attempts per statistics call and per page, 5 restarts).
+    pub fn new(client: Arc<dyn ExchangeClient>) -> Self {
+        InventorySync {
+            client,
+            with_statistics: false,
+            max_concurrency: 8,
+            initial_concurrency: 4,
+            statistics_attempts: 5,
+            page_attempts: 5,
+            max_restarts: 5,
+            backoff: Duration::from_millis(500),
+            changed_since: None,
+            incremental_from_store: false,
+            store: None,
+            progress: None,
+            limiter: None,
+        }
+    }
+
+    /// Join each device with its statistics (one call per mailbox).
+    pub fn with_statistics(mut self, on: bool) -> Self {
+        self.with_statistics = on;
+        self
+    }
+
+    /// Upper bound of concurrent calls (at least 1).
+    pub fn max_concurrency(mut self, n: usize) -> Self {
+        self.max_concurrency = n.max(1);
+        self.initial_concurrency = self.initial_concurrency.min(self.max_concurrency);
+        self
+    }
+
+    /// Starting concurrency (clamped to `[1, max]`).
+    pub fn initial_concurrency(mut self, n: usize) -> Self {
+        self.initial_concurrency = n.clamp(1, self.max_concurrency);
+        self
+    }
+
+    /// Attempts per statistics call before the mailbox is reported as failed (at least 1).
+    pub fn statistics_attempts(mut self, n: u32) -> Self {
+        self.statistics_attempts = n.max(1);
+        self
+    }
+
+    /// Attempts per device page before the sync fails (at least 1).
+    pub fn page_attempts(mut self, n: u32) -> Self {
+        self.page_attempts = n.max(1);
+        self
+    }
+
+    /// How many times the enumeration may restart from the first page.
+    pub fn max_restarts(mut self, n: u32) -> Self {
+        self.max_restarts = n;
+        self
+    }
+
+    /// Base delay of the exponential backoff between retries (without `Retry-After`).
+    pub fn backoff(mut self, base: Duration) -> Self {
+        self.backoff = base;
+        self
+    }
+
+    /// Only deliver devices changed after `since` (see the type documentation for limits).
+    pub fn changed_since(mut self, since: DateTime<Utc>) -> Self {
+        self.changed_since = Some(since);
+        self
+    }
+
+    /// Persist the start time of every complete sync in `store` (and, with
+    /// [`incremental`](Self::incremental), read the mark from it).
+    pub fn state_store(mut self, store: Arc<dyn SyncStateStore>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// Use the store's last successful sync as the [`changed_since`](Self::changed_since)
+    /// mark (a full sync when the store is empty).
+    pub fn incremental(mut self) -> Self {
+        self.incremental_from_store = true;
+        self
+    }
+
+    /// Called after every page with a progress snapshot.
+    pub fn on_progress(mut self, f: impl Fn(&SyncProgress) + Send + Sync + 'static) -> Self {
+        self.progress = Some(Arc::new(f));
+        self
+    }
+
+    /// Share a limiter (e.g. with other work against the same tenant).
+    pub fn limiter(mut self, limiter: Arc<AdaptiveLimiter>) -> Self {
+        self.limiter = Some(limiter);
+        self
+    }
+
+    /// Run as a stream of records; the report arrives through the returned task handle once
+    /// the stream ends. The channel holds at most one page of records, so a slow consumer
+    /// slows the sync down instead of growing memory. Needs a Tokio runtime.
+    pub fn stream(
+        self,
+    ) -> (
+        impl Stream<Item = DeviceRecord> + Send + 'static,
+        tokio::task::JoinHandle<Result<SyncReport>>,
+    ) {
+        let (tx, rx) = tokio::sync::mpsc::channel::<DeviceRecord>(1000);
+        let handle = tokio::spawn(async move {
+            self.run_async(|record| {
+                let tx = tx.clone();
+                async move {
+                    // A dropped receiver just means nobody listens any more.
+                    let _ = tx.send(record).await;
+                }
+            })
+            .await
+        });
+        let stream = stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|r| (r, rx)) });
+        (stream, handle)
+    }
+
+    /// Run, handing every record to `sink`.
+    pub async fn run(self, mut sink: impl FnMut(DeviceRecord) + Send) -> Result<SyncReport> {
+        self.run_async(|r| {
+            sink(r);
+            std::future::ready(())
+        })
+        .await
+    }
+
+    /// Run, handing every record to an async `sink` (awaited before the next record).
+    pub async fn run_async<F, Fut>(self, mut sink: F) -> Result<SyncReport>
+    where
+        F: FnMut(DeviceRecord) -> Fut + Send,
+        Fut: std::future::Future<Output = ()> + Send,
+    {
+        let started_at = Utc::now();
+        let limiter = self.limiter.clone().unwrap_or_else(|| {
+            Arc::new(AdaptiveLimiter::new(
+                self.initial_concurrency,
+                self.max_concurrency,
+            ))
+        });
+        let throttled_before = limiter.throttled_count();
+        let mut changed_since = self.changed_since;
+        if self.incremental_from_store
+            && changed_since.is_none()
+            && let Some(store) = &self.store
+        {
+            changed_since = store.load().await?;
+        }
+        let mut report = SyncReport {
+            started_at,
+            finished_at: started_at,
+            ..Default::default()
+        };
+        let mut cursor = Cursor {
+            sync: &self,
+            limiter: &limiter,
+            prepared: PreparedCmdlet::new(&GetMobileDevice::new())?,
+            next: None,
+            done: false,
+            seen_guids: HashSet::new(),
+            seen_other: HashSet::new(),
+            pages: 0,
+            restarts: 0,
+            duplicates: 0,
+        };
+        let mailboxes_done = AtomicUsize::new(0);
+        let mut carry: HashMap<String, Vec<MobileDeviceStatistics>> = HashMap::new();
+        let mut current = cursor.next_page().await?;
+        while let Some(devices) = current.take() {
+            let (fetched, joined) = tokio::join!(
+                cursor.next_page(),
+                self.join_page(devices, &limiter, &mut carry, &mailboxes_done, &mut report)
+            );
+            for record in joined {
+                if let Some(since) = changed_since
+                    && !changed_after(&record, since)
+                {
+                    report.skipped_unchanged += 1;
+                    continue;
+                }
+                report.devices += 1;
+                if record.statistics.is_some() {
+                    report.with_statistics += 1;
+                }
+                sink(record).await;
+            }
+            report.pages = cursor.pages;
+            report.restarts = cursor.restarts;
+            report.duplicates_skipped = cursor.duplicates;
+            report.throttled = limiter.throttled_count() - throttled_before;
+            if let Some(progress) = &self.progress {
+                progress(&SyncProgress {
+                    devices_seen: cursor.seen_guids.len() + cursor.seen_other.len(),
+                    records_delivered: report.devices,
+                    mailboxes_done: mailboxes_done.load(Ordering::Relaxed),
+                    mailboxes_failed: report.failed_mailboxes.len(),
+                    concurrency: limiter.limit(),
+                    restarts: cursor.restarts,
+                    throttled: report.throttled,
+                });
+            }
+            current = fetched?;
+        }
+        report.finished_at = Utc::now();
+        if report.is_complete()
+            && let Some(store) = &self.store
+        {
+            store.save(started_at).await?;
+        }
+        Ok(report)
+    }
+
+    /// Join one page of devices with their statistics, querying mailboxes concurrently.
+    async fn join_page(
+        &self,
+        devices: Vec<MobileDevice>,
+        limiter: &AdaptiveLimiter,
+        carry: &mut HashMap<String, Vec<MobileDeviceStatistics>>,
+        mailboxes_done: &AtomicUsize,
+        report: &mut SyncReport,
+    ) -> Vec<DeviceRecord> {
+        if !self.with_statistics {
+            return devices
+                .into_iter()
+                .map(|device| DeviceRecord {
+                    device,
+                    statistics: None,
+                })
+                .collect();
+        }
+        // Group by mailbox, keeping page order for delivery.
+        let mut order: Vec<(MobileDevice, Option<String>)> = Vec::with_capacity(devices.len());
+        let mut needed: Vec<String> = Vec::new();
+        for device in devices {
+            let mailbox = device_mailbox(&device);
+            let failed_before = |m: &String| report.failed_mailboxes.iter().any(|(f, _)| f == m);
+            match &mailbox {
+                // A mailbox that already failed after retries is not asked again (its devices
+                // are delivered without statistics and it is reported once).
+                Some(m) if !carry.contains_key(m) && !needed.contains(m) && !failed_before(m) => {
+                    needed.push(m.clone())
+                }
+                Some(_) => {}
+                None => report.unroutable_devices += 1,
+            }
+            order.push((device, mailbox));
+        }
+        let limit = self.max_concurrency;
+        let results: Vec<(String, Result<Vec<MobileDeviceStatistics>>, usize)> =
+            stream::iter(needed)
+                .map(|mailbox| async move {
+                    let (res, calls) = self.statistics_with_retry(&mailbox, limiter).await;
+                    (mailbox, res, calls)
+                })
+                .buffer_unordered(limit)
+                .collect()
+                .await;
+        // Statistics of mailboxes of the previous page were kept in case the mailbox spans
+        // the page boundary; keep only those still referenced, plus this page's.
+        let mut fresh: HashMap<String, Vec<MobileDeviceStatistics>> = HashMap::new();
+        for (mailbox, res, calls) in results {
+            report.statistics_calls += calls;
+            match res {
+                Ok(rows) => {
+                    mailboxes_done.fetch_add(1, Ordering::Relaxed);
+                    fresh.insert(mailbox, rows);
+                }
+                Err(e) => {
+                    #[cfg(feature = "tracing")]
+                    tracing::warn!(mailbox = %mailbox, error = %e, "statistics failed");
+                    report
+                        .failed_mailboxes
+                        .push((mailbox.clone(), e.to_string()));
+                    fresh.insert(mailbox, Vec::new());
+                }
+            }
+        }
+        for (m, rows) in carry.drain() {
+            if order
+                .iter()
+                .any(|(_, mb)| mb.as_deref() == Some(m.as_str()))
+            {
+                fresh.entry(m).or_insert(rows);
+            }
+        }
+        let records = order
+            .into_iter()
+            .map(|(device, mailbox)| {
+                let statistics = mailbox
+                    .as_ref()
+                    .and_then(|m| fresh.get(m))
+                    .and_then(|rows| match_statistics(&device, rows));
+                DeviceRecord { device, statistics }
+            })
+            .collect();
+        *carry = fresh;
+        records
+    }
+
+    /// Statistics of one mailbox with throttling-aware retries; returns the result and the
+    /// number of calls made.
+    async fn statistics_with_retry(
+        &self,
+        mailbox: &str,
+        limiter: &AdaptiveLimiter,
+    ) -> (Result<Vec<MobileDeviceStatistics>>, usize) {
+        let identity = match MailboxIdentity::new(mailbox) {
+            Ok(m) => m,
+            Err(e) => return (Err(e.into()), 0),
+        };
+        let mut calls = 0;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let permit = limiter.acquire().await;
+            calls += 1;
+            let res = self
+                .client
+                .get_mobile_device_statistics(GetMobileDeviceStatistics::for_mailbox(
+                    identity.clone(),
+                ))
+                .await;
+            match res {
+                Ok(listing) => {
+                    permit.success();
+                    return (Ok(listing.items), calls);
+                }
+                Err(e) => {
+                    let throttled = e.is_throttled();
+                    if throttled {
+                        permit.throttled(e.retry_after());
+                    } else {
+                        drop(permit);
+                    }
+                    if attempt >= self.statistics_attempts || !(throttled || e.is_retryable()) {
+                        return (Err(e), calls);
+                    }
+                    if e.retry_after().is_none() {
+                        tokio::time::sleep(backoff_delay(self.backoff, attempt)).await;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Exponential backoff with jitter: `base × 2^(attempt-1)`, ±25 %, capped at 30 s.
+fn backoff_delay(base: Duration, attempt: u32) -> Duration {
+    let exp = base.saturating_mul(1u32 << attempt.saturating_sub(1).min(10));
+    let capped = exp.min(Duration::from_secs(30));
+    let jitter = 0.75 + fastrand::f64() * 0.5;
+    capped.mul_f64(jitter)
+}
+
+/// The mailbox part of a device's identity (`<mailbox>\ExchangeActiveSyncDevices\…`).
+pub fn device_mailbox(device: &MobileDevice) -> Option<String> {
+    let id = device.identity.as_deref()?;
+    MobileDeviceIdentity::parse(id)
+        .ok()?
+        .mailbox()
+        .map(str::to_string)
+}
+
+fn match_statistics(
+    device: &MobileDevice,
+    rows: &[MobileDeviceStatistics],
+) -> Option<MobileDeviceStatistics> {
+    if let Some(g) = device.guid
+        && let Some(s) = rows.iter().find(|s| s.guid == Some(g))
+    {
+        return Some(s.clone());
+    }
+    let id = device.identity.as_deref()?;
+    rows.iter()
+        .find(|s| {
+            s.identity
+                .as_deref()
+                .is_some_and(|i| i.eq_ignore_ascii_case(id))
+        })
+        .cloned()
+}
+
+fn changed_after(record: &DeviceRecord, since: DateTime<Utc>) -> bool {
+    record.device.when_changed_utc.is_some_and(|t| t > since)
+        || record
+            .statistics
+            .as_ref()
+            .and_then(|s| s.last_success_sync)
+            .is_some_and(|t| t > since)
+        // Without any timestamp we cannot tell: deliver rather than lose it.
+        || (record.device.when_changed_utc.is_none()
+            && record
+                .statistics
+                .as_ref()
+                .and_then(|s| s.last_success_sync)
+                .is_none())
+}
+
+/// The enumeration of `Get-MobileDevice` pages with retries, restarts and de-duplication.
+struct Cursor<'a> {
+    sync: &'a InventorySync,
+    limiter: &'a AdaptiveLimiter,
+    prepared: PreparedCmdlet<GetMobileDevice>,
+    next: Option<NextLink>,
+    done: bool,
+    seen_guids: HashSet<Uuid>,
+    seen_other: HashSet<String>,
+    pages: usize,
+    restarts: u32,
+    duplicates: usize,
+}
+
+impl Cursor<'_> {
+    /// The next page's new devices (`None` at the end).
+    async fn next_page(&mut self) -> Result<Option<Vec<MobileDevice>>> {
+        let mut attempt = 0u32;
+        loop {
+            if self.done {
+                return Ok(None);
+            }
+            attempt += 1;
+            let permit = self.limiter.acquire().await;
+            let res = self
+                .sync
+                .client
+                .get_mobile_device_page(&self.prepared, self.next.as_ref())
+                .await;
+            match res {
+                Ok(page) => {
+                    permit.success();
+                    self.pages += 1;
+                    if page.next_link.is_some() && page.next_link == self.next {
+                        return Err(Error::Decode {
+                            cmdlet: "Get-MobileDevice".into(),
+                            message: "the service returned the same @odata.nextLink twice".into(),
+                            body_snippet: String::new(),
+                        });
+                    }
+                    self.next = page.next_link;
+                    self.done = self.next.is_none();
+                    let mut fresh = Vec::with_capacity(page.items.len());
+                    for d in page.items {
+                        let new = match d.guid {
+                            Some(g) => self.seen_guids.insert(g),
+                            None => self
+                                .seen_other
+                                .insert(d.identity.clone().unwrap_or_default()),
+                        };
+                        if new {
+                            fresh.push(d);
+                        } else {
+                            self.duplicates += 1;
+                        }
+                    }
+                    return Ok(Some(fresh));
+                }
+                Err(e) => {
+                    let throttled = e.is_throttled();
+                    if throttled {
+                        permit.throttled(e.retry_after());
+                    } else {
+                        drop(permit);
+                    }
+                    let mid_enumeration = self.next.is_some();
+                    let restartable = mid_enumeration
+                        && (e.is_pagination_expired()
+                            || matches!(e.root(), Error::Transport { .. } | Error::Timeout { .. }));
+                    if restartable && self.restarts < self.sync.max_restarts {
+                        #[cfg(feature = "tracing")]
+                        tracing::warn!(error = %e, "device enumeration restarts from the first page");
+                        self.restarts += 1;
+                        self.next = None;
+                        // A fresh request id: the old continuation's affinity is gone.
+                        self.prepared = PreparedCmdlet::new(&GetMobileDevice::new())?;
+                        attempt = 0;
+                        continue;
+                    }
+                    if attempt >= self.sync.page_attempts || !(throttled || e.is_retryable()) {
+                        return Err(e);
+                    }
+                    if e.retry_after().is_none() {
+                        tokio::time::sleep(backoff_delay(self.sync.backoff, attempt)).await;
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,280 @@
+//! An adaptive (AIMD) concurrency limiter with a shared "not before" gate.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use tokio::sync::Notify;
+use tokio::time::Instant;
+
+use crate::error::Error;
+
+/// Bounds how many requests run at once and adapts the bound to the service's answers:
+///
+/// * **additive increase**: every successful call adds `1 / limit` to the limit, so the limit
+///   grows by about one per "round" of successful calls, up to `max`;
+/// * **multiplicative decrease**: a throttled call (HTTP 429 or the per-tenant concurrency
+///   message) halves the limit, down to 1 (at most once per [`DECREASE_COOLDOWN`], so a burst of
+///   429s from one window of in-flight calls counts once);
+/// * **shared gate**: a `Retry-After` pauses *every* caller until that instant, not only the one
+///   that received it.
+///
+/// Uses `tokio::time`, so tests may run it with a paused clock.
+#[derive(Debug)]
+pub struct AdaptiveLimiter {
+    max: usize,
+    state: Mutex<State>,
+    notify: Notify,
+    throttled: AtomicU64,
+}
+
+/// Minimum time between two multiplicative decreases.
+pub const DECREASE_COOLDOWN: Duration = Duration::from_millis(250);
+
+#[derive(Debug)]
+struct State {
+    limit: f64,
+    in_flight: usize,
+    not_before: Option<Instant>,
+    last_decrease: Option<Instant>,
+}
+
+/// A slot held while one request runs; report how it went with [`Permit::success`] or
+/// [`Permit::throttled`] (dropping it without a report frees the slot and changes nothing).
+#[derive(Debug)]
+#[must_use = "a permit frees its slot when dropped"]
+pub struct Permit<'a> {
+    limiter: &'a AdaptiveLimiter,
+}
+
+impl AdaptiveLimiter {
+    /// A limiter starting at `initial` concurrent calls, adapting within `[1, max]`.
+    pub fn new(initial: usize, max: usize) -> Self {
+        let max = max.max(1);
+        AdaptiveLimiter {
+            max,
+            state: Mutex::new(State {
+                limit: initial.clamp(1, max) as f64,
+                in_flight: 0,
+                not_before: None,
+                last_decrease: None,
+            }),
+            notify: Notify::new(),
+            throttled: AtomicU64::new(0),
+        }
+    }
+
+    /// The current concurrency limit (an integer in `[1, max]`).
+    pub fn limit(&self) -> usize {
+        self.with_state(|s| s.limit.floor() as usize).unwrap_or(1)
+    }
+
+    /// The upper bound.
+    pub fn max(&self) -> usize {
+        self.max
+    }
+
+    /// Calls running now.
+    pub fn in_flight(&self) -> usize {
+        self.with_state(|s| s.in_flight).unwrap_or(0)
+    }
+
+    /// How many throttled answers were observed.
+    pub fn throttled_count(&self) -> u64 {
+        self.throttled.load(Ordering::Relaxed)
+    }
+
+    /// The instant before which no call may start, if a `Retry-After` is in force.
+    pub fn not_before(&self) -> Option<Instant> {
+        self.with_state(|s| s.not_before).flatten()
+    }
+
+    fn with_state<R>(&self, f: impl FnOnce(&mut State) -> R) -> Option<R> {
+        // A poisoned lock only means another task panicked while holding it; the state is
+        // plain numbers and stays usable.
+        let mut g = match self.state.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        Some(f(&mut g))
+    }
+
+    /// Wait for the shared gate and for a free slot.
+    pub async fn acquire(&self) -> Permit<'_> {
+        loop {
+            // Register interest before checking, so a release between the check and the
+            // wait is not missed.
+            let notified = self.notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            enum Next {
+                Go,
+                Sleep(Instant),
+                Wait,
+            }
+            let next = self
+                .with_state(|s| {
+                    let now = Instant::now();
+                    match s.not_before {
+                        Some(t) if t > now => Next::Sleep(t),
+                        _ => {
+                            if s.in_flight < (s.limit.floor() as usize).max(1) {
+                                s.in_flight += 1;
+                                Next::Go
+                            } else {
+                                Next::Wait
+                            }
+                        }
+                    }
+                })
+                .unwrap_or(Next::Go);
+            match next {
+                Next::Go => return Permit { limiter: self },
+                Next::Sleep(t) => tokio::time::sleep_until(t).await,
+                Next::Wait => notified.await,
+            }
+        }
+    }
+
+    /// Wait until the shared gate is open (without taking a slot).
+    pub async fn wait_gate(&self) {
+        while let Some(t) = self.not_before() {
+            if t <= Instant::now() {
+                break;
+            }
+            tokio::time::sleep_until(t).await;
+        }
+    }
+
+    /// Record a successful call (additive increase).
+    pub fn on_success(&self) {
+        self.with_state(|s| {
+            s.limit = (s.limit + 1.0 / s.limit.max(1.0)).min(self.max as f64);
+        });
+    }
+
+    /// Record a throttled call: halve the limit and, with a `retry_after`, close the shared
+    /// gate until then.
+    pub fn on_throttled(&self, retry_after: Option<Duration>) {
+        self.throttled.fetch_add(1, Ordering::Relaxed);
+        self.with_state(|s| {
+            let now = Instant::now();
+            let cooled = s
+                .last_decrease
+                .is_none_or(|t| now.duration_since(t) >= DECREASE_COOLDOWN);
+            if cooled {
+                s.limit = (s.limit / 2.0).floor().max(1.0);
+                s.last_decrease = Some(now);
+            }
+            if let Some(d) = retry_after {
+                let until = now + d;
+                if s.not_before.is_none_or(|t| t < until) {
+                    s.not_before = Some(until);
+                }
+            }
+        });
+        #[cfg(feature = "tracing")]
+        tracing::debug!(
+            limit = self.limit(),
+            ?retry_after,
+            "throttled: concurrency reduced"
+        );
+    }
+
+    /// Observe the outcome of a call: throttling errors decrease the limit (and honour
+    /// `Retry-After`), successes increase it, other errors change nothing.
+    pub fn observe<T>(&self, result: &Result<T, Error>) {
+        match result {
+            Ok(_) => self.on_success(),
+            Err(e) if e.is_throttled() => self.on_throttled(e.retry_after()),
+            Err(_) => {}
+        }
+    }
+
+    fn release(&self) {
+        self.with_state(|s| s.in_flight = s.in_flight.saturating_sub(1));
+        self.notify.notify_waiters();
+    }
+}
+
+impl Permit<'_> {
+    /// Report success and free the slot.
+    pub fn success(self) {
+        self.limiter.on_success();
+    }
+
+    /// Report a throttled answer and free the slot.
+    pub fn throttled(self, retry_after: Option<Duration>) {
+        self.limiter.on_throttled(retry_after);
+    }
+}
+
+impl Drop for Permit<'_> {
+    fn drop(&mut self) {
+        self.limiter.release();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn aimd_halves_on_throttle_and_grows_on_success() {
+        let l = AdaptiveLimiter::new(8, 8);
+        assert_eq!(l.limit(), 8);
+        l.on_throttled(None);
+        assert_eq!(l.limit(), 4);
+        // Within the cooldown a second 429 of the same burst does not halve again.
+        l.on_throttled(None);
+        assert_eq!(l.limit(), 4);
+        // About one step per `limit` successes: 4 successes are not quite enough at 4.
+        for _ in 0..4 {
+            l.on_success();
+        }
+        assert_eq!(l.limit(), 4);
+        l.on_success();
+        assert_eq!(l.limit(), 5);
+        for _ in 0..1000 {
+            l.on_success();
+        }
+        assert_eq!(l.limit(), 8, "never above max");
+        assert_eq!(l.throttled_count(), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn limit_never_below_one_and_caps_in_flight() {
+        let l = AdaptiveLimiter::new(2, 4);
+        for _ in 0..5 {
+            l.on_throttled(None);
+            tokio::time::advance(DECREASE_COOLDOWN).await;
+        }
+        assert_eq!(l.limit(), 1);
+        let p = l.acquire().await;
+        assert_eq!(l.in_flight(), 1);
+        let second = tokio::time::timeout(Duration::from_millis(50), l.acquire()).await;
+        assert!(second.is_err(), "a second slot must wait at limit 1");
+        drop(p);
+        let _p2 = l.acquire().await;
+        assert_eq!(l.in_flight(), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn retry_after_gate_blocks_every_caller() {
+        let l = AdaptiveLimiter::new(4, 4);
+        let start = Instant::now();
+        l.on_throttled(Some(Duration::from_secs(3)));
+        let (a, b) = tokio::join!(
+            async {
+                let _p = l.acquire().await;
+                Instant::now()
+            },
+            async {
+                let _p = l.acquire().await;
+                Instant::now()
+            }
+        );
+        assert!(a.duration_since(start) >= Duration::from_secs(3));
+        assert!(b.duration_since(start) >= Duration::from_secs(3));
+    }
+}

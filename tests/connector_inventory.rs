@@ -1,0 +1,385 @@
+//! Inventory sync against the tenant model, with faults injected.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use exchange_activesync::connector::{AdaptiveLimiter, DeviceRecord, InventorySync};
+use exchange_activesync::protocol::{Invocation, NextLink, RawPage};
+use exchange_activesync::testing::{
+    Failure, FakeExchangeClient, Fault, FaultPlan, FaultStep, FaultTimes, RbacProfile, Scripted,
+    Simulator, SimulatorConfig, TenantBuilder, Times,
+};
+use exchange_activesync::types::MobileDeviceIdentity;
+use exchange_activesync::{
+    Environment, Error, ExchangeClient, HttpExchangeClient, Result, RetryPolicy, async_trait,
+};
+use futures::StreamExt;
+use tokio::time::Instant;
+use uuid::Uuid;
+
+/// Wraps the fake: small pages, scripted failures on continuations, one mailbox whose
+/// statistics always fail, and a log of (cmdlet, start time, limiter limit) per call.
+struct Chaos {
+    inner: FakeExchangeClient,
+    page_size: u32,
+    /// Fail the n-th continuation request (1-based) with an expired-pagination error.
+    expire_continuation: Mutex<Vec<usize>>,
+    continuations: Mutex<usize>,
+    bad_mailbox: Option<String>,
+    log: Mutex<Vec<(String, Instant, usize)>>,
+    limiter: Option<Arc<AdaptiveLimiter>>,
+}
+
+impl Chaos {
+    fn new(inner: FakeExchangeClient) -> Self {
+        Chaos {
+            inner,
+            page_size: 40,
+            expire_continuation: Mutex::new(Vec::new()),
+            continuations: Mutex::new(0),
+            bad_mailbox: None,
+            log: Mutex::new(Vec::new()),
+            limiter: None,
+        }
+    }
+    fn starts(&self, cmdlet: &str) -> Vec<Instant> {
+        self.log
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(c, _, _)| c == cmdlet)
+            .map(|(_, t, _)| *t)
+            .collect()
+    }
+}
+
+fn api(f: Failure, cmdlet: &str) -> Error {
+    Error::from(f.to_api_error(Some(cmdlet), None))
+}
+
+#[async_trait]
+impl ExchangeClient for Chaos {
+    async fn invoke_page(&self, inv: &Invocation, next: Option<&NextLink>) -> Result<RawPage> {
+        let limit = self.limiter.as_ref().map_or(0, |l| l.limit());
+        self.log
+            .lock()
+            .unwrap()
+            .push((inv.cmdlet().to_string(), Instant::now(), limit));
+        if next.is_some() {
+            let n = {
+                let mut c = self.continuations.lock().unwrap();
+                *c += 1;
+                *c
+            };
+            if self.expire_continuation.lock().unwrap().contains(&n) {
+                return Err(api(Failure::PaginationExpired, inv.cmdlet()));
+            }
+        }
+        if let Some(bad) = &self.bad_mailbox
+            && inv.cmdlet() == "Get-MobileDeviceStatistics"
+            && inv.parameters().get("Mailbox").and_then(|v| v.as_str()) == Some(bad.as_str())
+        {
+            return Err(api(Failure::Unavailable, inv.cmdlet()));
+        }
+        let inv = inv.clone().page_size(self.page_size);
+        self.inner.invoke_page(&inv, next).await
+    }
+}
+
+fn tenant_guids(fake: &FakeExchangeClient) -> HashSet<Uuid> {
+    fake.tenant().devices().map(|d| d.guid).collect()
+}
+
+fn mailbox_of_first_device(fake: &FakeExchangeClient) -> String {
+    let t = fake.tenant();
+    let d = t.devices().next().unwrap();
+    let id = MobileDeviceIdentity::parse(&t.device_identity(d)).unwrap();
+    id.mailbox().unwrap().to_string()
+}
+
+fn fake(devices: usize, mailboxes: usize) -> FakeExchangeClient {
+    FakeExchangeClient::new(
+        TenantBuilder::new()
+            .seed(7)
+            .mailboxes(mailboxes)
+            .devices(devices)
+            .rbac_profile(RbacProfile::Full)
+            .build(),
+    )
+}
+
+fn guids(records: &[DeviceRecord]) -> Vec<Uuid> {
+    records.iter().map(|r| r.device.guid.unwrap()).collect()
+}
+
+#[tokio::test]
+async fn exact_tenant_devices_despite_expired_continuations_and_a_failing_mailbox() {
+    let mut chaos = Chaos::new(fake(300, 60));
+    let expected = tenant_guids(&chaos.inner);
+    let bad = mailbox_of_first_device(&chaos.inner);
+    let bad_devices = {
+        let t = chaos.inner.tenant();
+        t.devices()
+            .filter(|d| {
+                MobileDeviceIdentity::parse(&t.device_identity(d))
+                    .unwrap()
+                    .mailbox()
+                    == Some(bad.as_str())
+            })
+            .count()
+    };
+    chaos.bad_mailbox = Some(bad.clone());
+    *chaos.expire_continuation.lock().unwrap() = vec![2, 5];
+    let client: Arc<dyn ExchangeClient> = Arc::new(chaos);
+    let mut records = Vec::new();
+    let progress = Arc::new(Mutex::new(Vec::new()));
+    let p = progress.clone();
+    let report = InventorySync::new(client)
+        .with_statistics(true)
+        .backoff(Duration::from_millis(1))
+        .statistics_attempts(3)
+        .on_progress(move |s| p.lock().unwrap().push(s.clone()))
+        .run(|r| records.push(r))
+        .await
+        .unwrap();
+
+    let got = guids(&records);
+    let unique: HashSet<Uuid> = got.iter().copied().collect();
+    assert_eq!(got.len(), unique.len(), "a device was delivered twice");
+    assert_eq!(unique, expected, "devices lost or invented");
+    assert_eq!(report.devices, expected.len());
+    assert_eq!(report.restarts, 2);
+    assert!(
+        report.duplicates_skipped > 0,
+        "restart re-read rows must be skipped"
+    );
+    assert_eq!(report.failed_mailboxes.len(), 1);
+    assert_eq!(report.failed_mailboxes[0].0, bad);
+    assert!(report.failed_mailboxes[0].1.contains("503"));
+    assert_eq!(report.with_statistics, expected.len() - bad_devices);
+    assert!(!report.is_complete());
+    // Every record with statistics has the statistics of that very device.
+    for r in &records {
+        if let Some(s) = &r.statistics {
+            assert_eq!(s.guid, r.device.guid);
+        }
+    }
+    let progress = progress.lock().unwrap();
+    assert!(!progress.is_empty());
+    assert_eq!(progress.last().unwrap().records_delivered, expected.len());
+}
+
+#[tokio::test]
+async fn stream_delivers_every_device_once() {
+    let client: Arc<dyn ExchangeClient> = Arc::new(Chaos::new(fake(120, 30)));
+    let (stream, handle) = InventorySync::new(client).stream();
+    let records: Vec<DeviceRecord> = stream.collect().await;
+    let report = handle.await.unwrap().unwrap();
+    assert_eq!(records.len(), 120);
+    assert_eq!(report.devices, 120);
+    assert_eq!(report.pages, 3);
+    assert!(records.iter().all(|r| r.statistics.is_none()));
+}
+
+#[tokio::test(start_paused = true)]
+async fn retry_after_pauses_every_worker() {
+    let chaos = Chaos::new(fake(200, 50));
+    chaos.inner.set_latency(Some(Duration::from_millis(100)));
+    // The 5th statistics call is throttled with Retry-After: 3 s.
+    chaos.inner.fail(
+        Some("Get-MobileDeviceStatistics"),
+        Scripted::Service(Failure::throttled(Some(3.0))),
+        Times::Once,
+    );
+    let chaos = Arc::new(chaos);
+    let client: Arc<dyn ExchangeClient> = chaos.clone();
+    let report = InventorySync::new(client)
+        .with_statistics(true)
+        .max_concurrency(8)
+        .initial_concurrency(8)
+        .run(|_| {})
+        .await
+        .unwrap();
+    assert_eq!(report.throttled, 1);
+    assert!(report.is_complete());
+    let throttled = chaos.inner.calls_to("Get-MobileDeviceStatistics");
+    assert!(!throttled.is_empty());
+    // The fake answers the scripted 429 after its latency: the first call's answer time.
+    let starts = chaos.starts("Get-MobileDeviceStatistics");
+    let first = starts[0];
+    let answered = first + Duration::from_millis(100);
+    let gate = answered + Duration::from_secs(3);
+    let in_window: Vec<_> = chaos
+        .log
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(_, t, _)| *t > answered && *t < gate)
+        .map(|(c, t, _)| (c.clone(), t.duration_since(first)))
+        .collect();
+    assert!(
+        in_window.is_empty(),
+        "calls started while the Retry-After gate was closed: {in_window:?}"
+    );
+    assert!(
+        starts.iter().any(|t| *t >= gate),
+        "work resumed after the gate"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn aimd_shrinks_on_throttling_and_grows_back() {
+    let limiter = Arc::new(AdaptiveLimiter::new(8, 8));
+    let mut chaos = Chaos::new(fake(400, 120));
+    chaos.limiter = Some(limiter.clone());
+    chaos.page_size = 100;
+    chaos.inner.set_latency(Some(Duration::from_millis(20)));
+    chaos.inner.fail(
+        Some("Get-MobileDeviceStatistics"),
+        Scripted::Service(Failure::ConcurrencyLimit),
+        Times::N(4),
+    );
+    let chaos = Arc::new(chaos);
+    let client: Arc<dyn ExchangeClient> = chaos.clone();
+    let report = InventorySync::new(client)
+        .with_statistics(true)
+        .limiter(limiter.clone())
+        .backoff(Duration::from_millis(10))
+        .run(|_| {})
+        .await
+        .unwrap();
+    assert!(report.is_complete(), "{:?}", report.failed_mailboxes);
+    assert_eq!(report.throttled, 4);
+    let limits: Vec<usize> = chaos.log.lock().unwrap().iter().map(|x| x.2).collect();
+    let min = *limits.iter().min().unwrap();
+    assert!(min < 8, "the limit never shrank: {limits:?}");
+    assert_eq!(
+        limiter.limit(),
+        8,
+        "the limit grows back while calls succeed"
+    );
+    let in_order_max_after_min = limits
+        .iter()
+        .skip_while(|l| **l != min)
+        .max()
+        .copied()
+        .unwrap();
+    assert!(in_order_max_after_min > min);
+}
+
+#[tokio::test]
+async fn incremental_filters_on_when_changed_and_saves_the_mark() {
+    use exchange_activesync::connector::{MemoryStore, SyncStateStore};
+    let chaos = Chaos::new(fake(50, 20));
+    let cutoff = chaos.inner.tenant().now();
+    let changed: Uuid = {
+        let mut t = chaos.inner.tenant_mut();
+        let g = t.devices().nth(3).unwrap().guid;
+        t.set_now(cutoff + chrono::Duration::hours(1));
+        // A wipe request changes the device object (WhenChanged moves on).
+        let id = g;
+        t.advance_wipe(&id);
+        g
+    };
+    let _ = changed;
+    let store = Arc::new(MemoryStore::with(cutoff));
+    let client: Arc<dyn ExchangeClient> = Arc::new(chaos);
+    let full = InventorySync::new(client.clone())
+        .run(|_| {})
+        .await
+        .unwrap();
+    assert_eq!(full.devices, 50);
+    let mut delivered = Vec::new();
+    let report = InventorySync::new(client)
+        .state_store(store.clone())
+        .incremental()
+        .run(|r| delivered.push(r))
+        .await
+        .unwrap();
+    assert_eq!(report.devices + report.skipped_unchanged, 50);
+    assert!(
+        delivered
+            .iter()
+            .all(|r| r.device.when_changed_utc.unwrap() > cutoff)
+    );
+    let mark = store.load().await.unwrap().unwrap();
+    assert!(mark > cutoff, "a complete sync moves the mark");
+}
+
+#[tokio::test]
+async fn over_http_with_throttling_resets_and_expiring_skiptokens() {
+    let tenant = TenantBuilder::new()
+        .seed(3)
+        .mailboxes(60)
+        .devices(250)
+        .rbac_profile(RbacProfile::Full)
+        .build();
+    let expected: HashSet<Uuid> = tenant.devices().map(|d| d.guid).collect();
+    let plan = FaultPlan::new()
+        .step(FaultStep::new(
+            Some("Get-MobileDeviceStatistics"),
+            Fault::Fail(Failure::throttled(Some(0.2))),
+            FaultTimes::N(3),
+        ))
+        .step(FaultStep::new(
+            Some("Get-MobileDeviceStatistics"),
+            Fault::Fail(Failure::throttled(None)),
+            FaultTimes::N(2),
+        ))
+        .step(FaultStep::new(
+            Some("Get-MobileDeviceStatistics"),
+            Fault::Fail(Failure::Unavailable),
+            FaultTimes::N(2),
+        ))
+        .step(FaultStep::new(
+            Some("Get-MobileDeviceStatistics"),
+            Fault::ConnectionReset,
+            FaultTimes::N(2),
+        ))
+        .max_in_flight(4);
+    let sim = Simulator::start(SimulatorConfig::new(tenant).faults(plan))
+        .await
+        .unwrap();
+    let client = HttpExchangeClient::builder()
+        .environment(Environment::custom(sim.base_url().as_str()).unwrap())
+        .tenant(sim.tenant_id())
+        .token_provider(Arc::new(exchange_activesync::auth::StaticToken::new(
+            sim.token(),
+        )))
+        .page_size(50)
+        .retry_policy(
+            RetryPolicy::default()
+                .with_max_attempts(2)
+                .with_backoff(Duration::from_millis(5), Duration::from_millis(50)),
+        )
+        .build()
+        .unwrap();
+    let client: Arc<dyn ExchangeClient> = Arc::new(client);
+    let mut seen: HashMap<Uuid, usize> = HashMap::new();
+    let sim = Arc::new(sim);
+    let s2 = sim.clone();
+    let pages = Arc::new(Mutex::new(0usize));
+    let p2 = pages.clone();
+    let report = InventorySync::new(client)
+        .with_statistics(true)
+        .max_concurrency(8)
+        .backoff(Duration::from_millis(5))
+        .on_progress(move |_| {
+            let mut p = p2.lock().unwrap();
+            *p += 1;
+            // Expire the continuation the sync is about to follow, twice.
+            if *p == 1 || *p == 3 {
+                s2.expire_next_continuation();
+            }
+        })
+        .run(|r| *seen.entry(r.device.guid.unwrap()).or_default() += 1)
+        .await
+        .unwrap();
+    assert!(seen.values().all(|n| *n == 1), "duplicates delivered");
+    assert_eq!(seen.keys().copied().collect::<HashSet<_>>(), expected);
+    assert!(report.restarts >= 1, "{report:?}");
+    assert!(report.throttled >= 1, "{report:?}");
+    assert!(report.is_complete(), "{:?}", report.failed_mailboxes);
+    assert_eq!(report.with_statistics, expected.len());
+}
