@@ -239,7 +239,10 @@ pub fn decode_page(cmdlet: &str, body: &[u8]) -> Result<RawPage> {
     Ok(page)
 }
 
+/// Trim ASCII whitespace and a leading UTF-8 byte-order mark (some proxies and .NET front
+/// ends prefix one; serde_json rejects it).
 fn trim_ascii(b: &[u8]) -> &[u8] {
+    let b = b.strip_prefix(b"\xef\xbb\xbf").unwrap_or(b);
     let start = b
         .iter()
         .position(|c| !c.is_ascii_whitespace())
