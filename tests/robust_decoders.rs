@@ -166,6 +166,12 @@ fn huge_string_value_keeps_errors_bounded() {
         assert_bounded(&err, &err.to_string());
         assert!(err.message.starts_with("xxx") || err.message == "bad request");
     }
+    // Many entries: Display names a few and counts the rest.
+    let many: Vec<String> = (0..10_000).map(|i| format!("error number {i}")).collect();
+    let body = serde_json::json!({"value": [], "@adminapi.errors": many}).to_string();
+    let err = decode_page(CMDLET, body.as_bytes()).unwrap_err();
+    assert!(err.to_string().ends_with("… and 9995 more"), "{err}");
+    assert!(err.to_string().len() < MAX_RENDERED);
     let body = format!(r#"{{"value":[],"@adminapi.errors":["{big}"]}}"#);
     let err = decode_page(CMDLET, body.as_bytes()).unwrap_err();
     assert!(matches!(err, Error::Cmdlet(_)));
