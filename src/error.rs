@@ -213,13 +213,24 @@ pub struct CmdletErrors {
 
 impl fmt::Display for CmdletErrors {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Show a few errors only: a page can carry any number of them.
+        const SHOWN: usize = 5;
         write!(
             f,
             "{} reported {} error(s) on a successful response: {}",
             self.cmdlet.as_deref().unwrap_or("cmdlet"),
             self.errors.len(),
-            self.errors.join("; ")
-        )
+            self.errors
+                .iter()
+                .take(SHOWN)
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+                .join("; ")
+        )?;
+        if self.errors.len() > SHOWN {
+            write!(f, "; … and {} more", self.errors.len() - SHOWN)?;
+        }
+        Ok(())
     }
 }
 
