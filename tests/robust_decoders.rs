@@ -22,7 +22,11 @@ fn fixture(name: &str) -> Vec<u8> {
 
 fn assert_bounded(err: &dyn std::fmt::Debug, shown: &str) {
     let debug = format!("{err:?}");
-    assert!(shown.len() < MAX_RENDERED, "Display is {} bytes", shown.len());
+    assert!(
+        shown.len() < MAX_RENDERED,
+        "Display is {} bytes",
+        shown.len()
+    );
     assert!(debug.len() < MAX_RENDERED, "Debug is {} bytes", debug.len());
 }
 
@@ -42,7 +46,11 @@ fn run_all(body: &[u8]) -> Result<exchange_activesync::protocol::RawPage, Error>
         assert_eq!(err.retry_after, Some(std::time::Duration::from_secs(3)));
         assert!(!err.message.is_empty());
         assert_bounded(&err, &err.to_string());
-        let _ = (err.is_retryable(), err.is_not_found(), err.provably_not_processed());
+        let _ = (
+            err.is_retryable(),
+            err.is_not_found(),
+            err.provably_not_processed(),
+        );
     }
     let page = decode_page(CMDLET, body);
     match &page {
@@ -67,7 +75,10 @@ fn realistic_page_decodes() {
     let rows = page.json_rows().unwrap();
     assert_eq!(rows.len(), 3);
     assert!(rows.iter().all(|r| r.keys().all(|k| !k.contains('@'))));
-    assert_eq!(rows[2]["Identity"], "李雷\\ExchangeActiveSyncDevices\\Outlook§ABCD");
+    assert_eq!(
+        rows[2]["Identity"],
+        "李雷\\ExchangeActiveSyncDevices\\Outlook§ABCD"
+    );
     assert!(page.next_link.unwrap().as_str().contains("skiptoken"));
     assert!(page.warnings[0].is_truncation());
 }
@@ -112,8 +123,14 @@ fn html_502_keeps_the_title_in_the_snippet() {
     let body = fixture("html_502.html");
     assert!(is_decode(&run_all(&body)));
     let err = decode_error(502, &ResponseMeta::default(), None, &body);
-    assert!(err.body_snippet.contains("<title>502 - Web server received an invalid response"));
-    assert_eq!(err.message, "HTTP status 502", "HTML must not become the message");
+    assert!(
+        err.body_snippet
+            .contains("<title>502 - Web server received an invalid response")
+    );
+    assert_eq!(
+        err.message, "HTTP status 502",
+        "HTML must not become the message"
+    );
     let Err(Error::Decode { body_snippet, .. }) = decode_page(CMDLET, &body) else {
         unreachable!()
     };
@@ -147,7 +164,13 @@ fn huge_string_value_keeps_errors_bounded() {
     // In a row: decodes fine (rows are data).
     let body = format!(r#"{{"value":[{{"Notes":"{big}"}}]}}"#);
     let page = decode_page(CMDLET, body.as_bytes()).unwrap();
-    assert_eq!(page.json_rows().unwrap()[0]["Notes"].as_str().unwrap().len(), big.len());
+    assert_eq!(
+        page.json_rows().unwrap()[0]["Notes"]
+            .as_str()
+            .unwrap()
+            .len(),
+        big.len()
+    );
     // Truncated: the Decode error stays small.
     let err = decode_page(CMDLET, &body.as_bytes()[..body.len() - 3]).unwrap_err();
     assert!(matches!(err, Error::Decode { .. }));
@@ -156,7 +179,9 @@ fn huge_string_value_keeps_errors_bounded() {
     let error_bodies = [
         format!(r#"{{"error":{{"code":"BadRequest","message":"{big}"}}}}"#),
         format!(r#"{{"error":{{"code":"X","details":[{{"message":"Ex1|T.Ex|{big}"}}]}}}}"#),
-        format!(r#"{{"error":{{"code":"{big}","innererror":{{"type":"{big}","internalexception":{{"message":"{big}"}}}}}}}}"#),
+        format!(
+            r#"{{"error":{{"code":"{big}","innererror":{{"type":"{big}","internalexception":{{"message":"{big}"}}}}}}}}"#
+        ),
         format!(r#"{{"message":"{big}","@adminapi.warnings":["{big}","{big}","{big}"]}}"#),
         big.clone(),
         format!("<html><title>{big}</title></html>"),
@@ -207,10 +232,9 @@ fn deep_nesting_is_an_error_not_a_stack_overflow() {
                         // Skipped unknown keys may be tolerated; a raw `value` must then fail
                         // cleanly when its rows are decoded.
                         match page.value {
-                            Some(_) => assert!(matches!(
-                                page.rows::<Value>(),
-                                Err(Error::Decode { .. })
-                            )),
+                            Some(_) => {
+                                assert!(matches!(page.rows::<Value>(), Err(Error::Decode { .. })))
+                            }
                             None => assert!(page.rows::<Value>().unwrap().is_empty()),
                         }
                     }
@@ -253,7 +277,12 @@ fn wrong_types_in_envelope_fields() {
     assert_eq!(page.rows::<Value>().unwrap().len(), 4);
     assert_eq!(page.json_rows().unwrap().len(), 1);
     // Blank next link means no next page.
-    assert!(run_all(br#"{"@odata.nextLink":"  ","value":[]}"#).unwrap().next_link.is_none());
+    assert!(
+        run_all(br#"{"@odata.nextLink":"  ","value":[]}"#)
+            .unwrap()
+            .next_link
+            .is_none()
+    );
     // Errors entries of any type surface as a cmdlet error.
     match run_all(br#"{"@adminapi.errors":[{"Message":"m1"},7,{"x":1}],"value":[{"A":1}]}"#) {
         Err(Error::Cmdlet(e)) => {
@@ -278,10 +307,18 @@ fn wrong_types_in_error_envelopes() {
         assert!(err.code.is_none() || err.code.as_deref() == Some("BadRequest"));
         assert!(err.warnings.is_empty());
     }
-    let err = decode_error(404, &ResponseMeta::default(), None, &fixture("error_pipe_404.json"));
+    let err = decode_error(
+        404,
+        &ResponseMeta::default(),
+        None,
+        &fixture("error_pipe_404.json"),
+    );
     assert!(err.is_not_found());
     assert_eq!(err.string_id.as_deref(), Some("Ex6F9304"));
-    assert!(err.message.starts_with("The operation couldn't be performed"));
+    assert!(
+        err.message
+            .starts_with("The operation couldn't be performed")
+    );
 }
 
 #[test]
@@ -328,7 +365,10 @@ fn duplicate_keys_last_one_wins() {
     assert_eq!(page.warnings.len(), 1);
     assert_eq!(page.warnings[0].message, "w2");
     let rows = page.rows::<Value>().unwrap();
-    assert_eq!(rows, [serde_json::json!({"A":2}), serde_json::json!({"A":3})]);
+    assert_eq!(
+        rows,
+        [serde_json::json!({"A":2}), serde_json::json!({"A":3})]
+    );
     // Duplicate keys inside a row: serde_json's Value keeps the last one.
     let page = run_all(br#"{"value":[{"A":1,"A":2}]}"#).unwrap();
     assert_eq!(page.json_rows().unwrap()[0]["A"], 2);
@@ -403,9 +443,18 @@ fn odd_retry_after_headers_in_error_meta() {
             ..ResponseMeta::default()
         };
         let err = decode_error(429, &meta, None, b"");
-        assert_eq!(err.retry_after.map(|d| d.as_millis() as u64), expected, "{value:?}");
+        assert_eq!(
+            err.retry_after.map(|d| d.as_millis() as u64),
+            expected,
+            "{value:?}"
+        );
         assert!(err.is_throttled());
     }
     let now = chrono::Utc::now();
-    assert!(parse_retry_after("Fri, 31 Dec 9999 23:59:59 GMT", now, None).unwrap().as_secs() <= 86_400);
+    assert!(
+        parse_retry_after("Fri, 31 Dec 9999 23:59:59 GMT", now, None)
+            .unwrap()
+            .as_secs()
+            <= 86_400
+    );
 }

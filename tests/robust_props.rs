@@ -330,7 +330,14 @@ proptest! {
 /// slice inside the character and panic.
 #[test]
 fn filter_literals_with_multibyte_after_dollar() {
-    for input in ["$fals€", "$tru€", "$t€", "A -eq $fal日本", "$true€", "$false\u{1F642}"] {
+    for input in [
+        "$fals€",
+        "$tru€",
+        "$t€",
+        "A -eq $fal日本",
+        "$true€",
+        "$false\u{1F642}",
+    ] {
         let out = encode_filter_literals(input);
         assert_eq!(
             out.replace("'True'", "$true").replace("'False'", "$false"),

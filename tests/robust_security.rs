@@ -21,10 +21,16 @@ fn url(s: &str) -> Url {
 #[test]
 fn token_goes_only_to_allow_listed_https_hosts() {
     let clouds = [
-        (Environment::Commercial, vec!["outlook.office365.com", "outlook.office.com"]),
+        (
+            Environment::Commercial,
+            vec!["outlook.office365.com", "outlook.office.com"],
+        ),
         (Environment::GccHigh, vec!["outlook.office365.us"]),
         (Environment::Dod, vec!["outlook-dod.office365.us"]),
-        (Environment::China, vec!["partner.outlook.cn", "outlook.office365.cn"]),
+        (
+            Environment::China,
+            vec!["partner.outlook.cn", "outlook.office365.cn"],
+        ),
     ];
     for (env, hosts) in &clouds {
         for host in hosts {
@@ -70,7 +76,11 @@ fn token_goes_only_to_allow_listed_https_hosts() {
 
 #[test]
 fn custom_loopback_endpoint_is_pinned_to_its_origin() {
-    for base in ["http://127.0.0.1:8080", "http://localhost:8080", "http://[::1]:8080"] {
+    for base in [
+        "http://127.0.0.1:8080",
+        "http://localhost:8080",
+        "http://[::1]:8080",
+    ] {
         let env = Environment::custom(base).unwrap();
         assert!(env.may_receive_token(&url(&format!("{base}/adminapi/beta/t/InvokeCommand"))));
         let host = url(base).host_str().unwrap().to_string();
@@ -165,7 +175,10 @@ fn destructive_calls_are_refused_locally_without_a_single_identity() {
             assert_eq!(inv.parameters().get("Confirm"), Some(&json!(false)));
         }
         let mut p = Parameters::new();
-        p.string("Identity", "Ann\\ExchangeActiveSyncDevices\\iPhone§ApplC39XYZ");
+        p.string(
+            "Identity",
+            "Ann\\ExchangeActiveSyncDevices\\iPhone§ApplC39XYZ",
+        );
         let inv = Invocation::new(cmdlet, p);
         inv.validate().unwrap();
         let body: Value = serde_json::from_slice(&inv.body()).unwrap();
@@ -177,8 +190,11 @@ const TOKEN: &str = "eyJhbGciOiJub25lIn0.eyJzdWIiOiJTRUNSRVQtVE9LRU4ifQ.c2lnLVNF
 const CLIENT_SECRET: &str = "Zq8~client.secret-VALUE_42";
 
 fn cert_pem() -> String {
-    std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/auth/combined.pem"))
-        .unwrap()
+    std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/auth/combined.pem"
+    ))
+    .unwrap()
 }
 
 fn assert_hidden(text: &str, what: &str) {
@@ -193,15 +209,25 @@ fn secrets_absent_from_debug_and_display() {
     assert_hidden(&format!("{token:?} {:#?}", token), "AccessToken");
     let st = StaticToken::new(TOKEN);
     assert_hidden(&format!("{st:?} {st:#?}"), "StaticToken");
-    let cc = ClientCredentials::with_secret(&Environment::Commercial, "contoso.example", "app-id", CLIENT_SECRET)
-        .unwrap();
+    let cc = ClientCredentials::with_secret(
+        &Environment::Commercial,
+        "contoso.example",
+        "app-id",
+        CLIENT_SECRET,
+    )
+    .unwrap();
     let shown = format!("{cc:?} {cc:#?}");
     assert_hidden(&shown, "ClientCredentials (secret)");
     assert!(shown.contains("app-id"));
     let key_text = cert_pem();
     let cert = ClientCertificate::from_pem(&key_text).unwrap();
-    let cc = ClientCredentials::with_certificate(&Environment::Commercial, "contoso.example", "app-id", cert.clone())
-        .unwrap();
+    let cc = ClientCredentials::with_certificate(
+        &Environment::Commercial,
+        "contoso.example",
+        "app-id",
+        cert.clone(),
+    )
+    .unwrap();
     let shown = format!("{cc:?} {cc:#?} {cert:?}");
     assert_hidden(&shown, "ClientCredentials (certificate)");
     // No line of the private key shows up either.
@@ -210,7 +236,10 @@ fn secrets_absent_from_debug_and_display() {
         .nth(1)
         .or_else(|| key_text.split("-----BEGIN RSA PRIVATE KEY-----").nth(1))
         .unwrap();
-    for line in key_lines.lines().filter(|l| l.len() > 16 && !l.starts_with("-----")) {
+    for line in key_lines
+        .lines()
+        .filter(|l| l.len() > 16 && !l.starts_with("-----"))
+    {
         assert!(!shown.contains(line), "key material in Debug");
     }
     // The cached provider too.
@@ -250,7 +279,10 @@ fn secrets_absent_from_tracing_output() {
         .with_max_level(tracing::Level::TRACE)
         .with_ansi(false)
         .finish();
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     tracing::subscriber::with_default(subscriber, || {
         rt.block_on(async {
             let server = MockServer::start().await;
@@ -290,7 +322,10 @@ fn secrets_absent_from_tracing_output() {
     });
     let logged = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
     assert!(logged.contains("got a token"), "{logged}");
-    assert!(logged.contains("token refresh failed"), "the cache's warning was captured: {logged}");
+    assert!(
+        logged.contains("token refresh failed"),
+        "the cache's warning was captured: {logged}"
+    );
     assert!(logged.contains("refresh failed"));
     assert_hidden(&logged, "tracing output");
 }

@@ -232,7 +232,11 @@ pub fn decode_page(cmdlet: &str, body: &[u8]) -> Result<RawPage> {
         return Err(Error::Cmdlet(Box::new(CmdletErrors {
             cmdlet: Some(cmdlet.to_string()),
             errors: errors.into_iter().map(clip).collect(),
-            warnings: page.warnings.iter().map(|w| clip(w.message.clone())).collect(),
+            warnings: page
+                .warnings
+                .iter()
+                .map(|w| clip(w.message.clone()))
+                .collect(),
             rows,
         })));
     }
