@@ -261,10 +261,17 @@ pub fn encode_filter_literals(filter: &str) -> String {
                 .next()
                 .is_none_or(|c| !(c.is_alphanumeric() || c == '_'))
         };
-        if tail.len() >= 5 && tail[..5].eq_ignore_ascii_case("$true") && boundary(5) {
+        // Compare bytes, not `&str` slices: byte 5 or 6 may fall inside a multi-byte
+        // character (`$fals€`), and a match only ends on a boundary anyway (ASCII literal).
+        let starts_with = |lit: &str| {
+            tail.as_bytes()
+                .get(..lit.len())
+                .is_some_and(|b| b.eq_ignore_ascii_case(lit.as_bytes()))
+        };
+        if starts_with("$true") && boundary(5) {
             out.push_str("'True'");
             rest = &tail[5..];
-        } else if tail.len() >= 6 && tail[..6].eq_ignore_ascii_case("$false") && boundary(6) {
+        } else if starts_with("$false") && boundary(6) {
             out.push_str("'False'");
             rest = &tail[6..];
         } else {
