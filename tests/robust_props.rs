@@ -88,7 +88,7 @@ fn filter_text() -> impl Strategy<Value = String> {
         Just("$fals€".to_string()),
         Just("$trué".to_string()),
         Just("$true9".to_string()),
-        "[^']{0,8}",
+        "[^'\"]{0,8}",
         " -eq ".prop_map(String::from),
         "[a-zA-Z_]{1,6}",
     ];
@@ -166,6 +166,17 @@ proptest! {
         prop_assert_eq!(p.get(&n), Some(&json!(second)));
         prop_assert_eq!(p.get(&other.to_ascii_uppercase()), Some(&json!(second)));
         prop_assert!(p.names().any(|k| k == other));
+    }
+
+    #[test]
+    fn filter_literals_never_touch_quoted_values(value in ".{0,24}", tail in filter_text()) {
+        // A value quoted the OPATH way (`'…'`, embedded `'` doubled) is data: whatever it
+        // contains, it reaches the service unchanged, and what follows it is still encoded.
+        let quoted = format!("'{}'", value.replace('\'', "''"));
+        let input = format!("Name -eq {quoted} -and {tail}");
+        let out = encode_filter_literals(&input);
+        let expected = format!("Name -eq {quoted} -and {}", encode_filter_literals(&tail));
+        prop_assert_eq!(out, expected);
     }
 
     #[test]

@@ -262,7 +262,8 @@ fn trim_ascii(b: &[u8]) -> &[u8] {
 /// in bytes; longer texts are cut on a character boundary and end with `…`. Keeps the Display
 /// and Debug of errors small even when a body carries megabytes of text.
 const ERROR_TEXT_LIMIT: usize = 1024;
-/// Most warnings kept in an [`ApiError`].
+/// Most warnings kept in an [`ApiError`]; when there are more, the last entry says how many
+/// were left out, so the cut is never silent.
 const ERROR_WARNINGS_LIMIT: usize = 4;
 
 fn clip(s: String) -> String {
@@ -407,11 +408,18 @@ pub fn decode_error(
     err.request_id = clip_opt(err.request_id.take());
     err.client_request_id = clip_opt(err.client_request_id.take());
     err.cmdlet = clip_opt(err.cmdlet.take());
+    let total = err.warnings.len();
     err.warnings.truncate(ERROR_WARNINGS_LIMIT);
     err.warnings = std::mem::take(&mut err.warnings)
         .into_iter()
         .map(clip)
         .collect();
+    if total > ERROR_WARNINGS_LIMIT {
+        err.warnings.push(format!(
+            "({} more warning(s) not kept)",
+            total - ERROR_WARNINGS_LIMIT
+        ));
+    }
     err
 }
 
