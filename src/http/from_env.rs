@@ -63,7 +63,7 @@ pub fn client_from_lookup(
             }
         }
     };
-    let provider = match provider_from_lookup(&cloud, &tenant, &get) {
+    let provider = match provider_from_lookup(&cloud, &tenant, get) {
         Ok(Some(p)) => p,
         Ok(None) => {
             return Err(Error::Config(
