@@ -520,4 +520,3 @@ async fn rbac_reads() {
         .collect();
     assert_eq!(roles, ["Mail Recipients", "User Options"]);
 }
-

@@ -172,7 +172,11 @@ async fn next_link_continues_when_posted_the_same_body() {
     }
     assert_eq!((pages, guids.len()), (2, 1500));
     // A continuation with a different body is refused.
-    let first: Value = post(&s.invoke_url(), s.token(), &b).await.json().await.unwrap();
+    let first: Value = post(&s.invoke_url(), s.token(), &b)
+        .await
+        .json()
+        .await
+        .unwrap();
     let next = first["@odata.nextLink"].as_str().unwrap();
     let other = body("Get-MobileDevice", json!({"ResultSize": "5000"}));
     assert_eq!(post(next, s.token(), &other).await.status(), 400);
