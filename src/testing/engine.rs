@@ -1423,7 +1423,7 @@ fn write_rule(b: &mut Vec<u8>, t: &Tenant, r: &AccessRule, sel: Option<&BTreeSet
 
 fn write_device(b: &mut Vec<u8>, t: &Tenant, d: &Device, sel: Option<&BTreeSet<String>>) {
     let mb = &t.mailboxes[d.mailbox];
-    let identity = t.device_identity(d);
+    let identity = t.device_identity_ref(d);
     let mut w = RowWriter::begin(b, sel, annotate(&d.guid));
     w.str("FriendlyName", d.friendly_name.as_deref());
     w.str("DeviceId", Some(&d.device_id));
@@ -1452,7 +1452,7 @@ fn write_device(b: &mut Vec<u8>, t: &Tenant, d: &Device, sel: Option<&BTreeSet<S
         // A malformed key as seen in live captures.
         w.literal("LastUsedDate(DateTime])", "null");
     }
-    let dn = t.device_dn(d);
+    let dn = t.device_dn_ref(d);
     adbase(
         &mut w,
         t,
@@ -1482,7 +1482,7 @@ fn write_statistics(
     sel: Option<&BTreeSet<String>>,
     show_password: bool,
 ) {
-    let identity = t.device_identity(d);
+    let identity = t.device_identity_ref(d);
     let wipe = &d.wipe;
     let mut w = RowWriter::begin(b, sel, annotate(&d.guid));
     w.date("FirstSyncTime", d.first_sync_time, false);
