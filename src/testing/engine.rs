@@ -808,7 +808,9 @@ fn get_assignments(t: &Tenant, ctx: &Ctx<'_>) -> Result<Outcome, Failure> {
             role.is_none_or(|r| a.role.eq_ignore_ascii_case(r))
                 && identity.is_none_or(|i| filter::like(i, &a.name))
                 && assignee.is_none_or(|x| {
-                    a.assignee.eq_ignore_ascii_case(x) || t.caller.eq_ignore_ascii_case(x)
+                    a.assignee.eq_ignore_ascii_case(x)
+                        || t.caller.eq_ignore_ascii_case(x)
+                        || super::simulator::is_token_principal(x)
                 })
                 && enabled.is_none_or(|e| a.enabled == e)
                 && delegating.is_none_or(|d| a.delegating == d)

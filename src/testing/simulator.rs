@@ -309,6 +309,15 @@ impl std::fmt::Debug for SimulatorHandle {
 
 /// `appid` of the simulator's token (the application "registered" in the simulated tenant).
 pub const TOKEN_APP_ID: &str = "5e1a7a70-0000-4000-8000-00000000a11c";
+/// `oid` of the simulator's token: the object id of the application's service principal. The
+/// simulated RBAC treats it (and [`TOKEN_APP_ID`]) as the caller, as Exchange lists a service
+/// principal's role assignments under its object id.
+pub const TOKEN_OBJECT_ID: &str = "5e1a7a70-0000-4000-8000-0000000000b1";
+
+/// Whether `assignee` names the simulator token's principal (its object id or app id).
+pub(crate) fn is_token_principal(assignee: &str) -> bool {
+    assignee.eq_ignore_ascii_case(TOKEN_OBJECT_ID) || assignee.eq_ignore_ascii_case(TOKEN_APP_ID)
+}
 
 /// The simulator's token: an unsigned (`"alg":"none"`) JWT for an app-only caller of `tenant_id`
 /// holding `Exchange.ManageAsApp`, audience `https://outlook.office365.com`, issued 2024-06-01
@@ -321,7 +330,7 @@ pub fn simulator_token(tenant_id: &str) -> String {
         "iss": format!("https://sts.windows.net/{tenant_id}/"),
         "tid": tenant_id,
         "appid": TOKEN_APP_ID,
-        "oid": "5e1a7a70-0000-4000-8000-0000000000b1",
+        "oid": TOKEN_OBJECT_ID,
         "roles": ["Exchange.ManageAsApp"],
         "idtyp": "app",
         "iat": 1_717_200_000u64,
