@@ -954,3 +954,46 @@ async fn inventory_sync_stream_reports_the_failure_through_its_handle() {
     })
     .await;
 }
+
+// ---- a service that never advances --------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_next_link_that_never_advances_is_a_decode_error_not_an_endless_enumeration() {
+    bounded(async {
+        let s = sim().await;
+        s.push_fault(step(GET, Fault::StaleNextLink, FaultTimes::Always));
+        let c = client(&s);
+        let stuck = |e: &Error| {
+            assert!(matches!(e, Error::Decode { .. }), "{e:?}");
+            assert!(e.to_string().contains("same @odata.nextLink"), "{e}");
+        };
+        // The second page comes back pointing at itself.
+        stuck(
+            &c.get_mobile_device(GetMobileDevice::new())
+                .await
+                .unwrap_err(),
+        );
+        stuck(&c.run(GetMobileDevice::new()).await.unwrap_err());
+        for d in [
+            drain(c.get_mobile_device_stream(GetMobileDevice::new()), || {}).await,
+            drain(c.stream(GetMobileDevice::new()), || {}).await,
+        ] {
+            let e = d.error.as_ref().expect("the stream must end with an error");
+            stuck(e);
+            assert_eq!(
+                d.rows.len(),
+                PAGE,
+                "rows of the repeated page were not yielded"
+            );
+            assert!(!d.report.complete, "{:?}", d.report);
+        }
+        let client: Arc<dyn ExchangeClient> = Arc::new(c);
+        stuck(
+            &InventorySync::new(client)
+                .run(|_| {})
+                .await
+                .expect_err("the sync must fail"),
+        );
+    })
+    .await;
+}

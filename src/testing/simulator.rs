@@ -41,6 +41,9 @@ pub enum Fault {
     /// Run the cmdlet, then wait this long before answering (a slow service: the work is
     /// done, the answer is late).
     Delay(Duration),
+    /// Answer a continuation with its page but with the very `@odata.nextLink` it was sent
+    /// to, so the enumeration never advances (a first-page request is answered normally).
+    StaleNextLink,
 }
 
 /// How many times a scripted fault fires.
@@ -901,6 +904,9 @@ async fn answer_invoke_inner(
         .iter()
         .find(|(k, _)| k.eq_ignore_ascii_case("$skiptoken"))
         .map(|(_, v)| v.clone());
+    let stale_link = skiptoken
+        .clone()
+        .filter(|_| matches!(late, Some(Fault::StaleNextLink)));
     if let Some(chaos) = &state.chaos {
         let facts = ChaosRequest::new(CmdletKind::from_cmdlet_name(cmdlet), &body)
             .client_request_id(client_request_id.as_deref())
@@ -968,8 +974,18 @@ async fn answer_invoke_inner(
         out.extend_from_slice(b",\"@adminapi.confirmationmessage\":");
         let _ = serde_json::to_writer(&mut out, c);
     }
-    if let Some(next) = &outcome.next {
-        let token = continuation::encode(&state.key, &body, next, &select, SystemTime::now());
+    let next_token = match (stale_link, &outcome.next) {
+        (Some(stale), _) => Some(stale),
+        (None, Some(next)) => Some(continuation::encode(
+            &state.key,
+            &body,
+            next,
+            &select,
+            SystemTime::now(),
+        )),
+        (None, None) => None,
+    };
+    if let Some(token) = next_token {
         let mut link = Url::parse(&format!(
             "{}/adminapi/beta/{tenant_path}/InvokeCommand",
             state.base
