@@ -1283,49 +1283,40 @@ where
     T: DeserializeOwned + Send + 'a,
     C: ExchangeClient + ?Sized,
 {
-    let report = Arc::new(Mutex::new(StreamReport {
-        next_link: start.clone(),
-        ..Default::default()
-    }));
-    let shared = report.clone();
     let invocation = Arc::new(invocation);
-    let pages = stream::try_unfold(
-        (Some(start), invocation, shared),
-        move |(state, invocation, shared)| async move {
-            let Some(next) = state else {
-                return Ok::<_, Error>(None);
-            };
-            let raw = client.invoke_page(&invocation, next.as_ref()).await?;
-            let page: Page<T> = Page::from_raw(raw)?;
-            let following = page.next_link.clone();
-            if following.is_some() && following == next {
-                return Err(Error::Decode {
-                    cmdlet: invocation.cmdlet().to_string(),
-                    message: format!(
-                        "the service returned the same @odata.nextLink twice ({following:?})"
-                    ),
-                    body_snippet: String::new(),
-                });
-            }
-            {
-                let mut r = shared
-                    .lock()
-                    .map_err(|_| Error::Unsupported("poisoned".into()))?;
-                r.pages += 1;
-                r.items += page.items.len();
-                absorb_warnings(&mut r, page.warnings, following.is_some());
-                r.next_link = following.clone();
-                r.complete = following.is_none();
-            }
-            let state = following.map(Some);
-            Ok(Some((page.items, (state, invocation, shared))))
-        },
-    );
-    let items = pages
-        .map_ok(|items| stream::iter(items.into_iter().map(Ok)))
-        .try_flatten()
-        .boxed();
-    ObjectStream::new(items, report)
+    let cmdlet = invocation.cmdlet().to_string();
+    stream_pages_from(cmdlet, start, move |next| {
+        let invocation = invocation.clone();
+        Box::pin(async move { page_of(client, &invocation, next.as_ref()).await })
+    })
+}
+
+/// The `@odata.nextLink`s one enumeration has followed: a link the service returns a second
+/// time (right away or after a detour) would make paging loop forever, so it ends the
+/// enumeration with an error instead.
+#[derive(Debug, Default)]
+pub(crate) struct SeenLinks(std::collections::HashSet<NextLink>);
+
+impl SeenLinks {
+    /// Forget every link (a restarted enumeration starts over).
+    pub(crate) fn clear(&mut self) {
+        self.0.clear();
+    }
+
+    /// Record `link`; an error if it was seen before in this enumeration.
+    pub(crate) fn check(&mut self, cmdlet: &str, link: Option<&NextLink>) -> Result<()> {
+        match link {
+            Some(link) if !self.0.insert(link.clone()) => Err(Error::Decode {
+                cmdlet: cmdlet.to_string(),
+                message: format!(
+                    "the service returned an @odata.nextLink it had already returned ({link:?}); \
+                     paging would loop"
+                ),
+                body_snippet: String::new(),
+            }),
+            _ => Ok(()),
+        }
+    }
 }
 
 /// Collect every row of `invocation` across all pages.
@@ -1338,6 +1329,7 @@ where
     let mut items = Vec::new();
     let mut next: Option<NextLink> = None;
     let mut confirmation = None;
+    let mut seen = SeenLinks::default();
     loop {
         let raw = client.invoke_page(invocation, next.as_ref()).await?;
         let page: Page<T> = Page::from_raw(raw)?;
@@ -1347,17 +1339,9 @@ where
         if page.confirmation_message.is_some() {
             confirmation = page.confirmation_message;
         }
+        seen.check(invocation.cmdlet(), page.next_link.as_ref())?;
         match page.next_link {
-            Some(link) if next.as_ref() != Some(&link) => next = Some(link),
-            Some(link) => {
-                return Err(Error::Decode {
-                    cmdlet: invocation.cmdlet().to_string(),
-                    message: format!(
-                        "the service returned the same @odata.nextLink twice ({link:?})"
-                    ),
-                    body_snippet: String::new(),
-                });
-            }
+            Some(link) => next = Some(link),
             None => break,
         }
     }
@@ -1393,33 +1377,51 @@ impl<T: ExchangeClient + ?Sized> ExchangeClientExt for T {}
 // ---- typed cmdlet helpers ---------------------------------------------------------------
 
 /// Stream the rows of pages produced by `fetch` (called with `None` for the first page, then
-/// with each `@odata.nextLink`), recording warnings in the stream's report. A link returned
-/// twice in a row is a decode error, not a loop.
+/// with each `@odata.nextLink`), recording warnings in the stream's report. A link the service
+/// returns a second time is a decode error, not a loop.
 pub fn stream_pages<'a, T, F>(cmdlet: &'static str, fetch: F) -> ObjectStream<'a, T>
 where
     T: Send + 'a,
     F: Fn(Option<NextLink>) -> futures::future::BoxFuture<'a, Result<Page<T>>> + Send + Sync + 'a,
 {
-    let report = Arc::new(Mutex::new(StreamReport::default()));
+    stream_pages_from(cmdlet.to_string(), None, fetch)
+}
+
+/// [`stream_pages`] starting at `start` (`None` = the first page).
+fn stream_pages_from<'a, T, F>(
+    cmdlet: String,
+    start: Option<NextLink>,
+    fetch: F,
+) -> ObjectStream<'a, T>
+where
+    T: Send + 'a,
+    F: Fn(Option<NextLink>) -> futures::future::BoxFuture<'a, Result<Page<T>>> + Send + Sync + 'a,
+{
+    let report = Arc::new(Mutex::new(StreamReport {
+        next_link: start.clone(),
+        ..Default::default()
+    }));
     let shared = report.clone();
     let fetch = Arc::new(fetch);
-    let pages = stream::try_unfold((Some(None::<NextLink>), shared), move |(state, shared)| {
+    let cmdlet = Arc::new(cmdlet);
+    let mut seen = SeenLinks::default();
+    if let Some(start) = &start {
+        seen.0.insert(start.clone());
+    }
+    let seen = Arc::new(Mutex::new(seen));
+    let pages = stream::try_unfold((Some(start), shared), move |(state, shared)| {
         let fetch = fetch.clone();
+        let cmdlet = cmdlet.clone();
+        let seen = seen.clone();
         async move {
             let Some(current) = state else {
                 return Ok::<_, Error>(None);
             };
-            let page = fetch(current.clone()).await?;
+            let page = fetch(current).await?;
             let following = page.next_link.clone();
-            if following.is_some() && following == current {
-                return Err(Error::Decode {
-                    cmdlet: cmdlet.to_string(),
-                    message: format!(
-                        "the service returned the same @odata.nextLink twice ({following:?})"
-                    ),
-                    body_snippet: String::new(),
-                });
-            }
+            seen.lock()
+                .map_err(|_| Error::Unsupported("poisoned".into()))?
+                .check(&cmdlet, following.as_ref())?;
             {
                 let mut r = shared
                     .lock()
@@ -1612,6 +1614,51 @@ mod tests {
         let r =
             collect_invocation::<Row, _>(&Loop, &Invocation::new("Get-X", Parameters::new())).await;
         assert!(matches!(r, Err(Error::Decode { .. })));
+    }
+
+    #[tokio::test]
+    async fn a_paging_cycle_is_an_error_not_a_loop() {
+        /// Pages link first → "a" → "b" → "a" → …
+        struct Cycle;
+        #[async_trait]
+        impl ExchangeClient for Cycle {
+            async fn invoke_page(
+                &self,
+                inv: &Invocation,
+                next: Option<&NextLink>,
+            ) -> Result<RawPage> {
+                let following = match next.map(NextLink::as_str) {
+                    None | Some("b") => "a",
+                    _ => "b",
+                };
+                Ok(RawPage::from_values(inv.cmdlet(), vec![json!({"N": 1})])
+                    .with_next_link(Some(NextLink::new(following))))
+            }
+        }
+        let inv = Invocation::new("Get-X", Parameters::new());
+        let collected = collect_invocation::<Row, _>(&Cycle, &inv).await;
+        assert!(
+            matches!(collected, Err(Error::Decode { .. })),
+            "{collected:?}"
+        );
+        let mut stream = stream_invocation::<Row, _>(&Cycle, inv, None);
+        let mut rows = 0;
+        let mut failed = false;
+        while let Some(item) = stream.next().await {
+            match item {
+                Ok(_) => rows += 1,
+                Err(e) => {
+                    assert!(matches!(e, Error::Decode { .. }));
+                    failed = true;
+                }
+            }
+        }
+        assert!(failed, "the stream must end with an error");
+        assert_eq!(
+            rows, 2,
+            "pages first and a are yielded; b links back to a and is refused"
+        );
+        assert!(!stream.report().complete);
     }
 
     #[test]

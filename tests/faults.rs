@@ -965,7 +965,7 @@ async fn a_next_link_that_never_advances_is_a_decode_error_not_an_endless_enumer
         let c = client(&s);
         let stuck = |e: &Error| {
             assert!(matches!(e, Error::Decode { .. }), "{e:?}");
-            assert!(e.to_string().contains("same @odata.nextLink"), "{e}");
+            assert!(e.to_string().contains("already returned"), "{e}");
         };
         // The second page comes back pointing at itself.
         stuck(

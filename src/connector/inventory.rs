@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::limiter::AdaptiveLimiter;
 use super::store::SyncStateStore;
-use crate::client::ExchangeClient;
+use crate::client::{ExchangeClient, SeenLinks};
 use crate::cmdlets::{GetMobileDevice, GetMobileDeviceStatistics, PreparedCmdlet};
 use crate::error::{Error, Result};
 use crate::models::{MobileDevice, MobileDeviceStatistics};
@@ -315,6 +315,7 @@ impl InventorySync {
             done: false,
             seen_guids: HashSet::new(),
             seen_other: HashSet::new(),
+            seen_links: SeenLinks::default(),
             pages: 0,
             restarts: 0,
             duplicates: 0,
@@ -561,6 +562,7 @@ struct Cursor<'a> {
     done: bool,
     seen_guids: HashSet<Uuid>,
     seen_other: HashSet<String>,
+    seen_links: SeenLinks,
     pages: usize,
     restarts: u32,
     duplicates: usize,
@@ -585,13 +587,8 @@ impl Cursor<'_> {
                 Ok(page) => {
                     permit.success();
                     self.pages += 1;
-                    if page.next_link.is_some() && page.next_link == self.next {
-                        return Err(Error::Decode {
-                            cmdlet: "Get-MobileDevice".into(),
-                            message: "the service returned the same @odata.nextLink twice".into(),
-                            body_snippet: String::new(),
-                        });
-                    }
+                    self.seen_links
+                        .check("Get-MobileDevice", page.next_link.as_ref())?;
                     self.next = page.next_link;
                     self.done = self.next.is_none();
                     let mut fresh = Vec::with_capacity(page.items.len());
@@ -626,6 +623,7 @@ impl Cursor<'_> {
                         tracing::warn!(error = %e, "device enumeration restarts from the first page");
                         self.restarts += 1;
                         self.next = None;
+                        self.seen_links.clear();
                         // A fresh request id: the old continuation's affinity is gone.
                         self.prepared = PreparedCmdlet::new(&GetMobileDevice::new())?;
                         attempt = 0;
