@@ -15,21 +15,27 @@
 //!   `Get-MobileDevice` enumeration, then one `Get-MobileDeviceStatistics -Mailbox` call per
 //!   mailbox, one at a time (target ≥ 10×).
 //!
+//! `cargo bench --bench inventory -- --no-sequential` skips the sequential run (no speed-up).
+//!
 //! Both runs are checked: every device delivered once and joined with its statistics; a run
 //! that is fast but wrong panics instead of printing numbers.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use exchange_activesync::auth::StaticToken;
 use exchange_activesync::cmdlets::{GetMobileDevice, GetMobileDeviceStatistics};
 use exchange_activesync::connector::{InventorySync, SyncReport, device_mailbox};
+use exchange_activesync::protocol::{Invocation, NextLink, RawPage};
 use exchange_activesync::testing::{
     FaultPlan, Simulator, SimulatorConfig, SimulatorHandle, TenantBuilder,
 };
 use exchange_activesync::types::MailboxIdentity;
-use exchange_activesync::{Environment, ExchangeClient, HttpExchangeClient, RetryPolicy};
+use exchange_activesync::{
+    Environment, ExchangeClient, HttpExchangeClient, Result, RetryPolicy, async_trait,
+};
 use futures::TryStreamExt;
 use uuid::Uuid;
 
@@ -43,7 +49,7 @@ const MAX_CONCURRENCY: usize = 32;
 /// An HTTP client for the simulator. Throttling is left to the caller (one attempt per call):
 /// `InventorySync` retries pages and statistics itself and its limiter must *see* every 429
 /// to adapt; a client that sleeps through them internally would hide them from it.
-fn client(sim: &SimulatorHandle) -> Arc<dyn ExchangeClient> {
+fn client(sim: &SimulatorHandle) -> Arc<Timed> {
     let client = HttpExchangeClient::builder()
         .environment(Environment::custom(sim.base_url().as_str()).expect("loopback URL"))
         .tenant(sim.tenant_id())
@@ -51,13 +57,50 @@ fn client(sim: &SimulatorHandle) -> Arc<dyn ExchangeClient> {
         .retry_policy(RetryPolicy::default().with_max_attempts(1))
         .build()
         .expect("client builds");
-    Arc::new(client)
+    Arc::new(Timed {
+        inner: client,
+        calls: AtomicU64::new(0),
+        busy_micros: AtomicU64::new(0),
+    })
+}
+
+/// Measures how long the calls take as the caller sees them: their summed duration over the
+/// wall time is the mean number of requests in flight.
+struct Timed {
+    inner: HttpExchangeClient,
+    calls: AtomicU64,
+    busy_micros: AtomicU64,
+}
+
+impl Timed {
+    fn summary(&self, wall: Duration) -> String {
+        let calls = self.calls.load(Ordering::Relaxed).max(1);
+        let busy = self.busy_micros.load(Ordering::Relaxed) as f64 / 1e6;
+        format!(
+            "mean {:.1} requests in flight, {:.1} ms per request as the client sees it",
+            busy / wall.as_secs_f64(),
+            busy * 1000.0 / calls as f64
+        )
+    }
+}
+
+#[async_trait]
+impl ExchangeClient for Timed {
+    async fn invoke_page(&self, inv: &Invocation, next: Option<&NextLink>) -> Result<RawPage> {
+        let t = Instant::now();
+        let res = self.inner.invoke_page(inv, next).await;
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        self.busy_micros
+            .fetch_add(t.elapsed().as_micros() as u64, Ordering::Relaxed);
+        res
+    }
 }
 
 struct Measured {
     requests: u64,
     elapsed: Duration,
     throttled: u64,
+    timing: String,
 }
 
 impl Measured {
@@ -78,10 +121,9 @@ async fn adaptive(
     let mut seen: HashSet<Uuid> = HashSet::with_capacity(expected.len());
     let mut joined = 0usize;
     let mut duplicates = 0usize;
-    let report = InventorySync::new(client)
+    let report = InventorySync::new(client.clone())
         .with_statistics(true)
         .max_concurrency(max_concurrency)
-        .backoff(Duration::from_millis(20))
         .run(|record| {
             if record
                 .statistics
@@ -117,6 +159,7 @@ async fn adaptive(
             requests,
             elapsed,
             throttled: report.throttled,
+            timing: client.summary(elapsed),
         },
         report,
     )
@@ -169,6 +212,7 @@ async fn sequential(sim: &SimulatorHandle, expected: &HashSet<Uuid>) -> Measured
         requests,
         elapsed,
         throttled: 0,
+        timing: client.summary(elapsed),
     }
 }
 
@@ -194,6 +238,7 @@ fn print_adaptive(label: &str, m: &Measured, report: &SyncReport) {
         m.ideal(useful).as_secs_f64(),
         m.ideal(useful).as_secs_f64() / m.elapsed.as_secs_f64(),
     );
+    println!("{label}: {}", m.timing);
 }
 
 fn main() {
@@ -243,6 +288,10 @@ fn main() {
             &capped_report,
         );
 
+        if std::env::args().any(|a| a == "--no-sequential") {
+            sim.shutdown().await;
+            return;
+        }
         let seq = sequential(&sim, &expected).await;
         println!(
             "sequential: {} requests, {:.2} s ({:.1} ms per request)",
@@ -250,6 +299,7 @@ fn main() {
             seq.elapsed.as_secs_f64(),
             seq.elapsed.as_secs_f64() * 1000.0 / seq.requests as f64
         );
+        println!("sequential: {}", seq.timing);
         println!(
             "speed-up adaptive over sequential = {:.1}× (target ≥ 10×)",
             seq.elapsed.as_secs_f64() / m.elapsed.as_secs_f64()

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use futures::stream::{self, Stream, StreamExt};
 use uuid::Uuid;
 
-use super::limiter::AdaptiveLimiter;
+use super::limiter::{AdaptiveLimiter, is_concurrency_answer};
 use super::store::SyncStateStore;
 use crate::client::ExchangeClient;
 use crate::cmdlets::{GetMobileDevice, GetMobileDeviceStatistics, PreparedCmdlet};
@@ -495,20 +495,30 @@ impl InventorySync {
                 }
                 Err(e) => {
                     let throttled = e.is_throttled();
-                    if throttled {
-                        permit.throttled(e.retry_after());
-                    } else {
-                        drop(permit);
-                    }
+                    let paced = is_concurrency_answer(&e);
+                    permit.failed(&e);
                     if attempt >= self.statistics_attempts || !(throttled || e.is_retryable()) {
                         return (Err(e), calls);
                     }
                     if e.retry_after().is_none() {
-                        tokio::time::sleep(backoff_delay(self.backoff, attempt)).await;
+                        tokio::time::sleep(retry_delay(self.backoff, attempt, paced)).await;
                     }
                 }
             }
         }
+    }
+}
+
+/// The pause before retry number `attempt`. After the per-tenant concurrency answer
+/// (`paced`) the limiter has already lowered the limit below the calls in flight, so the retry
+/// mostly waits for a slot there: the first one at once, further ones after a tenth of the
+/// usual backoff (the cap may be taken by other clients). A long pause would hold up the whole
+/// page, whose records are delivered once all its mailboxes are read.
+fn retry_delay(base: Duration, attempt: u32, paced: bool) -> Duration {
+    match (paced, attempt) {
+        (true, 1) => Duration::ZERO,
+        (true, _) => backoff_delay(base / 10, attempt - 1),
+        (false, _) => backoff_delay(base, attempt),
     }
 }
 
@@ -668,11 +678,8 @@ impl Cursor<'_> {
                 }
                 Err(e) => {
                     let throttled = e.is_throttled();
-                    if throttled {
-                        permit.throttled(e.retry_after());
-                    } else {
-                        drop(permit);
-                    }
+                    let paced = is_concurrency_answer(&e);
+                    permit.failed(&e);
                     let mid_enumeration = self.next.is_some();
                     let restartable = mid_enumeration
                         && (e.is_pagination_expired()
@@ -691,10 +698,33 @@ impl Cursor<'_> {
                         return Err(e);
                     }
                     if e.retry_after().is_none() {
-                        tokio::time::sleep(backoff_delay(self.sync.backoff, attempt)).await;
+                        tokio::time::sleep(retry_delay(self.sync.backoff, attempt, paced)).await;
                     }
                 }
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn concurrency_answers_are_retried_soon() {
+        let base = Duration::from_millis(500);
+        assert_eq!(retry_delay(base, 1, true), Duration::ZERO);
+        for _ in 0..50 {
+            let d = retry_delay(base, 2, true);
+            assert!(
+                d >= Duration::from_millis(37) && d <= Duration::from_millis(63),
+                "{d:?}"
+            );
+            let d = retry_delay(base, 1, false);
+            assert!(
+                d >= Duration::from_millis(375) && d <= Duration::from_millis(625),
+                "{d:?}"
+            );
         }
     }
 }

@@ -26,7 +26,7 @@ pub use inventory::{
     DEFAULT_MAX_PENDING_STATISTICS, DeviceRecord, InventorySync, SyncProgress, SyncReport,
     device_mailbox,
 };
-pub use limiter::{AdaptiveLimiter, DECREASE_COOLDOWN, Permit};
+pub use limiter::{AdaptiveLimiter, DECREASE_COOLDOWN, PROBE_SLOWDOWN, Permit};
 pub use status::{
     ConnectionReport, ConnectionStatus, ConnectionValidator, ConnectorProfile, DeviceCounts,
     ExportedCmdletsCheck, PermissionCheck, PermissionSummary, RbacPermissionCheck,
