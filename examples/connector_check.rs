@@ -6,6 +6,9 @@
 //! ```
 //!
 //! Without `EXO_TENANT_ID`/`EXO_ENDPOINT` it runs against an embedded simulator.
+//!
+//! Exit code: 0 when the connection is healthy, 2 when it is degraded, 1 when it failed or on
+//! error.
 
 #[path = "common/mod.rs"]
 mod common;
@@ -128,14 +131,14 @@ async fn main() -> ExitCode {
         Ok(p) => p,
         Err(e) => {
             eprintln!("error: {e}");
-            return ExitCode::from(2);
+            return ExitCode::from(1);
         }
     };
     let conn = match common::connect().await {
         Ok(c) => c,
         Err(e) => {
             eprintln!("error: {e}");
-            return ExitCode::from(2);
+            return ExitCode::from(1);
         }
     };
     let path = args.state_file.unwrap_or_else(JsonFileStore::default_path);
@@ -148,7 +151,7 @@ async fn main() -> ExitCode {
     drop(conn);
     match report.status {
         ConnectionStatus::Healthy => ExitCode::SUCCESS,
-        ConnectionStatus::Degraded { .. } => ExitCode::from(1),
-        _ => ExitCode::from(3),
+        ConnectionStatus::Degraded { .. } => ExitCode::from(2),
+        _ => ExitCode::from(1),
     }
 }

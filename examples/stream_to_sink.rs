@@ -17,7 +17,9 @@ use futures::TryStreamExt;
 async fn main() -> ExitCode {
     let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
     let (Some(tenant), Some(token)) = (var("EXO_TENANT_ID"), var("EXO_ACCESS_TOKEN")) else {
-        eprintln!("stream_to_sink needs EXO_TENANT_ID and EXO_ACCESS_TOKEN (and EXO_ENDPOINT for a local server)");
+        eprintln!(
+            "stream_to_sink needs EXO_TENANT_ID and EXO_ACCESS_TOKEN (and EXO_ENDPOINT for a local server)"
+        );
         return ExitCode::from(1);
     };
     let environment = match var("EXO_ENDPOINT") {

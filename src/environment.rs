@@ -118,16 +118,38 @@ impl Environment {
             return false;
         };
         let host = host.to_ascii_lowercase();
-        if let Environment::Custom { base_url, .. } = self
-            && url.scheme() == "http"
-        {
-            return is_loopback(url)
-                && base_url.host_str().map(str::to_ascii_lowercase) == Some(host)
+        if let Environment::Custom { base_url, .. } = self {
+            let base_host = base_url.host_str().map(str::to_ascii_lowercase);
+            let same_origin = base_url.scheme() == url.scheme()
+                && base_host.as_deref() == Some(host.as_str())
                 && base_url.port_or_known_default() == url.port_or_known_default();
+            if same_origin {
+                return url.scheme() == "https" || is_loopback(url);
+            }
+            // A custom https endpoint on a known cloud's host may follow that cloud's regional
+            // redirects (default https port only); anything else must be the same origin.
+            if url.scheme() != "https" || url.port_or_known_default() != Some(443) {
+                return false;
+            }
+            let Some(base_host) = base_host else {
+                return false;
+            };
+            return [
+                Environment::Commercial,
+                Environment::GccHigh,
+                Environment::Dod,
+                Environment::China,
+            ]
+            .iter()
+            .any(|cloud| cloud.host_allowed(&base_host) && cloud.host_allowed(&host));
         }
-        if url.scheme() != "https" {
-            return false;
-        }
+        url.scheme() == "https"
+            && url.port_or_known_default() == Some(443)
+            && self.host_allowed(&host)
+    }
+
+    /// Whether `host` (lower-case) is one of this cloud's hosts or a subdomain of one.
+    fn host_allowed(&self, host: &str) -> bool {
         self.allowed_host_suffixes().iter().any(|suffix| {
             let suffix = suffix.to_ascii_lowercase();
             host == suffix || host.ends_with(&format!(".{suffix}"))
@@ -228,5 +250,20 @@ mod tests {
         assert!(!local.may_receive_token(&Url::parse("http://127.0.0.1:9090/x").unwrap()));
         assert!(Environment::custom("http://10.0.0.1:8080").is_err());
         assert!(Environment::custom("http://localhost:1").is_ok());
+        // https on another port of a custom endpoint, or another host, gets no token.
+        assert!(!local.may_receive_token(&Url::parse("https://127.0.0.1:9999/x").unwrap()));
+        let proxy = Environment::custom("https://proxy.example:8443").unwrap();
+        assert!(proxy.may_receive_token(&Url::parse("https://proxy.example:8443/a").unwrap()));
+        assert!(!proxy.may_receive_token(&Url::parse("https://proxy.example/a").unwrap()));
+        assert!(!proxy.may_receive_token(&Url::parse("https://sub.proxy.example:8443/a").unwrap()));
+        let pinned = Environment::custom("https://outlook.office365.com").unwrap();
+        assert!(
+            pinned.may_receive_token(&Url::parse("https://emea.outlook.office365.com/a").unwrap())
+        );
+        assert!(!pinned.may_receive_token(&Url::parse("https://outlook.office365.us/a").unwrap()));
+        assert!(
+            !Environment::Commercial
+                .may_receive_token(&Url::parse("https://outlook.office365.com:8443/a").unwrap())
+        );
     }
 }

@@ -15,7 +15,7 @@ use std::time::Duration;
 /// Result alias used throughout the crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// Maximum number of characters of a raw response body kept in an error.
+/// Maximum length in bytes of the snippet of a raw response body kept in an error.
 pub const BODY_SNIPPET_LIMIT: usize = 2048;
 
 /// Exchange exception type names (or fragments) that the service reports for transient
@@ -213,13 +213,24 @@ pub struct CmdletErrors {
 
 impl fmt::Display for CmdletErrors {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Show a few errors only: a page can carry any number of them.
+        const SHOWN: usize = 5;
         write!(
             f,
             "{} reported {} error(s) on a successful response: {}",
             self.cmdlet.as_deref().unwrap_or("cmdlet"),
             self.errors.len(),
-            self.errors.join("; ")
-        )
+            self.errors
+                .iter()
+                .take(SHOWN)
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+                .join("; ")
+        )?;
+        if self.errors.len() > SHOWN {
+            write!(f, "; … and {} more", self.errors.len() - SHOWN)?;
+        }
+        Ok(())
     }
 }
 
@@ -481,12 +492,12 @@ impl Error {
 
 /// Render bytes as a bounded, printable snippet: valid UTF-8 is kept, NUL and other control
 /// characters are escaped, invalid bytes are replaced, and at most [`BODY_SNIPPET_LIMIT`]
-/// characters are kept (with a note of how many bytes were cut).
+/// bytes of text are kept, escapes included (with a note of how many bytes there were).
 pub fn body_snippet(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(body);
     let mut out = String::new();
-    for (count, ch) in text.chars().enumerate() {
-        if count >= BODY_SNIPPET_LIMIT {
+    for ch in text.chars() {
+        if out.len() >= BODY_SNIPPET_LIMIT {
             out.push_str(&format!("… ({} bytes in all)", body.len()));
             return out;
         }

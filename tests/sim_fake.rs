@@ -520,38 +520,3 @@ async fn rbac_reads() {
         .collect();
     assert_eq!(roles, ["Mail Recipients", "User Options"]);
 }
-
-#[test]
-#[ignore = "sanity timing of the engine alone on 100,000 devices; run with --ignored"]
-fn engine_enumeration_timing() {
-    use exchange_activesync::testing::{Call, execute};
-    let started = std::time::Instant::now();
-    let tenant = RwLock::new(
-        TenantBuilder::new()
-            .seed(5)
-            .mailboxes(20_000)
-            .devices(100_000)
-            .build(),
-    );
-    println!("built in {:?}", started.elapsed());
-    let params: serde_json::Map<String, Value> = [("ResultSize".to_string(), json!("Unlimited"))]
-        .into_iter()
-        .collect();
-    let started = std::time::Instant::now();
-    let (mut cursor, mut total, mut bytes) = (None, 0, 0);
-    loop {
-        let call = Call::new("Get-MobileDevice", &params).cursor(cursor.as_ref());
-        let page = execute(&tenant, &call).unwrap();
-        total += page.row_count;
-        bytes += page.rows_json.len();
-        match page.next {
-            Some(c) => cursor = Some(c),
-            None => break,
-        }
-    }
-    println!(
-        "engine served {total} rows ({bytes} bytes) in {:?}",
-        started.elapsed()
-    );
-    assert_eq!(total, 100_000);
-}

@@ -13,7 +13,7 @@
 
 use std::sync::Arc;
 
-use exchange_activesync::auth::{StaticToken, provider_from_env};
+use exchange_activesync::auth::StaticToken;
 use exchange_activesync::testing::{
     RbacProfile, Simulator, SimulatorConfig, SimulatorHandle, TenantBuilder,
 };
@@ -86,26 +86,9 @@ pub async fn connect() -> Result<Connection, String> {
             simulator: Some(sim),
         });
     }
-    let tenant = tenant.ok_or("EXO_TENANT_ID is required with EXO_ENDPOINT")?;
-    let mut environment: Environment = match var("EXO_ENVIRONMENT") {
-        Some(name) => name
-            .parse()
-            .map_err(|_| "EXO_ENVIRONMENT: expected commercial, gcc-high, dod or china")?,
-        None => Environment::Commercial,
-    };
-    if let Some(endpoint) = endpoint {
-        // Refuses plain http to anything but loopback.
-        environment = Environment::custom(&endpoint).map_err(|e| format!("EXO_ENDPOINT: {e}"))?;
-    }
-    let provider = provider_from_env(&environment, &tenant)
+    let client = exchange_activesync::http::client_from_env()
         .map_err(|e| e.to_string())?
-        .ok_or("set EXO_ACCESS_TOKEN, or EXO_CLIENT_ID with EXO_CLIENT_SECRET or EXO_CLIENT_CERTIFICATE")?;
-    let client = HttpExchangeClient::builder()
-        .environment(environment)
-        .tenant(tenant)
-        .token_provider(provider)
-        .build()
-        .map_err(|e| e.to_string())?;
+        .ok_or("EXO_TENANT_ID or EXO_ENDPOINT must be set")?;
     Ok(Connection {
         client: Arc::new(client),
         simulator: None,

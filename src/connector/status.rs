@@ -21,11 +21,10 @@ use crate::models::{DeviceAccessLevel, DeviceAccessState};
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ConnectorProfile {
-    /// Exchange Online: the cmdlets of the Intune service-to-service connector plus the device
-    /// actions (permissions.md §1).
+    /// Exchange Online: the 13 cmdlets of the Intune service-to-service connector.
     ExchangeOnline,
-    /// A hosted (multi-tenant, partner-run) Exchange exposing the same admin API: the
-    /// read-only cmdlets and device actions, without organization-wide policy management.
+    /// The hosted Exchange variant: the Exchange Online cmdlets plus Get-Recipient,
+    /// Clear-MobileDevice (remote wipe) and Remove-MobileDevice.
     HostedExchange,
 }
 
@@ -49,38 +48,15 @@ impl ConnectorProfile {
         }
     }
 
-    /// The cmdlets the profile needs.
-    pub fn required_cmdlets(&self) -> &'static [&'static str] {
-        match self {
-            ConnectorProfile::ExchangeOnline => &[
-                "Get-ActiveSyncOrganizationSettings",
-                "Set-ActiveSyncOrganizationSettings",
-                "Get-MobileDeviceMailboxPolicy",
-                "Set-MobileDeviceMailboxPolicy",
-                "New-MobileDeviceMailboxPolicy",
-                "Remove-MobileDeviceMailboxPolicy",
-                "Get-ActiveSyncDeviceAccessRule",
-                "Set-ActiveSyncDeviceAccessRule",
-                "New-ActiveSyncDeviceAccessRule",
-                "Remove-ActiveSyncDeviceAccessRule",
-                "Get-ActiveSyncDeviceClass",
-                "Get-MobileDevice",
-                "Get-MobileDeviceStatistics",
-                "Get-Recipient",
-                "Clear-MobileDevice",
-                "Remove-MobileDevice",
-            ],
-            ConnectorProfile::HostedExchange => &[
-                "Get-ActiveSyncOrganizationSettings",
-                "Get-MobileDeviceMailboxPolicy",
-                "Get-ActiveSyncDeviceAccessRule",
-                "Get-ActiveSyncDeviceClass",
-                "Get-MobileDevice",
-                "Get-MobileDeviceStatistics",
-                "Clear-MobileDevice",
-                "Remove-MobileDevice",
-            ],
-        }
+    /// The cmdlets the profile needs: those of the matching
+    /// [`permissions`](crate::permissions) profile (13 for Exchange Online; those plus
+    /// Get-Recipient, Clear-MobileDevice and Remove-MobileDevice for hosted Exchange).
+    pub fn required_cmdlets(&self) -> Vec<String> {
+        self.permission_profile()
+            .requirements
+            .into_iter()
+            .map(|r| r.cmdlet)
+            .collect()
     }
 }
 
@@ -139,14 +115,14 @@ impl PermissionCheck for ExportedCmdletsCheck {
             }
             Err(e) => return Err(e),
         };
-        let (granted, missing): (Vec<&str>, Vec<&str>) = profile
+        let (granted, missing): (Vec<String>, Vec<String>) = profile
             .required_cmdlets()
-            .iter()
+            .into_iter()
             .partition(|c| module.exports(c));
         Ok(PermissionSummary {
             all_granted: missing.is_empty(),
-            granted: granted.into_iter().map(String::from).collect(),
-            missing: missing.into_iter().map(String::from).collect(),
+            granted,
+            missing,
             undetermined: None,
         })
     }

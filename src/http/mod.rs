@@ -27,6 +27,7 @@
 //! ```
 
 mod builder;
+mod from_env;
 mod redirect;
 mod retry;
 
@@ -44,6 +45,7 @@ use url::Url;
 use uuid::Uuid;
 
 pub use builder::{ClientBuilder, DEFAULT_USER_AGENT, TimeoutConfig};
+pub use from_env::{VAR_ENDPOINT, client_from_env, client_from_lookup};
 pub use redirect::MAX_REDIRECTS;
 pub use retry::RetryPolicy;
 

@@ -250,29 +250,59 @@ pub fn encode_datetime(value: DateTime<Utc>) -> String {
 /// Replace the PowerShell literals `$true`/`$false` in a filter with `'True'`/`'False'`
 /// (case-insensitively), as the module does before sending a filter.
 pub fn encode_filter_literals(filter: &str) -> String {
+    // Only literals outside quoted values are replaced: a value such as `'x$true'` is data and
+    // must reach the service unchanged (a user value must never change the filter's
+    // structure). OPATH quotes values with `'…'` (an embedded `'` doubled) or `"…"`; an
+    // unterminated quote protects the rest of the text.
     let mut out = String::with_capacity(filter.len());
-    let mut rest = filter;
-    while let Some(pos) = rest.find('$') {
-        out.push_str(&rest[..pos]);
-        let tail = &rest[pos..];
-        let boundary = |len: usize| {
-            tail[len..]
-                .chars()
-                .next()
-                .is_none_or(|c| !(c.is_alphanumeric() || c == '_'))
-        };
-        if tail.len() >= 5 && tail[..5].eq_ignore_ascii_case("$true") && boundary(5) {
-            out.push_str("'True'");
-            rest = &tail[5..];
-        } else if tail.len() >= 6 && tail[..6].eq_ignore_ascii_case("$false") && boundary(6) {
-            out.push_str("'False'");
-            rest = &tail[6..];
-        } else {
-            out.push('$');
-            rest = &tail[1..];
+    let bytes = filter.as_bytes();
+    let mut quote: Option<u8> = None;
+    let mut i = 0;
+    let mut copied = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        match quote {
+            Some(q) if b == q => {
+                if bytes.get(i + 1) == Some(&q) {
+                    i += 2; // doubled quote inside a value
+                    continue;
+                }
+                quote = None;
+            }
+            Some(_) => {}
+            None if b == b'\'' || b == b'"' => quote = Some(b),
+            None if b == b'$' => {
+                let tail = &bytes[i..];
+                // Compare bytes, not `&str` slices: byte 5 or 6 may fall inside a multi-byte
+                // character (`$fals€`), and a match only ends on a boundary anyway.
+                let literal = |lit: &str| {
+                    tail.get(..lit.len())
+                        .is_some_and(|t| t.eq_ignore_ascii_case(lit.as_bytes()))
+                        && filter[i + lit.len()..]
+                            .chars()
+                            .next()
+                            .is_none_or(|c| !(c.is_alphanumeric() || c == '_'))
+                };
+                let replacement = if literal("$true") {
+                    Some(("'True'", 5))
+                } else if literal("$false") {
+                    Some(("'False'", 6))
+                } else {
+                    None
+                };
+                if let Some((text, len)) = replacement {
+                    out.push_str(&filter[copied..i]);
+                    out.push_str(text);
+                    i += len;
+                    copied = i;
+                    continue;
+                }
+            }
+            None => {}
         }
+        i += 1;
     }
-    out.push_str(rest);
+    out.push_str(&filter[copied..]);
     out
 }
 

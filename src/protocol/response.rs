@@ -231,15 +231,22 @@ pub fn decode_page(cmdlet: &str, body: &[u8]) -> Result<RawPage> {
         let rows = page.rows::<Value>().unwrap_or_default();
         return Err(Error::Cmdlet(Box::new(CmdletErrors {
             cmdlet: Some(cmdlet.to_string()),
-            errors,
-            warnings: page.warnings.iter().map(|w| w.message.clone()).collect(),
+            errors: errors.into_iter().map(clip).collect(),
+            warnings: page
+                .warnings
+                .iter()
+                .map(|w| clip(w.message.clone()))
+                .collect(),
             rows,
         })));
     }
     Ok(page)
 }
 
+/// Trim ASCII whitespace and a leading UTF-8 byte-order mark (some proxies and .NET front
+/// ends prefix one; serde_json rejects it).
 fn trim_ascii(b: &[u8]) -> &[u8] {
+    let b = b.strip_prefix(b"\xef\xbb\xbf").unwrap_or(b);
     let start = b
         .iter()
         .position(|c| !c.is_ascii_whitespace())
@@ -249,6 +256,27 @@ fn trim_ascii(b: &[u8]) -> &[u8] {
         .rposition(|c| !c.is_ascii_whitespace())
         .map_or(start, |e| e + 1);
     &b[start..end]
+}
+
+/// Longest service-supplied text (message, type, code, warning, error entry) kept in an error,
+/// in bytes; longer texts are cut on a character boundary and end with `…`. Keeps the Display
+/// and Debug of errors small even when a body carries megabytes of text.
+const ERROR_TEXT_LIMIT: usize = 1024;
+/// Most warnings kept in an [`ApiError`]; when there are more, the last entry says how many
+/// were left out, so the cut is never silent.
+const ERROR_WARNINGS_LIMIT: usize = 4;
+
+fn clip(s: String) -> String {
+    if s.len() <= ERROR_TEXT_LIMIT {
+        return s;
+    }
+    let mut end = ERROR_TEXT_LIMIT;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    let mut out = s[..end].to_string();
+    out.push('…');
+    out
 }
 
 fn value_text(v: Value) -> Option<String> {
@@ -361,7 +389,41 @@ pub fn parse_retry_after(
 /// Decode a non-2xx answer into an [`ApiError`], whatever the body is: the JSON error
 /// envelope with any of the three `details[0].message` forms, a plain-text body, HTML, NUL
 /// bytes, or nothing. Status, request id and a bounded snippet of the raw body are always kept.
+/// Texts taken from the body are cut to 1 KiB each and at most four warnings are kept, so the
+/// error's Display and Debug stay small whatever the body.
 pub fn decode_error(
+    status: u16,
+    meta: &ResponseMeta,
+    cmdlet: Option<&str>,
+    body: &[u8],
+) -> ApiError {
+    let mut err = decode_error_unbounded(status, meta, cmdlet, body);
+    // Service texts can be arbitrarily long: keep every field short.
+    let clip_opt = |s: Option<String>| s.map(clip);
+    err.message = clip(std::mem::take(&mut err.message));
+    err.code = clip_opt(err.code.take());
+    err.exception_type = clip_opt(err.exception_type.take());
+    err.string_id = clip_opt(err.string_id.take());
+    err.target = clip_opt(err.target.take());
+    err.request_id = clip_opt(err.request_id.take());
+    err.client_request_id = clip_opt(err.client_request_id.take());
+    err.cmdlet = clip_opt(err.cmdlet.take());
+    let total = err.warnings.len();
+    err.warnings.truncate(ERROR_WARNINGS_LIMIT);
+    err.warnings = std::mem::take(&mut err.warnings)
+        .into_iter()
+        .map(clip)
+        .collect();
+    if total > ERROR_WARNINGS_LIMIT {
+        err.warnings.push(format!(
+            "({} more warning(s) not kept)",
+            total - ERROR_WARNINGS_LIMIT
+        ));
+    }
+    err
+}
+
+fn decode_error_unbounded(
     status: u16,
     meta: &ResponseMeta,
     cmdlet: Option<&str>,

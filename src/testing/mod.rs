@@ -10,6 +10,7 @@
 //!   validation, RBAC, confirmation, paging and JSON encoding.
 
 pub mod catalog;
+pub mod chaos;
 pub mod continuation;
 pub mod engine;
 pub mod failure;
@@ -23,13 +24,14 @@ pub mod simulator;
 pub mod tenant;
 
 pub use catalog::{Catalog, CmdletSpec, ConfirmImpact, ParameterSpec};
+pub use chaos::{ChaosDecider, ChaosMode, ChaosPlan, ChaosRequest};
 pub use engine::{Call, Cursor, Outcome, execute, tenant_json};
 pub use failure::{CONCURRENCY_BODY, Failure, HttpAnswer};
 pub use fake::{FakeExchangeClient, RecordedCall, Scripted, Times};
 pub use rbac::{ManagementRole, Rbac, RbacProfile, RoleAssignment, RoleEntry};
 pub use simulator::{
     BlockingSimulator, Fault, FaultPlan, FaultProfile, FaultStep, FaultTimes, Simulator,
-    SimulatorConfig, SimulatorHandle,
+    SimulatorConfig, SimulatorHandle, TOKEN_APP_ID, TOKEN_OBJECT_ID, simulator_token,
 };
 pub use tenant::{
     AccessRule, Device, Mailbox, MailboxPolicy, OrgSettings, Tenant, TenantBuilder, WipeProgress,

@@ -16,13 +16,14 @@ use base64::Engine as _;
 use serde_json::{Map, Value};
 use url::Url;
 
+use super::chaos::{ChaosDecider, ChaosMode, ChaosPlan, ChaosRequest};
 use super::continuation::{self, TokenKey};
 use super::engine::{Call, execute};
 use super::failure::{Failure, HttpAnswer};
 use super::module;
 use super::tenant::Tenant;
 use crate::error::{Error, Result};
-use crate::protocol::MAX_PAGE_SIZE;
+use crate::protocol::{CmdletKind, MAX_PAGE_SIZE};
 
 /// One injected fault.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -80,6 +81,8 @@ pub struct FaultPlan {
     pub max_in_flight: Option<usize>,
     /// Scripted faults, checked in order.
     pub script: Vec<FaultStep>,
+    /// Seeded random faults, decided after the scripted ones.
+    pub chaos: Option<ChaosPlan>,
 }
 
 impl FaultPlan {
@@ -105,6 +108,12 @@ impl FaultPlan {
         self.script.push(step);
         self
     }
+
+    /// Add seeded random faults.
+    pub fn chaos(mut self, chaos: ChaosPlan) -> Self {
+        self.chaos = Some(chaos);
+        self
+    }
 }
 
 /// Named fault presets.
@@ -115,14 +124,32 @@ pub enum FaultProfile {
     Calm,
     /// The first two requests are throttled (with and without `Retry-After`), then a 503.
     Throttling,
+    /// Seeded transient faults on a few percent of reads and one expired continuation
+    /// ([`ChaosMode::Transient`]); never on writes, never twice in a row for one request.
+    Transient,
+    /// Sustained throttling that a retrying client still gets through
+    /// ([`ChaosMode::Storm`]).
+    Storm,
     /// At most `n` requests in flight, 5 ms latency.
     Congested(usize),
 }
 
 impl FaultProfile {
-    /// The plan of this profile.
+    /// The plan of this profile (seed 0 for the seeded profiles).
     pub fn plan(self) -> FaultPlan {
+        self.plan_seeded(0)
+    }
+
+    /// The plan of this profile; `seed` drives [`FaultProfile::Transient`] and
+    /// [`FaultProfile::Storm`].
+    pub fn plan_seeded(self, seed: u64) -> FaultPlan {
         match self {
+            FaultProfile::Transient => {
+                FaultPlan::default().chaos(ChaosPlan::new(ChaosMode::Transient, seed))
+            }
+            FaultProfile::Storm => {
+                FaultPlan::default().chaos(ChaosPlan::new(ChaosMode::Storm, seed))
+            }
             FaultProfile::Calm => FaultPlan::default(),
             FaultProfile::Throttling => FaultPlan {
                 script: vec![
@@ -144,7 +171,32 @@ impl FaultProfile {
                 latency: Some(Duration::from_millis(5)),
                 max_in_flight: Some(n),
                 script: Vec::new(),
+                chaos: None,
             },
+        }
+    }
+}
+
+impl std::str::FromStr for FaultProfile {
+    type Err = Error;
+
+    /// `none` (or `calm`), `transient`, `storm`, `throttling`, `congested:<n>`.
+    fn from_str(s: &str) -> Result<Self> {
+        let lower = s.trim().to_ascii_lowercase();
+        match lower.as_str() {
+            "none" | "calm" => Ok(FaultProfile::Calm),
+            "transient" => Ok(FaultProfile::Transient),
+            "storm" => Ok(FaultProfile::Storm),
+            "throttling" => Ok(FaultProfile::Throttling),
+            other => other
+                .strip_prefix("congested:")
+                .and_then(|n| n.parse().ok())
+                .map(FaultProfile::Congested)
+                .ok_or_else(|| {
+                    Error::Config(format!(
+                        "unknown fault profile {s:?} (none, transient, storm, throttling, congested:<n>)"
+                    ))
+                }),
         }
     }
 }
@@ -161,6 +213,10 @@ pub struct SimulatorConfig {
     pub faults: FaultPlan,
     /// Seed of the skiptoken key (`None`: random).
     pub key_seed: Option<u64>,
+    /// Port on `127.0.0.1` (0 = a free port).
+    pub port: u16,
+    /// Accept any bearer token, not only [`SimulatorHandle::token`].
+    pub accept_any_token: bool,
 }
 
 impl SimulatorConfig {
@@ -171,7 +227,27 @@ impl SimulatorConfig {
             continuation_expiry: Duration::from_secs(30 * 60),
             faults: FaultPlan::default(),
             key_seed: None,
+            port: 0,
+            accept_any_token: false,
         }
+    }
+
+    /// Listen on this port of `127.0.0.1` (0, the default, picks a free one).
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
+    }
+
+    /// Accept any bearer token (default: only the simulator's own token).
+    pub fn accept_any_token(mut self, accept: bool) -> Self {
+        self.accept_any_token = accept;
+        self
+    }
+
+    /// Seed of the key that authenticates skiptokens (`None`, the default: random).
+    pub fn key_seed(mut self, seed: Option<u64>) -> Self {
+        self.key_seed = seed;
+        self
     }
 
     /// Set the fault plan.
@@ -203,6 +279,8 @@ struct SimState {
     latency: Mutex<Option<Duration>>,
     max_in_flight: Mutex<Option<usize>>,
     script: Mutex<Vec<Step>>,
+    chaos: Option<Mutex<ChaosDecider>>,
+    accept_any_token: bool,
     expire_next: AtomicBool,
     in_flight: AtomicUsize,
     requests: AtomicU64,
@@ -229,33 +307,57 @@ impl std::fmt::Debug for SimulatorHandle {
     }
 }
 
-fn make_token(tenant_id: &str) -> String {
+/// `appid` of the simulator's token (the application "registered" in the simulated tenant).
+pub const TOKEN_APP_ID: &str = "5e1a7a70-0000-4000-8000-00000000a11c";
+/// `oid` of the simulator's token: the object id of the application's service principal. The
+/// simulated RBAC treats it (and [`TOKEN_APP_ID`]) as the caller, as Exchange lists a service
+/// principal's role assignments under its object id.
+pub const TOKEN_OBJECT_ID: &str = "5e1a7a70-0000-4000-8000-0000000000b1";
+
+/// Whether `assignee` names the simulator token's principal (its object id or app id).
+pub(crate) fn is_token_principal(assignee: &str) -> bool {
+    assignee.eq_ignore_ascii_case(TOKEN_OBJECT_ID) || assignee.eq_ignore_ascii_case(TOKEN_APP_ID)
+}
+
+/// The simulator's token: an unsigned (`"alg":"none"`) JWT for an app-only caller of `tenant_id`
+/// holding `Exchange.ManageAsApp`, audience `https://outlook.office365.com`, issued 2024-06-01
+/// and valid until 2100. Deterministic: the same tenant gives the same token.
+pub fn simulator_token(tenant_id: &str) -> String {
     let b64 = |v: Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
     let header = b64(serde_json::json!({"alg": "none", "typ": "JWT"}));
     let payload = b64(serde_json::json!({
         "aud": "https://outlook.office365.com",
+        "iss": format!("https://sts.windows.net/{tenant_id}/"),
         "tid": tenant_id,
-        "appid": "00000000-0000-0000-0000-00000000a11c",
+        "appid": TOKEN_APP_ID,
+        "oid": TOKEN_OBJECT_ID,
         "roles": ["Exchange.ManageAsApp"],
         "idtyp": "app",
+        "iat": 1_717_200_000u64,
+        "nbf": 1_717_200_000u64,
         "exp": 4_102_444_800u64
     }));
-    format!("{header}.{payload}.simulator")
+    format!("{header}.{payload}.")
 }
 
 impl Simulator {
     /// Start a simulator on `127.0.0.1` with an ephemeral port.
     pub async fn start(config: SimulatorConfig) -> Result<SimulatorHandle> {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", config.port))
             .await
-            .map_err(|e| Error::Config(format!("simulator cannot bind 127.0.0.1: {e}")))?;
+            .map_err(|e| {
+                Error::Config(format!(
+                    "simulator cannot bind 127.0.0.1:{}: {e}",
+                    config.port
+                ))
+            })?;
         let addr = listener
             .local_addr()
             .map_err(|e| Error::Config(format!("simulator address: {e}")))?;
         let tenant_id = config.tenant.tenant_id().to_string();
         let domain = config.tenant.domain().to_string();
         let state = Arc::new(SimState {
-            token: make_token(&tenant_id),
+            token: simulator_token(&tenant_id),
             tenant_id,
             domain,
             base: format!("http://{addr}"),
@@ -278,6 +380,11 @@ impl Simulator {
                     })
                     .collect(),
             ),
+            chaos: config
+                .faults
+                .chaos
+                .map(|c| Mutex::new(ChaosDecider::new(c))),
+            accept_any_token: config.accept_any_token,
             tenant: Arc::new(RwLock::new(config.tenant)),
             expire_next: AtomicBool::new(false),
             in_flight: AtomicUsize::new(0),
@@ -568,7 +675,10 @@ fn authorized(state: &SimState, headers: &HeaderMap) -> bool {
             v.strip_prefix("Bearer ")
                 .or_else(|| v.strip_prefix("bearer "))
         })
-        .is_some_and(|t| t.trim() == state.token)
+        .is_some_and(|t| {
+            let t = t.trim();
+            t == state.token || (state.accept_any_token && !t.is_empty())
+        })
 }
 
 fn bad_request(message: &str) -> Response {
@@ -619,6 +729,11 @@ async fn invoke(state: &Arc<SimState>, request: Request) -> Response {
         })
         .unwrap_or(MAX_PAGE_SIZE as usize)
         .clamp(1, MAX_PAGE_SIZE as usize);
+    let client_request_id = request
+        .headers()
+        .get("client-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     let body = match axum::body::to_bytes(request.into_body(), 16 * 1024 * 1024).await {
         Ok(b) => b,
         Err(_) => return bad_request("The request body could not be read."),
@@ -648,6 +763,20 @@ async fn invoke(state: &Arc<SimState>, request: Request) -> Response {
         .iter()
         .find(|(k, _)| k.eq_ignore_ascii_case("$skiptoken"))
         .map(|(_, v)| v.clone());
+    if let Some(chaos) = &state.chaos {
+        let facts = ChaosRequest::new(CmdletKind::from_cmdlet_name(cmdlet), &body)
+            .client_request_id(client_request_id.as_deref())
+            .skiptoken(skiptoken.as_deref());
+        let fault = chaos
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .decide(&facts, SystemTime::now());
+        match fault {
+            Some(Fault::Fail(f)) => return answer(f.answer()),
+            Some(Fault::ConnectionReset) => return reset(),
+            None => {}
+        }
+    }
     let mut select: Vec<String> = query
         .iter()
         .find(|(k, _)| k.eq_ignore_ascii_case("$select"))

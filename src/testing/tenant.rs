@@ -1,5 +1,6 @@
 //! The stateful model of one Exchange Online tenant and its deterministic generator.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
@@ -279,6 +280,9 @@ pub struct Device {
     pub when_created: DateTime<Utc>,
     /// Last change.
     pub when_changed: DateTime<Utc>,
+    /// Identity and distinguished name, computed once when the device is added to a tenant
+    /// (they depend only on immutable fields and the owner's name).
+    pub(crate) names: Option<std::sync::Arc<(String, String)>>,
 }
 
 impl Device {
@@ -423,6 +427,26 @@ impl Tenant {
 
     /// `<mailbox>\ExchangeActiveSyncDevices\<object name>`.
     pub fn device_identity(&self, device: &Device) -> String {
+        self.device_identity_ref(device).into_owned()
+    }
+
+    /// [`Tenant::device_identity`] without a copy when it was computed at insertion.
+    pub(crate) fn device_identity_ref<'a>(&self, device: &'a Device) -> Cow<'a, str> {
+        match &device.names {
+            Some(n) => Cow::Borrowed(n.0.as_str()),
+            None => Cow::Owned(self.compute_identity(device)),
+        }
+    }
+
+    /// [`Tenant::device_dn`] without a copy when it was computed at insertion.
+    pub(crate) fn device_dn_ref<'a>(&self, device: &'a Device) -> Cow<'a, str> {
+        match &device.names {
+            Some(n) => Cow::Borrowed(n.1.as_str()),
+            None => Cow::Owned(self.compute_dn(device)),
+        }
+    }
+
+    fn compute_identity(&self, device: &Device) -> String {
         format!(
             "{}\\ExchangeActiveSyncDevices\\{}",
             self.mailboxes[device.mailbox].name,
@@ -432,6 +456,10 @@ impl Tenant {
 
     /// The device's distinguished name.
     pub fn device_dn(&self, device: &Device) -> String {
+        self.device_dn_ref(device).into_owned()
+    }
+
+    fn compute_dn(&self, device: &Device) -> String {
         format!(
             "CN={},CN=ExchangeActiveSyncDevices,CN={},OU={},OU=Microsoft Exchange Hosted Organizations,DC=EURPR01A001,DC=PROD,DC=OUTLOOK,DC=COM",
             device.object_name(),
@@ -493,11 +521,12 @@ impl Tenant {
     }
 
     /// Add (or replace) a device partnership.
-    pub fn add_device(&mut self, device: Device) {
-        let id = self.device_identity(&device).to_lowercase();
-        let dn = self.device_dn(&device).to_lowercase();
-        self.device_index.insert(id, device.guid);
-        self.device_index.insert(dn, device.guid);
+    pub fn add_device(&mut self, mut device: Device) {
+        let id = self.compute_identity(&device);
+        let dn = self.compute_dn(&device);
+        self.device_index.insert(id.to_lowercase(), device.guid);
+        self.device_index.insert(dn.to_lowercase(), device.guid);
+        device.names = Some(std::sync::Arc::new((id, dn)));
         self.devices.insert(device.guid, device);
     }
 
@@ -936,6 +965,7 @@ fn generate_device(
         wipe: WipeState::default(),
         when_created: first_sync,
         when_changed: first_sync,
+        names: None,
     };
     let policy_name = tenant.mailboxes[mailbox]
         .active_sync_mailbox_policy

@@ -1,7 +1,7 @@
 //! Value types of the Exchange cmdlets: `Unlimited<T>`, sizes, time spans, dates, identities,
 //! OPATH filters and the `Patch<T>` tri-state of Set-* parameters.
 //!
-//! Every type parses what the service sends ([`FromStr`](std::str::FromStr) and serde) and
+//! Every type parses what the service sends (`FromStr` and serde) and
 //! prints what the service accepts as input ([`Display`](std::fmt::Display)); the two
 //! round-trip. Bad input gives a [`ValueError`] naming the kind of value and the reason.
 

@@ -1,0 +1,229 @@
+//! The `simulator` example as a separate process, used the way another tool would use it:
+//! only through the three `EXO_*` values it prints.
+//!
+//! The binary is the one `cargo test` builds next to the tests
+//! (`$CARGO_TARGET_DIR/debug/examples/simulator`, default target dir `target/`).
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use exchange_activesync::auth::{StaticToken, TokenClaims};
+use exchange_activesync::cmdlets::GetMobileDevice;
+use exchange_activesync::{Environment, ExchangeClient, HttpExchangeClient};
+
+fn simulator_binary() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"));
+    let target = if target.is_relative() {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(target)
+    } else {
+        target
+    };
+    let bin = target
+        .join("debug")
+        .join("examples")
+        .join(format!("simulator{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        bin.is_file(),
+        "the simulator example is not built at {}; run `cargo test` (which builds examples) or \
+         `cargo build --example simulator --features test-util` first",
+        bin.display()
+    );
+    bin
+}
+
+/// A unique scratch directory, removed on drop.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(tag: &str) -> Scratch {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let dir =
+            std::env::temp_dir().join(format!("exo-sim-{tag}-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("scratch directory");
+        Scratch(dir)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The running example; killed (and reaped) on drop, whatever happened in the test.
+struct Running {
+    child: Child,
+    stderr: PathBuf,
+}
+
+impl Running {
+    fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.stderr).unwrap_or_default()
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+struct Exo {
+    endpoint: String,
+    tenant_id: String,
+    token: String,
+    /// The raw three lines.
+    lines: String,
+}
+
+fn start(scratch: &Scratch, args: &[&str]) -> (Running, Exo) {
+    let ready = scratch.0.join("ready.env");
+    let stdout = scratch.0.join("stdout.txt");
+    let stderr = scratch.0.join("stderr.txt");
+    let child = Command::new(simulator_binary())
+        .args(["--port", "0", "--ready-file"])
+        .arg(&ready)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&stdout).expect("stdout file"))
+        .stderr(std::fs::File::create(&stderr).expect("stderr file"))
+        .spawn()
+        .expect("start the simulator example");
+    let mut running = Running { child, stderr };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let lines = loop {
+        if let Ok(text) = std::fs::read_to_string(&ready) {
+            break text;
+        }
+        if let Ok(Some(status)) = running.child.try_wait() {
+            panic!(
+                "the simulator exited ({status}) before it was ready:\n{}",
+                running.stderr()
+            );
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the simulator did not write {} within 60 s:\n{}",
+            ready.display(),
+            running.stderr()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let value = |name: &str| {
+        lines
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix('='))
+            .unwrap_or_else(|| panic!("{name} missing from the ready file:\n{lines}"))
+            .to_string()
+    };
+    let exo = Exo {
+        endpoint: value("EXO_ENDPOINT"),
+        tenant_id: value("EXO_TENANT_ID"),
+        token: value("EXO_ACCESS_TOKEN"),
+        lines: lines.clone(),
+    };
+    // stdout carries exactly the same three lines.
+    let printed = std::fs::read_to_string(&stdout).unwrap_or_default();
+    assert_eq!(printed, lines, "stdout and the ready file differ");
+    assert_eq!(lines.lines().count(), 3, "{lines}");
+    (running, exo)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn enumerates_every_device_of_the_process_through_transient_faults() {
+    let scratch = Scratch::new("transient");
+    let (running, exo) = start(
+        &scratch,
+        &["--faults", "transient", "--devices", "1500", "--seed", "7"],
+    );
+    assert!(exo.lines.starts_with("EXO_ENDPOINT=http://127.0.0.1:"));
+    let claims = TokenClaims::decode(&exo.token).expect("the printed token is a JWT");
+    assert_eq!(claims.tid.as_deref(), Some(exo.tenant_id.as_str()));
+    assert_eq!(claims.aud.as_deref(), Some("https://outlook.office365.com"));
+
+    let client = HttpExchangeClient::builder()
+        .environment(Environment::custom(&exo.endpoint).expect("loopback endpoint"))
+        .tenant(exo.tenant_id.clone())
+        .token_provider(Arc::new(StaticToken::new(exo.token.clone())))
+        // Small pages: more requests, so the transient schedule (one read in 16) bites.
+        .page_size(100)
+        .build()
+        .expect("client");
+
+    // The first continuation of the simulator's life expires, as the service's do; the
+    // documented remedy is to restart the enumeration.
+    let mut restarts = 0;
+    let listing = loop {
+        match client.get_mobile_device(GetMobileDevice::new()).await {
+            Ok(listing) => break listing,
+            Err(e) if e.is_pagination_expired() && restarts < 3 => restarts += 1,
+            Err(e) => panic!("enumeration failed: {e}\n{}", running.stderr()),
+        }
+    };
+    assert_eq!(restarts, 1, "exactly one continuation expires");
+    assert_eq!(listing.items.len(), 1500);
+    assert!(!listing.truncated);
+    assert_eq!(listing.pages, 15);
+    let guids: HashSet<_> = listing
+        .items
+        .iter()
+        .map(|d| d.guid.expect("every device has a Guid"))
+        .collect();
+    assert_eq!(guids.len(), 1500, "devices lost or duplicated");
+
+    // A client that is not the crate: a bad token is refused with a challenge.
+    let answer = reqwest::Client::new()
+        .post(format!(
+            "{}/adminapi/beta/{}/InvokeCommand",
+            exo.endpoint, exo.tenant_id
+        ))
+        .bearer_auth("not-the-token")
+        .header("content-type", "application/json")
+        .body(r#"{"CmdletInput":{"CmdletName":"Get-MobileDevice","Parameters":{}}}"#)
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(answer.status(), 401);
+    assert!(answer.headers().contains_key("www-authenticate"));
+    drop(running);
+}
+
+#[test]
+fn stops_on_sigterm_and_serves_the_same_tenant_for_the_same_seed() {
+    let scratch = Scratch::new("seed");
+    let (first, a) = start(&scratch, &["--devices", "10", "--seed", "42"]);
+    drop(first);
+    let scratch = Scratch::new("seed2");
+    let (mut second, b) = start(&scratch, &["--devices", "10", "--seed", "42"]);
+    assert_eq!(a.tenant_id, b.tenant_id);
+    assert_eq!(a.token, b.token);
+    #[cfg(unix)]
+    {
+        let pid = second.child.id().to_string();
+        let status = Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let exit = loop {
+            if let Some(s) = second.child.try_wait().expect("wait") {
+                break s;
+            }
+            assert!(Instant::now() < deadline, "no exit after SIGTERM");
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        assert!(exit.success(), "{exit}: {}", second.stderr());
+        assert!(second.stderr().contains("shutting down"));
+    }
+    #[cfg(not(unix))]
+    let _ = &mut second;
+}
