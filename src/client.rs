@@ -1298,6 +1298,15 @@ where
             let raw = client.invoke_page(&invocation, next.as_ref()).await?;
             let page: Page<T> = Page::from_raw(raw)?;
             let following = page.next_link.clone();
+            if following.is_some() && following == next {
+                return Err(Error::Decode {
+                    cmdlet: invocation.cmdlet().to_string(),
+                    message: format!(
+                        "the service returned the same @odata.nextLink twice ({following:?})"
+                    ),
+                    body_snippet: String::new(),
+                });
+            }
             {
                 let mut r = shared
                     .lock()

@@ -286,7 +286,13 @@ impl fmt::Display for PermissionReport {
                 LayerState::Unavailable => "unavailable",
                 LayerState::Skipped => "skipped",
             };
-            writeln!(f, "  layer {:<12} {:<11} {}", l.layer.to_string(), state, l.detail)?;
+            writeln!(
+                f,
+                "  layer {:<12} {:<11} {}",
+                l.layer.to_string(),
+                state,
+                l.detail
+            )?;
         }
         for finding in &self.findings {
             writeln!(f, "  ! {finding}")?;

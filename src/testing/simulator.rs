@@ -2,6 +2,7 @@
 //! model: `InvokeCommand` with paging, `EXOModuleFile`, bearer-token checks, RBAC, and
 //! deterministic fault injection.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -31,8 +32,18 @@ use crate::protocol::{CmdletKind, MAX_PAGE_SIZE};
 pub enum Fault {
     /// Answer with this service failure (429, 503, 404, …).
     Fail(Failure),
-    /// Drop the connection without a complete response.
+    /// Drop the connection without a complete response (status line and headers are sent,
+    /// the body fails before its first byte). The cmdlet does not run.
     ConnectionReset,
+    /// Run the cmdlet, send the status line, the headers and the first half of the body,
+    /// then abort the connection: the client cannot tell whether the cmdlet ran (it did).
+    ResetMidBody,
+    /// Run the cmdlet, then wait this long before answering (a slow service: the work is
+    /// done, the answer is late).
+    Delay(Duration),
+    /// Answer a continuation with its page but with the very `@odata.nextLink` it was sent
+    /// to, so the enumeration never advances (a first-page request is answered normally).
+    StaleNextLink,
 }
 
 /// How many times a scripted fault fires.
@@ -270,7 +281,12 @@ struct Step {
 
 struct SimState {
     tenant: Arc<RwLock<Tenant>>,
+    /// The token issued at start ([`SimulatorHandle::token`]).
     token: String,
+    /// The token accepted now (changed by [`SimulatorHandle::rotate_token`]).
+    current_token: RwLock<String>,
+    /// How many times the token was rotated.
+    token_generation: AtomicU64,
     tenant_id: String,
     domain: String,
     base: String,
@@ -284,6 +300,10 @@ struct SimState {
     expire_next: AtomicBool,
     in_flight: AtomicUsize,
     requests: AtomicU64,
+    /// Answers sent, by HTTP status.
+    statuses: Mutex<HashMap<u16, u64>>,
+    /// Scripted faults that fired.
+    faults_fired: AtomicU64,
 }
 
 /// Entry point: [`Simulator::start`].
@@ -323,6 +343,13 @@ pub(crate) fn is_token_principal(assignee: &str) -> bool {
 /// holding `Exchange.ManageAsApp`, audience `https://outlook.office365.com`, issued 2024-06-01
 /// and valid until 2100. Deterministic: the same tenant gives the same token.
 pub fn simulator_token(tenant_id: &str) -> String {
+    token_of_generation(tenant_id, 0)
+}
+
+/// The token of `generation` (0 = [`simulator_token`]): same caller and claims, issued one
+/// hour later per generation, so every rotation gives a different token.
+fn token_of_generation(tenant_id: &str, generation: u64) -> String {
+    let iat = 1_717_200_000u64 + generation * 3600;
     let b64 = |v: Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
     let header = b64(serde_json::json!({"alg": "none", "typ": "JWT"}));
     let payload = b64(serde_json::json!({
@@ -333,8 +360,8 @@ pub fn simulator_token(tenant_id: &str) -> String {
         "oid": TOKEN_OBJECT_ID,
         "roles": ["Exchange.ManageAsApp"],
         "idtyp": "app",
-        "iat": 1_717_200_000u64,
-        "nbf": 1_717_200_000u64,
+        "iat": iat,
+        "nbf": iat,
         "exp": 4_102_444_800u64
     }));
     format!("{header}.{payload}.")
@@ -356,8 +383,11 @@ impl Simulator {
             .map_err(|e| Error::Config(format!("simulator address: {e}")))?;
         let tenant_id = config.tenant.tenant_id().to_string();
         let domain = config.tenant.domain().to_string();
+        let token = simulator_token(&tenant_id);
         let state = Arc::new(SimState {
-            token: simulator_token(&tenant_id),
+            current_token: RwLock::new(token.clone()),
+            token_generation: AtomicU64::new(0),
+            token,
             tenant_id,
             domain,
             base: format!("http://{addr}"),
@@ -389,6 +419,8 @@ impl Simulator {
             expire_next: AtomicBool::new(false),
             in_flight: AtomicUsize::new(0),
             requests: AtomicU64::new(0),
+            statuses: Mutex::new(HashMap::new()),
+            faults_fired: AtomicU64::new(0),
         });
         let app = Router::new().fallback(dispatch).with_state(state.clone());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -438,9 +470,35 @@ impl SimulatorHandle {
         &self.state.domain
     }
 
-    /// A bearer token the simulator accepts (JWT-shaped, app-only, `Exchange.ManageAsApp`).
+    /// The bearer token issued at start (JWT-shaped, app-only, `Exchange.ManageAsApp`). It is
+    /// accepted until [`rotate_token`](Self::rotate_token) is called; see
+    /// [`current_token`](Self::current_token).
     pub fn token(&self) -> &str {
         &self.state.token
+    }
+
+    /// The bearer token accepted now.
+    pub fn current_token(&self) -> String {
+        self.state
+            .current_token
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Expire the accepted token and issue a new one (same caller and claims, a later issue
+    /// time), returned here and by [`current_token`](Self::current_token). Every request
+    /// still carrying an earlier token is answered 401 with a `WWW-Authenticate` challenge,
+    /// as the service answers a token that expired mid-enumeration.
+    pub fn rotate_token(&self) -> String {
+        let generation = self.state.token_generation.fetch_add(1, Ordering::SeqCst) + 1;
+        let token = token_of_generation(&self.state.tenant_id, generation);
+        *self
+            .state
+            .current_token
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = token.clone();
+        token
     }
 
     /// `{base}/adminapi/beta/{tenant}/InvokeCommand`.
@@ -510,6 +568,24 @@ impl SimulatorHandle {
     /// Requests received so far.
     pub fn request_count(&self) -> u64 {
         self.state.requests.load(Ordering::SeqCst)
+    }
+
+    /// Answers sent so far with this HTTP status (a [`Fault::ResetMidBody`] answer counts
+    /// under the status its headers announced; a [`Fault::ConnectionReset`] under 200).
+    pub fn status_count(&self, status: u16) -> u64 {
+        self.state
+            .statuses
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&status)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Scripted faults (from the [`FaultPlan`] script or [`push_fault`](Self::push_fault))
+    /// that fired so far.
+    pub fn faults_fired(&self) -> u64 {
+        self.state.faults_fired.load(Ordering::SeqCst)
     }
 
     /// Stop serving and wait (at most one second) for the server task.
@@ -605,6 +681,17 @@ fn reset() -> Response {
 }
 
 async fn dispatch(State(state): State<Arc<SimState>>, request: Request) -> Response {
+    let response = route(&state, request).await;
+    *state
+        .statuses
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .entry(response.status().as_u16())
+        .or_default() += 1;
+    response
+}
+
+async fn route(state: &Arc<SimState>, request: Request) -> Response {
     state.requests.fetch_add(1, Ordering::SeqCst);
     let count = state.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
     let _guard = InFlight(&state.in_flight);
@@ -636,7 +723,7 @@ async fn dispatch(State(state): State<Arc<SimState>>, request: Request) -> Respo
             body: Vec::new(),
         });
     };
-    if !authorized(&state, request.headers()) {
+    if !authorized(state, request.headers()) {
         return answer(Failure::Unauthorized.answer());
     }
     let tenant = percent_decode(&tenant);
@@ -645,13 +732,13 @@ async fn dispatch(State(state): State<Arc<SimState>>, request: Request) -> Respo
         return answer(Failure::Unauthorized.answer());
     }
     match (request.method(), version.as_str(), op.as_str()) {
-        (&Method::POST, "beta", "invokecommand") => invoke(&state, request).await,
+        (&Method::POST, "beta", "invokecommand") => invoke(state, request).await,
         (&Method::POST, "v1.0", "invokecommand") => answer(HttpAnswer {
             status: 405,
             headers: Vec::new(),
             body: Vec::new(),
         }),
-        (&Method::GET, _, "exomodulefile") => module_file(&state, request.headers()),
+        (&Method::GET, _, "exomodulefile") => module_file(state, request.headers()),
         _ => answer(HttpAnswer {
             status: 404,
             headers: Vec::new(),
@@ -677,7 +764,12 @@ fn authorized(state: &SimState, headers: &HeaderMap) -> bool {
         })
         .is_some_and(|t| {
             let t = t.trim();
-            t == state.token || (state.accept_any_token && !t.is_empty())
+            (state.accept_any_token && !t.is_empty())
+                || *state
+                    .current_token
+                    .read()
+                    .unwrap_or_else(|e| e.into_inner())
+                    == t
         })
 }
 
@@ -703,10 +795,58 @@ fn next_fault(state: &SimState, cmdlet: &str) -> Option<Fault> {
     if let Some(n) = step.remaining.as_mut() {
         *n -= 1;
     }
+    state.faults_fired.fetch_add(1, Ordering::SeqCst);
     Some(step.step.fault.clone())
 }
 
 async fn invoke(state: &Arc<SimState>, request: Request) -> Response {
+    let (response, late) = answer_invoke(state, request).await;
+    match late {
+        Some(Fault::ResetMidBody) => cut_mid_body(response).await,
+        Some(Fault::Delay(d)) => {
+            tokio::time::sleep(d).await;
+            response
+        }
+        _ => response,
+    }
+}
+
+/// Send the status line, the headers and the first half of `response`'s body, then abort
+/// the connection (the body stream fails; hyper closes the connection mid-message).
+async fn cut_mid_body(response: Response) -> Response {
+    let (mut parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
+    let half = bytes.slice(..bytes.len().div_ceil(2));
+    parts.headers.remove("content-length");
+    use futures::StreamExt as _;
+    let stream = futures::stream::iter([Ok::<Bytes, std::io::Error>(half)]).chain(
+        futures::stream::once(async {
+            // Let the first half reach the client before the connection is aborted.
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            Err(std::io::Error::new(
+                std::io::ErrorKind::ConnectionReset,
+                "simulated connection reset mid-body",
+            ))
+        }),
+    );
+    Response::from_parts(parts, Body::from_stream(stream))
+}
+
+/// The answer to an `InvokeCommand` request, and a fault to apply to it once the cmdlet ran
+/// ([`Fault::ResetMidBody`], [`Fault::Delay`]).
+async fn answer_invoke(state: &Arc<SimState>, request: Request) -> (Response, Option<Fault>) {
+    let mut late = None;
+    let response = answer_invoke_inner(state, request, &mut late).await;
+    (response, late)
+}
+
+async fn answer_invoke_inner(
+    state: &Arc<SimState>,
+    request: Request,
+    late: &mut Option<Fault>,
+) -> Response {
     let query: Vec<(String, String)> = request
         .uri()
         .query()
@@ -757,12 +897,16 @@ async fn invoke(state: &Arc<SimState>, request: Request) -> Response {
     match next_fault(state, cmdlet) {
         Some(Fault::Fail(f)) => return answer(f.answer()),
         Some(Fault::ConnectionReset) => return reset(),
+        Some(late_fault) => *late = Some(late_fault),
         None => {}
     }
     let skiptoken = query
         .iter()
         .find(|(k, _)| k.eq_ignore_ascii_case("$skiptoken"))
         .map(|(_, v)| v.clone());
+    let stale_link = skiptoken
+        .clone()
+        .filter(|_| matches!(late, Some(Fault::StaleNextLink)));
     if let Some(chaos) = &state.chaos {
         let facts = ChaosRequest::new(CmdletKind::from_cmdlet_name(cmdlet), &body)
             .client_request_id(client_request_id.as_deref())
@@ -774,6 +918,7 @@ async fn invoke(state: &Arc<SimState>, request: Request) -> Response {
         match fault {
             Some(Fault::Fail(f)) => return answer(f.answer()),
             Some(Fault::ConnectionReset) => return reset(),
+            Some(late_fault) => *late = Some(late_fault),
             None => {}
         }
     }
@@ -829,8 +974,18 @@ async fn invoke(state: &Arc<SimState>, request: Request) -> Response {
         out.extend_from_slice(b",\"@adminapi.confirmationmessage\":");
         let _ = serde_json::to_writer(&mut out, c);
     }
-    if let Some(next) = &outcome.next {
-        let token = continuation::encode(&state.key, &body, next, &select, SystemTime::now());
+    let next_token = match (stale_link, &outcome.next) {
+        (Some(stale), _) => Some(stale),
+        (None, Some(next)) => Some(continuation::encode(
+            &state.key,
+            &body,
+            next,
+            &select,
+            SystemTime::now(),
+        )),
+        (None, None) => None,
+    };
+    if let Some(token) = next_token {
         let mut link = Url::parse(&format!(
             "{}/adminapi/beta/{tenant_path}/InvokeCommand",
             state.base
