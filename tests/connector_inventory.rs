@@ -171,6 +171,52 @@ async fn exact_tenant_devices_despite_expired_continuations_and_a_failing_mailbo
 }
 
 #[tokio::test]
+async fn statistics_are_read_once_per_mailbox_across_pages() {
+    // 40-device pages over 60 mailboxes: most mailboxes have devices on several pages.
+    let run = |pending: Option<usize>| async move {
+        let chaos = Arc::new(Chaos::new(fake(300, 60)));
+        let (expected, mailboxes) = {
+            let t = chaos.inner.tenant();
+            let expected: HashSet<Uuid> = t.devices().map(|d| d.guid).collect();
+            let mailboxes = (0..t.mailboxes().len())
+                .filter(|i| t.has_devices(*i))
+                .count();
+            (expected, mailboxes)
+        };
+        let client: Arc<dyn ExchangeClient> = chaos.clone();
+        let mut sync = InventorySync::new(client).with_statistics(true);
+        if let Some(rows) = pending {
+            sync = sync.max_pending_statistics(rows);
+        }
+        let mut records = Vec::new();
+        let report = sync.run(|r| records.push(r)).await.unwrap();
+        assert_eq!(
+            records
+                .iter()
+                .map(|r| r.device.guid.unwrap())
+                .collect::<HashSet<_>>(),
+            expected
+        );
+        for r in &records {
+            let s = r.statistics.as_ref().expect("every device joined");
+            assert_eq!(s.guid, r.device.guid);
+        }
+        assert_eq!(report.with_statistics, expected.len());
+        let calls = chaos.starts("Get-MobileDeviceStatistics").len();
+        assert_eq!(calls, report.statistics_calls);
+        (calls, mailboxes)
+    };
+    let (calls, mailboxes) = run(None).await;
+    assert_eq!(calls, mailboxes, "one statistics call per mailbox");
+    // Without pending rows, a mailbox is asked again on every page that has its devices.
+    let (calls, mailboxes) = run(Some(0)).await;
+    assert!(calls > mailboxes, "{calls} calls for {mailboxes} mailboxes");
+    // A small budget still joins everything, with calls in between.
+    let (small, _) = run(Some(30)).await;
+    assert!(small >= mailboxes && small <= calls, "{small}");
+}
+
+#[tokio::test]
 async fn stream_delivers_every_device_once() {
     let client: Arc<dyn ExchangeClient> = Arc::new(Chaos::new(fake(120, 30)));
     let (stream, handle) = InventorySync::new(client).stream();

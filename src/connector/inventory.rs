@@ -1,6 +1,6 @@
 //! Inventory sync: every mobile device joined with its statistics, streamed.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use futures::stream::{self, Stream, StreamExt};
 use uuid::Uuid;
 
-use super::limiter::AdaptiveLimiter;
+use super::limiter::{AdaptiveLimiter, is_concurrency_answer};
 use super::store::SyncStateStore;
 use crate::client::{ExchangeClient, SeenLinks};
 use crate::cmdlets::{GetMobileDevice, GetMobileDeviceStatistics, PreparedCmdlet};
@@ -92,6 +92,9 @@ impl SyncReport {
 
 type ProgressFn = Arc<dyn Fn(&SyncProgress) + Send + Sync>;
 
+/// Default of [`InventorySync::max_pending_statistics`]: ten pages' worth of rows.
+pub const DEFAULT_MAX_PENDING_STATISTICS: usize = 10_000;
+
 /// Enumerates every mobile device of the tenant (`Get-MobileDevice -ResultSize Unlimited`) and
 /// joins each with its statistics (`Get-MobileDeviceStatistics -Mailbox`, one call per
 /// mailbox, routed to that mailbox), delivering [`DeviceRecord`]s as pages arrive.
@@ -100,8 +103,14 @@ type ProgressFn = Arc<dyn Fn(&SyncProgress) + Send + Sync>;
 ///   shared `Retry-After` gate). The HTTP client already retries internally; the limiter
 ///   observes the throttling errors it finally surfaces, and statistics calls get their own
 ///   retry loop on top.
-/// * **Bounded memory**: one page of devices is processed while the next one is fetched; only
-///   the set of seen device GUIDs (16 bytes each) grows with the tenant.
+/// * **One call per mailbox**: the statistics of a mailbox cover all of its devices, also those
+///   on later pages (the service does not group devices by mailbox). Rows not yet matched are
+///   kept until their device arrives, up to
+///   [`max_pending_statistics`](Self::max_pending_statistics) rows; beyond that the oldest
+///   mailboxes are dropped and asked again should more of their devices arrive.
+/// * **Bounded memory**: one page of devices is processed while the next one is fetched; the
+///   set of seen device GUIDs (16 bytes each) grows with the tenant, the pending statistics
+///   rows are capped.
 /// * **Nothing lost, nothing twice**: an expired continuation ("Expired or Invalid pagination
 ///   request") or a transport failure mid-enumeration restarts it from the first page (a new
 ///   request id), and rows already delivered are skipped by `Guid`.
@@ -135,6 +144,7 @@ pub struct InventorySync {
     page_attempts: u32,
     max_restarts: u32,
     backoff: Duration,
+    max_pending_statistics: usize,
     changed_since: Option<DateTime<Utc>>,
     incremental_from_store: bool,
     store: Option<Arc<dyn SyncStateStore>>,
@@ -165,6 +175,7 @@ impl InventorySync {
             page_attempts: 5,
             max_restarts: 5,
             backoff: Duration::from_millis(500),
+            max_pending_statistics: DEFAULT_MAX_PENDING_STATISTICS,
             changed_since: None,
             incremental_from_store: false,
             store: None,
@@ -213,6 +224,16 @@ impl InventorySync {
     /// Base delay of the exponential backoff between retries (without `Retry-After`).
     pub fn backoff(mut self, base: Duration) -> Self {
         self.backoff = base;
+        self
+    }
+
+    /// How many statistics rows, read for a mailbox but whose device has not been enumerated
+    /// yet, are kept for when it arrives (default
+    /// [`DEFAULT_MAX_PENDING_STATISTICS`]). Beyond it the oldest mailboxes' rows are dropped,
+    /// and those mailboxes are asked again when more of their devices arrive: a smaller value
+    /// trades calls for memory; 0 asks once per mailbox and page.
+    pub fn max_pending_statistics(mut self, rows: usize) -> Self {
+        self.max_pending_statistics = rows;
         self
     }
 
@@ -321,7 +342,7 @@ impl InventorySync {
             duplicates: 0,
         };
         let mailboxes_done = AtomicUsize::new(0);
-        let mut carry: HashMap<String, Vec<MobileDeviceStatistics>> = HashMap::new();
+        let mut carry = Pending::default();
         let mut current = cursor.next_page().await?;
         while let Some(devices) = current.take() {
             let (fetched, joined) = tokio::join!(
@@ -372,7 +393,7 @@ impl InventorySync {
         &self,
         devices: Vec<MobileDevice>,
         limiter: &AdaptiveLimiter,
-        carry: &mut HashMap<String, Vec<MobileDeviceStatistics>>,
+        carry: &mut Pending,
         mailboxes_done: &AtomicUsize,
         report: &mut SyncReport,
     ) -> Vec<DeviceRecord> {
@@ -388,14 +409,22 @@ impl InventorySync {
         // Group by mailbox, keeping page order for delivery.
         let mut order: Vec<(MobileDevice, Option<String>)> = Vec::with_capacity(devices.len());
         let mut needed: Vec<String> = Vec::new();
+        let mut needed_set: HashSet<String> = HashSet::new();
         for device in devices {
             let mailbox = device_mailbox(&device);
             let failed_before = |m: &String| report.failed_mailboxes.iter().any(|(f, _)| f == m);
             match &mailbox {
-                // A mailbox that already failed after retries is not asked again (its devices
-                // are delivered without statistics and it is reported once).
-                Some(m) if !carry.contains_key(m) && !needed.contains(m) && !failed_before(m) => {
-                    needed.push(m.clone())
+                // Mailboxes read on an earlier page still hold the rows of their devices that
+                // had not arrived yet. A mailbox that already failed after retries is not
+                // asked again (its devices are delivered without statistics and it is
+                // reported once).
+                Some(m)
+                    if !carry.rows.contains_key(m)
+                        && !needed_set.contains(m)
+                        && !failed_before(m) =>
+                {
+                    needed_set.insert(m.clone());
+                    needed.push(m.clone());
                 }
                 Some(_) => {}
                 None => report.unroutable_devices += 1,
@@ -412,45 +441,28 @@ impl InventorySync {
                 .buffer_unordered(limit)
                 .collect()
                 .await;
-        // Statistics of mailboxes of the previous page were kept in case the mailbox spans
-        // the page boundary; keep only those still referenced, plus this page's.
-        let mut fresh: HashMap<String, Vec<MobileDeviceStatistics>> = HashMap::new();
         for (mailbox, res, calls) in results {
             report.statistics_calls += calls;
             match res {
                 Ok(rows) => {
                     mailboxes_done.fetch_add(1, Ordering::Relaxed);
-                    fresh.insert(mailbox, rows);
+                    carry.insert(mailbox, rows);
                 }
                 Err(e) => {
                     #[cfg(feature = "tracing")]
                     tracing::warn!(mailbox = %mailbox, error = %e, "statistics failed");
-                    report
-                        .failed_mailboxes
-                        .push((mailbox.clone(), e.to_string()));
-                    fresh.insert(mailbox, Vec::new());
+                    report.failed_mailboxes.push((mailbox, e.to_string()));
                 }
-            }
-        }
-        for (m, rows) in carry.drain() {
-            if order
-                .iter()
-                .any(|(_, mb)| mb.as_deref() == Some(m.as_str()))
-            {
-                fresh.entry(m).or_insert(rows);
             }
         }
         let records = order
             .into_iter()
             .map(|(device, mailbox)| {
-                let statistics = mailbox
-                    .as_ref()
-                    .and_then(|m| fresh.get(m))
-                    .and_then(|rows| match_statistics(&device, rows));
+                let statistics = mailbox.as_ref().and_then(|m| carry.take(m, &device));
                 DeviceRecord { device, statistics }
             })
             .collect();
-        *carry = fresh;
+        carry.trim(self.max_pending_statistics);
         records
     }
 
@@ -484,20 +496,30 @@ impl InventorySync {
                 }
                 Err(e) => {
                     let throttled = e.is_throttled();
-                    if throttled {
-                        permit.throttled(e.retry_after());
-                    } else {
-                        drop(permit);
-                    }
+                    let paced = is_concurrency_answer(&e);
+                    permit.failed(&e);
                     if attempt >= self.statistics_attempts || !(throttled || e.is_retryable()) {
                         return (Err(e), calls);
                     }
                     if e.retry_after().is_none() {
-                        tokio::time::sleep(backoff_delay(self.backoff, attempt)).await;
+                        tokio::time::sleep(retry_delay(self.backoff, attempt, paced)).await;
                     }
                 }
             }
         }
+    }
+}
+
+/// The pause before retry number `attempt`. After the per-tenant concurrency answer
+/// (`paced`) the limiter has already lowered the limit below the calls in flight, so the retry
+/// mostly waits for a slot there: the first one at once, further ones after a tenth of the
+/// usual backoff (the cap may be taken by other clients). A long pause would hold up the whole
+/// page, whose records are delivered once all its mailboxes are read.
+fn retry_delay(base: Duration, attempt: u32, paced: bool) -> Duration {
+    match (paced, attempt) {
+        (true, 1) => Duration::ZERO,
+        (true, _) => backoff_delay(base / 10, attempt - 1),
+        (false, _) => backoff_delay(base, attempt),
     }
 }
 
@@ -518,23 +540,67 @@ pub fn device_mailbox(device: &MobileDevice) -> Option<String> {
         .map(str::to_string)
 }
 
-fn match_statistics(
-    device: &MobileDevice,
-    rows: &[MobileDeviceStatistics],
-) -> Option<MobileDeviceStatistics> {
+/// Statistics rows read for a mailbox whose devices have not all been delivered yet.
+#[derive(Default)]
+struct Pending {
+    rows: HashMap<String, Vec<MobileDeviceStatistics>>,
+    /// Mailboxes in the order they were read (may name some that are gone already).
+    order: VecDeque<String>,
+    total: usize,
+}
+
+impl Pending {
+    fn insert(&mut self, mailbox: String, rows: Vec<MobileDeviceStatistics>) {
+        self.total += rows.len();
+        if let Some(old) = self.rows.insert(mailbox.clone(), rows) {
+            self.total -= old.len();
+        }
+        self.order.push_back(mailbox);
+    }
+
+    /// Remove and return the row of `device` from its mailbox's rows; a mailbox whose rows
+    /// are all taken is forgotten.
+    fn take(&mut self, mailbox: &str, device: &MobileDevice) -> Option<MobileDeviceStatistics> {
+        let rows = self.rows.get_mut(mailbox)?;
+        let index = match_statistics(device, rows)?;
+        let row = rows.swap_remove(index);
+        self.total -= 1;
+        if rows.is_empty() {
+            self.rows.remove(mailbox);
+        }
+        Some(row)
+    }
+
+    /// Drop the oldest mailboxes until at most `max` rows are kept.
+    fn trim(&mut self, max: usize) {
+        while self.total > max {
+            let Some(oldest) = self.order.pop_front() else {
+                break;
+            };
+            if let Some(rows) = self.rows.remove(&oldest) {
+                self.total -= rows.len();
+            }
+        }
+        if self.order.len() > 2 * self.rows.len() + 1024 {
+            let rows = &self.rows;
+            self.order.retain(|m| rows.contains_key(m));
+        }
+    }
+}
+
+/// Index of the row of `device` (by `Guid`, else by `Identity`).
+fn match_statistics(device: &MobileDevice, rows: &[MobileDeviceStatistics]) -> Option<usize> {
     if let Some(g) = device.guid
-        && let Some(s) = rows.iter().find(|s| s.guid == Some(g))
+        && let Some(i) = rows.iter().position(|s| s.guid == Some(g))
     {
-        return Some(s.clone());
+        return Some(i);
     }
     let id = device.identity.as_deref()?;
-    rows.iter()
-        .find(|s| {
-            s.identity
-                .as_deref()
-                .is_some_and(|i| i.eq_ignore_ascii_case(id))
-        })
-        .cloned()
+    rows.iter().position(|s| {
+        s.identity
+            .as_deref()
+            .is_some_and(|i| i.eq_ignore_ascii_case(id))
+    })
 }
 
 fn changed_after(record: &DeviceRecord, since: DateTime<Utc>) -> bool {
@@ -609,11 +675,8 @@ impl Cursor<'_> {
                 }
                 Err(e) => {
                     let throttled = e.is_throttled();
-                    if throttled {
-                        permit.throttled(e.retry_after());
-                    } else {
-                        drop(permit);
-                    }
+                    let paced = is_concurrency_answer(&e);
+                    permit.failed(&e);
                     let mid_enumeration = self.next.is_some();
                     let restartable = mid_enumeration
                         && (e.is_pagination_expired()
@@ -633,10 +696,33 @@ impl Cursor<'_> {
                         return Err(e);
                     }
                     if e.retry_after().is_none() {
-                        tokio::time::sleep(backoff_delay(self.sync.backoff, attempt)).await;
+                        tokio::time::sleep(retry_delay(self.sync.backoff, attempt, paced)).await;
                     }
                 }
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn concurrency_answers_are_retried_soon() {
+        let base = Duration::from_millis(500);
+        assert_eq!(retry_delay(base, 1, true), Duration::ZERO);
+        for _ in 0..50 {
+            let d = retry_delay(base, 2, true);
+            assert!(
+                d >= Duration::from_millis(37) && d <= Duration::from_millis(63),
+                "{d:?}"
+            );
+            let d = retry_delay(base, 1, false);
+            assert!(
+                d >= Duration::from_millis(375) && d <= Duration::from_millis(625),
+                "{d:?}"
+            );
         }
     }
 }

@@ -7,15 +7,25 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use crate::error::Error;
+use crate::error::{Error, TENANT_CONCURRENCY_MESSAGE};
 
 /// Bounds how many requests run at once and adapts the bound to the service's answers:
 ///
 /// * **additive increase**: every successful call adds `1 / limit` to the limit, so the limit
 ///   grows by about one per "round" of successful calls, up to `max`;
-/// * **multiplicative decrease**: a throttled call (HTTP 429 or the per-tenant concurrency
-///   message) halves the limit, down to 1 (at most once per [`DECREASE_COOLDOWN`], so a burst of
-///   429s from one window of in-flight calls counts once);
+/// * **multiplicative decrease**: a throttled call (HTTP 429) halves the limit, down to 1 (at
+///   most once per [`DECREASE_COOLDOWN`], so a burst of 429s from one window of in-flight calls
+///   counts once);
+/// * **precise decrease** on the per-tenant concurrency answer ("You have reached the maximum
+///   number of concurrent requests per tenant", without `Retry-After`): that answer says *how
+///   many* calls were too many: the service counted at most the calls in flight when the
+///   refused one started plus those started since, so the limit drops to one below that
+///   bound instead of halving; once per [`DECREASE_COOLDOWN`] it also drops by at least one,
+///   so a cap shared with other clients is still found.
+///   Halving there would leave half of the allowed concurrency unused while the limit grows
+///   back. The level reached is remembered: above it the limit grows
+///   [`PROBE_SLOWDOWN`] times more slowly, so the cap is probed now and then rather than
+///   every round (each probe costs a burst of 429s);
 /// * **shared gate**: a `Retry-After` pauses *every* caller until that instant, not only the one
 ///   that received it.
 ///
@@ -28,8 +38,12 @@ pub struct AdaptiveLimiter {
     throttled: AtomicU64,
 }
 
-/// Minimum time between two multiplicative decreases.
+/// Minimum time between two decreases.
 pub const DECREASE_COOLDOWN: Duration = Duration::from_millis(250);
+
+/// How much more slowly the limit grows above the level of the last per-tenant concurrency
+/// answer.
+pub const PROBE_SLOWDOWN: f64 = 8.0;
 
 #[derive(Debug)]
 struct State {
@@ -37,6 +51,11 @@ struct State {
     in_flight: usize,
     not_before: Option<Instant>,
     last_decrease: Option<Instant>,
+    /// Calls started so far.
+    started: u64,
+    /// The limit set by the last per-tenant concurrency answer (raised as probes above it
+    /// succeed).
+    ceiling: Option<usize>,
 }
 
 /// A slot held while one request runs; report how it went with [`Permit::success`] or
@@ -45,6 +64,10 @@ struct State {
 #[must_use = "a permit frees its slot when dropped"]
 pub struct Permit<'a> {
     limiter: &'a AdaptiveLimiter,
+    /// Calls in flight (this one included) when it started.
+    started_with: usize,
+    /// [`State::started`] when it started.
+    seq: u64,
 }
 
 impl AdaptiveLimiter {
@@ -58,6 +81,8 @@ impl AdaptiveLimiter {
                 in_flight: 0,
                 not_before: None,
                 last_decrease: None,
+                started: 0,
+                ceiling: None,
             }),
             notify: Notify::new(),
             throttled: AtomicU64::new(0),
@@ -108,7 +133,7 @@ impl AdaptiveLimiter {
             tokio::pin!(notified);
             notified.as_mut().enable();
             enum Next {
-                Go,
+                Go(usize, u64),
                 Sleep(Instant),
                 Wait,
             }
@@ -120,16 +145,23 @@ impl AdaptiveLimiter {
                         _ => {
                             if s.in_flight < (s.limit.floor() as usize).max(1) {
                                 s.in_flight += 1;
-                                Next::Go
+                                s.started += 1;
+                                Next::Go(s.in_flight, s.started)
                             } else {
                                 Next::Wait
                             }
                         }
                     }
                 })
-                .unwrap_or(Next::Go);
+                .unwrap_or(Next::Go(1, 0));
             match next {
-                Next::Go => return Permit { limiter: self },
+                Next::Go(started_with, seq) => {
+                    return Permit {
+                        limiter: self,
+                        started_with,
+                        seq,
+                    };
+                }
                 Next::Sleep(t) => tokio::time::sleep_until(t).await,
                 Next::Wait => notified.await,
             }
@@ -149,7 +181,15 @@ impl AdaptiveLimiter {
     /// Record a successful call (additive increase).
     pub fn on_success(&self) {
         self.with_state(|s| {
-            s.limit = (s.limit + 1.0 / s.limit.max(1.0)).min(self.max as f64);
+            let mut step = 1.0 / s.limit.max(1.0);
+            if s.ceiling.is_some_and(|c| s.limit >= c as f64) {
+                step /= PROBE_SLOWDOWN;
+            }
+            s.limit = (s.limit + step).min(self.max as f64);
+            let reached = s.limit.floor() as usize;
+            if s.ceiling.is_some_and(|c| reached > c) {
+                s.ceiling = Some(reached);
+            }
         });
     }
 
@@ -181,8 +221,35 @@ impl AdaptiveLimiter {
         );
     }
 
-    /// Observe the outcome of a call: throttling errors decrease the limit (and honour
-    /// `Retry-After`), successes increase it, other errors change nothing.
+    /// Record the per-tenant concurrency answer to a call while at most `counted` calls (this
+    /// one included) can have been in flight: the limit drops to `counted - 1` (at least 1,
+    /// never up), and, at most once per [`DECREASE_COOLDOWN`], by at least one.
+    pub fn on_concurrency_limited(&self, counted: usize) {
+        self.throttled.fetch_add(1, Ordering::Relaxed);
+        self.with_state(|s| {
+            let now = Instant::now();
+            let cooled = s
+                .last_decrease
+                .is_none_or(|t| now.duration_since(t) >= DECREASE_COOLDOWN);
+            let below_start = counted.saturating_sub(1) as f64;
+            let mut target = below_start.min(s.limit.floor());
+            if cooled {
+                target = target.min(s.limit.floor() - 1.0);
+                s.last_decrease = Some(now);
+            }
+            s.limit = target.max(1.0);
+            s.ceiling = Some(s.limit as usize);
+        });
+        #[cfg(feature = "tracing")]
+        tracing::debug!(
+            limit = self.limit(),
+            "per-tenant concurrency limit reached: concurrency reduced"
+        );
+    }
+
+    /// Observe the outcome of a call (made without a [`Permit`]): throttling errors decrease
+    /// the limit (and honour `Retry-After`), successes increase it, other errors change
+    /// nothing.
     pub fn observe<T>(&self, result: &Result<T, Error>) {
         match result {
             Ok(_) => self.on_success(),
@@ -207,6 +274,41 @@ impl Permit<'_> {
     pub fn throttled(self, retry_after: Option<Duration>) {
         self.limiter.on_throttled(retry_after);
     }
+
+    /// Report the outcome of a failed call and free the slot: the per-tenant concurrency
+    /// answer without `Retry-After` lowers the limit to just below the calls in flight (see
+    /// [`AdaptiveLimiter`]); another throttling answer halves it and honours its
+    /// `Retry-After`; other errors change nothing.
+    pub fn failed(self, error: &Error) {
+        if is_concurrency_answer(error) {
+            let started_since = self
+                .limiter
+                .with_state(|s| s.started.saturating_sub(self.seq))
+                .unwrap_or(0);
+            let counted = self
+                .started_with
+                .saturating_add(usize::try_from(started_since).unwrap_or(usize::MAX));
+            self.limiter.on_concurrency_limited(counted);
+        } else if error.is_throttled() {
+            self.limiter.on_throttled(error.retry_after());
+        }
+    }
+}
+
+/// The per-tenant concurrency answer (the plain-text 429 or the message in any envelope),
+/// without a `Retry-After`.
+pub(crate) fn is_concurrency_answer(error: &Error) -> bool {
+    error.retry_after().is_none()
+        && error.api().is_some_and(|a| {
+            [
+                Some(a.message.as_str()),
+                Some(a.body_snippet.as_str()),
+                a.exception_type.as_deref(),
+            ]
+            .into_iter()
+            .flatten()
+            .any(|h| h.contains(TENANT_CONCURRENCY_MESSAGE))
+        })
 }
 
 impl Drop for Permit<'_> {
@@ -257,6 +359,66 @@ mod tests {
         drop(p);
         let _p2 = l.acquire().await;
         assert_eq!(l.in_flight(), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn concurrency_answer_lowers_to_just_below_in_flight() {
+        use crate::ApiError;
+        let l = AdaptiveLimiter::new(13, 32);
+        let permits: Vec<_> = futures::future::join_all((0..13).map(|_| l.acquire())).await;
+        let concurrency: Error =
+            ApiError::new(429, format!("{TENANT_CONCURRENCY_MESSAGE}.")).into();
+        assert!(is_concurrency_answer(&concurrency));
+        let mut permits = permits.into_iter().rev();
+        // The 13th call was refused: 12 are allowed.
+        permits.next().unwrap().failed(&concurrency);
+        assert_eq!(l.limit(), 12, "13 in flight were one too many");
+        // The 12th, refused in the same burst, started before the 13th: the service may have
+        // counted 13 then too, so it changes nothing.
+        permits.next().unwrap().failed(&concurrency);
+        assert_eq!(l.limit(), 12);
+        drop(permits);
+        // A refusal while at most 11 were in flight says: 10 (another client takes slots).
+        l.on_concurrency_limited(11);
+        assert_eq!(l.limit(), 10);
+        l.on_concurrency_limited(13);
+        assert_eq!(l.limit(), 10, "never up");
+        assert_eq!(l.throttled_count(), 4);
+        // Once per cooldown a refusal lowers it by at least one.
+        tokio::time::advance(DECREASE_COOLDOWN).await;
+        l.on_concurrency_limited(13);
+        assert_eq!(l.limit(), 9);
+        tokio::time::advance(DECREASE_COOLDOWN).await;
+        l.on_concurrency_limited(1);
+        assert_eq!(l.limit(), 1, "never below one");
+        // Below the ceiling (1) growth is normal; above it, PROBE_SLOWDOWN times slower.
+        let l = AdaptiveLimiter::new(13, 32);
+        l.on_concurrency_limited(13);
+        assert_eq!(l.limit(), 12);
+        for _ in 0..12 {
+            l.on_success();
+        }
+        assert_eq!(
+            l.limit(),
+            12,
+            "one normal round is not enough above the ceiling"
+        );
+        for _ in 0..(12.0 * PROBE_SLOWDOWN) as usize {
+            l.on_success();
+        }
+        assert_eq!(l.limit(), 13);
+        // A plain 429 still halves, and a concurrency text with Retry-After is a plain 429.
+        let l = AdaptiveLimiter::new(8, 8);
+        let mut with_delay = ApiError::new(429, TENANT_CONCURRENCY_MESSAGE);
+        with_delay.retry_after = Some(Duration::from_millis(1));
+        let with_delay: Error = with_delay.into();
+        assert!(!is_concurrency_answer(&with_delay));
+        l.acquire().await.failed(&with_delay);
+        assert_eq!(l.limit(), 4);
+        let other: Error = ApiError::new(503, "unavailable").into();
+        l.acquire().await.failed(&other);
+        assert_eq!(l.limit(), 4);
+        assert_eq!(l.throttled_count(), 1);
     }
 
     #[tokio::test(start_paused = true)]

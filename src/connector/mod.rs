@@ -22,8 +22,11 @@ pub use actions::{
     WipeStage, WipeTicket, WipeTracking, remote_wipe, set_default_access_level, set_family_access,
     track_wipe, wipe_stage,
 };
-pub use inventory::{DeviceRecord, InventorySync, SyncProgress, SyncReport, device_mailbox};
-pub use limiter::{AdaptiveLimiter, DECREASE_COOLDOWN, Permit};
+pub use inventory::{
+    DEFAULT_MAX_PENDING_STATISTICS, DeviceRecord, InventorySync, SyncProgress, SyncReport,
+    device_mailbox,
+};
+pub use limiter::{AdaptiveLimiter, DECREASE_COOLDOWN, PROBE_SLOWDOWN, Permit};
 pub use status::{
     ConnectionReport, ConnectionStatus, ConnectionValidator, ConnectorProfile, DeviceCounts,
     ExportedCmdletsCheck, PermissionCheck, PermissionSummary, RbacPermissionCheck,

@@ -1,0 +1,309 @@
+//! Inventory throughput: every device of a 10,000-device, 4,000-mailbox tenant joined with its
+//! statistics, through `HttpExchangeClient` + `InventorySync`, against the in-process
+//! `Simulator` over loopback HTTP with 20 ms latency per request and a per-tenant cap of 12
+//! concurrent requests (beyond it the simulator answers the plain-text concurrency 429).
+//!
+//! Run with `cargo bench --bench inventory` (a custom `main`, not criterion: one run takes
+//! seconds). Prints, for the adaptive sync (its maximum concurrency is above the cap, so it has
+//! to find the limit by itself):
+//!
+//! * requests counted at the simulator, the measured time, and the efficiency
+//!   `requests × latency / 12 ÷ measured` (target ≥ 0.85), also computed with the useful
+//!   requests only (429s excluded);
+//! * the number of 429s;
+//! * the speed-up over a strictly sequential enumeration measured in the same run: one
+//!   `Get-MobileDevice` enumeration, then one `Get-MobileDeviceStatistics -Mailbox` call per
+//!   mailbox, one at a time (target ≥ 10×).
+//!
+//! `cargo bench --bench inventory -- --no-sequential` skips the sequential run (no speed-up).
+//!
+//! Both runs are checked: every device delivered once and joined with its statistics; a run
+//! that is fast but wrong panics instead of printing numbers.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use exchange_activesync::auth::StaticToken;
+use exchange_activesync::cmdlets::{GetMobileDevice, GetMobileDeviceStatistics};
+use exchange_activesync::connector::{InventorySync, SyncReport, device_mailbox};
+use exchange_activesync::protocol::{Invocation, NextLink, RawPage};
+use exchange_activesync::testing::{
+    FaultPlan, Simulator, SimulatorConfig, SimulatorHandle, TenantBuilder,
+};
+use exchange_activesync::types::MailboxIdentity;
+use exchange_activesync::{
+    Environment, ExchangeClient, HttpExchangeClient, Result, RetryPolicy, async_trait,
+};
+use futures::TryStreamExt;
+use uuid::Uuid;
+
+const DEVICES: usize = 10_000;
+const MAILBOXES: usize = 4_000;
+const LATENCY: Duration = Duration::from_millis(20);
+const CAP: usize = 12;
+/// The adaptive sync's upper bound: well above the cap, so the limit must be discovered.
+const MAX_CONCURRENCY: usize = 32;
+
+/// An HTTP client for the simulator. Throttling is left to the caller (one attempt per call):
+/// `InventorySync` retries pages and statistics itself and its limiter must *see* every 429
+/// to adapt; a client that sleeps through them internally would hide them from it.
+fn client(sim: &SimulatorHandle) -> Arc<Timed> {
+    let client = HttpExchangeClient::builder()
+        .environment(Environment::custom(sim.base_url().as_str()).expect("loopback URL"))
+        .tenant(sim.tenant_id())
+        .token_provider(Arc::new(StaticToken::new(sim.token())))
+        .retry_policy(RetryPolicy::default().with_max_attempts(1))
+        .build()
+        .expect("client builds");
+    Arc::new(Timed {
+        inner: client,
+        calls: AtomicU64::new(0),
+        busy_micros: AtomicU64::new(0),
+    })
+}
+
+/// Measures how long the calls take as the caller sees them: their summed duration over the
+/// wall time is the mean number of requests in flight.
+struct Timed {
+    inner: HttpExchangeClient,
+    calls: AtomicU64,
+    busy_micros: AtomicU64,
+}
+
+impl Timed {
+    fn summary(&self, wall: Duration) -> String {
+        let calls = self.calls.load(Ordering::Relaxed).max(1);
+        let busy = self.busy_micros.load(Ordering::Relaxed) as f64 / 1e6;
+        format!(
+            "mean {:.1} requests in flight, {:.1} ms per request as the client sees it",
+            busy / wall.as_secs_f64(),
+            busy * 1000.0 / calls as f64
+        )
+    }
+}
+
+#[async_trait]
+impl ExchangeClient for Timed {
+    async fn invoke_page(&self, inv: &Invocation, next: Option<&NextLink>) -> Result<RawPage> {
+        let t = Instant::now();
+        let res = self.inner.invoke_page(inv, next).await;
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        self.busy_micros
+            .fetch_add(t.elapsed().as_micros() as u64, Ordering::Relaxed);
+        res
+    }
+}
+
+struct Measured {
+    requests: u64,
+    elapsed: Duration,
+    throttled: u64,
+    timing: String,
+}
+
+impl Measured {
+    fn ideal(&self, requests: u64) -> Duration {
+        LATENCY.mul_f64(requests as f64 / CAP as f64)
+    }
+}
+
+/// The adaptive sync; asserts that the result is complete and correct.
+async fn adaptive(
+    sim: &SimulatorHandle,
+    expected: &HashSet<Uuid>,
+    max_concurrency: usize,
+) -> (Measured, SyncReport) {
+    let client = client(sim);
+    let before = sim.request_count();
+    let started = Instant::now();
+    let mut seen: HashSet<Uuid> = HashSet::with_capacity(expected.len());
+    let mut joined = 0usize;
+    let mut duplicates = 0usize;
+    let report = InventorySync::new(client.clone())
+        .with_statistics(true)
+        .max_concurrency(max_concurrency)
+        .run(|record| {
+            if record
+                .statistics
+                .as_ref()
+                .is_some_and(|s| s.guid.is_some() && s.guid == record.device.guid)
+            {
+                joined += 1;
+            }
+            match record.device.guid {
+                Some(g) if seen.insert(g) => {}
+                _ => duplicates += 1,
+            }
+        })
+        .await
+        .expect("inventory sync succeeds");
+    let elapsed = started.elapsed();
+    let requests = sim.request_count() - before;
+    assert_eq!(duplicates, 0, "devices delivered twice or without Guid");
+    assert_eq!(
+        &seen, expected,
+        "every device of the tenant, and only those"
+    );
+    assert_eq!(report.devices, expected.len());
+    assert_eq!(
+        joined,
+        expected.len(),
+        "every device joined with its statistics"
+    );
+    assert_eq!(report.with_statistics, expected.len());
+    assert!(report.is_complete(), "{:?}", report.failed_mailboxes);
+    (
+        Measured {
+            requests,
+            elapsed,
+            throttled: report.throttled,
+            timing: client.summary(elapsed),
+        },
+        report,
+    )
+}
+
+/// What a script piping Get-MobileDevice into Get-MobileDeviceStatistics does: one
+/// enumeration, then one statistics call per mailbox, one at a time.
+async fn sequential(sim: &SimulatorHandle, expected: &HashSet<Uuid>) -> Measured {
+    let client = client(sim);
+    let before = sim.request_count();
+    let started = Instant::now();
+    let devices: Vec<_> = client
+        .get_mobile_device_stream(GetMobileDevice::new())
+        .try_collect()
+        .await
+        .expect("enumeration succeeds");
+    let mut mailboxes: Vec<String> = Vec::new();
+    let mut known: HashSet<String> = HashSet::new();
+    for d in &devices {
+        if let Some(m) = device_mailbox(d)
+            && known.insert(m.clone())
+        {
+            mailboxes.push(m);
+        }
+    }
+    let mut statistics: HashMap<Uuid, ()> = HashMap::with_capacity(devices.len());
+    for m in &mailboxes {
+        let rows = client
+            .get_mobile_device_statistics(GetMobileDeviceStatistics::for_mailbox(
+                MailboxIdentity::new(m).expect("mailbox identity"),
+            ))
+            .await
+            .expect("statistics succeed");
+        for s in rows.items {
+            if let Some(g) = s.guid {
+                statistics.insert(g, ());
+            }
+        }
+    }
+    let elapsed = started.elapsed();
+    let requests = sim.request_count() - before;
+    let seen: HashSet<Uuid> = devices.iter().filter_map(|d| d.guid).collect();
+    assert_eq!(devices.len(), expected.len());
+    assert_eq!(&seen, expected);
+    assert!(
+        seen.iter().all(|g| statistics.contains_key(g)),
+        "every device joined with its statistics"
+    );
+    Measured {
+        requests,
+        elapsed,
+        throttled: 0,
+        timing: client.summary(elapsed),
+    }
+}
+
+fn print_adaptive(label: &str, m: &Measured, report: &SyncReport) {
+    let useful = m.requests - m.throttled;
+    println!(
+        "{label}: {} devices ({} with statistics), {} pages, {} requests at the simulator \
+         ({} answered 429, {} useful), {:.2} s",
+        report.devices,
+        report.with_statistics,
+        report.pages,
+        m.requests,
+        m.throttled,
+        useful,
+        m.elapsed.as_secs_f64()
+    );
+    println!(
+        "{label}: efficiency = ideal {:.2} s (requests × {} ms / {CAP}) ÷ measured = {:.3}; \
+         useful requests only: ideal {:.2} s, efficiency {:.3}",
+        m.ideal(m.requests).as_secs_f64(),
+        LATENCY.as_millis(),
+        m.ideal(m.requests).as_secs_f64() / m.elapsed.as_secs_f64(),
+        m.ideal(useful).as_secs_f64(),
+        m.ideal(useful).as_secs_f64() / m.elapsed.as_secs_f64(),
+    );
+    println!("{label}: {}", m.timing);
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; `cargo test --benches` does not: then only check that it
+    // runs (nothing to measure).
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("inventory bench: run with `cargo bench --bench inventory`");
+        return;
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let tenant = TenantBuilder::new()
+            .seed(1)
+            .mailboxes(MAILBOXES)
+            .devices(DEVICES)
+            .build();
+        let expected: HashSet<Uuid> = tenant.devices().map(|d| d.guid).collect();
+        let with_devices = (0..tenant.mailboxes().len())
+            .filter(|i| tenant.has_devices(*i))
+            .count();
+        assert_eq!(expected.len(), DEVICES);
+        let plan = FaultPlan::new().latency(LATENCY).max_in_flight(CAP);
+        let sim = Simulator::start(SimulatorConfig::new(tenant).faults(plan))
+            .await
+            .expect("simulator starts");
+        println!(
+            "inventory: {DEVICES} devices, {MAILBOXES} mailboxes ({with_devices} with devices), \
+             latency {} ms, cap {CAP} concurrent requests (plain-text 429 beyond), \
+             {} worker threads",
+            LATENCY.as_millis(),
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        );
+
+        let (m, report) = adaptive(&sim, &expected, MAX_CONCURRENCY).await;
+        print_adaptive(
+            &format!("adaptive (max {MAX_CONCURRENCY}, starts at 4)"),
+            &m,
+            &report,
+        );
+        let (capped, capped_report) = adaptive(&sim, &expected, CAP).await;
+        print_adaptive(
+            &format!("reference (max = cap = {CAP})"),
+            &capped,
+            &capped_report,
+        );
+
+        if std::env::args().any(|a| a == "--no-sequential") {
+            sim.shutdown().await;
+            return;
+        }
+        let seq = sequential(&sim, &expected).await;
+        println!(
+            "sequential: {} requests, {:.2} s ({:.1} ms per request)",
+            seq.requests,
+            seq.elapsed.as_secs_f64(),
+            seq.elapsed.as_secs_f64() * 1000.0 / seq.requests as f64
+        );
+        println!("sequential: {}", seq.timing);
+        println!(
+            "speed-up adaptive over sequential = {:.1}× (target ≥ 10×)",
+            seq.elapsed.as_secs_f64() / m.elapsed.as_secs_f64()
+        );
+        sim.shutdown().await;
+    });
+}
