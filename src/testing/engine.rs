@@ -569,6 +569,17 @@ fn get_devices(t: &Tenant, ctx: &Ctx<'_>) -> Result<Outcome, Failure> {
         Some(Err(_)) => return Err(Failure::PaginationExpired),
         None => Bound::Unbounded,
     };
+    if let Some(owner) = owner {
+        // One mailbox: walk its own devices (Guid order, like the whole-tenant walk).
+        let iter = t
+            .devices_of(owner)
+            .filter(|d| match start {
+                Bound::Excluded(g) => d.guid > g,
+                _ => true,
+            })
+            .filter(keep);
+        return paginate(ctx, iter, |d| Some(d.guid.to_string()), write);
+    }
     let iter = t
         .devices
         .range((start, Bound::Unbounded))

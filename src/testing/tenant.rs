@@ -322,6 +322,8 @@ pub struct Tenant {
     pub(crate) mailbox_index: HashMap<String, usize>,
     pub(crate) devices: BTreeMap<Uuid, Device>,
     pub(crate) device_index: HashMap<String, Uuid>,
+    /// Device Guids per owning mailbox index, so per-mailbox queries do not scan the tenant.
+    pub(crate) mailbox_devices: HashMap<usize, std::collections::BTreeSet<Uuid>>,
     pub(crate) rbac: Rbac,
     pub(crate) caller: String,
     pub(crate) clock: DateTime<Utc>,
@@ -527,12 +529,24 @@ impl Tenant {
         self.device_index.insert(id.to_lowercase(), device.guid);
         self.device_index.insert(dn.to_lowercase(), device.guid);
         device.names = Some(std::sync::Arc::new((id, dn)));
-        self.devices.insert(device.guid, device);
+        self.mailbox_devices
+            .entry(device.mailbox)
+            .or_default()
+            .insert(device.guid);
+        if let Some(old) = self.devices.insert(device.guid, device)
+            && old.mailbox != self.devices[&old.guid].mailbox
+            && let Some(set) = self.mailbox_devices.get_mut(&old.mailbox)
+        {
+            set.remove(&old.guid);
+        }
     }
 
     /// Remove a device partnership; returns it.
     pub fn remove_device(&mut self, guid: &Uuid) -> Option<Device> {
         let device = self.devices.remove(guid)?;
+        if let Some(set) = self.mailbox_devices.get_mut(&device.mailbox) {
+            set.remove(guid);
+        }
         self.device_index
             .remove(&self.device_identity(&device).to_lowercase());
         self.device_index
@@ -542,7 +556,18 @@ impl Tenant {
 
     /// Whether a mailbox has at least one device partnership.
     pub fn has_devices(&self, mailbox: usize) -> bool {
-        self.devices.values().any(|d| d.mailbox == mailbox)
+        self.mailbox_devices
+            .get(&mailbox)
+            .is_some_and(|set| !set.is_empty())
+    }
+
+    /// The devices of one mailbox, in Guid order.
+    pub(crate) fn devices_of(&self, mailbox: usize) -> impl Iterator<Item = &Device> {
+        self.mailbox_devices
+            .get(&mailbox)
+            .into_iter()
+            .flatten()
+            .filter_map(|g| self.devices.get(g))
     }
 
     /// Test hook: move a pending wipe one step (requested → sent → acknowledged), as the device
@@ -787,6 +812,7 @@ impl TenantBuilder {
             mailbox_index: HashMap::new(),
             devices: BTreeMap::new(),
             device_index: HashMap::new(),
+            mailbox_devices: HashMap::new(),
             rbac: self.rbac.unwrap_or_else(|| Rbac::profile(self.profile)),
             clock: epoch,
             rng: fastrand::Rng::with_seed(self.seed ^ 0xC10C_0000_0000_0002),
