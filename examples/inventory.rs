@@ -160,6 +160,10 @@ async fn main() -> ExitCode {
         b.finish_and_clear();
     }
     if let Some(e) = write_error {
+        // A reader that stopped early (`| head`) is not an error of ours.
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            return ExitCode::SUCCESS;
+        }
         eprintln!("error writing output: {e}");
         return ExitCode::from(1);
     }
