@@ -18,6 +18,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use common::Format;
+use exchange_activesync::RetryPolicy;
 use exchange_activesync::connector::{DeviceRecord, InventorySync};
 
 /// Stream the device inventory.
@@ -85,13 +86,18 @@ fn json_line(r: &DeviceRecord) -> serde_json::Result<String> {
 async fn main() -> ExitCode {
     common::init_logging();
     let args = Args::parse();
-    let conn = match common::connect().await {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
-        }
-    };
+    // The sync retries pages and statistics itself and adapts its concurrency to throttling:
+    // a client that slept through 429s internally would hide them from it.
+    let conn =
+        match common::connect_with(|b| b.retry_policy(RetryPolicy::default().with_max_attempts(1)))
+            .await
+        {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        };
     let bar = if std::io::stderr().is_terminal() {
         let b = indicatif::ProgressBar::new_spinner();
         b.set_style(

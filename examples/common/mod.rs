@@ -17,7 +17,7 @@ use exchange_activesync::auth::StaticToken;
 use exchange_activesync::testing::{
     RbacProfile, Simulator, SimulatorConfig, SimulatorHandle, TenantBuilder,
 };
-use exchange_activesync::{Environment, ExchangeClient, HttpExchangeClient};
+use exchange_activesync::{ClientBuilder, Environment, ExchangeClient, HttpExchangeClient};
 
 /// Output format of the examples.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -64,6 +64,13 @@ pub fn demo_tenant() -> exchange_activesync::testing::Tenant {
 
 /// Connect to the tenant named by the `EXO_*` variables, or to an embedded simulator.
 pub async fn connect() -> Result<Connection, String> {
+    connect_with(|builder| builder).await
+}
+
+/// [`connect`], letting the caller adjust the client (retry policy, timeouts) before it is built.
+pub async fn connect_with(
+    adjust: impl FnOnce(ClientBuilder) -> ClientBuilder,
+) -> Result<Connection, String> {
     let tenant = var("EXO_TENANT_ID");
     let endpoint = var("EXO_ENDPOINT");
     if tenant.is_none() && endpoint.is_none() {
@@ -75,20 +82,20 @@ pub async fn connect() -> Result<Connection, String> {
             sim.base_url(),
             sim.tenant().device_count()
         );
-        let client = HttpExchangeClient::builder()
+        let builder = HttpExchangeClient::builder()
             .environment(Environment::custom(sim.base_url().as_str()).map_err(|e| e.to_string())?)
             .tenant(sim.tenant_id())
-            .token_provider(Arc::new(StaticToken::new(sim.token())))
-            .build()
-            .map_err(|e| e.to_string())?;
+            .token_provider(Arc::new(StaticToken::new(sim.token())));
+        let client = adjust(builder).build().map_err(|e| e.to_string())?;
         return Ok(Connection {
             client: Arc::new(client),
             simulator: Some(sim),
         });
     }
-    let client = exchange_activesync::http::client_from_env()
+    let builder = exchange_activesync::http::builder_from_env()
         .map_err(|e| e.to_string())?
         .ok_or("EXO_TENANT_ID or EXO_ENDPOINT must be set")?;
+    let client = adjust(builder).build().map_err(|e| e.to_string())?;
     Ok(Connection {
         client: Arc::new(client),
         simulator: None,

@@ -100,9 +100,12 @@ pub const DEFAULT_MAX_PENDING_STATISTICS: usize = 10_000;
 /// mailbox, routed to that mailbox), delivering [`DeviceRecord`]s as pages arrive.
 ///
 /// * **Gentle**: every call goes through an [`AdaptiveLimiter`] (AIMD within `[1, max]`,
-///   shared `Retry-After` gate). The HTTP client already retries internally; the limiter
-///   observes the throttling errors it finally surfaces, and statistics calls get their own
-///   retry loop on top.
+///   shared `Retry-After` gate), and pages and statistics calls have their own retry loops.
+///   The limiter only sees the throttling the client surfaces: give the sync an
+///   [`HttpExchangeClient`](crate::HttpExchangeClient) built with
+///   `RetryPolicy::default().with_max_attempts(1)` so that every 429 reaches it (a client that
+///   sleeps through 429s internally still works, but one worker's `Retry-After` then pauses
+///   only that worker).
 /// * **One call per mailbox**: the statistics of a mailbox cover all of its devices, also those
 ///   on later pages (the service does not group devices by mailbox). Rows not yet matched are
 ///   kept until their device arrives, up to

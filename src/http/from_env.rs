@@ -3,7 +3,7 @@
 
 use url::Url;
 
-use super::HttpExchangeClient;
+use super::{ClientBuilder, HttpExchangeClient};
 use crate::Environment;
 use crate::auth::{FromEnvError, VAR_ENVIRONMENT, VAR_TENANT_ID, provider_from_lookup};
 use crate::environment::check_endpoint;
@@ -31,6 +31,21 @@ pub fn client_from_env() -> Result<Option<HttpExchangeClient>> {
 pub fn client_from_lookup(
     lookup: impl Fn(&str) -> Option<String>,
 ) -> Result<Option<HttpExchangeClient>> {
+    builder_from_lookup(lookup)?
+        .map(ClientBuilder::build)
+        .transpose()
+}
+
+/// Like [`client_from_env`], but returns the configured [`ClientBuilder`] so that the caller can
+/// still adjust it (retry policy, timeouts, user agent) before building.
+pub fn builder_from_env() -> Result<Option<ClientBuilder>> {
+    builder_from_lookup(|name| std::env::var(name).ok())
+}
+
+/// Like [`builder_from_env`], reading variables through `lookup`.
+pub fn builder_from_lookup(
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Result<Option<ClientBuilder>> {
     let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
     let tenant = get(VAR_TENANT_ID);
     let endpoint = get(VAR_ENDPOINT);
@@ -73,12 +88,12 @@ pub fn client_from_lookup(
         Err(e @ FromEnvError::Credential(_)) => return Err(Error::Auth(e.into())),
         Err(e) => return Err(Error::Config(e.to_string())),
     };
-    HttpExchangeClient::builder()
-        .tenant(tenant)
-        .environment(environment)
-        .token_provider(provider)
-        .build()
-        .map(Some)
+    Ok(Some(
+        HttpExchangeClient::builder()
+            .tenant(tenant)
+            .environment(environment)
+            .token_provider(provider),
+    ))
 }
 
 #[cfg(test)]

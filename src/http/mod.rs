@@ -45,7 +45,9 @@ use url::Url;
 use uuid::Uuid;
 
 pub use builder::{ClientBuilder, DEFAULT_USER_AGENT, TimeoutConfig};
-pub use from_env::{VAR_ENDPOINT, client_from_env, client_from_lookup};
+pub use from_env::{
+    VAR_ENDPOINT, builder_from_env, builder_from_lookup, client_from_env, client_from_lookup,
+};
 pub use redirect::MAX_REDIRECTS;
 pub use retry::RetryPolicy;
 
