@@ -4,7 +4,7 @@
 use exchange_activesync::protocol::encode_filter_literals;
 use libfuzzer_sys::fuzz_target;
 
-/// Undo the encoding for inputs without quotes: `'True'`/`'False'` back to `$true`/`$false`.
+/// Undo the encoding for inputs without quotes (`'` or `"`, which protect what they enclose): `'True'`/`'False'` back to `$true`/`$false`.
 fn decode(s: &str) -> String {
     s.replace("'True'", "$true").replace("'False'", "$false")
 }
@@ -13,8 +13,9 @@ fuzz_target!(|text: &str| {
     let out = encode_filter_literals(text);
     // Idempotent: the output has no `$true`/`$false` literal left.
     assert_eq!(encode_filter_literals(&out), out);
-    if !text.contains('\'') {
-        // Only the literals changed; everything else is byte-for-byte the same.
+    if !text.contains(['\'', '"']) {
+        // Outside quoted values only the literals changed; everything else is byte-for-byte
+        // the same. (Quoted values are never touched: see the property tests.)
         let lowered_literals = {
             let mut s = String::new();
             let mut rest = text;
