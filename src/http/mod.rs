@@ -58,7 +58,7 @@ use crate::error::{AuthError, Error, Result, SendState, TimeoutKind, body_snippe
 use crate::protocol::{
     ANCHOR_HEADER, CLIENT_APPLICATION, CmdletKind, Invocation, MAX_BODY_BYTES, MAX_PAGE_SIZE,
     NextLink, RawPage, RequestContext, ResponseMeta, RoutingHint, decode_body, decode_error,
-    decode_page, module_file_url, prepare_invoke,
+    decode_page, is_gzip, module_file_url, prepare_invoke,
 };
 
 /// Module version announced to `EXOModuleFile` (`?Version=`).
@@ -451,16 +451,22 @@ impl HttpExchangeClient {
             }
             let headers = response.headers().clone();
             let raw = read_body(target.name(), response).await?;
-            let body = match decode_body(&raw) {
-                Ok(b) => b,
-                Err(e) if (200..300).contains(&status) => {
-                    return Err(Error::Decode {
-                        cmdlet: target.name().to_string(),
-                        message: format!("gzip body could not be decompressed: {e}"),
-                        body_snippet: body_snippet(&raw[..raw.len().min(256)]),
-                    });
+            // Only a body that really is gzip is decompressed; any other is used as read,
+            // without a copy (pages can be megabytes).
+            let body = if !is_gzip(&raw) {
+                raw
+            } else {
+                match decode_body(&raw) {
+                    Ok(b) => b,
+                    Err(e) if (200..300).contains(&status) => {
+                        return Err(Error::Decode {
+                            cmdlet: target.name().to_string(),
+                            message: format!("gzip body could not be decompressed: {e}"),
+                            body_snippet: body_snippet(&raw[..raw.len().min(256)]),
+                        });
+                    }
+                    Err(_) => raw,
                 }
-                Err(_) => raw,
             };
             return Ok(Answer {
                 status,

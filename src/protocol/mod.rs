@@ -19,5 +19,5 @@ pub use request::{
 };
 pub use response::{
     DetailMessage, MAX_BODY_BYTES, RawPage, ResponseMeta, TRUNCATION_WARNING, Warning, decode_body,
-    decode_error, decode_page, parse_detail_message, parse_retry_after, strip_annotations,
+    decode_error, decode_page, is_gzip, parse_detail_message, parse_retry_after, strip_annotations,
 };

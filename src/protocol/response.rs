@@ -159,10 +159,15 @@ pub fn strip_annotations(
     map
 }
 
+/// Whether the bytes start with the gzip magic number (whatever `Content-Encoding` claims).
+pub fn is_gzip(bytes: &[u8]) -> bool {
+    bytes.starts_with(&[0x1f, 0x8b])
+}
+
 /// Undo a `Content-Encoding: gzip` only if the bytes really are gzip (the service sometimes
 /// declares gzip on bodies that are not, e.g. the NUL-byte 403). Sniffs the magic bytes.
 pub fn decode_body(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
-    if bytes.len() >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b {
+    if is_gzip(bytes) {
         let mut out = Vec::new();
         flate2::read::MultiGzDecoder::new(bytes)
             .take(MAX_BODY_BYTES as u64 + 1)
@@ -184,7 +189,7 @@ pub fn decode_page(cmdlet: &str, body: &[u8]) -> Result<RawPage> {
         message,
         body_snippet: body_snippet(body),
     };
-    let trimmed = trim_ascii(body);
+    let trimmed = trim_body(body);
     if trimmed.is_empty() {
         // Some write cmdlets answer 200/204 with no body at all: no rows.
         return Ok(RawPage::empty(cmdlet));
@@ -245,17 +250,8 @@ pub fn decode_page(cmdlet: &str, body: &[u8]) -> Result<RawPage> {
 
 /// Trim ASCII whitespace and a leading UTF-8 byte-order mark (some proxies and .NET front
 /// ends prefix one; serde_json rejects it).
-fn trim_ascii(b: &[u8]) -> &[u8] {
-    let b = b.strip_prefix(b"\xef\xbb\xbf").unwrap_or(b);
-    let start = b
-        .iter()
-        .position(|c| !c.is_ascii_whitespace())
-        .unwrap_or(b.len());
-    let end = b
-        .iter()
-        .rposition(|c| !c.is_ascii_whitespace())
-        .map_or(start, |e| e + 1);
-    &b[start..end]
+fn trim_body(b: &[u8]) -> &[u8] {
+    b.strip_prefix(b"\xef\xbb\xbf").unwrap_or(b).trim_ascii()
 }
 
 /// Longest service-supplied text (message, type, code, warning, error entry) kept in an error,
@@ -440,7 +436,7 @@ fn decode_error_unbounded(
         .as_deref()
         .and_then(|v| parse_retry_after(v, chrono::Utc::now(), meta.date.as_deref()));
 
-    let text = trim_ascii(body);
+    let text = trim_body(body);
     let parsed: Option<Value> = if text.first() == Some(&b'{') {
         serde_json::from_slice(text).ok()
     } else {
