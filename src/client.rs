@@ -1419,13 +1419,12 @@ where
             };
             let page = fetch(current).await?;
             let following = page.next_link.clone();
+            // The locks guard plain bookkeeping: a poisoned one still holds usable data.
             seen.lock()
-                .map_err(|_| Error::Unsupported("poisoned".into()))?
+                .unwrap_or_else(|e| e.into_inner())
                 .check(&cmdlet, following.as_ref())?;
             {
-                let mut r = shared
-                    .lock()
-                    .map_err(|_| Error::Unsupported("poisoned".into()))?;
+                let mut r = shared.lock().unwrap_or_else(|e| e.into_inner());
                 r.pages += 1;
                 r.items += page.items.len();
                 absorb_warnings(&mut r, page.warnings, following.is_some());
