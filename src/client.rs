@@ -1200,7 +1200,10 @@ impl<'a, T> ObjectStream<'a, T> {
 
     /// A snapshot of what the stream has seen so far.
     pub fn report(&self) -> StreamReport {
-        self.report.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.report
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Warnings returned so far.
