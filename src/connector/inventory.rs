@@ -81,12 +81,34 @@ pub struct SyncReport {
     pub started_at: DateTime<Utc>,
     /// When it finished.
     pub finished_at: DateTime<Utc>,
+    /// The consumer stopped taking records (the stream of [`InventorySync::stream`] was
+    /// dropped) before the end: the sync stopped there and saved no mark.
+    pub stopped_early: bool,
 }
 
 impl SyncReport {
-    /// Whether every device was read and every requested statistics call succeeded.
+    /// Whether every device was read and delivered and every requested statistics call
+    /// succeeded.
     pub fn is_complete(&self) -> bool {
-        self.failed_mailboxes.is_empty()
+        self.failed_mailboxes.is_empty() && !self.stopped_early
+    }
+}
+
+/// What the background task of [`InventorySync::stream`] sends to the stream.
+enum StreamMessage {
+    Record(DeviceRecord),
+    /// Every record was sent; answered by the stream once the consumer has taken them all.
+    AllSent(tokio::sync::oneshot::Sender<()>),
+}
+
+/// Aborts the task when dropped (unless disarmed by taking the handle out).
+struct AbortOnDrop(Option<tokio::task::AbortHandle>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        if let Some(h) = self.0.take() {
+            h.abort();
+        }
     }
 }
 
@@ -275,24 +297,53 @@ impl InventorySync {
     /// Run as a stream of records; the report arrives through the returned task handle once
     /// the stream ends. The channel holds at most one page of records, so a slow consumer
     /// slows the sync down instead of growing memory. Needs a Tokio runtime.
+    ///
+    /// Dropping the stream before its end stops the sync: the background task is aborted
+    /// (awaiting the handle then gives a cancelled [`JoinError`](tokio::task::JoinError)),
+    /// and no mark is saved in the [`state_store`](Self::state_store). The mark is saved
+    /// only once the consumer has taken every record out of the stream, so an incremental
+    /// sync never skips a device that was not handled.
     pub fn stream(
         self,
     ) -> (
         impl Stream<Item = DeviceRecord> + Send + 'static,
         tokio::task::JoinHandle<Result<SyncReport>>,
     ) {
-        let (tx, rx) = tokio::sync::mpsc::channel::<DeviceRecord>(1000);
+        let (tx, rx) = tokio::sync::mpsc::channel::<StreamMessage>(1000);
+        let confirm_tx = tx.clone();
         let handle = tokio::spawn(async move {
-            self.run_async(|record| {
-                let tx = tx.clone();
-                async move {
-                    // A dropped receiver just means nobody listens any more.
-                    let _ = tx.send(record).await;
-                }
-            })
+            self.run_inner(
+                |record| {
+                    let tx = tx.clone();
+                    // A failed send means the consumer is gone: not delivered.
+                    async move { tx.send(StreamMessage::Record(record)).await.is_ok() }
+                },
+                || async move {
+                    // The stream answers once the consumer asked for the item after the
+                    // last record, i.e. took every record.
+                    let (ack, taken) = tokio::sync::oneshot::channel();
+                    confirm_tx.send(StreamMessage::AllSent(ack)).await.is_ok()
+                        && taken.await.is_ok()
+                },
+            )
             .await
         });
-        let stream = stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|r| (r, rx)) });
+        let guard = AbortOnDrop(Some(handle.abort_handle()));
+        let stream = stream::unfold((rx, guard), |(mut rx, mut guard)| async move {
+            loop {
+                match rx.recv().await {
+                    Some(StreamMessage::Record(r)) => return Some((r, (rx, guard))),
+                    Some(StreamMessage::AllSent(ack)) => {
+                        let _ = ack.send(());
+                    }
+                    None => {
+                        // The task has finished: nothing left to stop.
+                        let _ = guard.0.take();
+                        return None;
+                    }
+                }
+            }
+        });
         (stream, handle)
     }
 
@@ -310,6 +361,30 @@ impl InventorySync {
     where
         F: FnMut(DeviceRecord) -> Fut + Send,
         Fut: std::future::Future<Output = ()> + Send,
+    {
+        self.run_inner(
+            |record| {
+                let delivered = sink(record);
+                async move {
+                    delivered.await;
+                    true
+                }
+            },
+            || std::future::ready(true),
+        )
+        .await
+    }
+
+    /// The sync. `sink` answers whether the record was delivered: the first record that was
+    /// not stops the sync (reported with [`SyncReport::stopped_early`], no mark saved).
+    /// `confirm` is awaited after the last record and before the mark is saved; `false`
+    /// means the records were not all taken, so no mark is saved either.
+    async fn run_inner<F, Fut, C, CFut>(self, mut sink: F, confirm: C) -> Result<SyncReport>
+    where
+        F: FnMut(DeviceRecord) -> Fut + Send,
+        Fut: std::future::Future<Output = bool> + Send,
+        C: FnOnce() -> CFut + Send,
+        CFut: std::future::Future<Output = bool> + Send,
     {
         let started_at = Utc::now();
         let limiter = self.limiter.clone().unwrap_or_else(|| {
@@ -359,16 +434,24 @@ impl InventorySync {
                     report.skipped_unchanged += 1;
                     continue;
                 }
+                let with_statistics = record.statistics.is_some();
+                if !sink(record).await {
+                    report.stopped_early = true;
+                    break;
+                }
                 report.devices += 1;
-                if record.statistics.is_some() {
+                if with_statistics {
                     report.with_statistics += 1;
                 }
-                sink(record).await;
             }
             report.pages = cursor.pages;
             report.restarts = cursor.restarts;
             report.duplicates_skipped = cursor.duplicates;
             report.throttled = limiter.throttled_count() - throttled_before;
+            if report.stopped_early {
+                report.finished_at = Utc::now();
+                return Ok(report);
+            }
             if let Some(progress) = &self.progress {
                 progress(&SyncProgress {
                     devices_seen: cursor.seen_guids.len() + cursor.seen_other.len(),
@@ -381,6 +464,9 @@ impl InventorySync {
                 });
             }
             current = fetched?;
+        }
+        if !confirm().await {
+            report.stopped_early = true;
         }
         report.finished_at = Utc::now();
         if report.is_complete()
