@@ -14,6 +14,7 @@ use super::store::SyncStateStore;
 use crate::client::{ExchangeClient, SeenLinks};
 use crate::cmdlets::{GetMobileDevice, GetMobileDeviceStatistics, PreparedCmdlet};
 use crate::error::{Error, Result};
+use crate::http::{RetryPolicy, refuse_long_retry_after};
 use crate::models::{MobileDevice, MobileDeviceStatistics};
 use crate::protocol::NextLink;
 use crate::types::{MailboxIdentity, MobileDeviceIdentity};
@@ -169,6 +170,7 @@ pub struct InventorySync {
     page_attempts: u32,
     max_restarts: u32,
     backoff: Duration,
+    max_retry_after: Duration,
     max_pending_statistics: usize,
     changed_since: Option<DateTime<Utc>>,
     incremental_from_store: bool,
@@ -200,6 +202,7 @@ impl InventorySync {
             page_attempts: 5,
             max_restarts: 5,
             backoff: Duration::from_millis(500),
+            max_retry_after: RetryPolicy::default().max_retry_after,
             max_pending_statistics: DEFAULT_MAX_PENDING_STATISTICS,
             changed_since: None,
             incremental_from_store: false,
@@ -249,6 +252,18 @@ impl InventorySync {
     /// Base delay of the exponential backoff between retries (without `Retry-After`).
     pub fn backoff(mut self, base: Duration) -> Self {
         self.backoff = base;
+        self
+    }
+
+    /// The longest `Retry-After` the sync waits for (default: the [`RetryPolicy`] default's
+    /// `max_retry_after`, 2 minutes). A call answered with a longer one fails at once with
+    /// [`Error::RetryAfterTooLong`]: a page fails the sync, a statistics call fails its
+    /// mailbox (listed in [`SyncReport::failed_mailboxes`]); the limiter's shared gate
+    /// closes for at most this long (a shared [`limiter`](Self::limiter) keeps its own
+    /// [`max_retry_after`](AdaptiveLimiter::max_retry_after)). Match it with the client's
+    /// policy.
+    pub fn max_retry_after(mut self, max: Duration) -> Self {
+        self.max_retry_after = max;
         self
     }
 
@@ -388,10 +403,10 @@ impl InventorySync {
     {
         let started_at = Utc::now();
         let limiter = self.limiter.clone().unwrap_or_else(|| {
-            Arc::new(AdaptiveLimiter::new(
-                self.initial_concurrency,
-                self.max_concurrency,
-            ))
+            Arc::new(
+                AdaptiveLimiter::new(self.initial_concurrency, self.max_concurrency)
+                    .with_max_retry_after(self.max_retry_after),
+            )
         });
         let throttled_before = limiter.throttled_count();
         let mut changed_since = self.changed_since;
@@ -587,16 +602,27 @@ impl InventorySync {
                     let throttled = e.is_throttled();
                     let paced = is_concurrency_answer(&e);
                     permit.failed(&e);
-                    if attempt >= self.statistics_attempts || !(throttled || e.is_retryable()) {
+                    let e = refuse_long_retry_after(e, self.max_retry_after);
+                    if attempt >= self.statistics_attempts
+                        || e.is_retry_after_too_long()
+                        || !(throttled || e.is_retryable())
+                    {
                         return (Err(e), calls);
                     }
-                    if e.retry_after().is_none() {
+                    if waits_backoff(&e) {
                         tokio::time::sleep(retry_delay(self.backoff, attempt, paced)).await;
                     }
                 }
             }
         }
     }
+}
+
+/// Whether a retry after `error` waits the backoff: without a `Retry-After` (a non-zero one
+/// is waited for at the limiter's shared gate), or with a zero one (negative and past values
+/// read as zero), which must not make the retries a hot loop.
+fn waits_backoff(error: &Error) -> bool {
+    error.retry_after().is_none_or(|d| d.is_zero())
 }
 
 /// The pause before retry number `attempt`. After the per-tenant concurrency answer
@@ -766,6 +792,10 @@ impl Cursor<'_> {
                     let throttled = e.is_throttled();
                     let paced = is_concurrency_answer(&e);
                     permit.failed(&e);
+                    let e = refuse_long_retry_after(e, self.sync.max_retry_after);
+                    if e.is_retry_after_too_long() {
+                        return Err(e);
+                    }
                     let mid_enumeration = self.next.is_some();
                     let restartable = mid_enumeration
                         && (e.is_pagination_expired()
@@ -784,7 +814,7 @@ impl Cursor<'_> {
                     if attempt >= self.sync.page_attempts || !(throttled || e.is_retryable()) {
                         return Err(e);
                     }
-                    if e.retry_after().is_none() {
+                    if waits_backoff(&e) {
                         tokio::time::sleep(retry_delay(self.sync.backoff, attempt, paced)).await;
                     }
                 }
