@@ -312,3 +312,57 @@ async fn inventory_over_http_reports_a_huge_retry_after_and_finishes() {
     let text = &report.failed_mailboxes[0].1;
     assert!(text.contains("86400s") && text.contains("120s"), "{text}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_state_is_kept_per_tenant_and_concurrent_saves_all_survive() {
+    use exchange_activesync::connector::{ConnectionValidator, ConnectorProfile, JsonFileStore};
+    let dir = std::env::temp_dir().join(format!("eas-sync-state-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let endpoint = "https://outlook.office365.com";
+    let stores = [
+        JsonFileStore::for_tenant(&dir, "tenant-a.onmicrosoft.com", endpoint),
+        JsonFileStore::for_tenant(&dir, "tenant-b.onmicrosoft.com", endpoint),
+        JsonFileStore::for_tenant(&dir, "tenant-a.onmicrosoft.com", "https://other.example"),
+    ];
+    let base = chrono::Utc::now();
+    // Many concurrent saves of the three keys, interleaved.
+    let mut tasks = Vec::new();
+    for round in 0..20i64 {
+        for (i, store) in stores.iter().enumerate() {
+            let store = store.clone();
+            let at = base + chrono::Duration::seconds(round * 10 + i as i64);
+            tasks.push(tokio::spawn(async move { store.save(at).await }));
+        }
+    }
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    for (i, store) in stores.iter().enumerate() {
+        let got = store.load().await.unwrap().expect("state kept");
+        let own = (got - base).num_seconds() % 10;
+        assert_eq!(own, i as i64, "store {i} holds another key's state");
+    }
+    let names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names.len(), 3, "one file per key, no temp file left: {names:?}");
+    // The same key, spelled differently, is the same file.
+    let same = JsonFileStore::for_tenant(&dir, "Tenant-A.onmicrosoft.com", "https://outlook.office365.com/");
+    assert_eq!(same.path(), stores[0].path());
+    // A failed check of tenant C shows no other tenant's last sync.
+    let fake = FakeExchangeClient::new(TenantBuilder::new().seed(1).build());
+    fake.fail(None, Failure::Unauthorized, Times::Always);
+    let c = JsonFileStore::for_tenant(&dir, "tenant-c.onmicrosoft.com", endpoint);
+    let report = ConnectionValidator::new(Arc::new(fake), ConnectorProfile::ExchangeOnline)
+        .store(Arc::new(c))
+        .validate()
+        .await;
+    assert_eq!(report.status.as_str(), "failed");
+    assert_eq!(report.last_successful_sync, None);
+    // A file of tenant A is refused by a store keyed to tenant B.
+    let wrong = JsonFileStore::new(stores[0].path()).with_key("tenant-b.onmicrosoft.com", endpoint);
+    let err = wrong.load().await.unwrap_err().to_string();
+    assert!(err.contains("tenant-a.onmicrosoft.com"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
