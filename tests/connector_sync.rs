@@ -96,7 +96,11 @@ async fn records_left_in_the_channel_are_not_delivered() {
     for _ in 0..50 {
         tokio::task::yield_now().await;
     }
-    assert_eq!(store.load().await.unwrap(), None, "mark saved before delivery");
+    assert_eq!(
+        store.load().await.unwrap(),
+        None,
+        "mark saved before delivery"
+    );
     drop(stream);
     let _ = handle.await;
     assert_eq!(store.load().await.unwrap(), None, "a mark was saved");
@@ -126,7 +130,10 @@ async fn the_limiter_gate_closes_for_at_most_the_policy_maximum() {
     assert_eq!(start.elapsed(), ALLOWED);
     let l = AdaptiveLimiter::new(4, 4).with_max_retry_after(Duration::from_secs(5));
     l.on_throttled(Some(Duration::from_secs(7)));
-    assert_eq!(l.not_before(), Some(Instant::now() + Duration::from_secs(5)));
+    assert_eq!(
+        l.not_before(),
+        Some(Instant::now() + Duration::from_secs(5))
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -214,7 +221,11 @@ async fn a_zero_or_negative_retry_after_waits_the_backoff() {
         .unwrap();
     assert!(report.is_complete(), "{report:?}");
     // Two page retries (≥ 0.75 s + 1.5 s) and, later, two statistics retries.
-    assert!(start.elapsed() >= Duration::from_secs(2), "{:?}", start.elapsed());
+    assert!(
+        start.elapsed() >= Duration::from_secs(2),
+        "{:?}",
+        start.elapsed()
+    );
     assert_eq!(client.inner.calls_to("Get-MobileDevice").len(), 3 + 2);
 }
 
@@ -259,7 +270,11 @@ async fn the_simulator_sends_a_huge_retry_after_and_the_client_refuses_it() {
         .invoke_raw("Get-MobileDevice", Default::default())
         .await
         .unwrap_err();
-    assert!(start.elapsed() < Duration::from_secs(1), "{:?}", start.elapsed());
+    assert!(
+        start.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        start.elapsed()
+    );
     assert!(err.is_retry_after_too_long(), "{err:?}");
     assert!(err.is_throttled());
     assert_eq!(err.retry_after(), Some(HUGE));
@@ -284,7 +299,11 @@ async fn the_client_backs_off_after_a_zero_retry_after() {
         .invoke_raw("Get-ActiveSyncOrganizationSettings", Default::default())
         .await
         .unwrap();
-    assert!(start.elapsed() >= Duration::from_secs(3), "{:?}", start.elapsed());
+    assert!(
+        start.elapsed() >= Duration::from_secs(3),
+        "{:?}",
+        start.elapsed()
+    );
     assert_eq!(sim.request_count(), 3);
 }
 
@@ -346,9 +365,17 @@ async fn sync_state_is_kept_per_tenant_and_concurrent_saves_all_survive() {
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
-    assert_eq!(names.len(), 3, "one file per key, no temp file left: {names:?}");
+    assert_eq!(
+        names.len(),
+        3,
+        "one file per key, no temp file left: {names:?}"
+    );
     // The same key, spelled differently, is the same file.
-    let same = JsonFileStore::for_tenant(&dir, "Tenant-A.onmicrosoft.com", "https://outlook.office365.com/");
+    let same = JsonFileStore::for_tenant(
+        &dir,
+        "Tenant-A.onmicrosoft.com",
+        "https://outlook.office365.com/",
+    );
     assert_eq!(same.path(), stores[0].path());
     // A failed check of tenant C shows no other tenant's last sync.
     let fake = FakeExchangeClient::new(TenantBuilder::new().seed(1).build());

@@ -96,6 +96,8 @@ impl SyncReport {
 }
 
 /// What the background task of [`InventorySync::stream`] sends to the stream.
+// Nearly every message is a record: boxing it would cost an allocation per record for nothing.
+#[allow(clippy::large_enum_variant)]
 enum StreamMessage {
     Record(DeviceRecord),
     /// Every record was sent; answered by the stream once the consumer has taken them all.

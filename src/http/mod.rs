@@ -49,8 +49,8 @@ pub use from_env::{
     VAR_ENDPOINT, builder_from_env, builder_from_lookup, client_from_env, client_from_lookup,
 };
 pub use redirect::MAX_REDIRECTS;
-pub(crate) use retry::refuse_long_retry_after;
 pub use retry::RetryPolicy;
+pub(crate) use retry::refuse_long_retry_after;
 
 use crate::auth::{AccessToken, TokenClaims, TokenProvider, TokenRequest};
 use crate::client::{ExchangeClient, ModuleFile, ModuleFileEntry};
