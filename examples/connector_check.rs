@@ -7,6 +7,12 @@
 //!
 //! Without `EXO_TENANT_ID`/`EXO_ENDPOINT` it runs against an embedded simulator.
 //!
+//! The last successful sync is kept per tenant and endpoint: one small JSON file each in
+//! `--state-dir` (default: the system temp dir), written atomically (temporary file and
+//! rename), so checks of different tenants, also running at the same time, never show or
+//! overwrite each other's state. `--state-file` names the file instead; it records its
+//! tenant and endpoint, and a file of another tenant is refused (reported as degraded).
+//!
 //! Exit code: 0 when the connection is healthy, 2 when it is degraded, 1 when it failed or on
 //! error.
 
@@ -32,7 +38,10 @@ struct Args {
     /// Output format (text or json).
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
-    /// Sync state file (default: in the system temp dir).
+    /// Directory of the per-tenant sync state files (default: the system temp dir).
+    #[arg(long, conflicts_with = "state_file")]
+    state_dir: Option<std::path::PathBuf>,
+    /// Sync state file of this tenant (instead of one named after it in `--state-dir`).
     #[arg(long)]
     state_file: Option<std::path::PathBuf>,
 }
@@ -141,8 +150,14 @@ async fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let path = args.state_file.unwrap_or_else(JsonFileStore::default_path);
-    let store = Arc::new(JsonFileStore::new(path));
+    let store = Arc::new(match args.state_file {
+        Some(file) => JsonFileStore::new(file).with_key(&conn.tenant, &conn.endpoint),
+        None => JsonFileStore::for_tenant(
+            args.state_dir.unwrap_or_else(std::env::temp_dir),
+            &conn.tenant,
+            &conn.endpoint,
+        ),
+    });
     let report = validate_connection(conn.client.clone(), profile, store).await;
     match args.format {
         Format::Json => println!("{}", to_json(&report)),

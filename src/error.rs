@@ -347,6 +347,27 @@ pub enum Error {
         #[source]
         last: Box<Error>,
     },
+    /// The service asked for a longer pause (`Retry-After`) than the retry policy allows, so
+    /// the call failed at once instead of sleeping. The service's answer is kept in `last`:
+    /// [`is_throttled`](Error::is_throttled), [`status`](Error::status) and
+    /// [`retry_after`](Error::retry_after) (the requested pause) look through to it, while
+    /// [`is_retryable`](Error::is_retryable) is `false` (retrying before `requested` has
+    /// passed only draws more throttling).
+    #[error(
+        "the service asked to wait {}s before retrying (Retry-After), more than the allowed \
+         maximum of {}s; not retried: {last}",
+        requested.as_secs_f64(),
+        max.as_secs_f64()
+    )]
+    RetryAfterTooLong {
+        /// The pause the service asked for.
+        requested: Duration,
+        /// The largest pause the policy allows.
+        max: Duration,
+        /// The throttled answer.
+        #[source]
+        last: Box<Error>,
+    },
     /// The client implementation does not support this operation (for example a hand-written
     /// test double that did not implement a method).
     #[error("operation not supported by this client: {0}")]
@@ -410,15 +431,29 @@ impl Error {
         }))
     }
 
-    /// The innermost error (unwraps [`Error::RetriesExhausted`]).
+    /// The innermost error (unwraps [`Error::RetriesExhausted`] and
+    /// [`Error::RetryAfterTooLong`]).
     pub fn root(&self) -> &Error {
         match self {
-            Error::RetriesExhausted { last, .. } => last.root(),
+            Error::RetriesExhausted { last, .. } | Error::RetryAfterTooLong { last, .. } => {
+                last.root()
+            }
             other => other,
         }
     }
 
-    /// The decoded service error, if this is one (looking through [`Error::RetriesExhausted`]).
+    /// Whether the call failed at once because the service asked for a longer pause than
+    /// allowed ([`Error::RetryAfterTooLong`], possibly inside [`Error::RetriesExhausted`]).
+    pub fn is_retry_after_too_long(&self) -> bool {
+        match self {
+            Error::RetryAfterTooLong { .. } => true,
+            Error::RetriesExhausted { last, .. } => last.is_retry_after_too_long(),
+            _ => false,
+        }
+    }
+
+    /// The decoded service error, if this is one (looking through [`Error::RetriesExhausted`]
+    /// and [`Error::RetryAfterTooLong`]).
     pub fn api(&self) -> Option<&ApiError> {
         match self.root() {
             Error::Api(e) => Some(e),
@@ -463,6 +498,9 @@ impl Error {
 
     /// Whether the same request may succeed if retried later (for a read-only cmdlet).
     pub fn is_retryable(&self) -> bool {
+        if self.is_retry_after_too_long() {
+            return false;
+        }
         match self.root() {
             Error::Api(e) => e.is_retryable(),
             Error::Transport { .. } => true,

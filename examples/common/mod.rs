@@ -36,6 +36,11 @@ pub struct Connection {
     pub client: Arc<dyn ExchangeClient>,
     /// The embedded simulator, if one runs.
     pub simulator: Option<SimulatorHandle>,
+    /// The tenant the client talks to.
+    pub tenant: String,
+    /// The service endpoint (base URL; `embedded-simulator` for the embedded simulator, whose
+    /// port changes from run to run).
+    pub endpoint: String,
 }
 
 fn var(name: &str) -> Option<String> {
@@ -88,6 +93,8 @@ pub async fn connect_with(
             .token_provider(Arc::new(StaticToken::new(sim.token())));
         let client = adjust(builder).build().map_err(|e| e.to_string())?;
         return Ok(Connection {
+            tenant: client.tenant().to_string(),
+            endpoint: "embedded-simulator".to_string(),
             client: Arc::new(client),
             simulator: Some(sim),
         });
@@ -97,6 +104,8 @@ pub async fn connect_with(
         .ok_or("EXO_TENANT_ID or EXO_ENDPOINT must be set")?;
     let client = adjust(builder).build().map_err(|e| e.to_string())?;
     Ok(Connection {
+        tenant: client.tenant().to_string(),
+        endpoint: client.base_url().to_string(),
         client: Arc::new(client),
         simulator: None,
     })

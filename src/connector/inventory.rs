@@ -14,6 +14,7 @@ use super::store::SyncStateStore;
 use crate::client::{ExchangeClient, SeenLinks};
 use crate::cmdlets::{GetMobileDevice, GetMobileDeviceStatistics, PreparedCmdlet};
 use crate::error::{Error, Result};
+use crate::http::{RetryPolicy, refuse_long_retry_after};
 use crate::models::{MobileDevice, MobileDeviceStatistics};
 use crate::protocol::NextLink;
 use crate::types::{MailboxIdentity, MobileDeviceIdentity};
@@ -81,12 +82,36 @@ pub struct SyncReport {
     pub started_at: DateTime<Utc>,
     /// When it finished.
     pub finished_at: DateTime<Utc>,
+    /// The consumer stopped taking records (the stream of [`InventorySync::stream`] was
+    /// dropped) before the end: the sync stopped there and saved no mark.
+    pub stopped_early: bool,
 }
 
 impl SyncReport {
-    /// Whether every device was read and every requested statistics call succeeded.
+    /// Whether every device was read and delivered and every requested statistics call
+    /// succeeded.
     pub fn is_complete(&self) -> bool {
-        self.failed_mailboxes.is_empty()
+        self.failed_mailboxes.is_empty() && !self.stopped_early
+    }
+}
+
+/// What the background task of [`InventorySync::stream`] sends to the stream.
+// Nearly every message is a record: boxing it would cost an allocation per record for nothing.
+#[allow(clippy::large_enum_variant)]
+enum StreamMessage {
+    Record(DeviceRecord),
+    /// Every record was sent; answered by the stream once the consumer has taken them all.
+    AllSent(tokio::sync::oneshot::Sender<()>),
+}
+
+/// Aborts the task when dropped (unless disarmed by taking the handle out).
+struct AbortOnDrop(Option<tokio::task::AbortHandle>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        if let Some(h) = self.0.take() {
+            h.abort();
+        }
     }
 }
 
@@ -147,6 +172,7 @@ pub struct InventorySync {
     page_attempts: u32,
     max_restarts: u32,
     backoff: Duration,
+    max_retry_after: Duration,
     max_pending_statistics: usize,
     changed_since: Option<DateTime<Utc>>,
     incremental_from_store: bool,
@@ -178,6 +204,7 @@ impl InventorySync {
             page_attempts: 5,
             max_restarts: 5,
             backoff: Duration::from_millis(500),
+            max_retry_after: RetryPolicy::default().max_retry_after,
             max_pending_statistics: DEFAULT_MAX_PENDING_STATISTICS,
             changed_since: None,
             incremental_from_store: false,
@@ -230,6 +257,18 @@ impl InventorySync {
         self
     }
 
+    /// The longest `Retry-After` the sync waits for (default: the [`RetryPolicy`] default's
+    /// `max_retry_after`, 2 minutes). A call answered with a longer one fails at once with
+    /// [`Error::RetryAfterTooLong`]: a page fails the sync, a statistics call fails its
+    /// mailbox (listed in [`SyncReport::failed_mailboxes`]); the limiter's shared gate
+    /// closes for at most this long (a shared [`limiter`](Self::limiter) keeps its own
+    /// [`max_retry_after`](AdaptiveLimiter::max_retry_after)). Match it with the client's
+    /// policy.
+    pub fn max_retry_after(mut self, max: Duration) -> Self {
+        self.max_retry_after = max;
+        self
+    }
+
     /// How many statistics rows, read for a mailbox but whose device has not been enumerated
     /// yet, are kept for when it arrives (default
     /// [`DEFAULT_MAX_PENDING_STATISTICS`]). Beyond it the oldest mailboxes' rows are dropped,
@@ -275,24 +314,53 @@ impl InventorySync {
     /// Run as a stream of records; the report arrives through the returned task handle once
     /// the stream ends. The channel holds at most one page of records, so a slow consumer
     /// slows the sync down instead of growing memory. Needs a Tokio runtime.
+    ///
+    /// Dropping the stream before its end stops the sync: the background task is aborted
+    /// (awaiting the handle then gives a cancelled [`JoinError`](tokio::task::JoinError)),
+    /// and no mark is saved in the [`state_store`](Self::state_store). The mark is saved
+    /// only once the consumer has taken every record out of the stream, so an incremental
+    /// sync never skips a device that was not handled.
     pub fn stream(
         self,
     ) -> (
         impl Stream<Item = DeviceRecord> + Send + 'static,
         tokio::task::JoinHandle<Result<SyncReport>>,
     ) {
-        let (tx, rx) = tokio::sync::mpsc::channel::<DeviceRecord>(1000);
+        let (tx, rx) = tokio::sync::mpsc::channel::<StreamMessage>(1000);
+        let confirm_tx = tx.clone();
         let handle = tokio::spawn(async move {
-            self.run_async(|record| {
-                let tx = tx.clone();
-                async move {
-                    // A dropped receiver just means nobody listens any more.
-                    let _ = tx.send(record).await;
-                }
-            })
+            self.run_inner(
+                |record| {
+                    let tx = tx.clone();
+                    // A failed send means the consumer is gone: not delivered.
+                    async move { tx.send(StreamMessage::Record(record)).await.is_ok() }
+                },
+                || async move {
+                    // The stream answers once the consumer asked for the item after the
+                    // last record, i.e. took every record.
+                    let (ack, taken) = tokio::sync::oneshot::channel();
+                    confirm_tx.send(StreamMessage::AllSent(ack)).await.is_ok()
+                        && taken.await.is_ok()
+                },
+            )
             .await
         });
-        let stream = stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|r| (r, rx)) });
+        let guard = AbortOnDrop(Some(handle.abort_handle()));
+        let stream = stream::unfold((rx, guard), |(mut rx, mut guard)| async move {
+            loop {
+                match rx.recv().await {
+                    Some(StreamMessage::Record(r)) => return Some((r, (rx, guard))),
+                    Some(StreamMessage::AllSent(ack)) => {
+                        let _ = ack.send(());
+                    }
+                    None => {
+                        // The task has finished: nothing left to stop.
+                        let _ = guard.0.take();
+                        return None;
+                    }
+                }
+            }
+        });
         (stream, handle)
     }
 
@@ -311,12 +379,36 @@ impl InventorySync {
         F: FnMut(DeviceRecord) -> Fut + Send,
         Fut: std::future::Future<Output = ()> + Send,
     {
+        self.run_inner(
+            |record| {
+                let delivered = sink(record);
+                async move {
+                    delivered.await;
+                    true
+                }
+            },
+            || std::future::ready(true),
+        )
+        .await
+    }
+
+    /// The sync. `sink` answers whether the record was delivered: the first record that was
+    /// not stops the sync (reported with [`SyncReport::stopped_early`], no mark saved).
+    /// `confirm` is awaited after the last record and before the mark is saved; `false`
+    /// means the records were not all taken, so no mark is saved either.
+    async fn run_inner<F, Fut, C, CFut>(self, mut sink: F, confirm: C) -> Result<SyncReport>
+    where
+        F: FnMut(DeviceRecord) -> Fut + Send,
+        Fut: std::future::Future<Output = bool> + Send,
+        C: FnOnce() -> CFut + Send,
+        CFut: std::future::Future<Output = bool> + Send,
+    {
         let started_at = Utc::now();
         let limiter = self.limiter.clone().unwrap_or_else(|| {
-            Arc::new(AdaptiveLimiter::new(
-                self.initial_concurrency,
-                self.max_concurrency,
-            ))
+            Arc::new(
+                AdaptiveLimiter::new(self.initial_concurrency, self.max_concurrency)
+                    .with_max_retry_after(self.max_retry_after),
+            )
         });
         let throttled_before = limiter.throttled_count();
         let mut changed_since = self.changed_since;
@@ -359,16 +451,24 @@ impl InventorySync {
                     report.skipped_unchanged += 1;
                     continue;
                 }
+                let with_statistics = record.statistics.is_some();
+                if !sink(record).await {
+                    report.stopped_early = true;
+                    break;
+                }
                 report.devices += 1;
-                if record.statistics.is_some() {
+                if with_statistics {
                     report.with_statistics += 1;
                 }
-                sink(record).await;
             }
             report.pages = cursor.pages;
             report.restarts = cursor.restarts;
             report.duplicates_skipped = cursor.duplicates;
             report.throttled = limiter.throttled_count() - throttled_before;
+            if report.stopped_early {
+                report.finished_at = Utc::now();
+                return Ok(report);
+            }
             if let Some(progress) = &self.progress {
                 progress(&SyncProgress {
                     devices_seen: cursor.seen_guids.len() + cursor.seen_other.len(),
@@ -381,6 +481,9 @@ impl InventorySync {
                 });
             }
             current = fetched?;
+        }
+        if !confirm().await {
+            report.stopped_early = true;
         }
         report.finished_at = Utc::now();
         if report.is_complete()
@@ -501,16 +604,27 @@ impl InventorySync {
                     let throttled = e.is_throttled();
                     let paced = is_concurrency_answer(&e);
                     permit.failed(&e);
-                    if attempt >= self.statistics_attempts || !(throttled || e.is_retryable()) {
+                    let e = refuse_long_retry_after(e, self.max_retry_after);
+                    if attempt >= self.statistics_attempts
+                        || e.is_retry_after_too_long()
+                        || !(throttled || e.is_retryable())
+                    {
                         return (Err(e), calls);
                     }
-                    if e.retry_after().is_none() {
+                    if waits_backoff(&e) {
                         tokio::time::sleep(retry_delay(self.backoff, attempt, paced)).await;
                     }
                 }
             }
         }
     }
+}
+
+/// Whether a retry after `error` waits the backoff: without a `Retry-After` (a non-zero one
+/// is waited for at the limiter's shared gate), or with a zero one (negative and past values
+/// read as zero), which must not make the retries a hot loop.
+fn waits_backoff(error: &Error) -> bool {
+    error.retry_after().is_none_or(|d| d.is_zero())
 }
 
 /// The pause before retry number `attempt`. After the per-tenant concurrency answer
@@ -680,6 +794,10 @@ impl Cursor<'_> {
                     let throttled = e.is_throttled();
                     let paced = is_concurrency_answer(&e);
                     permit.failed(&e);
+                    let e = refuse_long_retry_after(e, self.sync.max_retry_after);
+                    if e.is_retry_after_too_long() {
+                        return Err(e);
+                    }
                     let mid_enumeration = self.next.is_some();
                     let restartable = mid_enumeration
                         && (e.is_pagination_expired()
@@ -698,7 +816,7 @@ impl Cursor<'_> {
                     if attempt >= self.sync.page_attempts || !(throttled || e.is_retryable()) {
                         return Err(e);
                     }
-                    if e.retry_after().is_none() {
+                    if waits_backoff(&e) {
                         tokio::time::sleep(retry_delay(self.sync.backoff, attempt, paced)).await;
                     }
                 }

@@ -8,6 +8,7 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use crate::error::{Error, TENANT_CONCURRENCY_MESSAGE};
+use crate::http::RetryPolicy;
 
 /// Bounds how many requests run at once and adapts the bound to the service's answers:
 ///
@@ -27,12 +28,15 @@ use crate::error::{Error, TENANT_CONCURRENCY_MESSAGE};
 ///   [`PROBE_SLOWDOWN`] times more slowly, so the cap is probed now and then rather than
 ///   every round (each probe costs a burst of 429s);
 /// * **shared gate**: a `Retry-After` pauses *every* caller until that instant, not only the one
-///   that received it.
+///   that received it, for at most [`max_retry_after`](Self::max_retry_after) (by default
+///   the [`RetryPolicy`]'s, 2 minutes): one absurd `Retry-After` does not stall the work for
+///   a day.
 ///
 /// Uses `tokio::time`, so tests may run it with a paused clock.
 #[derive(Debug)]
 pub struct AdaptiveLimiter {
     max: usize,
+    max_retry_after: Duration,
     state: Mutex<State>,
     notify: Notify,
     throttled: AtomicU64,
@@ -76,6 +80,7 @@ impl AdaptiveLimiter {
         let max = max.max(1);
         AdaptiveLimiter {
             max,
+            max_retry_after: RetryPolicy::default().max_retry_after,
             state: Mutex::new(State {
                 limit: initial.clamp(1, max) as f64,
                 in_flight: 0,
@@ -87,6 +92,18 @@ impl AdaptiveLimiter {
             notify: Notify::new(),
             throttled: AtomicU64::new(0),
         }
+    }
+
+    /// Close the shared gate for at most `max` on a `Retry-After` (default: the
+    /// [`RetryPolicy`] default's `max_retry_after`, 2 minutes).
+    pub fn with_max_retry_after(mut self, max: Duration) -> Self {
+        self.max_retry_after = max;
+        self
+    }
+
+    /// The longest the shared gate closes for.
+    pub fn max_retry_after(&self) -> Duration {
+        self.max_retry_after
     }
 
     /// The current concurrency limit (an integer in `[1, max]`).
@@ -194,7 +211,7 @@ impl AdaptiveLimiter {
     }
 
     /// Record a throttled call: halve the limit and, with a `retry_after`, close the shared
-    /// gate until then.
+    /// gate until then (for at most [`max_retry_after`](Self::max_retry_after)).
     pub fn on_throttled(&self, retry_after: Option<Duration>) {
         self.throttled.fetch_add(1, Ordering::Relaxed);
         self.with_state(|s| {
@@ -207,7 +224,7 @@ impl AdaptiveLimiter {
                 s.last_decrease = Some(now);
             }
             if let Some(d) = retry_after {
-                let until = now + d;
+                let until = now + d.min(self.max_retry_after);
                 if s.not_before.is_none_or(|t| t < until) {
                     s.not_before = Some(until);
                 }

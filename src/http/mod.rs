@@ -50,6 +50,7 @@ pub use from_env::{
 };
 pub use redirect::MAX_REDIRECTS;
 pub use retry::RetryPolicy;
+pub(crate) use retry::refuse_long_retry_after;
 
 use crate::auth::{AccessToken, TokenClaims, TokenProvider, TokenRequest};
 use crate::client::{ExchangeClient, ModuleFile, ModuleFileEntry};
@@ -348,22 +349,25 @@ impl HttpExchangeClient {
                 }
                 Err(e) => e,
             };
+            if error
+                .retry_after()
+                .is_some_and(|asked| asked > policy.max_retry_after)
+            {
+                event!(
+                    warn,
+                    attempt,
+                    retry_after = ?error.retry_after(),
+                    "the service asked for a longer pause than the policy allows; giving up"
+                );
+                return Err(retry::refuse_long_retry_after(
+                    give_up(attempt, error),
+                    policy.max_retry_after,
+                ));
+            }
             if attempt >= max_attempts || !retry::is_retryable(kind, &error) {
                 return Err(give_up(attempt, error));
             }
-            let delay = match error.retry_after() {
-                Some(asked) if asked > policy.max_retry_after => {
-                    event!(
-                        warn,
-                        attempt,
-                        retry_after = ?asked,
-                        "the service asked for a longer pause than the policy allows; giving up"
-                    );
-                    return Err(give_up(attempt, error));
-                }
-                Some(asked) => asked,
-                None => policy.backoff(attempt),
-            };
+            let delay = retry::retry_delay(policy, attempt, &error);
             if deadline.is_some_and(|d| Instant::now() + delay >= d) {
                 return Err(give_up(attempt, error));
             }

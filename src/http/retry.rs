@@ -30,9 +30,11 @@ pub struct RetryPolicy {
     /// Largest backoff between two attempts.
     pub max_delay: Duration,
     /// Largest `Retry-After` that is honoured. When the service asks for a longer pause the
-    /// call gives up at once and returns the error, whose
-    /// [`retry_after`](crate::Error::retry_after) tells the caller when to come back
-    /// (hammering a service that asked for an hour's pause helps nobody).
+    /// call gives up at once (whatever the attempts left) with
+    /// [`Error::RetryAfterTooLong`](crate::Error::RetryAfterTooLong), naming both pauses;
+    /// its [`retry_after`](crate::Error::retry_after) tells the caller when to come back
+    /// (hammering a service that asked for an hour's pause helps nobody). A zero (or
+    /// negative, or past) `Retry-After` waits the normal backoff instead.
     pub max_retry_after: Duration,
     /// Jitter as a fraction of the backoff (0.0 ..= 1.0): the backoff is drawn uniformly from
     /// `[delay × (1 − jitter), delay]`. Not applied to `Retry-After`.
@@ -105,6 +107,31 @@ impl RetryPolicy {
             return delay;
         }
         delay.mul_f64(1.0 - jitter * fastrand::f64())
+    }
+}
+
+/// `error` wrapped in [`Error::RetryAfterTooLong`] when the service asked for a longer pause
+/// than `max`; otherwise `error` unchanged.
+pub(crate) fn refuse_long_retry_after(error: Error, max: Duration) -> Error {
+    match error.retry_after() {
+        Some(requested) if requested > max && !error.is_retry_after_too_long() => {
+            Error::RetryAfterTooLong {
+                requested,
+                max,
+                last: Box::new(error),
+            }
+        }
+        _ => error,
+    }
+}
+
+/// The pause before retry number `retry` after `error`: the `Retry-After` it carries, or the
+/// policy's backoff without one, or when it is zero (a zero, negative or past `Retry-After`
+/// must not turn the retries into a hot loop).
+pub(crate) fn retry_delay(policy: &RetryPolicy, retry: u32, error: &Error) -> Duration {
+    match error.retry_after() {
+        Some(asked) if !asked.is_zero() => asked,
+        _ => policy.backoff(retry),
     }
 }
 
