@@ -54,7 +54,9 @@ pub use retry::RetryPolicy;
 use crate::auth::{AccessToken, TokenClaims, TokenProvider, TokenRequest};
 use crate::client::{ExchangeClient, ModuleFile, ModuleFileEntry};
 use crate::environment::Environment;
-use crate::error::{AuthError, Error, Result, SendState, TimeoutKind, body_snippet};
+use crate::error::{
+    AuthError, Error, Result, SendState, TimeoutKind, body_snippet, origin_only,
+};
 use crate::protocol::{
     ANCHOR_HEADER, CLIENT_APPLICATION, CmdletKind, Invocation, MAX_BODY_BYTES, MAX_PAGE_SIZE,
     NextLink, RawPage, RequestContext, ResponseMeta, RoutingHint, decode_body, decode_error,
@@ -314,6 +316,7 @@ impl HttpExchangeClient {
         let mut token_request = self.token_request();
         let mut refreshed = false;
         let mut attempt: u32 = 0;
+        let mut connect_failures: u32 = 0;
         loop {
             attempt += 1;
             #[cfg(feature = "tracing")]
@@ -351,7 +354,15 @@ impl HttpExchangeClient {
             if attempt >= max_attempts || !retry::is_retryable(kind, &error) {
                 return Err(give_up(attempt, error));
             }
-            let delay = match error.retry_after() {
+            let delay = if retry::is_connect_failure(&error) {
+                connect_failures += 1;
+                if connect_failures >= policy.max_connect_attempts.max(1) {
+                    return Err(give_up(attempt, error));
+                }
+                policy.connect_backoff(connect_failures)
+            } else {
+                connect_failures = 0;
+                match error.retry_after() {
                 Some(asked) if asked > policy.max_retry_after => {
                     event!(
                         warn,
@@ -361,8 +372,9 @@ impl HttpExchangeClient {
                     );
                     return Err(give_up(attempt, error));
                 }
-                Some(asked) => asked,
-                None => policy.backoff(attempt),
+                    Some(asked) => asked,
+                    None => policy.backoff(attempt),
+                }
             };
             if deadline.is_some_and(|d| Instant::now() + delay >= d) {
                 return Err(give_up(attempt, error));
@@ -508,7 +520,9 @@ impl HttpExchangeClient {
 }
 
 fn transport_error(cmdlet: &str, e: reqwest::Error) -> Error {
-    let send_state = if e.is_connect() {
+    // A builder error (an invalid header value, say) fails before any byte is written; a
+    // connect error before the request could be written.
+    let send_state = if e.is_connect() || e.is_builder() {
         SendState::NotSent
     } else {
         SendState::Ambiguous
@@ -516,7 +530,7 @@ fn transport_error(cmdlet: &str, e: reqwest::Error) -> Error {
     Error::Transport {
         cmdlet: cmdlet.to_string(),
         send_state,
-        source: e.without_url(),
+        source: origin_only(e),
     }
 }
 
