@@ -254,3 +254,31 @@ fn the_concurrency_sentence_inside_a_5xx_body_does_not_prove_not_processed() {
     let plain_429 = Failure::ConcurrencyLimit.to_api_error(None, None);
     assert!(plain_429.provably_not_processed());
 }
+
+#[tokio::test]
+async fn only_a_bounded_prefix_of_a_huge_error_body_is_kept() {
+    use wiremock::matchers::method;
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let server = MockServer::start().await;
+    let huge = vec![b'x'; 4 * 1024 * 1024];
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(400).set_body_bytes(huge))
+        .mount(&server)
+        .await;
+    let client = client_for(
+        &server.uri(),
+        "contoso.onmicrosoft.com",
+        Arc::new(StaticToken::new("t")),
+    );
+    let err = client
+        .invoke_raw("Get-ActiveSyncOrganizationSettings", Parameters::new())
+        .await
+        .unwrap_err();
+    let api = err.api().expect("an API error");
+    let kept = exchange_activesync::protocol::MAX_ERROR_BODY_BYTES;
+    assert!(
+        api.body_snippet.ends_with(&format!("({kept} bytes in all)")),
+        "{}",
+        &api.body_snippet[api.body_snippet.len().saturating_sub(40)..]
+    );
+}

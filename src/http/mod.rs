@@ -58,8 +58,10 @@ use crate::error::{
     AuthError, Error, Result, SendState, TimeoutKind, body_snippet, origin_only,
 };
 use crate::protocol::{
-    ANCHOR_HEADER, CLIENT_APPLICATION, CmdletKind, Invocation, MAX_BODY_BYTES, MAX_PAGE_SIZE,
-    NextLink, RawPage, RequestContext, ResponseMeta, RoutingHint, decode_body, decode_error,
+    ANCHOR_HEADER, CLIENT_APPLICATION, CmdletKind, Invocation, MAX_BODY_BYTES, MAX_ERROR_BODY_BYTES,
+    MAX_PAGE_SIZE,
+    NextLink, RawPage, RequestContext, ResponseMeta, RoutingHint, decode_body, decode_body_prefix,
+    decode_error,
     decode_page, is_gzip, module_file_url, prepare_invoke,
 };
 
@@ -462,22 +464,47 @@ impl HttpExchangeClient {
                 continue;
             }
             let headers = response.headers().clone();
+            if !(200..300).contains(&status) {
+                // Only a bounded prefix of an error body is read and decoded.
+                let raw = read_body_limited(target.name(), response, MAX_ERROR_BODY_BYTES).await?;
+                let body = decode_body_prefix(&raw, MAX_ERROR_BODY_BYTES);
+                return Ok(Answer {
+                    status,
+                    headers,
+                    body,
+                });
+            }
             let raw = read_body(target.name(), response).await?;
             // Only a body that really is gzip is decompressed; any other is used as read,
-            // without a copy (pages can be megabytes).
+            // without a copy (pages can be megabytes). A large one is decompressed off the
+            // async runtime's threads.
             let body = if !is_gzip(&raw) {
                 raw
             } else {
-                match decode_body(&raw) {
+                let (raw, decoded) = if raw.len() > INLINE_GUNZIP_BYTES {
+                    tokio::task::spawn_blocking(move || {
+                        let decoded = decode_body(&raw);
+                        (raw, decoded)
+                    })
+                    .await
+                    .map_err(|e| Error::Decode {
+                        cmdlet: target.name().to_string(),
+                        message: format!("gzip decompression did not complete: {e}"),
+                        body_snippet: String::new(),
+                    })?
+                } else {
+                    let decoded = decode_body(&raw);
+                    (raw, decoded)
+                };
+                match decoded {
                     Ok(b) => b,
-                    Err(e) if (200..300).contains(&status) => {
+                    Err(e) => {
                         return Err(Error::Decode {
                             cmdlet: target.name().to_string(),
                             message: format!("gzip body could not be decompressed: {e}"),
                             body_snippet: body_snippet(&raw[..raw.len().min(256)]),
                         });
                     }
-                    Err(_) => raw,
                 }
             };
             return Ok(Answer {
@@ -543,6 +570,30 @@ fn give_up(attempts: u32, error: Error) -> Error {
     } else {
         error
     }
+}
+
+/// Compressed bodies larger than this are decompressed on a blocking thread.
+const INLINE_GUNZIP_BYTES: usize = 64 * 1024;
+
+/// Read at most `limit` bytes of a body (an error body: the rest is not read).
+async fn read_body_limited(
+    cmdlet: &str,
+    mut response: reqwest::Response,
+    limit: usize,
+) -> Result<Vec<u8>> {
+    let mut body = Vec::new();
+    while body.len() < limit {
+        let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| transport_error(cmdlet, e))?
+        else {
+            break;
+        };
+        let room = limit - body.len();
+        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+    }
+    Ok(body)
 }
 
 /// Read a body, refusing more than [`MAX_BODY_BYTES`].

@@ -17,6 +17,10 @@ pub const TRUNCATION_WARNING: &str = "There are more results available than are 
 /// Largest response body accepted after decompression (a safety bound, not a page limit).
 pub const MAX_BODY_BYTES: usize = 256 * 1024 * 1024;
 
+/// Largest prefix of an error body (non-2xx answer) that is read off the wire, decompressed
+/// and decoded: error envelopes are small, and a huge error page must not cost memory.
+pub const MAX_ERROR_BODY_BYTES: usize = 16 * 1024;
+
 /// A warning returned by the service (`@adminapi.warnings`).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
@@ -179,6 +183,24 @@ pub fn decode_body(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
     } else {
         Ok(bytes.to_vec())
     }
+}
+
+/// At most `limit` bytes of `bytes`, gunzipped first when they are gzip (a truncated gzip
+/// stream gives what could be decompressed). For error bodies, which are read only in part.
+pub fn decode_body_prefix(bytes: &[u8], limit: usize) -> Vec<u8> {
+    if !is_gzip(bytes) {
+        return bytes[..bytes.len().min(limit)].to_vec();
+    }
+    let mut decoder = flate2::read::MultiGzDecoder::new(bytes).take(limit as u64);
+    let mut out = Vec::new();
+    let mut buf = [0u8; 8192];
+    loop {
+        match decoder.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+        }
+    }
+    out
 }
 
 /// Decode a 2xx `InvokeCommand` body into a [`RawPage`], or into [`Error::Cmdlet`] when the
@@ -393,6 +415,8 @@ pub fn decode_error(
     cmdlet: Option<&str>,
     body: &[u8],
 ) -> ApiError {
+    // Only a bounded prefix is looked at (converted to text, parsed).
+    let body = &body[..body.len().min(MAX_ERROR_BODY_BYTES)];
     let mut err = decode_error_unbounded(status, meta, cmdlet, body);
     // Service texts can be arbitrarily long: keep every field short.
     let clip_opt = |s: Option<String>| s.map(clip);
