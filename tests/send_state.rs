@@ -6,13 +6,13 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use exchange_activesync::auth::{AccessToken, StaticToken, TokenProvider, TokenRequest};
+use exchange_activesync::client::Cmdlet as _;
 use exchange_activesync::connector::{WipeConfirmation, WipeError, WipeRequest, remote_wipe};
 use exchange_activesync::error::{AuthError, SendState};
 use exchange_activesync::http::{HttpExchangeClient, RetryPolicy, TimeoutConfig};
-use exchange_activesync::client::Cmdlet as _;
 use exchange_activesync::protocol::{Parameters, RoutingHint};
 use exchange_activesync::testing::{
-    FakeExchangeClient, Failure, Fault, FaultStep, FaultTimes, RbacProfile, Scripted, Simulator,
+    Failure, FakeExchangeClient, Fault, FaultStep, FaultTimes, RbacProfile, Scripted, Simulator,
     SimulatorConfig, SimulatorHandle, Tenant, TenantBuilder, Times, refused_endpoint,
 };
 use exchange_activesync::types::MobileDeviceIdentity;
@@ -72,10 +72,7 @@ fn first_device(t: &Tenant) -> (Uuid, MobileDeviceIdentity) {
     )
 }
 
-async fn wipe(
-    client: &dyn ExchangeClient,
-    id: &MobileDeviceIdentity,
-) -> Result<(), WipeError> {
+async fn wipe(client: &dyn ExchangeClient, id: &MobileDeviceIdentity) -> Result<(), WipeError> {
     remote_wipe(
         client,
         &WipeRequest::full(id.clone()),
@@ -108,7 +105,9 @@ async fn ambiguous_answers_after_the_wipe_ran_are_outcome_unknown() {
         Fault::ResetMidBody,
     ];
     for fault in faults {
-        let sim = Simulator::start(SimulatorConfig::new(tenant())).await.unwrap();
+        let sim = Simulator::start(SimulatorConfig::new(tenant()))
+            .await
+            .unwrap();
         let (guid, id) = first_device(&sim.tenant());
         sim.push_fault(FaultStep::new(
             Some("Clear-MobileDevice"),
@@ -117,7 +116,9 @@ async fn ambiguous_answers_after_the_wipe_ran_are_outcome_unknown() {
         ));
         let client = sim_client(&sim);
         let before = sim.request_count();
-        let err = wipe(&client, &id).await.expect_err("the wipe's answer is bad");
+        let err = wipe(&client, &id)
+            .await
+            .expect_err("the wipe's answer is bad");
         assert!(
             matches!(err, WipeError::OutcomeUnknown { .. }),
             "{fault:?}: {err:?}"
@@ -141,7 +142,9 @@ async fn definite_refusals_are_failed() {
         },
     ];
     for failure in refusals {
-        let sim = Simulator::start(SimulatorConfig::new(tenant())).await.unwrap();
+        let sim = Simulator::start(SimulatorConfig::new(tenant()))
+            .await
+            .unwrap();
         let (guid, id) = first_device(&sim.tenant());
         sim.push_fault(FaultStep::new(
             Some("Clear-MobileDevice"),
@@ -213,7 +216,9 @@ async fn a_refused_connection_fails_fast_names_its_cause_and_a_wipe_is_failed() 
 
 #[tokio::test(start_paused = true)]
 async fn a_request_that_cannot_be_built_is_not_sent_and_not_retried() {
-    let sim = Simulator::start(SimulatorConfig::new(tenant())).await.unwrap();
+    let sim = Simulator::start(SimulatorConfig::new(tenant()))
+        .await
+        .unwrap();
     let (guid, id) = first_device(&sim.tenant());
     let tokens = Arc::new(Counting {
         token: sim.token().to_string(),
@@ -277,7 +282,8 @@ async fn only_a_bounded_prefix_of_a_huge_error_body_is_kept() {
     let api = err.api().expect("an API error");
     let kept = exchange_activesync::protocol::MAX_ERROR_BODY_BYTES;
     assert!(
-        api.body_snippet.ends_with(&format!("({kept} bytes in all)")),
+        api.body_snippet
+            .ends_with(&format!("({kept} bytes in all)")),
         "{}",
         &api.body_snippet[api.body_snippet.len().saturating_sub(40)..]
     );

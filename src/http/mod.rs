@@ -54,15 +54,12 @@ pub use retry::RetryPolicy;
 use crate::auth::{AccessToken, TokenClaims, TokenProvider, TokenRequest};
 use crate::client::{ExchangeClient, ModuleFile, ModuleFileEntry};
 use crate::environment::Environment;
-use crate::error::{
-    AuthError, Error, Result, SendState, TimeoutKind, body_snippet, origin_only,
-};
+use crate::error::{AuthError, Error, Result, SendState, TimeoutKind, body_snippet, origin_only};
 use crate::protocol::{
-    ANCHOR_HEADER, CLIENT_APPLICATION, CmdletKind, Invocation, MAX_BODY_BYTES, MAX_ERROR_BODY_BYTES,
-    MAX_PAGE_SIZE,
-    NextLink, RawPage, RequestContext, ResponseMeta, RoutingHint, decode_body, decode_body_prefix,
-    decode_error,
-    decode_page, is_gzip, module_file_url, prepare_invoke,
+    ANCHOR_HEADER, CLIENT_APPLICATION, CmdletKind, Invocation, MAX_BODY_BYTES,
+    MAX_ERROR_BODY_BYTES, MAX_PAGE_SIZE, NextLink, RawPage, RequestContext, ResponseMeta,
+    RoutingHint, decode_body, decode_body_prefix, decode_error, decode_page, is_gzip,
+    module_file_url, prepare_invoke,
 };
 
 /// Module version announced to `EXOModuleFile` (`?Version=`).
@@ -365,15 +362,15 @@ impl HttpExchangeClient {
             } else {
                 connect_failures = 0;
                 match error.retry_after() {
-                Some(asked) if asked > policy.max_retry_after => {
-                    event!(
-                        warn,
-                        attempt,
-                        retry_after = ?asked,
-                        "the service asked for a longer pause than the policy allows; giving up"
-                    );
-                    return Err(give_up(attempt, error));
-                }
+                    Some(asked) if asked > policy.max_retry_after => {
+                        event!(
+                            warn,
+                            attempt,
+                            retry_after = ?asked,
+                            "the service asked for a longer pause than the policy allows; giving up"
+                        );
+                        return Err(give_up(attempt, error));
+                    }
                     Some(asked) => asked,
                     None => policy.backoff(attempt),
                 }

@@ -467,6 +467,17 @@ fn decode_error_unbounded(
         None
     };
     let Some(Value::Object(root)) = parsed else {
+        if text.first() == Some(&b'{') {
+            // JSON cut short (only a prefix of an error body is kept): take the first
+            // message it shows, else keep the default message.
+            if let Some(m) = truncated_json_message(&String::from_utf8_lossy(text)) {
+                err.message = match parse_detail_message(&m) {
+                    Some(d) if !d.message.is_empty() => d.message,
+                    _ => m,
+                };
+            }
+            return err;
+        }
         // Not JSON: a plain-text (e.g. the concurrency message), HTML or NUL body.
         let printable = String::from_utf8_lossy(text);
         let printable = printable.trim_matches(char::from(0)).trim();
@@ -614,6 +625,29 @@ pub fn parse_detail_message(raw: &str) -> Option<DetailMessage> {
         exception_type: None,
         message: text.to_string(),
     })
+}
+
+/// The first `"message":"…"` string of a JSON text that was cut short (up to its closing
+/// quote or the end of the text), unescaped.
+fn truncated_json_message(text: &str) -> Option<String> {
+    const KEY: &str = "\"message\":\"";
+    let start = text.find(KEY)? + KEY.len();
+    let mut out = String::new();
+    let mut chars = text[start..].chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => break,
+            '\\' => match chars.next() {
+                Some('n') => out.push('\n'),
+                Some('t') => out.push('\t'),
+                Some(other) => out.push(other),
+                None => break,
+            },
+            c => out.push(c),
+        }
+    }
+    let out = out.trim().to_string();
+    (!out.is_empty()).then_some(out)
 }
 
 fn default_message(status: u16) -> String {
