@@ -42,7 +42,7 @@ async fn main() -> ExitCode {
     let profile: Profile = match args.profile.parse() {
         Ok(p) => p,
         Err(e) => {
-            eprintln!("error: {e}");
+            common::report("error", &e);
             return ExitCode::from(EXIT_ERROR);
         }
     };

@@ -139,7 +139,7 @@ async fn main() -> ExitCode {
     let profile = match ConnectorProfile::parse(&args.profile) {
         Ok(p) => p,
         Err(e) => {
-            eprintln!("error: {e}");
+            common::report("error", &e);
             return ExitCode::from(1);
         }
     };

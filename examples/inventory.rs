@@ -194,7 +194,7 @@ async fn main() -> ExitCode {
             }
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            common::report("error", &e);
             ExitCode::from(3)
         }
     }

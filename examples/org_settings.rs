@@ -43,7 +43,7 @@ async fn main() -> ExitCode {
     {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("error: {e}");
+            common::report("error", &e);
             return ExitCode::from(1);
         }
     };
@@ -62,7 +62,7 @@ async fn main() -> ExitCode {
         Format::Json => match serde_json::to_string_pretty(&row) {
             Ok(text) => println!("{text}"),
             Err(e) => {
-                eprintln!("error: {e}");
+                common::report("error", &e);
                 return ExitCode::from(1);
             }
         },

@@ -5,6 +5,9 @@
 //! meant to run against `cargo run --release --example simulator` in another process, measured
 //! with `/usr/bin/time -v` (see `benches/memory.sh`). Prints `devices=<n> pages=<p>` on stdout.
 
+#[path = "common/mod.rs"]
+mod common;
+
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -38,7 +41,7 @@ async fn main() -> ExitCode {
     let client = match client {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("error: {e}");
+            common::report("error", &e);
             return ExitCode::from(1);
         }
     };
@@ -52,7 +55,7 @@ async fn main() -> ExitCode {
             }
             Ok(None) => break,
             Err(e) => {
-                eprintln!("error after {count} device(s): {e}");
+                common::report(&format!("error after {count} device(s)"), &e);
                 return ExitCode::from(1);
             }
         }

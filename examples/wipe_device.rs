@@ -5,6 +5,9 @@
 //! cargo run --example wipe_device -- --identity <guid> --account-only --notify helpdesk@contoso.com --yes
 //! ```
 //!
+//! Exit codes (also in `--help`): 0 sent, 1 tracking incomplete, 2 invalid input, 3 refused
+//! or not sent, 4 outcome unknown (check the device's statistics before retrying).
+//!
 //! Without `--yes` it only prints what it would do and sends nothing. Without
 //! `EXO_TENANT_ID`/`EXO_ENDPOINT` it runs against an embedded simulator (and, with no
 //! `--identity`, picks the simulator's first device); there the device "syncs" every few
@@ -25,6 +28,13 @@ use exchange_activesync::types::MobileDeviceIdentity;
 
 /// Remote-wipe a mobile device.
 #[derive(Debug, Parser)]
+#[command(after_help = "Exit codes:
+  0  the wipe was sent (and, when tracked, acknowledged by the device)
+  1  tracking incomplete: sent, but not acknowledged within --track-seconds
+  2  invalid input (identity, configuration, connection settings)
+  3  refused or not sent: the service definitely did not act
+  4  outcome unknown: the service may have queued the wipe; check the device's statistics
+     (DeviceWipeRequestTime / AccountOnlyDeviceWipeRequestTime) before sending it again")]
 struct Args {
     /// The device: `<mailbox>\ExchangeActiveSyncDevices\<type>§<id>`, its GUID or DN.
     #[arg(long)]
@@ -77,7 +87,7 @@ async fn main() -> ExitCode {
     let identity = match MobileDeviceIdentity::parse(&identity_text) {
         Ok(i) => i,
         Err(e) => {
-            eprintln!("error: {e}");
+            common::report("error", &e);
             return ExitCode::from(2);
         }
     };
@@ -109,11 +119,11 @@ async fn main() -> ExitCode {
     {
         Ok(t) => t,
         Err(e @ WipeError::OutcomeUnknown { .. }) => {
-            eprintln!("warning: {e}");
+            common::report("warning", &e);
             return ExitCode::from(4);
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            common::report("error", &e);
             return ExitCode::from(3);
         }
     };
@@ -176,8 +186,9 @@ async fn main() -> ExitCode {
             }
         }
         Err(e) => {
-            eprintln!("error while tracking: {e}");
-            ExitCode::from(3)
+            // The wipe was sent; only following it failed.
+            common::report("error while tracking", &e);
+            ExitCode::from(1)
         }
     }
 }

@@ -32,21 +32,46 @@ pub const TRANSIENT_EXCEPTIONS: &[&str] = &[
 pub const TENANT_CONCURRENCY_MESSAGE: &str =
     "You have reached the maximum number of concurrent requests per tenant";
 
+/// Whether `text` is the per-tenant concurrency sentence and nothing else (trailing
+/// punctuation and the service's "Please wait and try again" allowed).
+fn is_concurrency_sentence(text: &str) -> bool {
+    let Some(rest) = text.trim().strip_prefix(TENANT_CONCURRENCY_MESSAGE) else {
+        return false;
+    };
+    let rest = rest.trim_start_matches(['.', ' ', '!']);
+    let rest = rest.trim_end_matches(['.', ' ', '!']);
+    rest.is_empty() || rest.eq_ignore_ascii_case("Please wait and try again")
+}
+
 /// Text of the error returned when a pagination continuation expired or lost its affinity.
 pub const PAGINATION_EXPIRED_MESSAGE: &str = "Expired or Invalid pagination request";
 
 /// Whether a failed request may have been processed by the service.
 ///
-/// Mutating cmdlets are only retried when the request provably was not processed.
+/// Mutating cmdlets are only retried when the request provably was not processed, and a
+/// destructive caller must not report an [`Ambiguous`](SendState::Ambiguous) failure as a
+/// refusal (see [`Error::may_have_acted`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum SendState {
-    /// The request never left the client (connection refused, DNS failure, TLS failure).
+    /// The request never left the client: it could not be built, the connection could not be
+    /// established (refused, DNS failure, TLS failure), or it was rejected locally.
     NotSent,
-    /// The request may or may not have reached the service (timeout, reset mid-flight).
+    /// The request may or may not have been processed: a timeout, a connection lost after
+    /// the request was written, a gateway error (502, 504), a 500 that is not a known
+    /// transient exception, or a success status whose body is not the expected JSON.
     Ambiguous,
-    /// The service answered, so its answer tells what happened.
+    /// The service answered with a definite outcome (a 4xx with its error, a 503, a known
+    /// transient exception, throttling, or `@adminapi.errors` on a 200).
     Answered,
+}
+
+impl SendState {
+    /// Whether the service may have carried out the request (only
+    /// [`Ambiguous`](SendState::Ambiguous)).
+    pub fn may_have_acted(self) -> bool {
+        self == SendState::Ambiguous
+    }
 }
 
 /// An error answered by the Exchange Online admin API, decoded from the status, headers and body.
@@ -124,9 +149,33 @@ impl ApiError {
         self.mentions("AlreadyExistsException") || self.mentions("already exists")
     }
 
-    /// The service throttled the call (429, or the per-tenant concurrency message).
+    /// The service throttled the call (429, or the per-tenant concurrency answer, see
+    /// [`is_concurrency_limit`](Self::is_concurrency_limit)).
     pub fn is_throttled(&self) -> bool {
-        self.status == 429 || self.mentions(TENANT_CONCURRENCY_MESSAGE)
+        self.status == 429 || self.is_concurrency_limit()
+    }
+
+    /// The per-tenant concurrency answer ("You have reached the maximum number of concurrent
+    /// requests per tenant"): a 429 mentioning it, or any answer whose whole message is that
+    /// sentence. The sentence quoted somewhere inside a larger 5xx body does not count: such
+    /// an answer does not prove that the request was turned away.
+    pub fn is_concurrency_limit(&self) -> bool {
+        (self.status == 429 && self.mentions(TENANT_CONCURRENCY_MESSAGE))
+            || is_concurrency_sentence(&self.message)
+            || is_concurrency_sentence(&self.body_snippet)
+    }
+
+    /// Whether this answer leaves the outcome of the request unknown: a gateway error (502,
+    /// 504), a 500 (or other 5xx that does not say "not handled") that is neither a known
+    /// transient exception nor throttling, or a 2xx (an error raised on a success status).
+    pub fn outcome_unknown(&self) -> bool {
+        if (200..300).contains(&self.status) {
+            return true;
+        }
+        self.status >= 500
+            && !matches!(self.status, 501 | 503 | 505)
+            && !self.is_transient_exception()
+            && !self.provably_not_processed()
     }
 
     /// The account may not run this cmdlet or parameter (403, 401 "not allowed to call",
@@ -272,7 +321,7 @@ pub enum AuthError {
         description: String,
     },
     /// The token endpoint could not be reached.
-    #[error("token endpoint unreachable: {0}")]
+    #[error("token endpoint unreachable: {}", transport_cause(.0))]
     Transport(#[source] reqwest::Error),
     /// The token endpoint's answer could not be understood.
     #[error("token response could not be decoded: {0}")]
@@ -286,28 +335,23 @@ pub enum AuthError {
 }
 
 /// The error type of this crate.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
     /// The service answered with an error status (or a non-JSON body where JSON was expected).
-    #[error("{0}")]
     Api(Box<ApiError>),
     /// The service answered 200 but reported non-terminating errors in `@adminapi.errors`.
-    #[error("{0}")]
     Cmdlet(Box<CmdletErrors>),
     /// The request could not be completed at the transport level.
-    #[error("transport error ({send_state:?}) calling {cmdlet}: {source}")]
     Transport {
         /// Cmdlet being invoked.
         cmdlet: String,
         /// Whether the request may have been processed.
         send_state: SendState,
         /// The underlying transport error (its URL is stripped).
-        #[source]
         source: reqwest::Error,
     },
     /// A time limit was exceeded.
-    #[error("timed out after {elapsed:?} calling {cmdlet} ({kind})")]
     Timeout {
         /// Cmdlet being invoked.
         cmdlet: String,
@@ -317,10 +361,8 @@ pub enum Error {
         elapsed: Duration,
     },
     /// A token could not be obtained.
-    #[error("authentication failed: {0}")]
-    Auth(#[from] AuthError),
+    Auth(AuthError),
     /// A successful response could not be decoded.
-    #[error("could not decode the response of {cmdlet}: {message}; body starts: {body_snippet}")]
     Decode {
         /// Cmdlet being invoked.
         cmdlet: String,
@@ -330,21 +372,16 @@ pub enum Error {
         body_snippet: String,
     },
     /// Input rejected locally; nothing was sent.
-    #[error("invalid input: {0}")]
     InvalidInput(Box<InvalidInput>),
     /// A redirect was refused (target outside the environment's allow-list, or too many hops).
-    #[error("redirect refused: {0}")]
     Redirect(String),
     /// The client is misconfigured (bad endpoint, plain http to a non-loopback host, ...).
-    #[error("configuration error: {0}")]
     Config(String),
     /// The retry policy gave up; the last error is kept.
-    #[error("gave up after {attempts} attempt(s): {last}")]
     RetriesExhausted {
         /// Number of attempts made.
         attempts: u32,
         /// The error of the last attempt.
-        #[source]
         last: Box<Error>,
     },
     /// The service asked for a longer pause (`Retry-After`) than the retry policy allows, so
@@ -353,25 +390,168 @@ pub enum Error {
     /// [`retry_after`](Error::retry_after) (the requested pause) look through to it, while
     /// [`is_retryable`](Error::is_retryable) is `false` (retrying before `requested` has
     /// passed only draws more throttling).
-    #[error(
-        "the service asked to wait {}s before retrying (Retry-After), more than the allowed \
-         maximum of {}s; not retried: {last}",
-        requested.as_secs_f64(),
-        max.as_secs_f64()
-    )]
     RetryAfterTooLong {
         /// The pause the service asked for.
         requested: Duration,
         /// The largest pause the policy allows.
         max: Duration,
         /// The throttled answer.
-        #[source]
         last: Box<Error>,
     },
     /// The client implementation does not support this operation (for example a hand-written
     /// test double that did not implement a method).
-    #[error("operation not supported by this client: {0}")]
     Unsupported(String),
+}
+
+/// How [`Error`] and its wrappers print: a wrapper that shows its inner error's text in its
+/// own message (`RetriesExhausted`, `Auth`) reports the inner error's *source* as its source,
+/// so that printing the chain (`e`, `e.source()`, …) never shows the same line twice.
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Api(e) => e.fmt(f),
+            Error::Cmdlet(e) => e.fmt(f),
+            Error::Transport {
+                cmdlet,
+                send_state,
+                source,
+            } => {
+                let state = match send_state {
+                    SendState::NotSent => "not sent",
+                    SendState::Ambiguous => "the service may have received it",
+                    SendState::Answered => "answered",
+                };
+                write!(f, "{} calling {cmdlet} ({state})", transport_cause(source))
+            }
+            Error::Timeout {
+                cmdlet,
+                kind,
+                elapsed,
+            } => write!(f, "timed out after {elapsed:?} calling {cmdlet} ({kind})"),
+            Error::Auth(e) => write!(f, "authentication failed: {e}"),
+            Error::Decode {
+                cmdlet,
+                message,
+                body_snippet,
+            } => write!(
+                f,
+                "could not decode the response of {cmdlet}: {message}; body starts: {body_snippet}"
+            ),
+            Error::InvalidInput(e) => write!(f, "invalid input: {e}"),
+            Error::Redirect(m) => write!(f, "redirect refused: {m}"),
+            Error::Config(m) => write!(f, "configuration error: {m}"),
+            Error::RetriesExhausted { attempts, last } => {
+                write!(f, "gave up after {attempts} attempt(s): {last}")
+            }
+            Error::RetryAfterTooLong {
+                requested,
+                max,
+                last,
+            } => write!(
+                f,
+                "the service asked to wait {}s before retrying (Retry-After), more than the allowed \
+                 maximum of {}s; not retried: {last}",
+                requested.as_secs_f64(),
+                max.as_secs_f64()
+            ),
+            Error::Unsupported(m) => write!(f, "operation not supported by this client: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Transport { source, .. } => Some(source),
+            // Their text is part of this error's message: continue below it.
+            Error::Auth(e) => e.source(),
+            Error::RetriesExhausted { last, .. } | Error::RetryAfterTooLong { last, .. } => {
+                last.source()
+            }
+            _ => None,
+        }
+    }
+}
+
+impl From<AuthError> for Error {
+    fn from(e: AuthError) -> Self {
+        Error::Auth(e)
+    }
+}
+
+/// `e` with its URL cut down to the origin (scheme, host, port): enough to say which server
+/// failed, without the path or query (continuation tokens) or credentials.
+pub(crate) fn origin_only(e: reqwest::Error) -> reqwest::Error {
+    let origin = e.url().and_then(|u| {
+        let mut o = u.clone();
+        o.set_path("/");
+        o.set_query(None);
+        o.set_fragment(None);
+        o.set_username("").ok()?;
+        o.set_password(None).ok()?;
+        Some(o)
+    });
+    match origin {
+        Some(o) => e.with_url(o),
+        None => e.without_url(),
+    }
+}
+
+/// A one-line description of a transport failure that names its cause ("connection refused
+/// by 127.0.0.1:9", "could not resolve example.invalid", "TLS handshake with … failed") rather
+/// than reqwest's generic "error sending request". It never contains a URL path or query.
+pub(crate) fn transport_cause(e: &reqwest::Error) -> String {
+    let addr = e.url().and_then(|u| {
+        let host = u.host_str()?;
+        Some(match u.port_or_known_default() {
+            Some(port) => format!("{host}:{port}"),
+            None => host.to_string(),
+        })
+    });
+    let host = e
+        .url()
+        .and_then(|u| u.host_str().map(str::to_string))
+        .unwrap_or_else(|| "the server".to_string());
+    let addr = addr.unwrap_or_else(|| "the server".to_string());
+    let mut io_kind = None;
+    let mut texts = Vec::new();
+    let mut innermost = None;
+    let mut next: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    while let Some(cause) = next {
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            io_kind.get_or_insert(io.kind());
+        }
+        let text = cause.to_string();
+        texts.push(text.to_ascii_lowercase());
+        innermost = Some(text);
+        next = cause.source();
+    }
+    let mentions = |needles: &[&str]| texts.iter().any(|t| needles.iter().any(|n| t.contains(n)));
+    let detail = innermost.unwrap_or_default();
+    if e.is_builder() {
+        return "the request could not be built (a header value or the URL is not valid)".into();
+    }
+    if e.is_connect() {
+        return if io_kind == Some(std::io::ErrorKind::ConnectionRefused) {
+            format!("connection refused by {addr}")
+        } else if mentions(&["dns error", "failed to lookup", "name or service not known"]) {
+            format!("could not resolve {host}")
+        } else if mentions(&["tls", "certificate", "handshake"]) {
+            format!("TLS handshake with {addr} failed: {detail}")
+        } else if io_kind == Some(std::io::ErrorKind::TimedOut) || e.is_timeout() {
+            format!("connecting to {addr} timed out")
+        } else {
+            format!("could not connect to {addr}: {detail}")
+        };
+    }
+    if e.is_timeout() {
+        return format!("no answer from {addr} in time");
+    }
+    if detail.is_empty() {
+        format!("the connection to {addr} failed")
+    } else {
+        format!("the connection to {addr} failed: {detail}")
+    }
 }
 
 /// Which time limit was exceeded.
@@ -503,13 +683,16 @@ impl Error {
         }
         match self.root() {
             Error::Api(e) => e.is_retryable(),
-            Error::Transport { .. } => true,
+            // A request that could not be built fails the same way every time.
+            Error::Transport { source, .. } => !source.is_builder(),
             Error::Timeout { kind, .. } => *kind != TimeoutKind::Call,
             _ => false,
         }
     }
 
-    /// Whether the failed request may have been processed by the service.
+    /// Whether the failed request may have been processed by the service (see
+    /// [`SendState`]). Mutating calls are retried only after failures that were not
+    /// processed, so the last attempt's state is the state of the whole call.
     pub fn send_state(&self) -> SendState {
         match self.root() {
             Error::Transport { send_state, .. } => *send_state,
@@ -517,9 +700,20 @@ impl Error {
                 TimeoutKind::Connect => SendState::NotSent,
                 _ => SendState::Ambiguous,
             },
-            Error::Api(_) | Error::Cmdlet(_) | Error::Decode { .. } => SendState::Answered,
+            Error::Api(e) if e.outcome_unknown() => SendState::Ambiguous,
+            Error::Api(_) | Error::Cmdlet(_) => SendState::Answered,
+            // A success status whose body could not be understood: the cmdlet may have run.
+            Error::Decode { .. } => SendState::Ambiguous,
             _ => SendState::NotSent,
         }
+    }
+
+    /// Whether the service may have carried out the failed request, so that a destructive
+    /// caller must report "outcome unknown" (and check before sending it again) rather than
+    /// "refused". `false` means the service definitely did not act: the request was never
+    /// sent, or the service refused it with a definite answer.
+    pub fn may_have_acted(&self) -> bool {
+        self.send_state().may_have_acted()
     }
 
     /// The delay the service asked for, if any.

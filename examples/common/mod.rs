@@ -47,6 +47,27 @@ fn var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
+/// An error and its causes on one line, `error: <e>: <cause>: <cause>` style (the crate's
+/// errors do not repeat their causes in their own text, so no part appears twice).
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut next = e.source();
+    while let Some(cause) = next {
+        let text = cause.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        next = cause.source();
+    }
+    out
+}
+
+/// Print `e` and its cause chain to stderr after `prefix` (`error`, `warning`).
+pub fn report(prefix: &str, e: &(dyn std::error::Error + 'static)) {
+    eprintln!("{prefix}: {}", error_chain(e));
+}
+
 /// Log to stderr (`RUST_LOG`, default `warn`).
 pub fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
@@ -88,10 +109,10 @@ pub async fn connect_with(
             sim.tenant().device_count()
         );
         let builder = HttpExchangeClient::builder()
-            .environment(Environment::custom(sim.base_url().as_str()).map_err(|e| e.to_string())?)
+            .environment(Environment::custom(sim.base_url().as_str()).map_err(|e| error_chain(&e))?)
             .tenant(sim.tenant_id())
             .token_provider(Arc::new(StaticToken::new(sim.token())));
-        let client = adjust(builder).build().map_err(|e| e.to_string())?;
+        let client = adjust(builder).build().map_err(|e| error_chain(&e))?;
         return Ok(Connection {
             tenant: client.tenant().to_string(),
             endpoint: "embedded-simulator".to_string(),
@@ -100,9 +121,9 @@ pub async fn connect_with(
         });
     }
     let builder = exchange_activesync::http::builder_from_env()
-        .map_err(|e| e.to_string())?
+        .map_err(|e| error_chain(&e))?
         .ok_or("EXO_TENANT_ID or EXO_ENDPOINT must be set")?;
-    let client = adjust(builder).build().map_err(|e| e.to_string())?;
+    let client = adjust(builder).build().map_err(|e| error_chain(&e))?;
     Ok(Connection {
         tenant: client.tenant().to_string(),
         endpoint: client.base_url().to_string(),

@@ -280,12 +280,12 @@ impl TokenProvider for ClientCredentials {
             .body(body)
             .send()
             .await
-            .map_err(|e| AuthError::Transport(e.without_url()))?;
+            .map_err(|e| AuthError::Transport(crate::error::origin_only(e)))?;
         let status = response.status();
         let bytes = response
             .bytes()
             .await
-            .map_err(|e| AuthError::Transport(e.without_url()))?;
+            .map_err(|e| AuthError::Transport(crate::error::origin_only(e)))?;
 
         if !status.is_success() {
             return Err(match serde_json::from_slice::<OAuthError>(&bytes) {
@@ -384,7 +384,7 @@ fn default_http_client() -> Result<reqwest::Client, AuthError> {
         .connect_timeout(Duration::from_secs(10))
         .timeout(Duration::from_secs(30))
         .build()
-        .map_err(|e| AuthError::Transport(e.without_url()))
+        .map_err(|e| AuthError::Transport(crate::error::origin_only(e)))
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use crate::cmdlets::{
     NewActiveSyncDeviceAccessRule, Outcome, SetActiveSyncDeviceAccessRule,
     SetActiveSyncOrganizationSettings, WipeIntent,
 };
-use crate::error::{Error, Result, SendState};
+use crate::error::{Error, Result};
 use crate::models::{
     ActiveSyncDeviceAccessRule, DeviceAccessCharacteristic, DeviceAccessLevel,
     DeviceRemoteWipeStatus, MobileDeviceStatistics,
@@ -226,43 +226,79 @@ pub struct WipeTicket {
 }
 
 /// Why a wipe was not (known to be) sent.
-#[derive(Debug, thiserror::Error)]
+///
+/// Each message includes the text of the failure; [`source`](std::error::Error::source)
+/// continues with the failure's own cause, so printing the chain repeats no line.
+#[derive(Debug)]
 #[non_exhaustive]
 pub enum WipeError {
     /// The confirmation names another device.
-    #[error("the wipe confirmation is for {confirmed}, not {requested}")]
     ConfirmationMismatch {
         /// Device in the confirmation.
         confirmed: String,
         /// Device in the request.
         requested: String,
     },
-    /// The request may or may not have reached the service (timeout or connection lost after
-    /// sending). It was NOT retried: check `Get-MobileDeviceStatistics` (the `*WipeRequestTime`
-    /// fields, see [`track_wipe`]) before sending it again.
-    #[error(
-        "the wipe of {identity} may or may not have been queued ({source}); check the device statistics (DeviceWipeRequestTime / AccountOnlyDeviceWipeRequestTime) before retrying"
-    )]
+    /// The request may have been processed: a timeout or a connection lost after sending, a
+    /// gateway error (502, 504), a 500 that is not a known transient exception, or a success
+    /// status with a body that is not the expected answer ([`Error::may_have_acted`]). It
+    /// was NOT retried: check `Get-MobileDeviceStatistics` (the `*WipeRequestTime` fields,
+    /// see [`track_wipe`]) before sending it again.
     OutcomeUnknown {
         /// The device.
         identity: String,
         /// The failure.
-        #[source]
         source: Error,
     },
-    /// The service refused the wipe, or it was not sent.
-    #[error("the wipe of {identity} failed: {source}")]
+    /// The service definitely did not act: it refused the wipe with a definite answer (a 4xx
+    /// with its error, throttling), or the request was never sent.
     Failed {
         /// The device.
         identity: String,
         /// The failure.
-        #[source]
         source: Error,
     },
 }
 
-/// Send a remote wipe (`Clear-MobileDevice`), once. An ambiguous failure (the request may
-/// have been processed) gives [`WipeError::OutcomeUnknown`] and is never retried here.
+impl std::fmt::Display for WipeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            WipeError::ConfirmationMismatch {
+                confirmed,
+                requested,
+            } => write!(
+                f,
+                "the wipe confirmation is for {confirmed}, not {requested}"
+            ),
+            WipeError::OutcomeUnknown { identity, source } => write!(
+                f,
+                "the wipe of {identity} may or may not have been queued ({source}); check the \
+                 device statistics (DeviceWipeRequestTime / AccountOnlyDeviceWipeRequestTime) \
+                 before retrying"
+            ),
+            WipeError::Failed { identity, source } => {
+                write!(f, "the wipe of {identity} failed: {source}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for WipeError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            // The failure's text is part of the message: continue below it.
+            WipeError::OutcomeUnknown { source, .. } | WipeError::Failed { source, .. } => {
+                source.source()
+            }
+            WipeError::ConfirmationMismatch { .. } => None,
+        }
+    }
+}
+
+/// Send a remote wipe (`Clear-MobileDevice`), once. A failure after which the service may
+/// have acted ([`Error::may_have_acted`]) gives [`WipeError::OutcomeUnknown`] and is never
+/// retried here; only a definite refusal or a request never sent gives
+/// [`WipeError::Failed`].
 pub async fn remote_wipe(
     client: &dyn ExchangeClient,
     request: &WipeRequest,
@@ -299,7 +335,7 @@ pub async fn remote_wipe(
             previous_request,
             outcome,
         }),
-        Err(source) if source.send_state() == SendState::Ambiguous => {
+        Err(source) if source.may_have_acted() => {
             Err(WipeError::OutcomeUnknown { identity, source })
         }
         Err(source) => Err(WipeError::Failed { identity, source }),

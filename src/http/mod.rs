@@ -55,11 +55,12 @@ pub(crate) use retry::refuse_long_retry_after;
 use crate::auth::{AccessToken, TokenClaims, TokenProvider, TokenRequest};
 use crate::client::{ExchangeClient, ModuleFile, ModuleFileEntry};
 use crate::environment::Environment;
-use crate::error::{AuthError, Error, Result, SendState, TimeoutKind, body_snippet};
+use crate::error::{AuthError, Error, Result, SendState, TimeoutKind, body_snippet, origin_only};
 use crate::protocol::{
-    ANCHOR_HEADER, CLIENT_APPLICATION, CmdletKind, Invocation, MAX_BODY_BYTES, MAX_PAGE_SIZE,
-    NextLink, RawPage, RequestContext, ResponseMeta, RoutingHint, decode_body, decode_error,
-    decode_page, is_gzip, module_file_url, prepare_invoke,
+    ANCHOR_HEADER, CLIENT_APPLICATION, CmdletKind, Invocation, MAX_BODY_BYTES,
+    MAX_ERROR_BODY_BYTES, MAX_PAGE_SIZE, NextLink, RawPage, RequestContext, ResponseMeta,
+    RoutingHint, decode_body, decode_body_prefix, decode_error, decode_page, is_gzip,
+    module_file_url, prepare_invoke,
 };
 
 /// Module version announced to `EXOModuleFile` (`?Version=`).
@@ -315,6 +316,7 @@ impl HttpExchangeClient {
         let mut token_request = self.token_request();
         let mut refreshed = false;
         let mut attempt: u32 = 0;
+        let mut connect_failures: u32 = 0;
         loop {
             attempt += 1;
             #[cfg(feature = "tracing")]
@@ -367,7 +369,16 @@ impl HttpExchangeClient {
             if attempt >= max_attempts || !retry::is_retryable(kind, &error) {
                 return Err(give_up(attempt, error));
             }
-            let delay = retry::retry_delay(policy, attempt, &error);
+            let delay = if retry::is_connect_failure(&error) {
+                connect_failures += 1;
+                if connect_failures >= policy.max_connect_attempts.max(1) {
+                    return Err(give_up(attempt, error));
+                }
+                policy.connect_backoff(connect_failures)
+            } else {
+                connect_failures = 0;
+                retry::retry_delay(policy, attempt, &error)
+            };
             if deadline.is_some_and(|d| Instant::now() + delay >= d) {
                 return Err(give_up(attempt, error));
             }
@@ -454,22 +465,47 @@ impl HttpExchangeClient {
                 continue;
             }
             let headers = response.headers().clone();
+            if !(200..300).contains(&status) {
+                // Only a bounded prefix of an error body is read and decoded.
+                let raw = read_body_limited(target.name(), response, MAX_ERROR_BODY_BYTES).await?;
+                let body = decode_body_prefix(&raw, MAX_ERROR_BODY_BYTES);
+                return Ok(Answer {
+                    status,
+                    headers,
+                    body,
+                });
+            }
             let raw = read_body(target.name(), response).await?;
             // Only a body that really is gzip is decompressed; any other is used as read,
-            // without a copy (pages can be megabytes).
+            // without a copy (pages can be megabytes). A large one is decompressed off the
+            // async runtime's threads.
             let body = if !is_gzip(&raw) {
                 raw
             } else {
-                match decode_body(&raw) {
+                let (raw, decoded) = if raw.len() > INLINE_GUNZIP_BYTES {
+                    tokio::task::spawn_blocking(move || {
+                        let decoded = decode_body(&raw);
+                        (raw, decoded)
+                    })
+                    .await
+                    .map_err(|e| Error::Decode {
+                        cmdlet: target.name().to_string(),
+                        message: format!("gzip decompression did not complete: {e}"),
+                        body_snippet: String::new(),
+                    })?
+                } else {
+                    let decoded = decode_body(&raw);
+                    (raw, decoded)
+                };
+                match decoded {
                     Ok(b) => b,
-                    Err(e) if (200..300).contains(&status) => {
+                    Err(e) => {
                         return Err(Error::Decode {
                             cmdlet: target.name().to_string(),
                             message: format!("gzip body could not be decompressed: {e}"),
                             body_snippet: body_snippet(&raw[..raw.len().min(256)]),
                         });
                     }
-                    Err(_) => raw,
                 }
             };
             return Ok(Answer {
@@ -512,7 +548,9 @@ impl HttpExchangeClient {
 }
 
 fn transport_error(cmdlet: &str, e: reqwest::Error) -> Error {
-    let send_state = if e.is_connect() {
+    // A builder error (an invalid header value, say) fails before any byte is written; a
+    // connect error before the request could be written.
+    let send_state = if e.is_connect() || e.is_builder() {
         SendState::NotSent
     } else {
         SendState::Ambiguous
@@ -520,7 +558,7 @@ fn transport_error(cmdlet: &str, e: reqwest::Error) -> Error {
     Error::Transport {
         cmdlet: cmdlet.to_string(),
         send_state,
-        source: e.without_url(),
+        source: origin_only(e),
     }
 }
 
@@ -533,6 +571,30 @@ fn give_up(attempts: u32, error: Error) -> Error {
     } else {
         error
     }
+}
+
+/// Compressed bodies larger than this are decompressed on a blocking thread.
+const INLINE_GUNZIP_BYTES: usize = 64 * 1024;
+
+/// Read at most `limit` bytes of a body (an error body: the rest is not read).
+async fn read_body_limited(
+    cmdlet: &str,
+    mut response: reqwest::Response,
+    limit: usize,
+) -> Result<Vec<u8>> {
+    let mut body = Vec::new();
+    while body.len() < limit {
+        let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| transport_error(cmdlet, e))?
+        else {
+            break;
+        };
+        let room = limit - body.len();
+        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+    }
+    Ok(body)
 }
 
 /// Read a body, refusing more than [`MAX_BODY_BYTES`].

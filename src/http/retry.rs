@@ -20,6 +20,12 @@ use crate::protocol::CmdletKind;
 /// Mutating cmdlets (write, destructive) are retried **only** when the request provably was
 /// not processed: throttled at the front door, token rejected, or a connection that could not
 /// be established (nothing was sent). Never after a timeout or a connection reset mid-flight.
+///
+/// A connection that cannot be established (refused, DNS or TLS failure, connect timeout) is
+/// tried at most [`max_connect_attempts`](Self::max_connect_attempts) times in a row, with the
+/// short [`connect_delay`](Self::connect_delay) backoff: an unreachable endpoint fails within
+/// a second or two, not after minutes of silence. A request that could not even be built (an
+/// invalid header value) is never retried: it would fail the same way.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct RetryPolicy {
@@ -39,6 +45,12 @@ pub struct RetryPolicy {
     /// Jitter as a fraction of the backoff (0.0 ..= 1.0): the backoff is drawn uniformly from
     /// `[delay × (1 − jitter), delay]`. Not applied to `Retry-After`.
     pub jitter: f64,
+    /// Largest number of consecutive attempts whose connection could not be established
+    /// (default 3: two retries). Bounded by [`max_attempts`](Self::max_attempts) as well.
+    pub max_connect_attempts: u32,
+    /// Backoff before the first retry of a failed connection; doubled for the next one, never
+    /// more than [`max_delay`](Self::max_delay). Not subject to jitter.
+    pub connect_delay: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -49,6 +61,8 @@ impl Default for RetryPolicy {
             max_delay: Duration::from_secs(60),
             max_retry_after: Duration::from_secs(120),
             jitter: 0.5,
+            max_connect_attempts: 3,
+            connect_delay: Duration::from_millis(250),
         }
     }
 }
@@ -79,6 +93,22 @@ impl RetryPolicy {
     pub fn with_max_retry_after(mut self, max: Duration) -> Self {
         self.max_retry_after = max;
         self
+    }
+
+    /// Set how often a connection that cannot be established is tried (at least 1) and the
+    /// backoff before the first such retry.
+    pub fn with_connect_retries(mut self, attempts: u32, delay: Duration) -> Self {
+        self.max_connect_attempts = attempts.max(1);
+        self.connect_delay = delay;
+        self
+    }
+
+    /// The backoff before the `retry`-th consecutive retry of a failed connection.
+    pub fn connect_backoff(&self, retry: u32) -> Duration {
+        let exp = retry.saturating_sub(1).min(30);
+        self.connect_delay
+            .saturating_mul(1u32 << exp)
+            .min(self.max_delay.max(self.connect_delay))
     }
 
     /// Set the jitter fraction (clamped to 0.0 ..= 1.0; 0 = deterministic backoff).
@@ -135,12 +165,23 @@ pub(crate) fn retry_delay(policy: &RetryPolicy, retry: u32, error: &Error) -> Du
     }
 }
 
+/// Whether `error` is a connection that could not be established (nothing was sent).
+pub(crate) fn is_connect_failure(error: &Error) -> bool {
+    match error {
+        Error::Transport { source, .. } => source.is_connect(),
+        Error::Timeout { kind, .. } => *kind == TimeoutKind::Connect,
+        _ => false,
+    }
+}
+
 /// Whether `error`, the outcome of one attempt of a cmdlet of `kind`, may be retried.
 /// (401 is handled separately: it is retried once after a token refresh.)
 pub(crate) fn is_retryable(kind: CmdletKind, error: &Error) -> bool {
     let mutating = kind.is_mutating();
     match error {
         Error::Api(e) => e.is_retryable() && (!mutating || e.provably_not_processed()),
+        // A request that could not be built fails the same way every time.
+        Error::Transport { source, .. } if source.is_builder() => false,
         Error::Transport { send_state, .. } => {
             !mutating || *send_state == crate::error::SendState::NotSent
         }

@@ -18,6 +18,7 @@ pub use request::{
     check_destructive_identity, invoke_url, is_routable_mailbox, module_file_url, prepare_invoke,
 };
 pub use response::{
-    DetailMessage, MAX_BODY_BYTES, RawPage, ResponseMeta, TRUNCATION_WARNING, Warning, decode_body,
-    decode_error, decode_page, is_gzip, parse_detail_message, parse_retry_after, strip_annotations,
+    DetailMessage, MAX_BODY_BYTES, MAX_ERROR_BODY_BYTES, RawPage, ResponseMeta, TRUNCATION_WARNING,
+    Warning, decode_body, decode_body_prefix, decode_error, decode_page, is_gzip,
+    parse_detail_message, parse_retry_after, strip_annotations,
 };

@@ -17,6 +17,10 @@ pub const TRUNCATION_WARNING: &str = "There are more results available than are 
 /// Largest response body accepted after decompression (a safety bound, not a page limit).
 pub const MAX_BODY_BYTES: usize = 256 * 1024 * 1024;
 
+/// Largest prefix of an error body (non-2xx answer) that is read off the wire, decompressed
+/// and decoded: error envelopes are small, and a huge error page must not cost memory.
+pub const MAX_ERROR_BODY_BYTES: usize = 16 * 1024;
+
 /// A warning returned by the service (`@adminapi.warnings`).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
@@ -179,6 +183,24 @@ pub fn decode_body(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
     } else {
         Ok(bytes.to_vec())
     }
+}
+
+/// At most `limit` bytes of `bytes`, gunzipped first when they are gzip (a truncated gzip
+/// stream gives what could be decompressed). For error bodies, which are read only in part.
+pub fn decode_body_prefix(bytes: &[u8], limit: usize) -> Vec<u8> {
+    if !is_gzip(bytes) {
+        return bytes[..bytes.len().min(limit)].to_vec();
+    }
+    let mut decoder = flate2::read::MultiGzDecoder::new(bytes).take(limit as u64);
+    let mut out = Vec::new();
+    let mut buf = [0u8; 8192];
+    loop {
+        match decoder.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+        }
+    }
+    out
 }
 
 /// Decode a 2xx `InvokeCommand` body into a [`RawPage`], or into [`Error::Cmdlet`] when the
@@ -393,6 +415,8 @@ pub fn decode_error(
     cmdlet: Option<&str>,
     body: &[u8],
 ) -> ApiError {
+    // Only a bounded prefix is looked at (converted to text, parsed).
+    let body = &body[..body.len().min(MAX_ERROR_BODY_BYTES)];
     let mut err = decode_error_unbounded(status, meta, cmdlet, body);
     // Service texts can be arbitrarily long: keep every field short.
     let clip_opt = |s: Option<String>| s.map(clip);
@@ -443,6 +467,17 @@ fn decode_error_unbounded(
         None
     };
     let Some(Value::Object(root)) = parsed else {
+        if text.first() == Some(&b'{') {
+            // JSON cut short (only a prefix of an error body is kept): take the first
+            // message it shows, else keep the default message.
+            if let Some(m) = truncated_json_message(&String::from_utf8_lossy(text)) {
+                err.message = match parse_detail_message(&m) {
+                    Some(d) if !d.message.is_empty() => d.message,
+                    _ => m,
+                };
+            }
+            return err;
+        }
         // Not JSON: a plain-text (e.g. the concurrency message), HTML or NUL body.
         let printable = String::from_utf8_lossy(text);
         let printable = printable.trim_matches(char::from(0)).trim();
@@ -590,6 +625,29 @@ pub fn parse_detail_message(raw: &str) -> Option<DetailMessage> {
         exception_type: None,
         message: text.to_string(),
     })
+}
+
+/// The first `"message":"…"` string of a JSON text that was cut short (up to its closing
+/// quote or the end of the text), unescaped.
+fn truncated_json_message(text: &str) -> Option<String> {
+    const KEY: &str = "\"message\":\"";
+    let start = text.find(KEY)? + KEY.len();
+    let mut out = String::new();
+    let mut chars = text[start..].chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => break,
+            '\\' => match chars.next() {
+                Some('n') => out.push('\n'),
+                Some('t') => out.push('\t'),
+                Some(other) => out.push(other),
+                None => break,
+            },
+            c => out.push(c),
+        }
+    }
+    let out = out.trim().to_string();
+    (!out.is_empty()).then_some(out)
 }
 
 fn default_message(status: u16) -> String {

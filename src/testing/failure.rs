@@ -71,6 +71,14 @@ pub enum Failure {
         /// Exception type name.
         exception: String,
     },
+    /// 500 with a generic HTML error page (no Exchange exception): the outcome is unknown.
+    InternalServerError,
+    /// 502 from a gateway, with an HTML page: the outcome is unknown.
+    BadGateway,
+    /// 504 from a gateway, with an HTML page: the outcome is unknown.
+    GatewayTimeout,
+    /// 200 with an HTML error page instead of the JSON envelope (a proxy's error page).
+    HtmlPage,
 }
 
 /// A complete HTTP answer.
@@ -105,6 +113,15 @@ fn envelope(code: &str, string_id: &str, exception: &str, message: &str, outer: 
         "@adminapi.warnings": []
     }))
     .expect("JSON serializes")
+}
+
+fn html(status: u16, title: &str) -> HttpAnswer {
+    HttpAnswer {
+        status,
+        headers: vec![("Content-Type".into(), "text/html; charset=utf-8".into())],
+        body: format!("<!DOCTYPE html><html><head><title>{title}</title></head><body><h1>{title}</h1></body></html>")
+            .into_bytes(),
+    }
 }
 
 impl Failure {
@@ -217,6 +234,10 @@ impl Failure {
                 let msg = format!("{exception}: the directory is busy. Please retry.");
                 json(500, &ex, envelope("InternalServerError", "", &ex, &msg, "Error executing cmdlet"))
             }
+            Failure::InternalServerError => html(500, "Internal Server Error"),
+            Failure::BadGateway => html(502, "Bad Gateway"),
+            Failure::GatewayTimeout => html(504, "Gateway Timeout"),
+            Failure::HtmlPage => html(200, "Sorry, something went wrong"),
         }
     }
 

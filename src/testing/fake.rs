@@ -15,7 +15,7 @@ use super::tenant::Tenant;
 use crate::auth::TokenClaims;
 use crate::client::{ExchangeClient, ModuleFile, ModuleFileEntry};
 use crate::error::{ApiError, Error, Result};
-use crate::protocol::{Invocation, NextLink, RawPage, Warning};
+use crate::protocol::{Invocation, NextLink, RawPage, Warning, decode_page};
 
 /// One recorded `invoke_page` call.
 #[derive(Clone, Debug, PartialEq)]
@@ -41,6 +41,11 @@ pub enum Scripted {
     Service(Failure),
     /// Any other API error, as given.
     Api(Box<ApiError>),
+    /// Run the call (its changes are applied to the tenant), then fail with the error the
+    /// HTTP client makes of the simulator's answer to this failure: an API error, or for a
+    /// 2xx answer (e.g. [`Failure::HtmlPage`]) the decoding error. See
+    /// [`Fault::AfterRun`](super::Fault::AfterRun).
+    AfterRun(Failure),
 }
 
 impl From<Failure> for Scripted {
@@ -253,11 +258,46 @@ impl ExchangeClient for FakeExchangeClient {
         if let Some(l) = latency {
             tokio::time::sleep(l).await;
         }
-        match self.scripted(invocation.cmdlet()) {
+        let after_run = match self.scripted(invocation.cmdlet()) {
             Some(Scripted::Service(f)) => return Err(Self::api_error(&f, invocation)),
             Some(Scripted::Api(e)) => return Err(Error::Api(e)),
-            None => {}
+            Some(Scripted::AfterRun(f)) => Some(f),
+            None => None,
+        };
+        let page = self.run(invocation, continuation);
+        match after_run {
+            None => page,
+            Some(f) => {
+                let answer = f.answer();
+                if (200..300).contains(&answer.status) {
+                    decode_page(invocation.cmdlet(), &answer.body)
+                } else {
+                    Err(Self::api_error(&f, invocation))
+                }
+            }
         }
+    }
+
+    async fn module_file(&self) -> Result<ModuleFile> {
+        let (content, exported) = module::generate(self.tenant().rbac());
+        Ok(ModuleFile {
+            exported_cmdlets: exported,
+            files: vec![ModuleFileEntry::new(module::MODULE_FILE_NAME, content)],
+        })
+    }
+
+    async fn token_claims(&self) -> Result<Option<TokenClaims>> {
+        Ok(self
+            .claims
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone())
+    }
+}
+
+impl FakeExchangeClient {
+    /// Run one page of `invocation` against the tenant.
+    fn run(&self, invocation: &Invocation, continuation: Option<&NextLink>) -> Result<RawPage> {
         let body = invocation.body();
         let expiry = *self.expiry.lock().unwrap_or_else(|e| e.into_inner());
         let (cursor, select) = match continuation {
@@ -306,21 +346,5 @@ impl ExchangeClient for FakeExchangeClient {
             NextLink::new(url.to_string())
         });
         Ok(page)
-    }
-
-    async fn module_file(&self) -> Result<ModuleFile> {
-        let (content, exported) = module::generate(self.tenant().rbac());
-        Ok(ModuleFile {
-            exported_cmdlets: exported,
-            files: vec![ModuleFileEntry::new(module::MODULE_FILE_NAME, content)],
-        })
-    }
-
-    async fn token_claims(&self) -> Result<Option<TokenClaims>> {
-        Ok(self
-            .claims
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone())
     }
 }

@@ -31,7 +31,8 @@ pub use fake::{FakeExchangeClient, RecordedCall, Scripted, Times};
 pub use rbac::{ManagementRole, Rbac, RbacProfile, RoleAssignment, RoleEntry};
 pub use simulator::{
     BlockingSimulator, Fault, FaultPlan, FaultProfile, FaultStep, FaultTimes, Simulator,
-    SimulatorConfig, SimulatorHandle, TOKEN_APP_ID, TOKEN_OBJECT_ID, simulator_token,
+    SimulatorConfig, SimulatorHandle, TOKEN_APP_ID, TOKEN_OBJECT_ID, refused_endpoint,
+    simulator_token,
 };
 pub use tenant::{
     AccessRule, Device, Mailbox, MailboxPolicy, OrgSettings, Tenant, TenantBuilder, WipeProgress,

@@ -27,6 +27,18 @@ use super::tenant::Tenant;
 use crate::error::{Error, Result};
 use crate::protocol::{CmdletKind, MAX_PAGE_SIZE};
 
+/// The URL of a loopback port that refuses connections (bound, then closed again): an
+/// endpoint to test how a client handles a service it cannot reach. Another process could
+/// bind the port in between; tests should not depend on the exact port.
+pub fn refused_endpoint() -> Result<Url> {
+    let port = std::net::TcpListener::bind(("127.0.0.1", 0))
+        .and_then(|l| l.local_addr())
+        .map_err(|e| Error::Config(format!("could not reserve a loopback port: {e}")))?
+        .port();
+    Url::parse(&format!("http://127.0.0.1:{port}/"))
+        .map_err(|e| Error::Config(format!("loopback URL: {e}")))
+}
+
 /// One injected fault.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -45,6 +57,10 @@ pub enum Fault {
     /// Answer a continuation with its page but with the very `@odata.nextLink` it was sent
     /// to, so the enumeration never advances (a first-page request is answered normally).
     StaleNextLink,
+    /// Run the cmdlet (its changes are applied to the tenant), then answer with this failure
+    /// instead of its result: a 502 or an HTML 200 after a wipe was queued, say. The client
+    /// cannot tell whether the cmdlet ran (it did).
+    AfterRun(Failure),
 }
 
 /// How many times a scripted fault fires.
@@ -818,6 +834,7 @@ async fn invoke(state: &Arc<SimState>, request: Request) -> Response {
             tokio::time::sleep(d).await;
             response
         }
+        Some(Fault::AfterRun(f)) => answer(f.answer()),
         _ => response,
     }
 }
@@ -846,7 +863,7 @@ async fn cut_mid_body(response: Response) -> Response {
 }
 
 /// The answer to an `InvokeCommand` request, and a fault to apply to it once the cmdlet ran
-/// ([`Fault::ResetMidBody`], [`Fault::Delay`]).
+/// ([`Fault::ResetMidBody`], [`Fault::Delay`], [`Fault::AfterRun`]).
 async fn answer_invoke(state: &Arc<SimState>, request: Request) -> (Response, Option<Fault>) {
     let mut late = None;
     let response = answer_invoke_inner(state, request, &mut late).await;
