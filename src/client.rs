@@ -2015,7 +2015,11 @@ mod tests {
             .clear_mobile_device(ClearMobileDevice::new(id, WipeIntent::FullWipe))
             .await
             .unwrap();
-        assert_eq!(c.calls.swap(0, Ordering::SeqCst), 1, "the wipe is POSTed once");
+        assert_eq!(
+            c.calls.swap(0, Ordering::SeqCst),
+            1,
+            "the wipe is POSTed once"
+        );
         assert!(offered_continuation(&o.warnings), "{o:?}");
 
         let o = c
@@ -2033,12 +2037,14 @@ mod tests {
         assert!(offered_continuation(&r.warnings), "{r:?}");
 
         let _ = c
-            .new_active_sync_device_access_rule(NewActiveSyncDeviceAccessRule::new(
-                "iPhone",
-                crate::models::DeviceAccessCharacteristic::DeviceModel,
-                crate::models::DeviceAccessLevel::Block,
+            .new_active_sync_device_access_rule(
+                NewActiveSyncDeviceAccessRule::new(
+                    "iPhone",
+                    crate::models::DeviceAccessCharacteristic::DeviceModel,
+                    crate::models::DeviceAccessLevel::Block,
+                )
+                .unwrap(),
             )
-            .unwrap())
             .await;
         assert_eq!(c.calls.swap(0, Ordering::SeqCst), 1);
 
@@ -2065,7 +2071,11 @@ mod tests {
         let c = AlwaysMore {
             calls: AtomicUsize::new(0),
         };
-        for name in [" Clear-MobileDevice", "Clear-MobileDevice\t", "Clear-Mobile Device"] {
+        for name in [
+            " Clear-MobileDevice",
+            "Clear-MobileDevice\t",
+            "Clear-Mobile Device",
+        ] {
             let mut p = Parameters::new();
             p.string("Identity", "*");
             let e = c.invoke_raw(name, p).await.unwrap_err();
@@ -2143,7 +2153,10 @@ mod tests {
         }
         assert_eq!(rows, 6);
         let rep = s.report();
-        assert_eq!((rep.restarts, rep.duplicates_skipped, rep.complete), (1, 2, true));
+        assert_eq!(
+            (rep.restarts, rep.duplicates_skipped, rep.complete),
+            (1, 2, true)
+        );
 
         // Bounded: a continuation that always expires ends with the typed error.
         c.expire.store(usize::MAX, Ordering::SeqCst);

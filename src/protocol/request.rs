@@ -91,16 +91,32 @@ const fn known(name: &'static str, kind: CmdletKind, enumerates: bool) -> KnownC
 
 /// The 16 cmdlets this crate models: the one table of their kind and paging.
 pub const KNOWN_CMDLETS: &[KnownCmdlet] = &[
-    known("Get-ActiveSyncOrganizationSettings", CmdletKind::Read, false),
-    known("Set-ActiveSyncOrganizationSettings", CmdletKind::Write, false),
+    known(
+        "Get-ActiveSyncOrganizationSettings",
+        CmdletKind::Read,
+        false,
+    ),
+    known(
+        "Set-ActiveSyncOrganizationSettings",
+        CmdletKind::Write,
+        false,
+    ),
     known("Get-MobileDeviceMailboxPolicy", CmdletKind::Read, true),
     known("New-MobileDeviceMailboxPolicy", CmdletKind::Write, false),
     known("Set-MobileDeviceMailboxPolicy", CmdletKind::Write, false),
-    known("Remove-MobileDeviceMailboxPolicy", CmdletKind::Destructive, false),
+    known(
+        "Remove-MobileDeviceMailboxPolicy",
+        CmdletKind::Destructive,
+        false,
+    ),
     known("Get-ActiveSyncDeviceAccessRule", CmdletKind::Read, true),
     known("New-ActiveSyncDeviceAccessRule", CmdletKind::Write, false),
     known("Set-ActiveSyncDeviceAccessRule", CmdletKind::Write, false),
-    known("Remove-ActiveSyncDeviceAccessRule", CmdletKind::Destructive, false),
+    known(
+        "Remove-ActiveSyncDeviceAccessRule",
+        CmdletKind::Destructive,
+        false,
+    ),
     known("Get-ActiveSyncDeviceClass", CmdletKind::Read, true),
     known("Get-MobileDevice", CmdletKind::Read, true),
     known("Get-MobileDeviceStatistics", CmdletKind::Read, true),
@@ -739,7 +755,11 @@ mod tests {
 
     #[test]
     fn classification_is_case_insensitive_on_the_exact_name() {
-        for name in ["clear-mobiledevice", "CLEAR-MOBILEDEVICE", "Clear-MobileDevice"] {
+        for name in [
+            "clear-mobiledevice",
+            "CLEAR-MOBILEDEVICE",
+            "Clear-MobileDevice",
+        ] {
             let inv = Invocation::new(name, Parameters::new());
             assert_eq!(inv.kind(), CmdletKind::Destructive, "{name}");
             assert_eq!(inv.parameters().get("Confirm"), Some(&json!(false)));

@@ -30,8 +30,8 @@ pub use failure::{CONCURRENCY_BODY, Failure, HttpAnswer};
 pub use fake::{FakeExchangeClient, RecordedCall, Scripted, Times};
 pub use rbac::{ManagementRole, Rbac, RbacProfile, RoleAssignment, RoleEntry};
 pub use simulator::{
-    BlockingSimulator, Fault, FaultPlan, FaultProfile, FaultStep, FaultTimes, Simulator,
-    SimulatorConfig, SimulatorHandle, TOKEN_APP_ID, TOKEN_OBJECT_ID, simulator_token,
+    BlockingSimulator, Fault, FaultPlan, FaultProfile, FaultStep, FaultTimes, SimulatedCall,
+    Simulator, SimulatorConfig, SimulatorHandle, TOKEN_APP_ID, TOKEN_OBJECT_ID, simulator_token,
 };
 pub use tenant::{
     AccessRule, Device, Mailbox, MailboxPolicy, OrgSettings, Tenant, TenantBuilder, WipeProgress,
