@@ -206,7 +206,7 @@ pub trait ExchangeClient: Send + Sync {
         match crate::cmdlets::PreparedCmdlet::new(&request) {
             Ok(prepared) => {
                 let prepared = Arc::new(prepared);
-                stream_pages(
+                stream_keyed_pages(
                     <crate::cmdlets::GetMobileDevice as Cmdlet>::NAME,
                     move |next| {
                         let prepared = prepared.clone();
@@ -289,7 +289,7 @@ pub trait ExchangeClient: Send + Sync {
         match crate::cmdlets::PreparedCmdlet::new(&request) {
             Ok(prepared) => {
                 let prepared = Arc::new(prepared);
-                stream_pages(
+                stream_keyed_pages(
                     <crate::cmdlets::GetMobileDeviceStatistics as Cmdlet>::NAME,
                     move |next| {
                         let prepared = prepared.clone();
@@ -373,7 +373,7 @@ pub trait ExchangeClient: Send + Sync {
         match crate::cmdlets::PreparedCmdlet::new(&request) {
             Ok(prepared) => {
                 let prepared = Arc::new(prepared);
-                stream_pages(
+                stream_keyed_pages(
                     <crate::cmdlets::GetMobileDeviceMailboxPolicy as Cmdlet>::NAME,
                     move |next| {
                         let prepared = prepared.clone();
@@ -457,7 +457,7 @@ pub trait ExchangeClient: Send + Sync {
         match crate::cmdlets::PreparedCmdlet::new(&request) {
             Ok(prepared) => {
                 let prepared = Arc::new(prepared);
-                stream_pages(
+                stream_keyed_pages(
                     <crate::cmdlets::GetActiveSyncDeviceAccessRule as Cmdlet>::NAME,
                     move |next| {
                         let prepared = prepared.clone();
@@ -541,7 +541,7 @@ pub trait ExchangeClient: Send + Sync {
         match crate::cmdlets::PreparedCmdlet::new(&request) {
             Ok(prepared) => {
                 let prepared = Arc::new(prepared);
-                stream_pages(
+                stream_keyed_pages(
                     <crate::cmdlets::GetActiveSyncDeviceClass as Cmdlet>::NAME,
                     move |next| {
                         let prepared = prepared.clone();
@@ -623,7 +623,7 @@ pub trait ExchangeClient: Send + Sync {
         match crate::cmdlets::PreparedCmdlet::new(&request) {
             Ok(prepared) => {
                 let prepared = Arc::new(prepared);
-                stream_pages(
+                stream_keyed_pages(
                     <crate::cmdlets::GetRecipient as Cmdlet>::NAME,
                     move |next| {
                         let prepared = prepared.clone();
@@ -1125,6 +1125,11 @@ pub struct Listing<T> {
     pub confirmation_message: Option<String>,
     /// Number of pages fetched.
     pub pages: usize,
+    /// Times the enumeration restarted from the first page after its continuation expired.
+    pub restarts: u32,
+    /// Rows left out because they had already been returned before a restart (same `Guid`,
+    /// else `Identity`).
+    pub duplicates_skipped: usize,
 }
 
 impl<T> Listing<T> {
@@ -1136,6 +1141,8 @@ impl<T> Listing<T> {
             truncated: false,
             confirmation_message: None,
             pages: 1,
+            restarts: 0,
+            duplicates_skipped: 0,
         }
     }
 
@@ -1147,6 +1154,8 @@ impl<T> Listing<T> {
             truncated: self.truncated,
             confirmation_message: self.confirmation_message,
             pages: self.pages,
+            restarts: self.restarts,
+            duplicates_skipped: self.duplicates_skipped,
         }
     }
 
@@ -1172,6 +1181,10 @@ pub struct StreamReport {
     pub complete: bool,
     /// The continuation of the next page to fetch, for checkpointing.
     pub next_link: Option<NextLink>,
+    /// Times the enumeration restarted from the first page after its continuation expired.
+    pub restarts: u32,
+    /// Rows left out because they had already been yielded before a restart.
+    pub duplicates_skipped: usize,
 }
 
 /// A stream of rows across pages, which also records warnings.
@@ -1224,6 +1237,8 @@ impl<'a, T> ObjectStream<'a, T> {
             truncated: report.truncated,
             confirmation_message: None,
             pages: report.pages,
+            restarts: report.restarts,
+            duplicates_skipped: report.duplicates_skipped,
         })
     }
 }
@@ -1286,11 +1301,23 @@ where
     T: DeserializeOwned + Send + 'a,
     C: ExchangeClient + ?Sized,
 {
+    if let Err(e) = invocation.validate() {
+        return ObjectStream::from_error(e);
+    }
     let invocation = Arc::new(invocation);
     let cmdlet = invocation.cmdlet().to_string();
+    let enumerates = invocation.is_enumeration();
     stream_pages_from(cmdlet, start, move |next| {
         let invocation = invocation.clone();
-        Box::pin(async move { page_of(client, &invocation, next.as_ref()).await })
+        Box::pin(async move {
+            let raw = client.invoke_page(&invocation, next.as_ref()).await?;
+            let keys = if enumerates {
+                RowKey::of_raw(&raw)
+            } else {
+                None
+            };
+            Ok((Page::from_raw(raw)?, keys))
+        })
     })
 }
 
@@ -1322,31 +1349,287 @@ impl SeenLinks {
     }
 }
 
-/// Collect every row of `invocation` across all pages.
+/// Most restarts from the first page of one enumeration whose continuation expired.
+pub const MAX_PAGING_RESTARTS: u32 = 3;
+
+/// Most consecutive empty pages that still carry an `@odata.nextLink`: the next one ends the
+/// enumeration with an error instead of paging forever.
+pub const MAX_EMPTY_PAGES: u32 = 16;
+
+/// The stable key of a row, for de-duplication after a restart: its `Guid`, else its
+/// `Identity` (case-insensitive). Only keys are kept, never whole rows.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum RowKey {
+    Guid(uuid::Uuid),
+    Identity(String),
+}
+
+impl RowKey {
+    fn of(guid: Option<uuid::Uuid>, identity: Option<&str>) -> Option<RowKey> {
+        guid.map(RowKey::Guid).or_else(|| {
+            identity
+                .filter(|i| !i.trim().is_empty())
+                .map(|i| RowKey::Identity(i.to_lowercase()))
+        })
+    }
+
+    /// The keys of the rows of a raw page, or `None` when the rows are not objects.
+    fn of_raw(raw: &RawPage) -> Option<Vec<Option<RowKey>>> {
+        #[derive(serde::Deserialize)]
+        struct Probe {
+            #[serde(rename = "Guid", default)]
+            guid: Option<serde_json::Value>,
+            #[serde(rename = "Identity", default)]
+            identity: Option<serde_json::Value>,
+        }
+        let probes: Vec<Probe> = raw.rows().ok()?;
+        Some(
+            probes
+                .into_iter()
+                .map(|p| {
+                    let guid = p
+                        .guid
+                        .as_ref()
+                        .and_then(serde_json::Value::as_str)
+                        .and_then(|g| uuid::Uuid::parse_str(g.trim()).ok());
+                    RowKey::of(
+                        guid,
+                        p.identity.as_ref().and_then(serde_json::Value::as_str),
+                    )
+                })
+                .collect(),
+        )
+    }
+}
+
+/// Typed rows with a stable key (the enumerated models).
+pub(crate) trait KeyedRow {
+    /// The row's `Guid`, else its `Identity`.
+    fn row_key(&self) -> Option<RowKey>;
+}
+
+macro_rules! keyed_rows {
+    ($($t:ty),* $(,)?) => {$(
+        impl KeyedRow for $t {
+            fn row_key(&self) -> Option<RowKey> {
+                RowKey::of(self.guid, self.identity.as_deref())
+            }
+        }
+    )*};
+}
+
+keyed_rows!(
+    crate::models::MobileDevice,
+    crate::models::MobileDeviceStatistics,
+    crate::models::MobileDeviceMailboxPolicy,
+    crate::models::ActiveSyncDeviceAccessRule,
+    crate::models::ActiveSyncDeviceClass,
+    crate::models::Recipient,
+);
+
+/// One page with the stable keys of its rows (`None`: the keys are unknown).
+type KeyedPage<T> = (Page<T>, Option<Vec<Option<RowKey>>>);
+
+/// The paging rules every collect and stream of this module follows, in one place:
+///
+/// * only an enumeration ([`Invocation::is_enumeration`]) follows `@odata.nextLink`; any other
+///   cmdlet (single-object Gets, New-, Set-, Remove-, Clear-) is sent exactly once per call,
+///   and a continuation on its answer becomes a [`Warning`] instead of a second POST;
+/// * a link returned twice, or [`MAX_EMPTY_PAGES`] empty pages in a row that still link on,
+///   end the enumeration with an error;
+/// * an expired continuation ("Expired or Invalid pagination request") restarts the
+///   enumeration from the first page, at most [`MAX_PAGING_RESTARTS`] times, when every row
+///   so far had a stable key (`Guid`, else `Identity`); rows already returned are skipped.
+#[derive(Debug)]
+pub(crate) struct Pager {
+    cmdlet: String,
+    enumerates: bool,
+    next: Option<NextLink>,
+    done: bool,
+    seen_links: SeenLinks,
+    keys: std::collections::HashSet<RowKey>,
+    /// A row without a key was returned (or the enumeration resumed from a checkpoint): a
+    /// restart could not skip what was already returned, so none is made.
+    keyless: bool,
+    restarts: u32,
+    empty_run: u32,
+}
+
+impl Pager {
+    /// Paging of `cmdlet`, from `start` (`None` = the first page).
+    pub(crate) fn new(cmdlet: &str, start: Option<NextLink>) -> Pager {
+        let mut seen_links = SeenLinks::default();
+        if let Some(start) = &start {
+            seen_links.0.insert(start.clone());
+        }
+        Pager {
+            cmdlet: cmdlet.to_string(),
+            enumerates: crate::protocol::is_enumeration(cmdlet),
+            keyless: start.is_some(),
+            next: start,
+            done: false,
+            seen_links,
+            keys: Default::default(),
+            restarts: 0,
+            empty_run: 0,
+        }
+    }
+
+    /// What to fetch next: `None` when finished, else the continuation (`Some(None)` = the
+    /// first page).
+    pub(crate) fn pending(&self) -> Option<Option<NextLink>> {
+        (!self.done).then(|| self.next.clone())
+    }
+
+    /// The keys of a raw page's rows, when this is an enumeration.
+    fn keys_of_raw(&self, raw: &RawPage) -> Option<Vec<Option<RowKey>>> {
+        if self.enumerates {
+            RowKey::of_raw(raw)
+        } else {
+            None
+        }
+    }
+
+    /// Take one page: the rows to hand out (duplicates of rows already returned are
+    /// skipped), with the report updated.
+    pub(crate) fn accept<T>(
+        &mut self,
+        page: Page<T>,
+        keys: Option<Vec<Option<RowKey>>>,
+        report: &mut StreamReport,
+    ) -> Result<Vec<T>> {
+        let Page {
+            items,
+            next_link,
+            mut warnings,
+            confirmation_message: _,
+        } = page;
+        let following = match next_link {
+            Some(_) if !self.enumerates => {
+                warnings.push(Warning::new(
+                    format!(
+                        "the service offered a continuation (@odata.nextLink) for {}, which \
+                         does not enumerate objects; it was not followed (the cmdlet was sent \
+                         once)",
+                        self.cmdlet
+                    ),
+                    Some(self.cmdlet.clone()),
+                ));
+                None
+            }
+            other => other,
+        };
+        self.seen_links.check(&self.cmdlet, following.as_ref())?;
+        if following.is_some() && items.is_empty() {
+            self.empty_run += 1;
+            if self.empty_run >= MAX_EMPTY_PAGES {
+                return Err(Error::Decode {
+                    cmdlet: self.cmdlet.clone(),
+                    message: format!(
+                        "the service returned {} empty pages in a row, each with a new \
+                         @odata.nextLink; paging stopped",
+                        self.empty_run
+                    ),
+                    body_snippet: String::new(),
+                });
+            }
+        } else {
+            self.empty_run = 0;
+        }
+        report.pages += 1;
+        absorb_warnings(report, warnings, following.is_some());
+        let items = self.dedupe(items, keys, report);
+        report.items += items.len();
+        self.done = following.is_none();
+        self.next = following;
+        report.next_link = self.next.clone();
+        report.complete = self.done;
+        report.restarts = self.restarts;
+        Ok(items)
+    }
+
+    fn dedupe<T>(
+        &mut self,
+        items: Vec<T>,
+        keys: Option<Vec<Option<RowKey>>>,
+        report: &mut StreamReport,
+    ) -> Vec<T> {
+        if !self.enumerates || items.is_empty() {
+            return items;
+        }
+        let Some(keys) = keys.filter(|k| k.len() == items.len()) else {
+            self.keyless = true;
+            return items;
+        };
+        let mut kept = Vec::with_capacity(items.len());
+        for (item, key) in items.into_iter().zip(keys) {
+            match key {
+                Some(key) => {
+                    if self.keys.insert(key) {
+                        kept.push(item);
+                    } else {
+                        report.duplicates_skipped += 1;
+                    }
+                }
+                None => {
+                    self.keyless = true;
+                    kept.push(item);
+                }
+            }
+        }
+        kept
+    }
+
+    /// Decide after a failed page: `Ok(())` when the enumeration restarts from the first page
+    /// (an expired continuation, within the bound), otherwise the error.
+    pub(crate) fn recover(&mut self, error: Error, report: &mut StreamReport) -> Result<()> {
+        let restartable = self.enumerates
+            && self.next.is_some()
+            && !self.keyless
+            && error.is_pagination_expired()
+            && self.restarts < MAX_PAGING_RESTARTS;
+        if !restartable {
+            return Err(error);
+        }
+        #[cfg(feature = "tracing")]
+        tracing::warn!(cmdlet = %self.cmdlet, error = %error, "enumeration restarts from the first page");
+        self.restarts += 1;
+        self.next = None;
+        self.seen_links.clear();
+        self.empty_run = 0;
+        report.restarts = self.restarts;
+        report.next_link = None;
+        Ok(())
+    }
+}
+
+/// Collect every row of `invocation` across all pages (see [`ObjectStream`] for the paging
+/// rules: only enumerations follow `@odata.nextLink`, an expired continuation restarts with
+/// de-duplication).
 pub async fn collect_invocation<T, C>(client: &C, invocation: &Invocation) -> Result<Listing<T>>
 where
     T: DeserializeOwned + Send,
     C: ExchangeClient + ?Sized,
 {
+    invocation.validate()?;
+    let mut pager = Pager::new(invocation.cmdlet(), None);
     let mut report = StreamReport::default();
     let mut items = Vec::new();
-    let mut next: Option<NextLink> = None;
     let mut confirmation = None;
-    let mut seen = SeenLinks::default();
-    loop {
-        let raw = client.invoke_page(invocation, next.as_ref()).await?;
-        let page: Page<T> = Page::from_raw(raw)?;
-        report.pages += 1;
-        items.extend(page.items);
-        absorb_warnings(&mut report, page.warnings, page.next_link.is_some());
-        if page.confirmation_message.is_some() {
-            confirmation = page.confirmation_message;
+    while let Some(next) = pager.pending() {
+        let raw = match client.invoke_page(invocation, next.as_ref()).await {
+            Ok(raw) => raw,
+            Err(e) => {
+                pager.recover(e, &mut report)?;
+                continue;
+            }
+        };
+        let keys = pager.keys_of_raw(&raw);
+        let mut page: Page<T> = Page::from_raw(raw)?;
+        if let Some(c) = page.confirmation_message.take() {
+            confirmation = Some(c);
         }
-        seen.check(invocation.cmdlet(), page.next_link.as_ref())?;
-        match page.next_link {
-            Some(link) => next = Some(link),
-            None => break,
-        }
+        items.extend(pager.accept(page, keys, &mut report)?);
     }
     Ok(Listing {
         items,
@@ -1354,6 +1637,8 @@ where
         truncated: report.truncated,
         confirmation_message: confirmation,
         pages: report.pages,
+        restarts: report.restarts,
+        duplicates_skipped: report.duplicates_skipped,
     })
 }
 
@@ -1381,16 +1666,41 @@ impl<T: ExchangeClient + ?Sized> ExchangeClientExt for T {}
 
 /// Stream the rows of pages produced by `fetch` (called with `None` for the first page, then
 /// with each `@odata.nextLink`), recording warnings in the stream's report. A link the service
-/// returns a second time is a decode error, not a loop.
+/// returns a second time is a decode error, not a loop; a continuation is followed only for an
+/// enumeration ([`Invocation::is_enumeration`]). The rows' keys are not known here, so an
+/// expired continuation is not restarted (the typed `*_stream` methods do restart).
 pub fn stream_pages<'a, T, F>(cmdlet: &'static str, fetch: F) -> ObjectStream<'a, T>
 where
     T: Send + 'a,
     F: Fn(Option<NextLink>) -> futures::future::BoxFuture<'a, Result<Page<T>>> + Send + Sync + 'a,
 {
-    stream_pages_from(cmdlet.to_string(), None, fetch)
+    let fetch = Arc::new(fetch);
+    stream_pages_from(cmdlet.to_string(), None, move |next| {
+        let fetch = fetch.clone();
+        Box::pin(async move { Ok((fetch(next).await?, None)) })
+    })
 }
 
-/// [`stream_pages`] starting at `start` (`None` = the first page).
+/// [`stream_pages`] over rows with a stable key: an expired continuation restarts the
+/// enumeration from the first page and rows already yielded are skipped.
+pub(crate) fn stream_keyed_pages<'a, T, F>(cmdlet: &'static str, fetch: F) -> ObjectStream<'a, T>
+where
+    T: KeyedRow + Send + 'a,
+    F: Fn(Option<NextLink>) -> futures::future::BoxFuture<'a, Result<Page<T>>> + Send + Sync + 'a,
+{
+    let fetch = Arc::new(fetch);
+    stream_pages_from(cmdlet.to_string(), None, move |next| {
+        let fetch = fetch.clone();
+        Box::pin(async move {
+            let page = fetch(next).await?;
+            let keys = page.items.iter().map(KeyedRow::row_key).collect();
+            Ok((page, Some(keys)))
+        })
+    })
+}
+
+/// The one stream loop: pages from `fetch`, starting at `start` (`None` = the first page),
+/// under the rules of [`Pager`].
 fn stream_pages_from<'a, T, F>(
     cmdlet: String,
     start: Option<NextLink>,
@@ -1398,7 +1708,10 @@ fn stream_pages_from<'a, T, F>(
 ) -> ObjectStream<'a, T>
 where
     T: Send + 'a,
-    F: Fn(Option<NextLink>) -> futures::future::BoxFuture<'a, Result<Page<T>>> + Send + Sync + 'a,
+    F: Fn(Option<NextLink>) -> futures::future::BoxFuture<'a, Result<KeyedPage<T>>>
+        + Send
+        + Sync
+        + 'a,
 {
     let report = Arc::new(Mutex::new(StreamReport {
         next_link: start.clone(),
@@ -1406,35 +1719,27 @@ where
     }));
     let shared = report.clone();
     let fetch = Arc::new(fetch);
-    let cmdlet = Arc::new(cmdlet);
-    let mut seen = SeenLinks::default();
-    if let Some(start) = &start {
-        seen.0.insert(start.clone());
-    }
-    let seen = Arc::new(Mutex::new(seen));
-    let pages = stream::try_unfold((Some(start), shared), move |(state, shared)| {
+    let pager = Pager::new(&cmdlet, start);
+    let pages = stream::try_unfold((pager, shared), move |(mut pager, shared)| {
         let fetch = fetch.clone();
-        let cmdlet = cmdlet.clone();
-        let seen = seen.clone();
         async move {
-            let Some(current) = state else {
-                return Ok::<_, Error>(None);
-            };
-            let page = fetch(current).await?;
-            let following = page.next_link.clone();
-            // The locks guard plain bookkeeping: a poisoned one still holds usable data.
-            seen.lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .check(&cmdlet, following.as_ref())?;
-            {
-                let mut r = shared.lock().unwrap_or_else(|e| e.into_inner());
-                r.pages += 1;
-                r.items += page.items.len();
-                absorb_warnings(&mut r, page.warnings, following.is_some());
-                r.next_link = following.clone();
-                r.complete = following.is_none();
+            // The lock guards plain bookkeeping: a poisoned one still holds usable data.
+            while let Some(current) = pager.pending() {
+                match fetch(current).await {
+                    Ok((page, keys)) => {
+                        let items = {
+                            let mut r = shared.lock().unwrap_or_else(|e| e.into_inner());
+                            pager.accept(page, keys, &mut r)?
+                        };
+                        return Ok::<_, Error>(Some((items, (pager, shared))));
+                    }
+                    Err(e) => {
+                        let mut r = shared.lock().unwrap_or_else(|e| e.into_inner());
+                        pager.recover(e, &mut r)?;
+                    }
+                }
             }
-            Ok(Some((page.items, (following.map(Some), shared))))
+            Ok(None)
         }
     });
     let items = pages
@@ -1661,6 +1966,252 @@ mod tests {
             "pages first and a are yielded; b links back to a and is refused"
         );
         assert!(!stream.report().complete);
+    }
+
+    fn expired() -> Error {
+        Error::Api(Box::new(crate::error::ApiError::new(
+            400,
+            "Expired or Invalid pagination request. Default Expiry time is 00:30:00",
+        )))
+    }
+
+    /// Answers every call with one row and a fresh `@odata.nextLink` (until the third call
+    /// of a follow-up chain), whatever the cmdlet.
+    struct AlwaysMore {
+        calls: AtomicUsize,
+    }
+
+    #[async_trait]
+    impl ExchangeClient for AlwaysMore {
+        async fn invoke_page(&self, inv: &Invocation, _: Option<&NextLink>) -> Result<RawPage> {
+            let n = self.calls.fetch_add(1, Ordering::SeqCst);
+            let page = RawPage::from_values(inv.cmdlet(), vec![json!({"N": n})]);
+            Ok(if n < 2 {
+                page.with_next_link(Some(NextLink::new(format!("https://x.invalid/{n}"))))
+            } else {
+                page
+            })
+        }
+    }
+
+    fn offered_continuation(warnings: &[Warning]) -> bool {
+        warnings
+            .iter()
+            .any(|w| w.message.contains("@odata.nextLink") && w.message.contains("not followed"))
+    }
+
+    #[tokio::test]
+    async fn a_continuation_on_a_write_answer_is_not_followed() {
+        use crate::cmdlets::{
+            ClearMobileDevice, GetActiveSyncOrganizationSettings, NewActiveSyncDeviceAccessRule,
+            SetActiveSyncOrganizationSettings, WipeIntent,
+        };
+        use crate::types::MobileDeviceIdentity;
+        let c = AlwaysMore {
+            calls: AtomicUsize::new(0),
+        };
+        let id = MobileDeviceIdentity::parse("5c1f6a2e-0d4b-4a5e-9a0f-2b1d3c4e5f60").unwrap();
+        let o = c
+            .clear_mobile_device(ClearMobileDevice::new(id, WipeIntent::FullWipe))
+            .await
+            .unwrap();
+        assert_eq!(
+            c.calls.swap(0, Ordering::SeqCst),
+            1,
+            "the wipe is POSTed once"
+        );
+        assert!(offered_continuation(&o.warnings), "{o:?}");
+
+        let o = c
+            .set_active_sync_organization_settings(SetActiveSyncOrganizationSettings::new())
+            .await
+            .unwrap();
+        assert_eq!(c.calls.swap(0, Ordering::SeqCst), 1);
+        assert!(offered_continuation(&o.warnings), "{o:?}");
+
+        let r = c
+            .get_active_sync_organization_settings(GetActiveSyncOrganizationSettings::new())
+            .await
+            .unwrap();
+        assert_eq!(c.calls.swap(0, Ordering::SeqCst), 1);
+        assert!(offered_continuation(&r.warnings), "{r:?}");
+
+        let _ = c
+            .new_active_sync_device_access_rule(
+                NewActiveSyncDeviceAccessRule::new(
+                    "iPhone",
+                    crate::models::DeviceAccessCharacteristic::DeviceModel,
+                    crate::models::DeviceAccessLevel::Block,
+                )
+                .unwrap(),
+            )
+            .await;
+        assert_eq!(c.calls.swap(0, Ordering::SeqCst), 1);
+
+        // The raw path obeys the same rule.
+        let mut p = Parameters::new();
+        p.string("Identity", "5c1f6a2e-0d4b-4a5e-9a0f-2b1d3c4e5f60");
+        let l = c.invoke_raw("clear-mobiledevice", p).await.unwrap();
+        assert_eq!(c.calls.swap(0, Ordering::SeqCst), 1);
+        assert_eq!(l.pages, 1);
+        assert!(offered_continuation(&l.warnings), "{l:?}");
+        let mut s = stream_invocation::<Row, _>(
+            &c,
+            Invocation::new("Set-CASMailbox", Parameters::new()),
+            None,
+        );
+        while s.next().await.is_some() {}
+        assert_eq!(c.calls.swap(0, Ordering::SeqCst), 1);
+        assert!(s.report().complete);
+        assert!(offered_continuation(&s.report().warnings));
+    }
+
+    #[tokio::test]
+    async fn a_malformed_cmdlet_name_is_refused_before_anything_is_sent() {
+        let c = AlwaysMore {
+            calls: AtomicUsize::new(0),
+        };
+        for name in [
+            " Clear-MobileDevice",
+            "Clear-MobileDevice\t",
+            "Clear-Mobile Device",
+        ] {
+            let mut p = Parameters::new();
+            p.string("Identity", "*");
+            let e = c.invoke_raw(name, p).await.unwrap_err();
+            assert!(e.is_invalid_input(), "{name:?}: {e:?}");
+            let mut s =
+                stream_invocation::<Row, _>(&c, Invocation::new(name, Parameters::new()), None);
+            assert!(s.next().await.unwrap().unwrap_err().is_invalid_input());
+        }
+        assert_eq!(c.calls.load(Ordering::SeqCst), 0);
+    }
+
+    /// Three pages of two keyed rows; the first `expire` continuation requests fail with
+    /// "Expired or Invalid pagination request".
+    struct Expiring {
+        expire: AtomicUsize,
+        calls: AtomicUsize,
+    }
+
+    #[async_trait]
+    impl ExchangeClient for Expiring {
+        async fn invoke_page(&self, inv: &Invocation, next: Option<&NextLink>) -> Result<RawPage> {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            if next.is_some()
+                && self
+                    .expire
+                    .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                    .is_ok()
+            {
+                return Err(expired());
+            }
+            let n: usize = next.map(|l| l.as_str().parse().unwrap()).unwrap_or(0);
+            let rows = (0..2)
+                .map(|i| {
+                    json!({
+                        "Guid": format!("00000000-0000-0000-0000-{:012}", n * 2 + i),
+                        "Identity": format!("dev{}", n * 2 + i),
+                    })
+                })
+                .collect();
+            let page = RawPage::from_values(inv.cmdlet(), rows);
+            Ok(if n < 2 {
+                page.with_next_link(Some(NextLink::new((n + 1).to_string())))
+            } else {
+                page
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn an_expired_continuation_restarts_collect_and_stream_without_duplicates() {
+        let c = Expiring {
+            expire: AtomicUsize::new(1),
+            calls: AtomicUsize::new(0),
+        };
+        let inv = Invocation::new("Get-MobileDevice", Parameters::new());
+        let l: Listing<serde_json::Value> = collect_invocation(&c, &inv).await.unwrap();
+        assert_eq!(l.items.len(), 6, "{l:?}");
+        assert_eq!((l.restarts, l.duplicates_skipped), (1, 2));
+
+        c.expire.store(1, Ordering::SeqCst);
+        let l = c
+            .get_mobile_device(crate::cmdlets::GetMobileDevice::new())
+            .await
+            .unwrap();
+        let guids: std::collections::HashSet<_> = l.items.iter().map(|d| d.guid).collect();
+        assert_eq!((l.items.len(), guids.len()), (6, 6));
+        assert_eq!((l.restarts, l.duplicates_skipped), (1, 2));
+
+        c.expire.store(1, Ordering::SeqCst);
+        let mut s = stream_invocation::<serde_json::Value, _>(&c, inv.clone(), None);
+        let mut rows = 0;
+        while let Some(r) = s.next().await {
+            r.unwrap();
+            rows += 1;
+        }
+        assert_eq!(rows, 6);
+        let rep = s.report();
+        assert_eq!(
+            (rep.restarts, rep.duplicates_skipped, rep.complete),
+            (1, 2, true)
+        );
+
+        // Bounded: a continuation that always expires ends with the typed error.
+        c.expire.store(usize::MAX, Ordering::SeqCst);
+        c.calls.store(0, Ordering::SeqCst);
+        let e = collect_invocation::<serde_json::Value, _>(&c, &inv)
+            .await
+            .unwrap_err();
+        assert!(e.is_pagination_expired(), "{e:?}");
+        let restarts = MAX_PAGING_RESTARTS as usize;
+        assert_eq!(c.calls.load(Ordering::SeqCst), 2 * (restarts + 1));
+    }
+
+    #[tokio::test]
+    async fn rows_without_a_stable_key_are_not_restarted() {
+        struct NoKeys;
+        #[async_trait]
+        impl ExchangeClient for NoKeys {
+            async fn invoke_page(
+                &self,
+                inv: &Invocation,
+                next: Option<&NextLink>,
+            ) -> Result<RawPage> {
+                match next {
+                    None => Ok(RawPage::from_values(inv.cmdlet(), vec![json!({"N": 1})])
+                        .with_next_link(Some(NextLink::new("1")))),
+                    Some(_) => Err(expired()),
+                }
+            }
+        }
+        let inv = Invocation::new("Get-MobileDevice", Parameters::new());
+        let e = collect_invocation::<Row, _>(&NoKeys, &inv)
+            .await
+            .unwrap_err();
+        assert!(e.is_pagination_expired(), "{e:?}");
+    }
+
+    #[tokio::test]
+    async fn endless_empty_pages_end_with_an_error() {
+        struct Empty(AtomicUsize);
+        #[async_trait]
+        impl ExchangeClient for Empty {
+            async fn invoke_page(&self, inv: &Invocation, _: Option<&NextLink>) -> Result<RawPage> {
+                let n = self.0.fetch_add(1, Ordering::SeqCst);
+                Ok(RawPage::from_values(inv.cmdlet(), vec![])
+                    .with_next_link(Some(NextLink::new(n.to_string()))))
+            }
+        }
+        let c = Empty(AtomicUsize::new(0));
+        let inv = Invocation::new("Get-MobileDevice", Parameters::new());
+        let e = collect_invocation::<Row, _>(&c, &inv).await.unwrap_err();
+        assert!(matches!(e, Error::Decode { .. }), "{e:?}");
+        assert_eq!(c.0.load(Ordering::SeqCst), MAX_EMPTY_PAGES as usize);
+        let mut s = stream_invocation::<Row, _>(&c, inv, None);
+        assert!(matches!(s.next().await, Some(Err(Error::Decode { .. }))));
+        assert_eq!(c.0.load(Ordering::SeqCst), 2 * MAX_EMPTY_PAGES as usize);
     }
 
     #[test]

@@ -121,3 +121,34 @@ async fn bad_token_fails() {
     assert_eq!(store.load().await.unwrap(), None);
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[tokio::test]
+async fn an_expired_first_continuation_still_counts_every_device() {
+    let tenant = tenant(RbacProfile::Full);
+    let total = tenant.devices().count();
+    let sim = Simulator::start(SimulatorConfig::new(tenant))
+        .await
+        .unwrap();
+    let client = HttpExchangeClient::builder()
+        .environment(Environment::custom(sim.base_url().as_str()).unwrap())
+        .tenant(sim.tenant_id())
+        .token_provider(Arc::new(StaticToken::new(sim.token())))
+        .page_size(25)
+        .build()
+        .unwrap();
+    sim.expire_next_continuation();
+    let (dir, store) = temp_store();
+    let r = validate_connection(Arc::new(client), ConnectorProfile::HostedExchange, store).await;
+    let devices = r.devices.as_ref().expect("devices are counted");
+    assert_eq!(devices.total, total, "{r:?}");
+    if let ConnectionStatus::Degraded { reasons } = &r.status {
+        assert!(
+            !reasons
+                .iter()
+                .any(|m| m.contains("mobile devices unreadable")),
+            "{reasons:?}"
+        );
+    }
+    assert_eq!(sim.status_count(400), 1, "the continuation did expire");
+    std::fs::remove_dir_all(dir).unwrap();
+}

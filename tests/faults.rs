@@ -518,34 +518,75 @@ async fn inventory_sync_restarts_after_a_reset_the_client_does_not_retry() {
 // ---- 4. expired skiptokens ----------------------------------------------------------------
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_expired_skiptoken_is_a_typed_error_for_collect_and_streams() {
+async fn an_expired_skiptoken_restarts_collect_and_streams_without_duplicates() {
     bounded(async {
         let s = sim().await;
         let c = client(&s);
 
         s.expire_next_continuation();
-        let e = c
+        let l = c
             .get_mobile_device(GetMobileDevice::new())
             .await
-            .expect_err("collect must not return a partial listing");
-        assert!(e.is_pagination_expired(), "{e:?}");
-        assert!(matches!(e, Error::Api(_)), "not retried: {e:?}");
+            .expect("the listing restarts from the first page");
+        assert_exact(&l.items, &s.expected);
+        assert_eq!((l.restarts, l.duplicates_skipped), (1, PAGE), "{l:?}");
 
         s.expire_next_continuation();
-        let e = c
-            .run(GetMobileDevice::new())
-            .await
-            .expect_err("run must not return a partial listing");
-        assert!(e.is_pagination_expired(), "{e:?}");
+        let l = c.run(GetMobileDevice::new()).await.expect("run restarts");
+        assert_exact(&l.items, &s.expected);
+        assert_eq!(l.restarts, 1);
 
         s.expire_next_continuation();
         let d = drain(c.get_mobile_device_stream(GetMobileDevice::new()), || {}).await;
-        assert!(assert_cut_after_first_page(&d).is_pagination_expired());
+        assert!(d.error.is_none(), "{:?}", d.error);
+        assert_exact(&d.rows, &s.expected);
+        assert_eq!((d.report.restarts, d.report.complete), (1, true));
 
         s.expire_next_continuation();
         let d = drain(c.stream(GetMobileDevice::new()), || {}).await;
-        assert!(assert_cut_after_first_page(&d).is_pagination_expired());
+        assert!(d.error.is_none(), "{:?}", d.error);
+        assert_exact(&d.rows, &s.expected);
+        assert_eq!(d.report.restarts, 1);
         assert_eq!(s.status_count(400), 4);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_next_link_on_a_wipe_answer_does_not_send_the_wipe_twice() {
+    bounded(async {
+        let s = sim().await;
+        let identity = {
+            let t = s.tenant();
+            let d = t
+                .devices()
+                .find(|d| !d.wipe.is_pending())
+                .expect("a device");
+            t.device_identity(d)
+        };
+        s.push_fault(step(
+            "Clear-MobileDevice",
+            Fault::NextLinkOnWrite,
+            FaultTimes::Always,
+        ));
+        let outcome = client(&s)
+            .clear_mobile_device(ClearMobileDevice::full_wipe(
+                MobileDeviceIdentity::parse(&identity).expect("identity"),
+            ))
+            .await
+            .expect("the wipe is accepted");
+        assert_eq!(s.calls_to("Clear-MobileDevice"), 1, "{:?}", s.calls());
+        assert!(s.calls().iter().all(|c| !c.continuation));
+        assert!(
+            outcome
+                .warnings
+                .iter()
+                .any(|w| w.message.contains("@odata.nextLink")),
+            "the offered continuation is surfaced: {outcome:?}"
+        );
+        // Reads pass the step by: a listing is unaffected.
+        let l = client(&s).get_mobile_device(GetMobileDevice::new()).await;
+        assert_exact(&l.expect("listing").items, &s.expected);
     })
     .await;
 }

@@ -14,8 +14,9 @@ pub use params::{
 };
 pub use request::{
     ANCHOR_HEADER, APP_ONLY_SYSTEM_MAILBOX, CLIENT_APPLICATION, CmdletKind, Invocation,
-    MAX_PAGE_SIZE, NextLink, PreparedRequest, RequestContext, RoutingHint,
-    check_destructive_identity, invoke_url, is_routable_mailbox, module_file_url, prepare_invoke,
+    KNOWN_CMDLETS, KnownCmdlet, MAX_PAGE_SIZE, NextLink, PreparedRequest, RequestContext,
+    RoutingHint, check_destructive_identity, invoke_url, is_cmdlet_name, is_enumeration,
+    is_routable_mailbox, known_cmdlet, module_file_url, prepare_invoke,
 };
 pub use response::{
     DetailMessage, MAX_BODY_BYTES, MAX_ERROR_BODY_BYTES, RawPage, ResponseMeta, TRUNCATION_WARNING,

@@ -33,8 +33,17 @@ pub enum CmdletKind {
 }
 
 impl CmdletKind {
-    /// Classify a cmdlet by its verb (case-insensitive).
+    /// Classify a cmdlet by its exact name (case-insensitive): the [`KNOWN_CMDLETS`] entry,
+    /// else its verb. A name that is not exactly `Verb-Noun` (see [`is_cmdlet_name`]) is
+    /// classified [`CmdletKind::Destructive`], the most guarded kind; such a name is refused
+    /// by [`Invocation::validate`] anyway.
     pub fn from_cmdlet_name(name: &str) -> CmdletKind {
+        if let Some(known) = known_cmdlet(name) {
+            return known.kind;
+        }
+        if !is_cmdlet_name(name) {
+            return CmdletKind::Destructive;
+        }
         let verb = name.split('-').next().unwrap_or("").to_ascii_lowercase();
         match verb.as_str() {
             "get" | "test" | "search" | "export" | "find" | "read" => CmdletKind::Read,
@@ -57,6 +66,96 @@ impl fmt::Display for CmdletKind {
             CmdletKind::Destructive => "destructive",
         })
     }
+}
+
+/// One of the 16 cmdlets this crate models, with how it behaves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct KnownCmdlet {
+    /// Cmdlet name as the module spells it.
+    pub name: &'static str,
+    /// Read, write or destructive.
+    pub kind: CmdletKind,
+    /// Whether the cmdlet enumerates objects, so that its answer may continue on further
+    /// pages (`@odata.nextLink`). Single-object Gets and every write are not enumerations.
+    pub enumerates: bool,
+}
+
+const fn known(name: &'static str, kind: CmdletKind, enumerates: bool) -> KnownCmdlet {
+    KnownCmdlet {
+        name,
+        kind,
+        enumerates,
+    }
+}
+
+/// The 16 cmdlets this crate models: the one table of their kind and paging.
+pub const KNOWN_CMDLETS: &[KnownCmdlet] = &[
+    known(
+        "Get-ActiveSyncOrganizationSettings",
+        CmdletKind::Read,
+        false,
+    ),
+    known(
+        "Set-ActiveSyncOrganizationSettings",
+        CmdletKind::Write,
+        false,
+    ),
+    known("Get-MobileDeviceMailboxPolicy", CmdletKind::Read, true),
+    known("New-MobileDeviceMailboxPolicy", CmdletKind::Write, false),
+    known("Set-MobileDeviceMailboxPolicy", CmdletKind::Write, false),
+    known(
+        "Remove-MobileDeviceMailboxPolicy",
+        CmdletKind::Destructive,
+        false,
+    ),
+    known("Get-ActiveSyncDeviceAccessRule", CmdletKind::Read, true),
+    known("New-ActiveSyncDeviceAccessRule", CmdletKind::Write, false),
+    known("Set-ActiveSyncDeviceAccessRule", CmdletKind::Write, false),
+    known(
+        "Remove-ActiveSyncDeviceAccessRule",
+        CmdletKind::Destructive,
+        false,
+    ),
+    known("Get-ActiveSyncDeviceClass", CmdletKind::Read, true),
+    known("Get-MobileDevice", CmdletKind::Read, true),
+    known("Get-MobileDeviceStatistics", CmdletKind::Read, true),
+    known("Clear-MobileDevice", CmdletKind::Destructive, false),
+    known("Remove-MobileDevice", CmdletKind::Destructive, false),
+    known("Get-Recipient", CmdletKind::Read, true),
+];
+
+/// The [`KNOWN_CMDLETS`] entry of `name` (exact name, case-insensitive).
+pub fn known_cmdlet(name: &str) -> Option<&'static KnownCmdlet> {
+    KNOWN_CMDLETS
+        .iter()
+        .find(|k| k.name.eq_ignore_ascii_case(name))
+}
+
+/// Whether `name` is exactly `Verb-Noun`: ASCII letters and digits around one hyphen, with
+/// no whitespace, control or other characters.
+pub fn is_cmdlet_name(name: &str) -> bool {
+    let mut parts = name.split('-');
+    let (Some(verb), Some(noun), None) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    let word = |w: &str| !w.is_empty() && w.bytes().all(|b| b.is_ascii_alphanumeric());
+    word(verb) && word(noun)
+}
+
+/// Whether the answer of `name` may continue on further pages: the [`KNOWN_CMDLETS`] entry,
+/// else any well-formed `Get-`, `Search-`, `Find-` or `Export-` cmdlet. Every other cmdlet
+/// (writes, destructive cmdlets, malformed names) is sent once per call and an
+/// `@odata.nextLink` on its answer is not followed.
+pub fn is_enumeration(name: &str) -> bool {
+    if let Some(known) = known_cmdlet(name) {
+        return known.enumerates;
+    }
+    if !is_cmdlet_name(name) {
+        return false;
+    }
+    let verb = name.split('-').next().unwrap_or("").to_ascii_lowercase();
+    matches!(verb.as_str(), "get" | "search" | "find" | "export")
 }
 
 /// The value of `X-AnchorMailbox` (protocol.md §2.4).
@@ -274,18 +373,21 @@ impl Invocation {
         }
     }
 
-    /// Check that the invocation may be sent: a non-empty cmdlet name, and for destructive
-    /// cmdlets a non-empty, non-wildcard `Identity` and `Confirm: false`.
+    /// Whether the cmdlet enumerates objects (see [`is_enumeration`]): only then is an
+    /// `@odata.nextLink` on its answer followed.
+    pub fn is_enumeration(&self) -> bool {
+        is_enumeration(&self.cmdlet)
+    }
+
+    /// Check that the invocation may be sent: a cmdlet name that is exactly `Verb-Noun`
+    /// (checked first, untrimmed: see [`is_cmdlet_name`]), and for destructive cmdlets a
+    /// non-empty, non-wildcard `Identity` and `Confirm: false`.
     pub fn validate(&self) -> Result<()> {
-        let name = self.cmdlet.trim();
-        let mut parts = name.splitn(2, '-');
-        let (verb, noun) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
-        if verb.is_empty()
-            || noun.is_empty()
-            || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-        {
+        if !is_cmdlet_name(&self.cmdlet) {
             return Err(Error::invalid_input(format!(
-                "{name:?} is not a cmdlet name of the form Verb-Noun"
+                "{:?} is not a cmdlet name of the form Verb-Noun (ASCII letters and digits \
+                 around one hyphen, no whitespace)",
+                self.cmdlet
             )));
         }
         if self.kind == CmdletKind::Destructive {
@@ -622,6 +724,57 @@ mod tests {
         );
         assert!(invoke_url(&base, "", &[]).is_err());
         assert!(invoke_url(&base, "a/b", &[]).is_err());
+    }
+
+    #[test]
+    fn a_cmdlet_name_that_is_not_exactly_verb_noun_is_refused_first() {
+        let mut p = Parameters::new();
+        p.string("Identity", "*");
+        for bad in [
+            " Clear-MobileDevice",
+            "Clear-MobileDevice ",
+            "Clear-MobileDevice\n",
+            "Clear -MobileDevice",
+            "Clear-Mobile-Device",
+            "Clear\u{0}-MobileDevice",
+            "Clear-MobileDévice",
+            "-MobileDevice",
+            "Clear-",
+            "",
+        ] {
+            let inv = Invocation::new(bad, p.clone());
+            let err = inv.validate().unwrap_err();
+            assert!(err.is_invalid_input(), "{bad:?}: {err:?}");
+            assert!(err.to_string().contains("Verb-Noun"), "{bad:?}: {err}");
+            assert!(!is_cmdlet_name(bad), "{bad:?}");
+            assert!(!is_enumeration(bad), "{bad:?}");
+            // Never classified as a mere write: the most guarded kind.
+            assert_eq!(inv.kind(), CmdletKind::Destructive, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn classification_is_case_insensitive_on_the_exact_name() {
+        for name in [
+            "clear-mobiledevice",
+            "CLEAR-MOBILEDEVICE",
+            "Clear-MobileDevice",
+        ] {
+            let inv = Invocation::new(name, Parameters::new());
+            assert_eq!(inv.kind(), CmdletKind::Destructive, "{name}");
+            assert_eq!(inv.parameters().get("Confirm"), Some(&json!(false)));
+            assert!(!inv.is_enumeration());
+        }
+        assert!(is_enumeration("get-mobiledevice"));
+        assert!(is_enumeration("Get-CASMailbox"));
+        assert!(!is_enumeration("get-activesyncorganizationsettings"));
+        assert!(!is_enumeration("Set-CASMailbox"));
+        assert!(!is_enumeration("New-MobileDeviceMailboxPolicy"));
+        assert_eq!(KNOWN_CMDLETS.len(), 16);
+        for k in KNOWN_CMDLETS {
+            assert!(is_cmdlet_name(k.name), "{}", k.name);
+            assert!(!k.enumerates || k.kind == CmdletKind::Read, "{}", k.name);
+        }
     }
 
     #[test]

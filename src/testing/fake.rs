@@ -46,6 +46,10 @@ pub enum Scripted {
     /// 2xx answer (e.g. [`Failure::HtmlPage`]) the decoding error. See
     /// [`Fault::AfterRun`](super::Fault::AfterRun).
     AfterRun(Failure),
+    /// Not a failure: run a write (or destructive) cmdlet, then answer with an
+    /// `@odata.nextLink` as if more results followed (the simulator's
+    /// [`Fault::NextLinkOnWrite`](super::Fault::NextLinkOnWrite)). Only matches writes.
+    NextLinkOnWrite,
 }
 
 impl From<Failure> for Scripted {
@@ -215,8 +219,10 @@ impl FakeExchangeClient {
 
     fn scripted(&self, cmdlet: &str) -> Option<Scripted> {
         let mut rules = self.rules.lock().unwrap_or_else(|e| e.into_inner());
+        let write = crate::protocol::CmdletKind::from_cmdlet_name(cmdlet).is_mutating();
         let i = rules.iter().position(|r| {
             r.remaining != Some(0)
+                && (write || r.what != Scripted::NextLinkOnWrite)
                 && r.cmdlet
                     .as_deref()
                     .is_none_or(|c| c.eq_ignore_ascii_case(cmdlet))
@@ -258,13 +264,18 @@ impl ExchangeClient for FakeExchangeClient {
         if let Some(l) = latency {
             tokio::time::sleep(l).await;
         }
+        let mut next_on_write = None;
         let after_run = match self.scripted(invocation.cmdlet()) {
             Some(Scripted::Service(f)) => return Err(Self::api_error(&f, invocation)),
             Some(Scripted::Api(e)) => return Err(Error::Api(e)),
             Some(Scripted::AfterRun(f)) => Some(f),
+            Some(Scripted::NextLinkOnWrite) => {
+                next_on_write = Some(super::engine::Cursor::default());
+                None
+            }
             None => None,
         };
-        let page = self.run(invocation, continuation);
+        let page = self.run(invocation, continuation, next_on_write);
         match after_run {
             None => page,
             Some(f) => {
@@ -297,7 +308,12 @@ impl ExchangeClient for FakeExchangeClient {
 
 impl FakeExchangeClient {
     /// Run one page of `invocation` against the tenant.
-    fn run(&self, invocation: &Invocation, continuation: Option<&NextLink>) -> Result<RawPage> {
+    fn run(
+        &self,
+        invocation: &Invocation,
+        continuation: Option<&NextLink>,
+        next_on_write: Option<super::engine::Cursor>,
+    ) -> Result<RawPage> {
         let body = invocation.body();
         let expiry = *self.expiry.lock().unwrap_or_else(|e| e.into_inner());
         let (cursor, select) = match continuation {
@@ -337,7 +353,7 @@ impl FakeExchangeClient {
             .map(|w| Warning::new(w, Some(invocation.cmdlet().to_string())))
             .collect();
         page.confirmation_message = outcome.confirmation_message;
-        page.next_link = outcome.next.map(|c| {
+        page.next_link = outcome.next.or(next_on_write).map(|c| {
             let tenant = self.tenant().tenant_id();
             let token = continuation::encode(&self.key, &body, &c, &select, SystemTime::now());
             let mut url = url::Url::parse(FAKE_BASE).expect("valid base");

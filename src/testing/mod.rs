@@ -30,8 +30,8 @@ pub use failure::{CONCURRENCY_BODY, Failure, HttpAnswer};
 pub use fake::{FakeExchangeClient, RecordedCall, Scripted, Times};
 pub use rbac::{ManagementRole, Rbac, RbacProfile, RoleAssignment, RoleEntry};
 pub use simulator::{
-    BlockingSimulator, Fault, FaultPlan, FaultProfile, FaultStep, FaultTimes, Simulator,
-    SimulatorConfig, SimulatorHandle, TOKEN_APP_ID, TOKEN_OBJECT_ID, refused_endpoint,
+    BlockingSimulator, Fault, FaultPlan, FaultProfile, FaultStep, FaultTimes, SimulatedCall,
+    Simulator, SimulatorConfig, SimulatorHandle, TOKEN_APP_ID, TOKEN_OBJECT_ID, refused_endpoint,
     simulator_token,
 };
 pub use tenant::{

@@ -61,6 +61,10 @@ pub enum Fault {
     /// instead of its result: a 502 or an HTML 200 after a wipe was queued, say. The client
     /// cannot tell whether the cmdlet ran (it did).
     AfterRun(Failure),
+    /// Run a write (or destructive) cmdlet, then answer with an `@odata.nextLink` as if more
+    /// results followed; a client that follows it sends the same write again. Only
+    /// matches writes: reads pass this step by.
+    NextLinkOnWrite,
 }
 
 /// How many times a scripted fault fires.
@@ -321,6 +325,18 @@ struct SimState {
     statuses: Mutex<HashMap<u16, u64>>,
     /// Scripted faults that fired.
     faults_fired: AtomicU64,
+    /// `InvokeCommand` requests received, in order.
+    calls: Mutex<Vec<SimulatedCall>>,
+}
+
+/// One `InvokeCommand` request the simulator received (see [`SimulatorHandle::calls`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SimulatedCall {
+    /// `CmdletInput.CmdletName` as sent.
+    pub cmdlet: String,
+    /// Whether the request followed an `@odata.nextLink` (carried a `$skiptoken`).
+    pub continuation: bool,
 }
 
 /// Entry point: [`Simulator::start`].
@@ -438,6 +454,7 @@ impl Simulator {
             requests: AtomicU64::new(0),
             statuses: Mutex::new(HashMap::new()),
             faults_fired: AtomicU64::new(0),
+            calls: Mutex::new(Vec::new()),
         });
         let app = Router::new().fallback(dispatch).with_state(state.clone());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -607,6 +624,24 @@ impl SimulatorHandle {
     /// that fired so far.
     pub fn faults_fired(&self) -> u64 {
         self.state.faults_fired.load(Ordering::SeqCst)
+    }
+
+    /// Every `InvokeCommand` request with a readable cmdlet name received so far, in order
+    /// (also those answered with a fault).
+    pub fn calls(&self) -> Vec<SimulatedCall> {
+        self.state
+            .calls
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Requests of one cmdlet (case-insensitive) received so far.
+    pub fn calls_to(&self, cmdlet: &str) -> usize {
+        self.calls()
+            .iter()
+            .filter(|c| c.cmdlet.eq_ignore_ascii_case(cmdlet))
+            .count()
     }
 
     /// Stop serving and wait (at most one second) for the server task.
@@ -812,8 +847,10 @@ fn bad_request(message: &str) -> Response {
 
 fn next_fault(state: &SimState, cmdlet: &str) -> Option<Fault> {
     let mut script = state.script.lock().unwrap_or_else(|e| e.into_inner());
+    let write = CmdletKind::from_cmdlet_name(cmdlet).is_mutating();
     let step = script.iter_mut().find(|s| {
         s.remaining != Some(0)
+            && (write || s.step.fault != Fault::NextLinkOnWrite)
             && s.step
                 .cmdlet
                 .as_deref()
@@ -922,16 +959,24 @@ async fn answer_invoke_inner(
         Some(Value::Object(m)) => m.clone(),
         Some(_) => return bad_request("CmdletInput.Parameters must be an object."),
     };
+    let skiptoken = query
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("$skiptoken"))
+        .map(|(_, v)| v.clone());
+    state
+        .calls
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(SimulatedCall {
+            cmdlet: cmdlet.to_string(),
+            continuation: skiptoken.is_some(),
+        });
     match next_fault(state, cmdlet) {
         Some(Fault::Fail(f)) => return answer(f.answer()),
         Some(Fault::ConnectionReset) => return reset(),
         Some(late_fault) => *late = Some(late_fault),
         None => {}
     }
-    let skiptoken = query
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case("$skiptoken"))
-        .map(|(_, v)| v.clone());
     let stale_link = skiptoken
         .clone()
         .filter(|_| matches!(late, Some(Fault::StaleNextLink)));
@@ -1002,7 +1047,9 @@ async fn answer_invoke_inner(
         out.extend_from_slice(b",\"@adminapi.confirmationmessage\":");
         let _ = serde_json::to_writer(&mut out, c);
     }
-    let next_token = match (stale_link, &outcome.next) {
+    let next_on_write =
+        matches!(late, Some(Fault::NextLinkOnWrite)).then(super::engine::Cursor::default);
+    let next_token = match (stale_link, outcome.next.as_ref().or(next_on_write.as_ref())) {
         (Some(stale), _) => Some(stale),
         (None, Some(next)) => Some(continuation::encode(
             &state.key,
