@@ -7,6 +7,7 @@ use url::Url;
 use uuid::Uuid;
 
 use super::params::Parameters;
+use crate::catalog::CmdletKind;
 use crate::error::{Error, Result};
 
 /// The header that routes a request to a mailbox's server.
@@ -17,47 +18,6 @@ pub const APP_ONLY_SYSTEM_MAILBOX: &str = "SystemMailbox{bb558c35-97f1-4cb9-8ff7
 pub const MAX_PAGE_SIZE: u32 = 1000;
 /// Value of the `X-ClientApplication` header the module sends.
 pub const CLIENT_APPLICATION: &str = "ExoManagementModule";
-
-/// How a cmdlet affects the tenant; decides retries, confirmation and identity checks.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "kebab-case")]
-#[non_exhaustive]
-pub enum CmdletKind {
-    /// Reads only (`Get-*`, `Test-*`): retried after timeouts and connection errors.
-    Read,
-    /// Changes state (`Set-*`, `New-*`, `Add-*`, …): retried only when provably not processed.
-    Write,
-    /// Destroys state (`Remove-*`, `Clear-*`): never sent without an identity, always with
-    /// `Confirm: false`, never retried after an ambiguous failure.
-    Destructive,
-}
-
-impl CmdletKind {
-    /// Classify a cmdlet by its verb (case-insensitive).
-    pub fn from_cmdlet_name(name: &str) -> CmdletKind {
-        let verb = name.split('-').next().unwrap_or("").to_ascii_lowercase();
-        match verb.as_str() {
-            "get" | "test" | "search" | "export" | "find" | "read" => CmdletKind::Read,
-            "remove" | "clear" | "disable" | "stop" | "undo" | "revoke" => CmdletKind::Destructive,
-            _ => CmdletKind::Write,
-        }
-    }
-
-    /// Whether the cmdlet changes anything.
-    pub fn is_mutating(self) -> bool {
-        !matches!(self, CmdletKind::Read)
-    }
-}
-
-impl fmt::Display for CmdletKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            CmdletKind::Read => "read",
-            CmdletKind::Write => "write",
-            CmdletKind::Destructive => "destructive",
-        })
-    }
-}
 
 /// The value of `X-AnchorMailbox` (protocol.md §2.4).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
