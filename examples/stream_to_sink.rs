@@ -5,12 +5,13 @@
 //! meant to run against `cargo run --release --example simulator` in another process, measured
 //! with `/usr/bin/time -v` (see `benches/memory.sh`). Prints `devices=<n> pages=<p>` on stdout.
 
+use exchange_activesync::ExchangeClientExt;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use exchange_activesync::auth::StaticToken;
 use exchange_activesync::cmdlets::GetMobileDevice;
-use exchange_activesync::{Environment, ExchangeClient, HttpExchangeClient};
+use exchange_activesync::{Environment, HttpExchangeClient};
 use futures::TryStreamExt;
 
 #[tokio::main(flavor = "current_thread")]

@@ -265,8 +265,16 @@ pub trait ExchangeClientExt: ExchangeClient {
         cmdlet: &'a str,
         parameters: Parameters,
     ) -> BoxFuture<'a, Result<Listing<serde_json::Map<String, serde_json::Value>>>> {
+        self.invoke_invocation(Invocation::new(cmdlet, parameters))
+    }
+
+    /// [`invoke_raw`](Self::invoke_raw) for an invocation built by hand (with `$select`, a
+    /// page size or a routing hint).
+    fn invoke_invocation<'a>(
+        &'a self,
+        invocation: Invocation,
+    ) -> BoxFuture<'a, Result<Listing<serde_json::Map<String, serde_json::Value>>>> {
         Box::pin(async move {
-            let invocation = Invocation::new(cmdlet, parameters);
             let mut listing = paging::collect::<serde_json::Value, _>(self, invocation).await?;
             let items = std::mem::take(&mut listing.items)
                 .into_iter()

@@ -533,7 +533,7 @@ async fn an_expired_skiptoken_is_a_typed_error_for_collect_and_streams() {
 
         s.expire_next_continuation();
         let e = c
-            .run(GetMobileDevice::new())
+            .call(GetMobileDevice::new())
             .await
             .expect_err("run must not return a partial listing");
         assert!(e.is_pagination_expired(), "{e:?}");
@@ -973,7 +973,7 @@ async fn a_next_link_that_never_advances_is_a_decode_error_not_an_endless_enumer
                 .await
                 .unwrap_err(),
         );
-        stuck(&c.run(GetMobileDevice::new()).await.unwrap_err());
+        stuck(&c.call(GetMobileDevice::new()).await.unwrap_err());
         for d in [
             drain(c.get_mobile_device_stream(GetMobileDevice::new()), || {}).await,
             drain(c.stream(GetMobileDevice::new()), || {}).await,

@@ -4,6 +4,7 @@
 //! The binary is the one `cargo test` builds next to the tests
 //! (`$CARGO_TARGET_DIR/debug/examples/simulator`, default target dir `target/`).
 
+use exchange_activesync::ExchangeClientExt;
 use std::collections::HashSet;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -12,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use exchange_activesync::auth::{StaticToken, TokenClaims};
 use exchange_activesync::cmdlets::GetMobileDevice;
-use exchange_activesync::{Environment, ExchangeClient, HttpExchangeClient};
+use exchange_activesync::{Environment, HttpExchangeClient};
 
 fn simulator_binary() -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
