@@ -517,34 +517,35 @@ async fn inventory_sync_restarts_after_a_reset_the_client_does_not_retry() {
 
 // ---- 4. expired skiptokens ----------------------------------------------------------------
 
+/// An expired continuation restarts collect and streams from the first page (a listing with
+/// a row key): every device exactly once, one restart counted, no partial listing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_expired_skiptoken_is_a_typed_error_for_collect_and_streams() {
+async fn an_expired_skiptoken_restarts_collect_and_streams_without_duplicates() {
     bounded(async {
         let s = sim().await;
         let c = client(&s);
 
         s.expire_next_continuation();
-        let e = c
-            .get_mobile_device(GetMobileDevice::new())
-            .await
-            .expect_err("collect must not return a partial listing");
-        assert!(e.is_pagination_expired(), "{e:?}");
-        assert!(matches!(e, Error::Api(_)), "not retried: {e:?}");
+        let l = c.get_mobile_device(GetMobileDevice::new()).await.unwrap();
+        assert_exact(&l.items, &s.expected);
+        assert_eq!(l.restarts, 1);
 
         s.expire_next_continuation();
-        let e = c
-            .call(GetMobileDevice::new())
-            .await
-            .expect_err("run must not return a partial listing");
-        assert!(e.is_pagination_expired(), "{e:?}");
+        let l = c.call(GetMobileDevice::new()).await.unwrap();
+        assert_exact(&l.items, &s.expected);
+        assert_eq!(l.restarts, 1);
 
         s.expire_next_continuation();
         let d = drain(c.get_mobile_device_stream(GetMobileDevice::new()), || {}).await;
-        assert!(assert_cut_after_first_page(&d).is_pagination_expired());
+        assert!(d.error.is_none(), "{:?}", d.error);
+        assert_exact(&d.rows, &s.expected);
+        assert_eq!(d.report.restarts, 1);
 
         s.expire_next_continuation();
         let d = drain(c.stream(GetMobileDevice::new()), || {}).await;
-        assert!(assert_cut_after_first_page(&d).is_pagination_expired());
+        assert!(d.error.is_none(), "{:?}", d.error);
+        assert_exact(&d.rows, &s.expected);
+        assert_eq!((d.report.restarts, d.report.complete), (1, true));
         assert_eq!(s.status_count(400), 4);
     })
     .await;

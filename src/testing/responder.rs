@@ -176,11 +176,12 @@ mod tests {
     use futures::StreamExt;
 
     fn device(n: u128) -> MobileDevice {
-        let mut d = MobileDevice::default();
-        d.guid = Some(uuid::Uuid::from_u128(n));
-        d.device_access_state = Some(DeviceAccessState::Blocked);
-        d.identity = Some(format!("alice\\ExchangeActiveSyncDevices\\Phone{n}"));
-        d
+        MobileDevice {
+            guid: Some(uuid::Uuid::from_u128(n)),
+            device_access_state: Some(DeviceAccessState::Blocked),
+            identity: Some(format!("alice\\ExchangeActiveSyncDevices\\Phone{n}")),
+            ..Default::default()
+        }
     }
 
     #[tokio::test]
