@@ -20,6 +20,7 @@
 //! Both runs are checked: every device delivered once and joined with its statistics; a run
 //! that is fast but wrong panics instead of printing numbers.
 
+use exchange_activesync::ExchangeClientExt;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

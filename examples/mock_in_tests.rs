@@ -2,8 +2,8 @@
 //!
 //! 1. with `FakeExchangeClient` (feature `test-util`): a seeded in-memory tenant that runs
 //!    the cmdlets, records calls and injects failures;
-//! 2. with a hand-written `ExchangeClient` that overrides one typed method (here
-//!    `get_mobile_device_page`), everything else falling back to `invoke_page`.
+//! 2. with a `Responder` (feature `test-util`): typed rows per cmdlet, served through
+//!    `invoke_page` so typed calls, streams and raw calls all see them.
 //!
 //! ```text
 //! cargo run --example mock_in_tests
@@ -12,12 +12,11 @@
 
 use std::sync::Arc;
 
-use exchange_activesync::cmdlets::{GetMobileDevice, PreparedCmdlet};
+use exchange_activesync::cmdlets::GetMobileDevice;
 use exchange_activesync::connector::InventorySync;
 use exchange_activesync::models::{DeviceAccessState, MobileDevice};
-use exchange_activesync::protocol::{Invocation, NextLink, RawPage};
-use exchange_activesync::testing::{Failure, FakeExchangeClient, TenantBuilder, Times};
-use exchange_activesync::{Error, ExchangeClient, Page, Result, async_trait};
+use exchange_activesync::testing::{Failure, FakeExchangeClient, Responder, TenantBuilder, Times};
+use exchange_activesync::{ExchangeClient, Result};
 
 /// The downstream code under test: how many devices are blocked?
 async fn count_blocked(client: Arc<dyn ExchangeClient>) -> Result<usize> {
@@ -58,40 +57,27 @@ async fn check_with_the_fake() -> Result<()> {
     Ok(())
 }
 
-/// A hand-written client: one typed method overridden, nothing else supported.
-struct TwoDevices;
-
-#[async_trait]
-impl ExchangeClient for TwoDevices {
-    async fn invoke_page(&self, inv: &Invocation, _: Option<&NextLink>) -> Result<RawPage> {
-        Err(Error::Unsupported(inv.cmdlet().to_string()))
-    }
-
-    async fn get_mobile_device_page(
-        &self,
-        _request: &PreparedCmdlet<GetMobileDevice>,
-        _next: Option<&NextLink>,
-    ) -> Result<Page<MobileDevice>> {
-        let mut a = MobileDevice::default();
-        a.guid = Some(uuid::Uuid::from_u128(1));
-        a.device_access_state = Some(DeviceAccessState::Blocked);
-        let mut b = MobileDevice::default();
-        b.guid = Some(uuid::Uuid::from_u128(2));
-        b.device_access_state = Some(DeviceAccessState::Allowed);
-        Ok(Page::new(vec![a, b]))
-    }
+/// A responder: two devices for Get-MobileDevice, nothing else supported.
+fn two_devices() -> Responder {
+    let mut a = MobileDevice::default();
+    a.guid = Some(uuid::Uuid::from_u128(1));
+    a.device_access_state = Some(DeviceAccessState::Blocked);
+    let mut b = MobileDevice::default();
+    b.guid = Some(uuid::Uuid::from_u128(2));
+    b.device_access_state = Some(DeviceAccessState::Allowed);
+    Responder::new().rows::<GetMobileDevice>(vec![a, b])
 }
 
-async fn check_with_a_hand_written_client() -> Result<()> {
-    let n = count_blocked(Arc::new(TwoDevices)).await?;
+async fn check_with_a_responder() -> Result<()> {
+    let n = count_blocked(Arc::new(two_devices())).await?;
     assert_eq!(n, 1);
-    println!("hand-written client: {n} blocked device");
+    println!("responder: {n} blocked device");
     Ok(())
 }
 
 #[tokio::main]
 async fn main() -> Result<()> {
     check_with_the_fake().await?;
-    check_with_a_hand_written_client().await?;
+    check_with_a_responder().await?;
     Ok(())
 }

@@ -11,6 +11,7 @@
 #[path = "common/mod.rs"]
 mod common;
 
+use exchange_activesync::ExchangeClientExt;
 use std::process::ExitCode;
 
 use clap::Parser;

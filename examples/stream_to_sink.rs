@@ -8,12 +8,13 @@
 #[path = "common/mod.rs"]
 mod common;
 
+use exchange_activesync::ExchangeClientExt;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use exchange_activesync::auth::StaticToken;
 use exchange_activesync::cmdlets::GetMobileDevice;
-use exchange_activesync::{Environment, ExchangeClient, HttpExchangeClient};
+use exchange_activesync::{Environment, HttpExchangeClient};
 use futures::TryStreamExt;
 
 #[tokio::main(flavor = "current_thread")]

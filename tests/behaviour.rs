@@ -18,12 +18,12 @@
 //! throttled error (with its `Retry-After`), waits that long and calls again. Either way the
 //! backend must have been asked exactly twice and both end with the same data.
 
+use exchange_activesync::ExchangeClientExt;
 use std::collections::BTreeSet;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use exchange_activesync::auth::StaticToken;
-use exchange_activesync::client::{collect_invocation, stream_invocation};
 use exchange_activesync::cmdlets::*;
 use exchange_activesync::models::*;
 use exchange_activesync::testing::{
@@ -32,7 +32,7 @@ use exchange_activesync::testing::{
 };
 use exchange_activesync::types::*;
 use exchange_activesync::{
-    Cmdlet, Environment, Error, ExchangeClient, HttpExchangeClient, RetryPolicy, TimeoutConfig,
+    Environment, Error, ExchangeClient, HttpExchangeClient, RetryPolicy, TimeoutConfig,
 };
 use futures::StreamExt;
 use uuid::Uuid;
@@ -910,10 +910,10 @@ async fn paging(b: &Backend) -> Paged {
     let expected: BTreeSet<Uuid> = b.snapshot().devices().map(|d| d.guid).collect();
     assert_eq!(expected.len(), 2_500);
     let before = b.requests();
-    let invocation = GetMobileDevice::new().invocation().unwrap().page_size(100);
-    let listing = collect_invocation::<MobileDevice, _>(c, &invocation)
-        .await
-        .unwrap();
+    let prepared = PreparedCmdlet::new(&GetMobileDevice::new())
+        .unwrap()
+        .page_size(100);
+    let listing = c.call_prepared(prepared.clone()).await.unwrap();
     assert_eq!(listing.pages, 25, "{}", b.name);
     assert_eq!(b.requests() - before, 25, "{}", b.name);
     assert!(listing.warnings.is_empty() && !listing.truncated);
@@ -927,7 +927,7 @@ async fn paging(b: &Backend) -> Paged {
     assert_eq!(unique, expected, "{}: exactly the tenant's devices", b.name);
 
     // The stream gives the same rows in the same order, one page in memory at a time.
-    let mut stream = stream_invocation::<MobileDevice, _>(c, invocation, None);
+    let mut stream = c.stream_prepared(prepared, None);
     let mut streamed = Vec::new();
     while let Some(row) = stream.next().await {
         streamed.push(row.unwrap().guid.expect("Guid"));

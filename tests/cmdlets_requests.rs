@@ -1,6 +1,7 @@
 //! Exact request bodies of the 16 typed cmdlets, captured by a recording test double, and a
 //! check that every parameter sent is declared by the Exchange Online module for that cmdlet.
 
+use exchange_activesync::ExchangeClientExt;
 use std::sync::{Arc, Mutex};
 
 use exchange_activesync::cmdlets::*;
@@ -94,10 +95,13 @@ async fn get_active_sync_organization_settings() {
         json!({}),
     );
     assert_eq!(
-        GetActiveSyncOrganizationSettings::NAME,
+        GetActiveSyncOrganizationSettings::INFO.name,
         "Get-ActiveSyncOrganizationSettings"
     );
-    assert_eq!(GetActiveSyncOrganizationSettings::KIND, CmdletKind::Read);
+    assert_eq!(
+        GetActiveSyncOrganizationSettings::INFO.kind,
+        CmdletKind::Read
+    );
 }
 
 #[tokio::test]
@@ -615,28 +619,20 @@ fn shared_module_file_agrees_with_the_fixture_when_present() {
     }
 }
 
-/// A test double that overrides only the page method gets collect and stream too, also
+/// A test double that implements only `invoke_page` gets typed collect and stream too, also
 /// through `Arc<dyn ExchangeClient>`.
 #[tokio::test]
-async fn page_override_drives_stream_and_collect() {
+async fn invoke_page_drives_stream_and_collect() {
     struct Pages;
     #[async_trait]
     impl ExchangeClient for Pages {
-        async fn invoke_page(&self, _: &Invocation, _: Option<&NextLink>) -> Result<RawPage> {
-            panic!("invoke_page must not be called");
-        }
-        async fn get_mobile_device_page(
-            &self,
-            request: &PreparedCmdlet<GetMobileDevice>,
-            next: Option<&NextLink>,
-        ) -> Result<exchange_activesync::Page<MobileDevice>> {
-            assert_eq!(request.invocation().cmdlet(), "Get-MobileDevice");
-            let mut d = MobileDevice::default();
-            d.device_id = Some(
-                next.map(|l| l.as_str().to_string())
-                    .unwrap_or("first".into()),
-            );
-            let page = exchange_activesync::Page::new(vec![d]);
+        async fn invoke_page(&self, inv: &Invocation, next: Option<&NextLink>) -> Result<RawPage> {
+            assert_eq!(inv.cmdlet(), "Get-MobileDevice");
+            let id = next
+                .map(|l| l.as_str().to_string())
+                .unwrap_or("first".into());
+            let page =
+                RawPage::from_values(inv.cmdlet(), vec![serde_json::json!({ "DeviceId": id })]);
             Ok(match next {
                 None => page.with_next_link(Some(NextLink::new("second"))),
                 Some(_) => page,
@@ -652,4 +648,11 @@ async fn page_override_drives_stream_and_collect() {
         .collect();
     assert_eq!(ids, ["first", "second"]);
     assert_eq!(all.pages, 2);
+    let mut s = c.get_mobile_device_stream(GetMobileDevice::new());
+    let mut n = 0;
+    while let Some(d) = futures::StreamExt::next(&mut s).await {
+        d.unwrap();
+        n += 1;
+    }
+    assert_eq!((n, s.report().pages), (2, 2));
 }

@@ -6,7 +6,7 @@
 mod http_support;
 
 use chrono::{TimeZone, Utc};
-use exchange_activesync::ExchangeClient;
+use exchange_activesync::ExchangeClientExt;
 use exchange_activesync::cmdlets::*;
 use exchange_activesync::models::*;
 use exchange_activesync::types::*;

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use exchange_activesync::ExchangeClientExt;
 use exchange_activesync::connector::{AdaptiveLimiter, InventorySync, MemoryStore, SyncStateStore};
 use exchange_activesync::protocol::{Invocation, NextLink, RawPage};
 use exchange_activesync::testing::{

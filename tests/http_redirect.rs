@@ -2,15 +2,15 @@
 
 mod http_support;
 
+use exchange_activesync::ExchangeClientExt;
 use std::sync::Arc;
 
 use exchange_activesync::auth::StaticToken;
-use exchange_activesync::client::collect_invocation;
 use exchange_activesync::http::HttpExchangeClient;
 use exchange_activesync::protocol::{Invocation, Parameters};
 use exchange_activesync::{Environment, Error, ExchangeClient};
 use http_support::*;
-use serde_json::{Value, json};
+use serde_json::json;
 use url::Url;
 use wiremock::matchers::{body_json, header as header_is, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -156,9 +156,7 @@ async fn next_link_to_a_foreign_host_is_refused() {
         .await;
     let client = client(&server);
     let inv = Invocation::new("Get-MobileDevice", Parameters::new());
-    let err = collect_invocation::<Value, _>(&client, &inv)
-        .await
-        .unwrap_err();
+    let err = client.invoke_invocation(inv).await.unwrap_err();
     assert!(matches!(err, Error::Redirect(_)), "{err:?}");
     assert!(foreign.received_requests().await.unwrap().is_empty());
 }

@@ -2,6 +2,7 @@
 
 mod http_support;
 
+use exchange_activesync::ExchangeClientExt;
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -2,15 +2,15 @@
 
 mod http_support;
 
+use exchange_activesync::ExchangeClientExt;
 use std::sync::Arc;
 
 use exchange_activesync::auth::StaticToken;
-use exchange_activesync::client::collect_invocation;
 use exchange_activesync::http::RetryPolicy;
 use exchange_activesync::protocol::{Invocation, Parameters};
 use exchange_activesync::{Error, ExchangeClient};
 use http_support::*;
-use serde_json::{Value, json};
+use serde_json::json;
 use wiremock::matchers::{body_json, header as header_is, method, path, query_param};
 use wiremock::{Mock, ResponseTemplate};
 
@@ -80,7 +80,7 @@ async fn requests_encode_every_parameter_kind() {
     p.strings("RecipientTypeDetails", ["UserMailbox", "SharedMailbox"])
         .int("ResultSize", 5);
     let inv = Invocation::new("Get-Recipient", p).select(["Identity", "RecipientTypeDetails"]);
-    let listing = collect_invocation::<Value, _>(&client, &inv).await.unwrap();
+    let listing = client.invoke_invocation(inv).await.unwrap();
     assert_eq!(listing.items.len(), 1);
     assert_eq!(listing.items[0]["Identity"], "alice");
 

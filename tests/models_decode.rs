@@ -3,6 +3,7 @@
 //! into the typed models, through the typed client methods; plus model round trips.
 
 use chrono::{TimeZone, Utc};
+use exchange_activesync::ExchangeClientExt;
 use exchange_activesync::cmdlets::*;
 use exchange_activesync::models::*;
 use exchange_activesync::protocol::{Invocation, NextLink, RawPage, decode_page};

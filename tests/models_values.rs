@@ -261,14 +261,14 @@ fn mail_inserts_are_limited_to_256_chars() {
 
 #[test]
 fn names_and_kinds() {
-    assert_eq!(ClearMobileDevice::NAME, "Clear-MobileDevice");
+    assert_eq!(ClearMobileDevice::INFO.name, "Clear-MobileDevice");
     assert_eq!(
-        ClearMobileDevice::KIND,
+        ClearMobileDevice::INFO.kind,
         exchange_activesync::protocol::CmdletKind::Destructive
     );
-    assert_eq!(GetRecipient::NAME, "Get-Recipient");
+    assert_eq!(GetRecipient::INFO.name, "Get-Recipient");
     assert_eq!(
-        SetActiveSyncDeviceAccessRule::KIND,
+        SetActiveSyncDeviceAccessRule::INFO.kind,
         exchange_activesync::protocol::CmdletKind::Write
     );
     let c = ClearMobileDevice::cancel(

@@ -5,8 +5,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
+use exchange_activesync::Cmdlet as _;
+use exchange_activesync::ExchangeClientExt;
 use exchange_activesync::auth::{AccessToken, StaticToken, TokenProvider, TokenRequest};
-use exchange_activesync::client::Cmdlet as _;
 use exchange_activesync::connector::{WipeConfirmation, WipeError, WipeRequest, remote_wipe};
 use exchange_activesync::error::{AuthError, SendState};
 use exchange_activesync::http::{HttpExchangeClient, RetryPolicy, TimeoutConfig};

@@ -1,5 +1,6 @@
 //! The in-memory fake tenant: determinism, cmdlet semantics, RBAC, scripted failures, paging.
 
+use exchange_activesync::ExchangeClientExt;
 use std::sync::RwLock;
 
 use exchange_activesync::ExchangeClient;
@@ -393,9 +394,7 @@ async fn paging_across_many_pages_and_truncation() {
         params(json!({"ResultSize": "Unlimited"})),
     )
     .page_size(100);
-    let listing = exchange_activesync::client::collect_invocation::<Value, _>(&f, &inv)
-        .await
-        .unwrap();
+    let listing = f.invoke_invocation(inv.clone()).await.unwrap();
     assert_eq!(listing.items.len(), 2_345);
     let mut guids: Vec<&str> = listing
         .items

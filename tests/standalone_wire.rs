@@ -1,6 +1,7 @@
 //! Wire facts a client in another language relies on, checked with a raw HTTP client against
 //! a simulator configured like the `simulator` example; plus the fault profiles end to end.
 
+use exchange_activesync::ExchangeClientExt;
 use std::collections::HashSet;
 use std::sync::Arc;
 
@@ -10,7 +11,7 @@ use exchange_activesync::protocol::TRUNCATION_WARNING;
 use exchange_activesync::testing::{
     FaultProfile, RbacProfile, Simulator, SimulatorConfig, SimulatorHandle, TenantBuilder,
 };
-use exchange_activesync::{Environment, ExchangeClient, HttpExchangeClient};
+use exchange_activesync::{Environment, HttpExchangeClient};
 use serde_json::{Value, json};
 
 /// What `simulator --devices N --seed S --rbac R --faults F` serves.

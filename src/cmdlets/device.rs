@@ -2,9 +2,9 @@
 
 use super::rule::check_sort_by;
 use super::*;
-use crate::client::NoOutput;
 use crate::models::{MobileDevice, MobileDeviceStatistics};
-use crate::protocol::{CmdletKind, RoutingHint};
+use crate::protocol::RoutingHint;
+use crate::typed::NoOutput;
 
 /// Client-kind switches shared by Get-MobileDevice and Get-MobileDeviceStatistics.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -140,8 +140,8 @@ impl GetMobileDevice {
 
 impl Cmdlet for GetMobileDevice {
     type Output = MobileDevice;
-    const NAME: &'static str = "Get-MobileDevice";
-    const KIND: CmdletKind = CmdletKind::Read;
+    type Shape = crate::typed::ListingShape;
+    const INFO: &'static CmdletInfo = catalog::entry(catalog::idx::GET_DEVICE);
     fn invocation(&self) -> Result<Invocation> {
         if self.identity.is_some() && self.mailbox.is_some() {
             return Err(invalid::<Self>(
@@ -163,7 +163,7 @@ impl Cmdlet for GetMobileDevice {
             check_sort_by::<Self>(s)?;
             p.string("SortBy", s.trim());
         }
-        let inv = Invocation::with_kind(Self::NAME, Self::KIND, p);
+        let inv = Invocation::with_kind(Self::INFO.name, Self::INFO.kind, p);
         Ok(with_select(
             mailbox_routing(inv, self.mailbox.as_ref()),
             &self.select,
@@ -261,8 +261,8 @@ impl GetMobileDeviceStatistics {
 
 impl Cmdlet for GetMobileDeviceStatistics {
     type Output = MobileDeviceStatistics;
-    const NAME: &'static str = "Get-MobileDeviceStatistics";
-    const KIND: CmdletKind = CmdletKind::Read;
+    type Shape = crate::typed::ListingShape;
+    const INFO: &'static CmdletInfo = catalog::entry(catalog::idx::GET_STATISTICS);
     fn invocation(&self) -> Result<Invocation> {
         if self.identity.is_some() == self.mailbox.is_some() {
             return Err(invalid::<Self>(
@@ -288,7 +288,7 @@ impl Cmdlet for GetMobileDeviceStatistics {
             );
         }
         put_switch(&mut p, "ShowRecoveryPassword", self.show_recovery_password);
-        let inv = Invocation::with_kind(Self::NAME, Self::KIND, p);
+        let inv = Invocation::with_kind(Self::INFO.name, Self::INFO.kind, p);
         Ok(with_select(
             mailbox_routing(inv, self.mailbox.as_ref()),
             &self.select,
@@ -370,8 +370,8 @@ impl ClearMobileDevice {
 
 impl Cmdlet for ClearMobileDevice {
     type Output = NoOutput;
-    const NAME: &'static str = "Clear-MobileDevice";
-    const KIND: CmdletKind = CmdletKind::Destructive;
+    type Shape = crate::typed::NoOutputShape;
+    const INFO: &'static CmdletInfo = catalog::entry(catalog::idx::CLEAR_DEVICE);
     fn invocation(&self) -> Result<Invocation> {
         if self.notify.iter().any(|a| a.trim().is_empty()) {
             return Err(invalid::<Self>(
@@ -396,7 +396,7 @@ impl Cmdlet for ClearMobileDevice {
                 self.notify.iter().map(|s| s.trim().to_string()),
             );
         }
-        Ok(Invocation::with_kind(Self::NAME, Self::KIND, p))
+        Ok(Invocation::with_kind(Self::INFO.name, Self::INFO.kind, p))
     }
 }
 
@@ -417,11 +417,11 @@ impl RemoveMobileDevice {
 
 impl Cmdlet for RemoveMobileDevice {
     type Output = NoOutput;
-    const NAME: &'static str = "Remove-MobileDevice";
-    const KIND: CmdletKind = CmdletKind::Destructive;
+    type Shape = crate::typed::NoOutputShape;
+    const INFO: &'static CmdletInfo = catalog::entry(catalog::idx::REMOVE_DEVICE);
     fn invocation(&self) -> Result<Invocation> {
         let mut p = Parameters::new();
         p.string("Identity", self.identity.as_str());
-        Ok(Invocation::with_kind(Self::NAME, Self::KIND, p))
+        Ok(Invocation::with_kind(Self::INFO.name, Self::INFO.kind, p))
     }
 }

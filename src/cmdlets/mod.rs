@@ -1,4 +1,5 @@
-//! Typed requests for the 16 cmdlets, one type per cmdlet, implementing [`Cmdlet`].
+//! Typed requests for the cmdlets of the [`catalog`](crate::catalog) (one type per connector
+//! cmdlet), each implementing [`Cmdlet`].
 //!
 //! Required parameters go into the constructor, optional ones are chainable setters. Only
 //! parameters the Exchange Online module declares for the cmdlet are offered (on-premises-only
@@ -12,13 +13,14 @@ mod policy;
 mod recipient;
 mod rule;
 
-use std::marker::PhantomData;
-
 use serde_json::Value;
 
-use crate::client::Cmdlet;
+use crate::catalog::{self, CmdletInfo};
 use crate::error::{Error, Result};
-use crate::protocol::{Invocation, Parameters, Warning};
+pub use crate::protocol::ParamValue;
+use crate::protocol::{Invocation, Parameters};
+use crate::typed::Cmdlet;
+pub use crate::typed::{Outcome, PreparedCmdlet, Response};
 use crate::types::{
     AccessRuleIdentity, ByteSize, ExchangeTimeSpan, Filter, MailboxIdentity, MobileDeviceIdentity,
     Patch, PolicyIdentity, RecipientIdentity, Unlimited,
@@ -38,37 +40,6 @@ pub use rule::{
     RemoveActiveSyncDeviceAccessRule, SetActiveSyncDeviceAccessRule,
 };
 
-/// A value that can be sent as a cmdlet parameter (protocol.md §2.2 encodings).
-pub trait ParamValue {
-    /// The JSON the module would send for this value.
-    fn to_json(&self) -> Value;
-}
-
-impl ParamValue for bool {
-    fn to_json(&self) -> Value {
-        Value::Bool(*self)
-    }
-}
-impl ParamValue for i32 {
-    fn to_json(&self) -> Value {
-        Value::from(*self)
-    }
-}
-impl ParamValue for u32 {
-    fn to_json(&self) -> Value {
-        Value::from(*self)
-    }
-}
-impl ParamValue for String {
-    fn to_json(&self) -> Value {
-        Value::String(self.clone())
-    }
-}
-impl ParamValue for Vec<String> {
-    fn to_json(&self) -> Value {
-        Value::Array(self.iter().cloned().map(Value::String).collect())
-    }
-}
 impl ParamValue for Unlimited<u32> {
     /// `"Unlimited"` or the number.
     fn to_json(&self) -> Value {
@@ -194,7 +165,7 @@ pub(crate) fn put_switch(p: &mut Parameters, name: &str, on: bool) {
 
 /// An invalid-parameter error for cmdlet `C`.
 pub(crate) fn invalid<C: Cmdlet>(parameter: &str, message: impl Into<String>) -> Error {
-    Error::invalid_parameter(Some(C::NAME.to_string()), parameter, message)
+    Error::invalid_parameter(Some(C::INFO.name.to_string()), parameter, message)
 }
 
 /// Check that a free-text parameter is not empty or whitespace.
@@ -203,82 +174,6 @@ pub(crate) fn check_non_empty<C: Cmdlet>(parameter: &str, v: &str) -> Result<()>
         return Err(invalid::<C>(parameter, "must not be empty or whitespace"));
     }
     Ok(())
-}
-
-/// A cmdlet request validated and encoded once, so that every page and retry of one call
-/// share the same `client-request-id`. The typed `*_page` methods of
-/// [`ExchangeClient`](crate::ExchangeClient) take one.
-#[derive(Clone, Debug, PartialEq)]
-pub struct PreparedCmdlet<C> {
-    invocation: Invocation,
-    marker: PhantomData<fn() -> C>,
-}
-
-impl<C: Cmdlet> PreparedCmdlet<C> {
-    /// Validate and encode `request`.
-    pub fn new(request: &C) -> Result<Self> {
-        let invocation = request.invocation()?;
-        invocation.validate()?;
-        Ok(PreparedCmdlet {
-            invocation,
-            marker: PhantomData,
-        })
-    }
-
-    /// The encoded invocation.
-    pub fn invocation(&self) -> &Invocation {
-        &self.invocation
-    }
-
-    /// Consume into the encoded invocation.
-    pub fn into_invocation(self) -> Invocation {
-        self.invocation
-    }
-}
-
-/// The result of a single-object cmdlet (Get-ActiveSyncOrganizationSettings, New-*), with the
-/// warnings the service returned.
-#[derive(Clone, Debug, PartialEq)]
-#[non_exhaustive]
-pub struct Response<T> {
-    /// The object.
-    pub value: T,
-    /// Warnings returned with it.
-    pub warnings: Vec<Warning>,
-    /// `@adminapi.confirmationmessage`, if any.
-    pub confirmation_message: Option<String>,
-}
-
-impl<T> Response<T> {
-    /// A response without warnings.
-    pub fn new(value: T) -> Self {
-        Response {
-            value,
-            warnings: Vec::new(),
-            confirmation_message: None,
-        }
-    }
-}
-
-/// What a Set-, Remove- or Clear- cmdlet returned: nothing but warnings (e.g. "cannot cancel
-/// wipe", an invalid notification address) and possibly a confirmation message.
-#[derive(Clone, Debug, Default, PartialEq)]
-#[non_exhaustive]
-pub struct Outcome {
-    /// Warnings returned by the service.
-    pub warnings: Vec<Warning>,
-    /// `@adminapi.confirmationmessage`, if any.
-    pub confirmation_message: Option<String>,
-}
-
-impl Outcome {
-    /// An outcome with these warnings.
-    pub fn with_warnings(warnings: Vec<Warning>) -> Self {
-        Outcome {
-            warnings,
-            confirmation_message: None,
-        }
-    }
 }
 
 /// Shared `$select` support of the Get-* requests.

@@ -1,9 +1,8 @@
 //! Get-/Set-ActiveSyncOrganizationSettings.
 
 use super::*;
-use crate::client::NoOutput;
 use crate::models::{ActiveSyncOrganizationSettings, DeviceAccessLevel, TenantAdminPreference};
-use crate::protocol::CmdletKind;
+use crate::typed::NoOutput;
 
 /// `Get-ActiveSyncOrganizationSettings`: the organization's single settings object.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -30,8 +29,8 @@ impl GetActiveSyncOrganizationSettings {
 
 impl Cmdlet for GetActiveSyncOrganizationSettings {
     type Output = ActiveSyncOrganizationSettings;
-    const NAME: &'static str = "Get-ActiveSyncOrganizationSettings";
-    const KIND: CmdletKind = CmdletKind::Read;
+    type Shape = crate::typed::SingleShape;
+    const INFO: &'static CmdletInfo = catalog::entry(catalog::idx::GET_ORG_SETTINGS);
     fn invocation(&self) -> Result<Invocation> {
         let mut p = Parameters::new();
         if let Some(id) = &self.identity {
@@ -39,7 +38,7 @@ impl Cmdlet for GetActiveSyncOrganizationSettings {
             p.string("Identity", id.trim());
         }
         Ok(with_select(
-            Invocation::with_kind(Self::NAME, Self::KIND, p),
+            Invocation::with_kind(Self::INFO.name, Self::INFO.kind, p),
             &self.select,
         ))
     }
@@ -154,8 +153,8 @@ fn check_insert<C: Cmdlet>(name: &str, v: &Patch<String>) -> Result<()> {
 
 impl Cmdlet for SetActiveSyncOrganizationSettings {
     type Output = NoOutput;
-    const NAME: &'static str = "Set-ActiveSyncOrganizationSettings";
-    const KIND: CmdletKind = CmdletKind::Write;
+    type Shape = crate::typed::NoOutputShape;
+    const INFO: &'static CmdletInfo = catalog::entry(catalog::idx::SET_ORG_SETTINGS);
     fn invocation(&self) -> Result<Invocation> {
         check_insert::<Self>("UserMailInsert", &self.user_mail_insert)?;
         check_insert::<Self>(
@@ -203,6 +202,6 @@ impl Cmdlet for SetActiveSyncOrganizationSettings {
             &self.tenant_admin_preference,
         );
         put_patch(&mut p, "UserMailInsert", &self.user_mail_insert);
-        Ok(Invocation::with_kind(Self::NAME, Self::KIND, p))
+        Ok(Invocation::with_kind(Self::INFO.name, Self::INFO.kind, p))
     }
 }

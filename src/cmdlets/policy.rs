@@ -1,12 +1,11 @@
 //! Mobile device mailbox policies: Get-, Set-, New-, Remove-MobileDeviceMailboxPolicy.
 
 use super::*;
-use crate::client::NoOutput;
 use crate::models::{
     BluetoothType, CalendarAgeFilterType, EmailAgeFilterType, EncryptionSMIMEAlgorithmType,
     MobileDeviceMailboxPolicy, SMIMEEncryptionAlgorithmNegotiationType, SignedSMIMEAlgorithmType,
 };
-use crate::protocol::CmdletKind;
+use crate::typed::NoOutput;
 
 /// Largest `MaxAttachmentSize` the service accepts (2097151 KB).
 pub const MAX_ATTACHMENT_SIZE_BYTES: u64 = 2_147_482_624;
@@ -302,13 +301,13 @@ impl GetMobileDeviceMailboxPolicy {
 
 impl Cmdlet for GetMobileDeviceMailboxPolicy {
     type Output = MobileDeviceMailboxPolicy;
-    const NAME: &'static str = "Get-MobileDeviceMailboxPolicy";
-    const KIND: CmdletKind = CmdletKind::Read;
+    type Shape = crate::typed::ListingShape;
+    const INFO: &'static CmdletInfo = catalog::entry(catalog::idx::GET_POLICY);
     fn invocation(&self) -> Result<Invocation> {
         let mut p = Parameters::new();
         put(&mut p, "Identity", &self.identity);
         Ok(with_select(
-            Invocation::with_kind(Self::NAME, Self::KIND, p),
+            Invocation::with_kind(Self::INFO.name, Self::INFO.kind, p),
             &self.select,
         ))
     }
@@ -345,15 +344,15 @@ impl NewMobileDeviceMailboxPolicy {
 
 impl Cmdlet for NewMobileDeviceMailboxPolicy {
     type Output = MobileDeviceMailboxPolicy;
-    const NAME: &'static str = "New-MobileDeviceMailboxPolicy";
-    const KIND: CmdletKind = CmdletKind::Write;
+    type Shape = crate::typed::CreatedShape;
+    const INFO: &'static CmdletInfo = catalog::entry(catalog::idx::NEW_POLICY);
     fn invocation(&self) -> Result<Invocation> {
         check_non_empty::<Self>("Name", &self.name)?;
         self.settings.validate::<Self>()?;
         let mut p = Parameters::new();
         p.string("Name", self.name.clone());
         self.settings.encode(&mut p);
-        Ok(Invocation::with_kind(Self::NAME, Self::KIND, p))
+        Ok(Invocation::with_kind(Self::INFO.name, Self::INFO.kind, p))
     }
 }
 
@@ -394,8 +393,8 @@ impl SetMobileDeviceMailboxPolicy {
 
 impl Cmdlet for SetMobileDeviceMailboxPolicy {
     type Output = NoOutput;
-    const NAME: &'static str = "Set-MobileDeviceMailboxPolicy";
-    const KIND: CmdletKind = CmdletKind::Write;
+    type Shape = crate::typed::NoOutputShape;
+    const INFO: &'static CmdletInfo = catalog::entry(catalog::idx::SET_POLICY);
     fn invocation(&self) -> Result<Invocation> {
         self.settings.validate::<Self>()?;
         let mut p = Parameters::new();
@@ -405,7 +404,7 @@ impl Cmdlet for SetMobileDeviceMailboxPolicy {
             p.string("Name", n.trim());
         }
         self.settings.encode(&mut p);
-        Ok(Invocation::with_kind(Self::NAME, Self::KIND, p))
+        Ok(Invocation::with_kind(Self::INFO.name, Self::INFO.kind, p))
     }
 }
 
@@ -436,12 +435,12 @@ impl RemoveMobileDeviceMailboxPolicy {
 
 impl Cmdlet for RemoveMobileDeviceMailboxPolicy {
     type Output = NoOutput;
-    const NAME: &'static str = "Remove-MobileDeviceMailboxPolicy";
-    const KIND: CmdletKind = CmdletKind::Destructive;
+    type Shape = crate::typed::NoOutputShape;
+    const INFO: &'static CmdletInfo = catalog::entry(catalog::idx::REMOVE_POLICY);
     fn invocation(&self) -> Result<Invocation> {
         let mut p = Parameters::new();
         p.string("Identity", self.identity.as_str());
         put_switch(&mut p, "Force", self.force);
-        Ok(Invocation::with_kind(Self::NAME, Self::KIND, p))
+        Ok(Invocation::with_kind(Self::INFO.name, Self::INFO.kind, p))
     }
 }

@@ -3,7 +3,6 @@
 use super::rule::check_sort_by;
 use super::*;
 use crate::models::{Recipient, RecipientType, RecipientTypeDetails};
-use crate::protocol::CmdletKind;
 
 /// `Get-Recipient`: recipients of the organization.
 ///
@@ -108,8 +107,8 @@ impl GetRecipient {
 
 impl Cmdlet for GetRecipient {
     type Output = Recipient;
-    const NAME: &'static str = "Get-Recipient";
-    const KIND: CmdletKind = CmdletKind::Read;
+    type Shape = crate::typed::ListingShape;
+    const INFO: &'static CmdletInfo = catalog::entry(catalog::idx::GET_RECIPIENT);
     fn invocation(&self) -> Result<Invocation> {
         let sets = [
             ("Identity", self.identity.is_some()),
@@ -192,7 +191,7 @@ impl Cmdlet for GetRecipient {
             self.include_soft_deleted_recipients,
         );
         Ok(with_select(
-            Invocation::with_kind(Self::NAME, Self::KIND, p),
+            Invocation::with_kind(Self::INFO.name, Self::INFO.kind, p),
             &self.select,
         ))
     }

@@ -1,12 +1,11 @@
 //! Device access rules and device classes.
 
 use super::*;
-use crate::client::NoOutput;
 use crate::models::{
     ActiveSyncDeviceAccessRule, ActiveSyncDeviceClass, DeviceAccessCharacteristic,
     DeviceAccessLevel,
 };
-use crate::protocol::CmdletKind;
+use crate::typed::NoOutput;
 
 /// `Get-ActiveSyncDeviceAccessRule`: every rule, or one. (No `Filter`, no `ResultSize`.)
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -33,13 +32,13 @@ impl GetActiveSyncDeviceAccessRule {
 
 impl Cmdlet for GetActiveSyncDeviceAccessRule {
     type Output = ActiveSyncDeviceAccessRule;
-    const NAME: &'static str = "Get-ActiveSyncDeviceAccessRule";
-    const KIND: CmdletKind = CmdletKind::Read;
+    type Shape = crate::typed::ListingShape;
+    const INFO: &'static CmdletInfo = catalog::entry(catalog::idx::GET_RULE);
     fn invocation(&self) -> Result<Invocation> {
         let mut p = Parameters::new();
         put(&mut p, "Identity", &self.identity);
         Ok(with_select(
-            Invocation::with_kind(Self::NAME, Self::KIND, p),
+            Invocation::with_kind(Self::INFO.name, Self::INFO.kind, p),
             &self.select,
         ))
     }
@@ -83,15 +82,15 @@ impl NewActiveSyncDeviceAccessRule {
 
 impl Cmdlet for NewActiveSyncDeviceAccessRule {
     type Output = ActiveSyncDeviceAccessRule;
-    const NAME: &'static str = "New-ActiveSyncDeviceAccessRule";
-    const KIND: CmdletKind = CmdletKind::Write;
+    type Shape = crate::typed::CreatedShape;
+    const INFO: &'static CmdletInfo = catalog::entry(catalog::idx::NEW_RULE);
     fn invocation(&self) -> Result<Invocation> {
         check_non_empty::<Self>("QueryString", &self.query_string)?;
         let mut p = Parameters::new();
         p.string("QueryString", self.query_string.clone());
         p.string("Characteristic", self.characteristic.as_str());
         p.string("AccessLevel", self.access_level.as_str());
-        Ok(Invocation::with_kind(Self::NAME, Self::KIND, p))
+        Ok(Invocation::with_kind(Self::INFO.name, Self::INFO.kind, p))
     }
 }
 
@@ -116,13 +115,13 @@ impl SetActiveSyncDeviceAccessRule {
 
 impl Cmdlet for SetActiveSyncDeviceAccessRule {
     type Output = NoOutput;
-    const NAME: &'static str = "Set-ActiveSyncDeviceAccessRule";
-    const KIND: CmdletKind = CmdletKind::Write;
+    type Shape = crate::typed::NoOutputShape;
+    const INFO: &'static CmdletInfo = catalog::entry(catalog::idx::SET_RULE);
     fn invocation(&self) -> Result<Invocation> {
         let mut p = Parameters::new();
         p.string("Identity", self.identity.as_str());
         p.string("AccessLevel", self.access_level.as_str());
-        Ok(Invocation::with_kind(Self::NAME, Self::KIND, p))
+        Ok(Invocation::with_kind(Self::INFO.name, Self::INFO.kind, p))
     }
 }
 
@@ -142,12 +141,12 @@ impl RemoveActiveSyncDeviceAccessRule {
 
 impl Cmdlet for RemoveActiveSyncDeviceAccessRule {
     type Output = NoOutput;
-    const NAME: &'static str = "Remove-ActiveSyncDeviceAccessRule";
-    const KIND: CmdletKind = CmdletKind::Destructive;
+    type Shape = crate::typed::NoOutputShape;
+    const INFO: &'static CmdletInfo = catalog::entry(catalog::idx::REMOVE_RULE);
     fn invocation(&self) -> Result<Invocation> {
         let mut p = Parameters::new();
         p.string("Identity", self.identity.as_str());
-        Ok(Invocation::with_kind(Self::NAME, Self::KIND, p))
+        Ok(Invocation::with_kind(Self::INFO.name, Self::INFO.kind, p))
     }
 }
 
@@ -191,8 +190,8 @@ impl GetActiveSyncDeviceClass {
 
 impl Cmdlet for GetActiveSyncDeviceClass {
     type Output = ActiveSyncDeviceClass;
-    const NAME: &'static str = "Get-ActiveSyncDeviceClass";
-    const KIND: CmdletKind = CmdletKind::Read;
+    type Shape = crate::typed::ListingShape;
+    const INFO: &'static CmdletInfo = catalog::entry(catalog::idx::GET_DEVICE_CLASS);
     fn invocation(&self) -> Result<Invocation> {
         let mut p = Parameters::new();
         if let Some(id) = &self.identity {
@@ -205,7 +204,7 @@ impl Cmdlet for GetActiveSyncDeviceClass {
             p.string("SortBy", s.trim());
         }
         Ok(with_select(
-            Invocation::with_kind(Self::NAME, Self::KIND, p),
+            Invocation::with_kind(Self::INFO.name, Self::INFO.kind, p),
             &self.select,
         ))
     }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use crate::client::ExchangeClient;
+use crate::client::{ExchangeClient, ExchangeClientExt};
 use crate::cmdlets::{
     ClearMobileDevice, GetActiveSyncDeviceAccessRule, GetMobileDeviceStatistics,
     NewActiveSyncDeviceAccessRule, Outcome, SetActiveSyncDeviceAccessRule,

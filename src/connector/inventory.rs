@@ -7,16 +7,15 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use futures::stream::{self, Stream, StreamExt};
-use uuid::Uuid;
 
 use super::limiter::{AdaptiveLimiter, is_concurrency_answer};
 use super::store::SyncStateStore;
-use crate::client::{ExchangeClient, SeenLinks};
+use crate::client::{ExchangeClient, ExchangeClientExt};
 use crate::cmdlets::{GetMobileDevice, GetMobileDeviceStatistics, PreparedCmdlet};
 use crate::error::{Error, Result};
 use crate::http::{RetryPolicy, refuse_long_retry_after};
 use crate::models::{MobileDevice, MobileDeviceStatistics};
-use crate::protocol::NextLink;
+use crate::paging::Pager;
 use crate::types::{MailboxIdentity, MobileDeviceIdentity};
 
 /// One device with its statistics (when they were asked for and could be read).
@@ -427,14 +426,7 @@ impl InventorySync {
             sync: &self,
             limiter: &limiter,
             prepared: PreparedCmdlet::new(&GetMobileDevice::new())?,
-            next: None,
-            done: false,
-            seen_guids: HashSet::new(),
-            seen_other: HashSet::new(),
-            seen_links: SeenLinks::default(),
-            pages: 0,
-            restarts: 0,
-            duplicates: 0,
+            pager: Pager::new("Get-MobileDevice").max_restarts(self.max_restarts),
         };
         let mailboxes_done = AtomicUsize::new(0);
         let mut carry = Pending::default();
@@ -461,9 +453,9 @@ impl InventorySync {
                     report.with_statistics += 1;
                 }
             }
-            report.pages = cursor.pages;
-            report.restarts = cursor.restarts;
-            report.duplicates_skipped = cursor.duplicates;
+            report.pages = cursor.pager.report().pages;
+            report.restarts = cursor.pager.report().restarts;
+            report.duplicates_skipped = cursor.pager.duplicates();
             report.throttled = limiter.throttled_count() - throttled_before;
             if report.stopped_early {
                 report.finished_at = Utc::now();
@@ -471,12 +463,12 @@ impl InventorySync {
             }
             if let Some(progress) = &self.progress {
                 progress(&SyncProgress {
-                    devices_seen: cursor.seen_guids.len() + cursor.seen_other.len(),
+                    devices_seen: cursor.pager.distinct(),
                     records_delivered: report.devices,
                     mailboxes_done: mailboxes_done.load(Ordering::Relaxed),
                     mailboxes_failed: report.failed_mailboxes.len(),
                     concurrency: limiter.limit(),
-                    restarts: cursor.restarts,
+                    restarts: cursor.pager.report().restarts,
                     throttled: report.throttled,
                 });
             }
@@ -736,19 +728,14 @@ fn changed_after(record: &DeviceRecord, since: DateTime<Utc>) -> bool {
                 .is_none())
 }
 
-/// The enumeration of `Get-MobileDevice` pages with retries, restarts and de-duplication.
+/// The enumeration of `Get-MobileDevice` pages: the paging loop's [`Pager`] (loop and
+/// empty-page guards, restarts, de-duplication by `Guid`) driven through the limiter, with
+/// retries.
 struct Cursor<'a> {
     sync: &'a InventorySync,
     limiter: &'a AdaptiveLimiter,
     prepared: PreparedCmdlet<GetMobileDevice>,
-    next: Option<NextLink>,
-    done: bool,
-    seen_guids: HashSet<Uuid>,
-    seen_other: HashSet<String>,
-    seen_links: SeenLinks,
-    pages: usize,
-    restarts: u32,
-    duplicates: usize,
+    pager: Pager,
 }
 
 impl Cursor<'_> {
@@ -756,7 +743,7 @@ impl Cursor<'_> {
     async fn next_page(&mut self) -> Result<Option<Vec<MobileDevice>>> {
         let mut attempt = 0u32;
         loop {
-            if self.done {
+            if self.pager.is_done() {
                 return Ok(None);
             }
             attempt += 1;
@@ -764,31 +751,12 @@ impl Cursor<'_> {
             let res = self
                 .sync
                 .client
-                .get_mobile_device_page(&self.prepared, self.next.as_ref())
+                .invoke_page(self.prepared.invocation(), self.pager.next_link())
                 .await;
             match res {
-                Ok(page) => {
+                Ok(raw) => {
                     permit.success();
-                    self.pages += 1;
-                    self.seen_links
-                        .check("Get-MobileDevice", page.next_link.as_ref())?;
-                    self.next = page.next_link;
-                    self.done = self.next.is_none();
-                    let mut fresh = Vec::with_capacity(page.items.len());
-                    for d in page.items {
-                        let new = match d.guid {
-                            Some(g) => self.seen_guids.insert(g),
-                            None => self
-                                .seen_other
-                                .insert(d.identity.clone().unwrap_or_default()),
-                        };
-                        if new {
-                            fresh.push(d);
-                        } else {
-                            self.duplicates += 1;
-                        }
-                    }
-                    return Ok(Some(fresh));
+                    return self.pager.accept(raw).map(Some);
                 }
                 Err(e) => {
                     let throttled = e.is_throttled();
@@ -798,16 +766,11 @@ impl Cursor<'_> {
                     if e.is_retry_after_too_long() {
                         return Err(e);
                     }
-                    let mid_enumeration = self.next.is_some();
-                    let restartable = mid_enumeration
-                        && (e.is_pagination_expired()
-                            || matches!(e.root(), Error::Transport { .. } | Error::Timeout { .. }));
-                    if restartable && self.restarts < self.sync.max_restarts {
+                    let restartable = e.is_pagination_expired()
+                        || matches!(e.root(), Error::Transport { .. } | Error::Timeout { .. });
+                    if restartable && self.pager.restart() {
                         #[cfg(feature = "tracing")]
                         tracing::warn!(error = %e, "device enumeration restarts from the first page");
-                        self.restarts += 1;
-                        self.next = None;
-                        self.seen_links.clear();
                         // A fresh request id: the old continuation's affinity is gone.
                         self.prepared = PreparedCmdlet::new(&GetMobileDevice::new())?;
                         attempt = 0;

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use futures::StreamExt;
 
 use super::store::SyncStateStore;
-use crate::client::ExchangeClient;
+use crate::client::{ExchangeClient, ExchangeClientExt};
 use crate::cmdlets::{
     GetActiveSyncDeviceAccessRule, GetActiveSyncDeviceClass, GetActiveSyncOrganizationSettings,
     GetMobileDevice, GetMobileDeviceMailboxPolicy,
@@ -17,52 +17,14 @@ use crate::cmdlets::{
 use crate::error::{Error, Result};
 use crate::models::{DeviceAccessLevel, DeviceAccessState};
 
-/// Which set of cmdlets the connector needs.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ConnectorProfile {
-    /// Exchange Online: the 13 cmdlets of the Intune service-to-service connector.
-    ExchangeOnline,
-    /// The hosted Exchange variant: the Exchange Online cmdlets plus Get-Recipient,
-    /// Clear-MobileDevice (remote wipe) and Remove-MobileDevice.
-    HostedExchange,
-}
+pub use crate::catalog::ConnectorProfile;
 
 impl ConnectorProfile {
-    /// The profile's command-line name (`exchange-online`, `hosted-exchange`).
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            ConnectorProfile::ExchangeOnline => "exchange-online",
-            ConnectorProfile::HostedExchange => "hosted-exchange",
-        }
-    }
-
-    /// Parse a command-line name (case-insensitive).
-    pub fn parse(s: &str) -> Result<Self> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "exchange-online" | "exo" => Ok(ConnectorProfile::ExchangeOnline),
-            "hosted-exchange" | "hosted" => Ok(ConnectorProfile::HostedExchange),
-            other => Err(Error::invalid_input(format!(
-                "unknown profile {other:?}; expected exchange-online or hosted-exchange"
-            ))),
-        }
-    }
-
-    /// The cmdlets the profile needs: those of the matching
-    /// [`permissions`](crate::permissions) profile (13 for Exchange Online; those plus
-    /// Get-Recipient, Clear-MobileDevice and Remove-MobileDevice for hosted Exchange).
+    /// The cmdlets the profile needs, from the [`catalog`](crate::catalog) (13 for Exchange
+    /// Online; those plus Get-Recipient, Clear-MobileDevice and Remove-MobileDevice for hosted
+    /// Exchange), as in the matching [`permissions`](crate::permissions) profile.
     pub fn required_cmdlets(&self) -> Vec<String> {
-        self.permission_profile()
-            .requirements
-            .into_iter()
-            .map(|r| r.cmdlet)
-            .collect()
-    }
-}
-
-impl std::fmt::Display for ConnectorProfile {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+        self.cmdlets().map(|c| c.name.to_string()).collect()
     }
 }
 

@@ -10,6 +10,7 @@
 //! ```no_run
 //! # async fn demo() -> exchange_activesync::Result<()> {
 //! use std::sync::Arc;
+//! use exchange_activesync::ExchangeClientExt;
 //! use exchange_activesync::auth::StaticToken;
 //! use exchange_activesync::http::HttpExchangeClient;
 //! use exchange_activesync::protocol::Parameters;

@@ -89,7 +89,7 @@ macro_rules! open_enum {
             }
         }
 
-        impl crate::cmdlets::ParamValue for $name {
+        impl crate::protocol::ParamValue for $name {
             fn to_json(&self) -> serde_json::Value {
                 serde_json::Value::String(self.as_str().to_string())
             }

@@ -49,7 +49,7 @@ pub use profile::{Access, CmdletRequirement, Profile, UnknownProfile};
 pub use report::{CmdletReport, Evidence, Layer, LayerNote, LayerState, PermissionReport, Status};
 
 use crate::auth::TokenClaims;
-use crate::client::ExchangeClient;
+use crate::client::{ExchangeClient, ExchangeClientExt};
 use crate::error::{Error, Result};
 use crate::protocol::Parameters;
 
@@ -416,16 +416,9 @@ impl<'a> PermissionChecker<'a> {
             let key = req.cmdlet.to_ascii_lowercase();
             let mut p = Parameters::new();
             let mut sent = Vec::new();
-            match key.as_str() {
-                "get-activesyncorganizationsettings"
-                | "get-mobiledevicemailboxpolicy"
-                | "get-activesyncdeviceaccessrule"
-                | "get-activesyncdeviceclass" => {}
-                "get-mobiledevice" | "get-recipient" => {
-                    p.int("ResultSize", 1);
-                    sent.push("ResultSize".to_string());
-                }
-                "get-mobiledevicestatistics" => match &mailbox {
+            // The catalog says which cmdlets a probe may run (harmless reads).
+            match crate::catalog::lookup(&req.cmdlet).filter(|c| c.probe) {
+                Some(c) if c.name == "Get-MobileDeviceStatistics" => match &mailbox {
                     Some(m) => {
                         p.string("Mailbox", m.clone());
                         sent.push("Mailbox".to_string());
@@ -444,7 +437,12 @@ impl<'a> PermissionChecker<'a> {
                         continue;
                     }
                 },
-                _ => {
+                Some(c) if c.result_size => {
+                    p.int("ResultSize", 1);
+                    sent.push("ResultSize".to_string());
+                }
+                Some(_) => {}
+                None => {
                     out.insert(
                         key,
                         ProbeResult {

@@ -86,14 +86,46 @@ const POLICY_SETTINGS: &[&str] = &[
     "RequireDeviceEncryption",
 ];
 
-fn req(cmdlet: &str, access: Access, parameters: &[&str]) -> CmdletRequirement {
-    CmdletRequirement::new(cmdlet, access, parameters.iter().copied())
-}
-
-fn with_policy_settings(first: &str) -> Vec<&str> {
+fn with_policy_settings(first: &'static str) -> Vec<&'static str> {
     std::iter::once(first)
         .chain(POLICY_SETTINGS.iter().copied())
         .collect()
+}
+
+/// The parameters the connector passes to `cmdlet` (the set of cmdlets comes from the
+/// [`catalog`](crate::catalog)).
+fn connector_parameters(cmdlet: &str) -> Vec<&'static str> {
+    match cmdlet {
+        "Set-ActiveSyncOrganizationSettings" => vec![
+            "Identity",
+            "DefaultAccessLevel",
+            "AdminMailRecipients",
+            "UserMailInsert",
+        ],
+        "Get-MobileDeviceMailboxPolicy" => vec!["Identity"],
+        "Set-MobileDeviceMailboxPolicy" => with_policy_settings("Identity"),
+        "New-MobileDeviceMailboxPolicy" => with_policy_settings("Name"),
+        "Remove-MobileDeviceMailboxPolicy" => vec!["Identity"],
+        "Set-ActiveSyncDeviceAccessRule" => vec!["Identity", "AccessLevel"],
+        "New-ActiveSyncDeviceAccessRule" => vec!["AccessLevel", "Characteristic", "QueryString"],
+        "Remove-ActiveSyncDeviceAccessRule" => vec!["Identity"],
+        "Get-MobileDeviceStatistics" => vec!["Mailbox"],
+        "Get-MobileDevice" => vec!["Mailbox", "ResultSize"],
+        "Get-Recipient" => vec!["Identity", "ResultSize"],
+        "Clear-MobileDevice" => vec!["Identity", "AccountOnly", "NotificationEmailAddresses"],
+        "Remove-MobileDevice" => vec!["Identity"],
+        _ => Vec::new(),
+    }
+}
+
+impl From<crate::catalog::CmdletKind> for Access {
+    fn from(kind: crate::catalog::CmdletKind) -> Self {
+        match kind {
+            crate::catalog::CmdletKind::Read => Access::Read,
+            crate::catalog::CmdletKind::Write => Access::Write,
+            crate::catalog::CmdletKind::Destructive => Access::Destructive,
+        }
+    }
 }
 
 impl Profile {
@@ -105,78 +137,29 @@ impl Profile {
         }
     }
 
+    /// The profile of a connector: the catalog's cmdlets of `profile`, with the parameters
+    /// the connector passes.
+    pub fn for_connector(profile: crate::catalog::ConnectorProfile) -> Self {
+        Profile::custom(
+            profile.as_str(),
+            profile
+                .cmdlets()
+                .map(|c| {
+                    CmdletRequirement::new(c.name, c.kind.into(), connector_parameters(c.name))
+                })
+                .collect(),
+        )
+    }
+
     /// The Intune Exchange Online (service-to-service) connector: 13 cmdlets.
     pub fn exchange_online() -> Self {
-        use Access::*;
-        Profile::custom(
-            "exchange-online",
-            vec![
-                req("Get-ActiveSyncOrganizationSettings", Read, &[]),
-                req(
-                    "Set-ActiveSyncOrganizationSettings",
-                    Write,
-                    &[
-                        "Identity",
-                        "DefaultAccessLevel",
-                        "AdminMailRecipients",
-                        "UserMailInsert",
-                    ],
-                ),
-                req("Get-MobileDeviceMailboxPolicy", Read, &["Identity"]),
-                req(
-                    "Set-MobileDeviceMailboxPolicy",
-                    Write,
-                    &with_policy_settings("Identity"),
-                ),
-                req(
-                    "New-MobileDeviceMailboxPolicy",
-                    Write,
-                    &with_policy_settings("Name"),
-                ),
-                req(
-                    "Remove-MobileDeviceMailboxPolicy",
-                    Destructive,
-                    &["Identity"],
-                ),
-                req("Get-ActiveSyncDeviceAccessRule", Read, &[]),
-                req(
-                    "Set-ActiveSyncDeviceAccessRule",
-                    Write,
-                    &["Identity", "AccessLevel"],
-                ),
-                req(
-                    "New-ActiveSyncDeviceAccessRule",
-                    Write,
-                    &["AccessLevel", "Characteristic", "QueryString"],
-                ),
-                req(
-                    "Remove-ActiveSyncDeviceAccessRule",
-                    Destructive,
-                    &["Identity"],
-                ),
-                req("Get-MobileDeviceStatistics", Read, &["Mailbox"]),
-                req("Get-MobileDevice", Read, &["Mailbox", "ResultSize"]),
-                req("Get-ActiveSyncDeviceClass", Read, &[]),
-            ],
-        )
+        Profile::for_connector(crate::catalog::ConnectorProfile::ExchangeOnline)
     }
 
     /// The hosted-Exchange connector: [`Profile::exchange_online`] plus `Get-Recipient`,
     /// `Clear-MobileDevice` and `Remove-MobileDevice` (16 cmdlets).
     pub fn hosted_exchange() -> Self {
-        use Access::*;
-        let mut profile = Profile::exchange_online();
-        profile.name = "hosted-exchange".into();
-        profile.requirements.extend([
-            req("Get-Recipient", Read, &["Identity", "ResultSize"]),
-            req(
-                "Clear-MobileDevice",
-                Destructive,
-                &["Identity", "AccountOnly", "NotificationEmailAddresses"],
-            ),
-            req("Remove-MobileDevice", Destructive, &["Identity"]),
-        ]);
-        profile
+        Profile::for_connector(crate::catalog::ConnectorProfile::HostedExchange)
     }
 }
 
@@ -207,6 +190,24 @@ mod tests {
         assert_eq!(exo.requirements.len(), 13);
         let hosted: Profile = "hosted-exchange".parse().unwrap();
         assert_eq!(hosted.requirements.len(), 16);
+        for (profile, connector) in [
+            (&exo, crate::catalog::ConnectorProfile::ExchangeOnline),
+            (&hosted, crate::catalog::ConnectorProfile::HostedExchange),
+        ] {
+            let names: Vec<&str> = profile
+                .requirements
+                .iter()
+                .map(|r| r.cmdlet.as_str())
+                .collect();
+            let catalog: Vec<&str> = connector.cmdlets().map(|c| c.name).collect();
+            assert_eq!(names, catalog);
+            // every cmdlet the connector passes parameters to is in the catalog, and the
+            // read cmdlets that take none are the ones that need none
+            for r in &profile.requirements {
+                let info = crate::catalog::lookup(&r.cmdlet).unwrap();
+                assert_eq!(r.access, Access::from(info.kind), "{}", r.cmdlet);
+            }
+        }
         assert_eq!(hosted.name, "hosted-exchange");
         let clear = hosted
             .requirements

@@ -63,13 +63,6 @@ const RECIPIENT_MGMT: &str = "Recipient Management";
 const VIEW_ONLY_ORG_MGMT: &str = "View-Only Organization Management";
 const HELP_DESK: &str = "Help Desk";
 
-const OCA: &str = "Organization Client Access";
-const RECIPIENT_POLICIES: &str = "Recipient Policies";
-const MAIL_RECIPIENTS: &str = "Mail Recipients";
-const USER_OPTIONS: &str = "User Options";
-const VIEW_ONLY_CONFIG: &str = "View-Only Configuration";
-const VIEW_ONLY_RECIPIENTS: &str = "View-Only Recipients";
-
 /// Which built-in roles are expected to grant a cmdlet, and the default role groups holding
 /// them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -81,70 +74,20 @@ pub struct Grantors {
     pub role_groups: &'static [&'static str],
 }
 
-/// The §3.2 table entry for `cmdlet` (case-insensitive), if it is a connector cmdlet.
+/// The §3.2 entry for `cmdlet` (case-insensitive), if it is in the
+/// [`catalog`](crate::catalog).
 pub fn grantors(cmdlet: &str) -> Option<Grantors> {
-    let c = cmdlet.to_ascii_lowercase();
-    let g = |roles, role_groups| Some(Grantors { roles, role_groups });
-    match c.as_str() {
-        "get-activesyncorganizationsettings"
-        | "get-activesyncdeviceaccessrule"
-        | "get-activesyncdeviceclass" => {
-            g(&[OCA, VIEW_ONLY_CONFIG], &[ORG_MGMT, VIEW_ONLY_ORG_MGMT])
-        }
-        "set-activesyncorganizationsettings"
-        | "set-activesyncdeviceaccessrule"
-        | "new-activesyncdeviceaccessrule"
-        | "remove-activesyncdeviceaccessrule" => g(&[OCA], &[ORG_MGMT]),
-        "get-mobiledevicemailboxpolicy" => g(
-            &[RECIPIENT_POLICIES, VIEW_ONLY_CONFIG],
-            &[ORG_MGMT, RECIPIENT_MGMT, VIEW_ONLY_ORG_MGMT],
-        ),
-        "set-mobiledevicemailboxpolicy"
-        | "new-mobiledevicemailboxpolicy"
-        | "remove-mobiledevicemailboxpolicy" => {
-            g(&[RECIPIENT_POLICIES], &[ORG_MGMT, RECIPIENT_MGMT])
-        }
-        "get-mobiledevice" | "get-mobiledevicestatistics" => g(
-            &[MAIL_RECIPIENTS, USER_OPTIONS, VIEW_ONLY_RECIPIENTS],
-            &[ORG_MGMT, RECIPIENT_MGMT, HELP_DESK, VIEW_ONLY_ORG_MGMT],
-        ),
-        "clear-mobiledevice" | "remove-mobiledevice" => g(
-            &[MAIL_RECIPIENTS, USER_OPTIONS],
-            &[ORG_MGMT, RECIPIENT_MGMT, HELP_DESK],
-        ),
-        "get-recipient" => g(
-            &[
-                MAIL_RECIPIENTS,
-                "Mail Recipient Creation",
-                VIEW_ONLY_RECIPIENTS,
-                USER_OPTIONS,
-                "Reset Password",
-            ],
-            &[ORG_MGMT, RECIPIENT_MGMT, VIEW_ONLY_ORG_MGMT, HELP_DESK],
-        ),
-        "get-managementroleassignment" | "get-managementroleentry" => g(
-            &[VIEW_ONLY_CONFIG, "Role Management"],
-            &[ORG_MGMT, VIEW_ONLY_ORG_MGMT],
-        ),
-        _ => None,
-    }
+    crate::catalog::lookup(cmdlet).map(|c| Grantors {
+        roles: c.roles,
+        role_groups: c.role_groups,
+    })
 }
 
 /// Whether a cmdlet acts on organization configuration (its write scope is
-/// `ConfigWriteScope`) rather than on recipients (`RecipientWriteScope`).
+/// `ConfigWriteScope`) rather than on recipients (`RecipientWriteScope`); from the
+/// [`catalog`](crate::catalog) (a cmdlet outside it counts as a recipient cmdlet).
 pub fn is_config_cmdlet(cmdlet: &str) -> bool {
-    let noun = cmdlet
-        .split_once('-')
-        .map(|(_, n)| n)
-        .unwrap_or(cmdlet)
-        .to_ascii_lowercase();
-    matches!(
-        noun.as_str(),
-        "activesyncorganizationsettings"
-            | "activesyncdeviceaccessrule"
-            | "activesyncdeviceclass"
-            | "mobiledevicemailboxpolicy"
-    )
+    crate::catalog::lookup(cmdlet).is_some_and(|c| c.scope == crate::catalog::WriteScope::Config)
 }
 
 #[cfg(test)]

@@ -8,15 +8,15 @@ mod params;
 mod request;
 mod response;
 
+pub use crate::catalog::{CmdletKind, is_cmdlet_name, is_enumeration};
 pub use params::{
     BYTE_ARRAY_COLLECTION_TYPE, BYTE_ARRAY_TYPE, GENERIC_HASHTABLE_COLLECTION_TYPE,
-    GENERIC_HASHTABLE_TYPE, Parameters, encode_datetime, encode_filter_literals,
+    GENERIC_HASHTABLE_TYPE, ParamValue, Parameters, encode_datetime, encode_filter_literals,
 };
 pub use request::{
-    ANCHOR_HEADER, APP_ONLY_SYSTEM_MAILBOX, CLIENT_APPLICATION, CmdletKind, Invocation,
-    KNOWN_CMDLETS, KnownCmdlet, MAX_PAGE_SIZE, NextLink, PreparedRequest, RequestContext,
-    RoutingHint, check_destructive_identity, invoke_url, is_cmdlet_name, is_enumeration,
-    is_routable_mailbox, known_cmdlet, module_file_url, prepare_invoke,
+    ANCHOR_HEADER, APP_ONLY_SYSTEM_MAILBOX, CLIENT_APPLICATION, Invocation, MAX_PAGE_SIZE,
+    NextLink, PreparedRequest, RequestContext, RoutingHint, check_destructive_identity, invoke_url,
+    is_routable_mailbox, module_file_url, prepare_invoke,
 };
 pub use response::{
     DetailMessage, MAX_BODY_BYTES, MAX_ERROR_BODY_BYTES, RawPage, ResponseMeta, TRUNCATION_WARNING,

@@ -22,6 +22,37 @@ pub const BYTE_ARRAY_COLLECTION_TYPE: &str = "#Collection(Exchange.ByteArrayType
 /// Parameter names whose text is an OPATH filter, in which the module replaces `$true`/`$false`.
 const FILTER_PARAMETERS: &[&str] = &["Filter", "RecipientFilter", "RecipientPreviewFilter"];
 
+/// A value that can be sent as a cmdlet parameter (protocol.md §2.2 encodings).
+pub trait ParamValue {
+    /// The JSON the module would send for this value.
+    fn to_json(&self) -> Value;
+}
+
+impl ParamValue for bool {
+    fn to_json(&self) -> Value {
+        Value::Bool(*self)
+    }
+}
+impl ParamValue for i32 {
+    fn to_json(&self) -> Value {
+        Value::from(*self)
+    }
+}
+impl ParamValue for u32 {
+    fn to_json(&self) -> Value {
+        Value::from(*self)
+    }
+}
+impl ParamValue for String {
+    fn to_json(&self) -> Value {
+        Value::String(self.clone())
+    }
+}
+impl ParamValue for Vec<String> {
+    fn to_json(&self) -> Value {
+        Value::Array(self.iter().cloned().map(Value::String).collect())
+    }
+}
 /// The parameters of one cmdlet invocation, in insertion order.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Parameters(Map<String, Value>);

@@ -7,6 +7,7 @@ use url::Url;
 use uuid::Uuid;
 
 use super::params::Parameters;
+use crate::catalog::{CmdletKind, is_cmdlet_name, is_enumeration};
 use crate::error::{Error, Result};
 
 /// The header that routes a request to a mailbox's server.
@@ -17,146 +18,6 @@ pub const APP_ONLY_SYSTEM_MAILBOX: &str = "SystemMailbox{bb558c35-97f1-4cb9-8ff7
 pub const MAX_PAGE_SIZE: u32 = 1000;
 /// Value of the `X-ClientApplication` header the module sends.
 pub const CLIENT_APPLICATION: &str = "ExoManagementModule";
-
-/// How a cmdlet affects the tenant; decides retries, confirmation and identity checks.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "kebab-case")]
-#[non_exhaustive]
-pub enum CmdletKind {
-    /// Reads only (`Get-*`, `Test-*`): retried after timeouts and connection errors.
-    Read,
-    /// Changes state (`Set-*`, `New-*`, `Add-*`, …): retried only when provably not processed.
-    Write,
-    /// Destroys state (`Remove-*`, `Clear-*`): never sent without an identity, always with
-    /// `Confirm: false`, never retried after an ambiguous failure.
-    Destructive,
-}
-
-impl CmdletKind {
-    /// Classify a cmdlet by its exact name (case-insensitive): the [`KNOWN_CMDLETS`] entry,
-    /// else its verb. A name that is not exactly `Verb-Noun` (see [`is_cmdlet_name`]) is
-    /// classified [`CmdletKind::Destructive`], the most guarded kind; such a name is refused
-    /// by [`Invocation::validate`] anyway.
-    pub fn from_cmdlet_name(name: &str) -> CmdletKind {
-        if let Some(known) = known_cmdlet(name) {
-            return known.kind;
-        }
-        if !is_cmdlet_name(name) {
-            return CmdletKind::Destructive;
-        }
-        let verb = name.split('-').next().unwrap_or("").to_ascii_lowercase();
-        match verb.as_str() {
-            "get" | "test" | "search" | "export" | "find" | "read" => CmdletKind::Read,
-            "remove" | "clear" | "disable" | "stop" | "undo" | "revoke" => CmdletKind::Destructive,
-            _ => CmdletKind::Write,
-        }
-    }
-
-    /// Whether the cmdlet changes anything.
-    pub fn is_mutating(self) -> bool {
-        !matches!(self, CmdletKind::Read)
-    }
-}
-
-impl fmt::Display for CmdletKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            CmdletKind::Read => "read",
-            CmdletKind::Write => "write",
-            CmdletKind::Destructive => "destructive",
-        })
-    }
-}
-
-/// One of the 16 cmdlets this crate models, with how it behaves.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct KnownCmdlet {
-    /// Cmdlet name as the module spells it.
-    pub name: &'static str,
-    /// Read, write or destructive.
-    pub kind: CmdletKind,
-    /// Whether the cmdlet enumerates objects, so that its answer may continue on further
-    /// pages (`@odata.nextLink`). Single-object Gets and every write are not enumerations.
-    pub enumerates: bool,
-}
-
-const fn known(name: &'static str, kind: CmdletKind, enumerates: bool) -> KnownCmdlet {
-    KnownCmdlet {
-        name,
-        kind,
-        enumerates,
-    }
-}
-
-/// The 16 cmdlets this crate models: the one table of their kind and paging.
-pub const KNOWN_CMDLETS: &[KnownCmdlet] = &[
-    known(
-        "Get-ActiveSyncOrganizationSettings",
-        CmdletKind::Read,
-        false,
-    ),
-    known(
-        "Set-ActiveSyncOrganizationSettings",
-        CmdletKind::Write,
-        false,
-    ),
-    known("Get-MobileDeviceMailboxPolicy", CmdletKind::Read, true),
-    known("New-MobileDeviceMailboxPolicy", CmdletKind::Write, false),
-    known("Set-MobileDeviceMailboxPolicy", CmdletKind::Write, false),
-    known(
-        "Remove-MobileDeviceMailboxPolicy",
-        CmdletKind::Destructive,
-        false,
-    ),
-    known("Get-ActiveSyncDeviceAccessRule", CmdletKind::Read, true),
-    known("New-ActiveSyncDeviceAccessRule", CmdletKind::Write, false),
-    known("Set-ActiveSyncDeviceAccessRule", CmdletKind::Write, false),
-    known(
-        "Remove-ActiveSyncDeviceAccessRule",
-        CmdletKind::Destructive,
-        false,
-    ),
-    known("Get-ActiveSyncDeviceClass", CmdletKind::Read, true),
-    known("Get-MobileDevice", CmdletKind::Read, true),
-    known("Get-MobileDeviceStatistics", CmdletKind::Read, true),
-    known("Clear-MobileDevice", CmdletKind::Destructive, false),
-    known("Remove-MobileDevice", CmdletKind::Destructive, false),
-    known("Get-Recipient", CmdletKind::Read, true),
-];
-
-/// The [`KNOWN_CMDLETS`] entry of `name` (exact name, case-insensitive).
-pub fn known_cmdlet(name: &str) -> Option<&'static KnownCmdlet> {
-    KNOWN_CMDLETS
-        .iter()
-        .find(|k| k.name.eq_ignore_ascii_case(name))
-}
-
-/// Whether `name` is exactly `Verb-Noun`: ASCII letters and digits around one hyphen, with
-/// no whitespace, control or other characters.
-pub fn is_cmdlet_name(name: &str) -> bool {
-    let mut parts = name.split('-');
-    let (Some(verb), Some(noun), None) = (parts.next(), parts.next(), parts.next()) else {
-        return false;
-    };
-    let word = |w: &str| !w.is_empty() && w.bytes().all(|b| b.is_ascii_alphanumeric());
-    word(verb) && word(noun)
-}
-
-/// Whether the answer of `name` may continue on further pages: the [`KNOWN_CMDLETS`] entry,
-/// else any well-formed `Get-`, `Search-`, `Find-` or `Export-` cmdlet. Every other cmdlet
-/// (writes, destructive cmdlets, malformed names) is sent once per call and an
-/// `@odata.nextLink` on its answer is not followed.
-pub fn is_enumeration(name: &str) -> bool {
-    if let Some(known) = known_cmdlet(name) {
-        return known.enumerates;
-    }
-    if !is_cmdlet_name(name) {
-        return false;
-    }
-    let verb = name.split('-').next().unwrap_or("").to_ascii_lowercase();
-    matches!(verb.as_str(), "get" | "search" | "find" | "export")
-}
 
 /// The value of `X-AnchorMailbox` (protocol.md §2.4).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -766,14 +627,16 @@ mod tests {
             assert!(!inv.is_enumeration());
         }
         assert!(is_enumeration("get-mobiledevice"));
-        assert!(is_enumeration("Get-CASMailbox"));
         assert!(!is_enumeration("get-activesyncorganizationsettings"));
         assert!(!is_enumeration("Set-CASMailbox"));
         assert!(!is_enumeration("New-MobileDeviceMailboxPolicy"));
-        assert_eq!(KNOWN_CMDLETS.len(), 16);
-        for k in KNOWN_CMDLETS {
+        for k in crate::catalog::all() {
             assert!(is_cmdlet_name(k.name), "{}", k.name);
-            assert!(!k.enumerates || k.kind == CmdletKind::Read, "{}", k.name);
+            assert!(
+                !is_enumeration(k.name) || k.kind == CmdletKind::Read,
+                "{}",
+                k.name
+            );
         }
     }
 

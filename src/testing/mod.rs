@@ -1,5 +1,6 @@
 //! Test utilities: a stateful model of an Exchange Online tenant, exposed in-process
-//! ([`FakeExchangeClient`]) and over loopback HTTP ([`Simulator`]).
+//! ([`FakeExchangeClient`]) and over loopback HTTP ([`Simulator`]), and a typed mock client,
+//! [`Responder`].
 //!
 //! * [`Tenant`] / [`TenantBuilder`]: ActiveSync organization settings, mobile device mailbox
 //!   policies, device access rules, device classes, mailboxes, devices with statistics, and
@@ -20,6 +21,7 @@ pub mod format;
 pub mod module;
 mod policy;
 pub mod rbac;
+pub mod responder;
 pub mod simulator;
 pub mod tenant;
 
@@ -29,6 +31,7 @@ pub use engine::{Call, Cursor, Outcome, execute, tenant_json};
 pub use failure::{CONCURRENCY_BODY, Failure, HttpAnswer};
 pub use fake::{FakeExchangeClient, RecordedCall, Scripted, Times};
 pub use rbac::{ManagementRole, Rbac, RbacProfile, RoleAssignment, RoleEntry};
+pub use responder::Responder;
 pub use simulator::{
     BlockingSimulator, Fault, FaultPlan, FaultProfile, FaultStep, FaultTimes, SimulatedCall,
     Simulator, SimulatorConfig, SimulatorHandle, TOKEN_APP_ID, TOKEN_OBJECT_ID, refused_endpoint,

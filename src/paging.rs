@@ -1,0 +1,656 @@
+//! The one paging loop: every listing (collected, streamed, enumerated by the inventory sync
+//! or the connection check) is read through a [`Pager`], which applies the same rules:
+//!
+//! * a cmdlet whose [catalog](crate::catalog) shape is not a listing is POSTed once; a next
+//!   link it offers anyway is reported as a warning and not followed (a destructive cmdlet is
+//!   never sent twice by paging). A cmdlet outside the catalog pages only if it reads;
+//! * a next link seen before in the enumeration is an error (paging would loop);
+//! * more than [`MAX_EMPTY_PAGES`] consecutive empty pages that still carry a next link are
+//!   an error;
+//! * after "Expired or Invalid pagination request" mid-enumeration, the enumeration restarts
+//!   from the first page (a new request id), at most [`DEFAULT_MAX_RESTARTS`] times, and rows
+//!   already returned are skipped by the catalog's row key (only keys are kept). A cmdlet
+//!   without a row key fails as before;
+//! * warnings are kept (a truncation warning followed by a next page is resolved by paging),
+//!   the confirmation message is kept, and restarts are counted in the report.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+
+use futures::future::BoxFuture;
+use futures::stream::{self, BoxStream, Stream, StreamExt, TryStreamExt};
+use serde::de::DeserializeOwned;
+
+use crate::catalog::{self, CmdletKind, RowKey};
+use crate::error::{Error, Result};
+use crate::protocol::{Invocation, NextLink, RawPage, Warning};
+
+/// Consecutive empty pages with a next link tolerated before paging gives up.
+pub const MAX_EMPTY_PAGES: usize = 16;
+/// Restarts after an expired continuation, by default.
+pub const DEFAULT_MAX_RESTARTS: u32 = 3;
+
+/// One decoded page.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct Page<T> {
+    /// The rows of this page.
+    pub items: Vec<T>,
+    /// Where the next page is (`None` on the last page).
+    pub next_link: Option<NextLink>,
+    /// Warnings the service returned with this page.
+    pub warnings: Vec<Warning>,
+    /// `@adminapi.confirmationmessage`, if any.
+    pub confirmation_message: Option<String>,
+}
+
+impl<T> Page<T> {
+    /// A page of `items` with no continuation and no warnings.
+    pub fn new(items: Vec<T>) -> Self {
+        Page {
+            items,
+            next_link: None,
+            warnings: Vec::new(),
+            confirmation_message: None,
+        }
+    }
+
+    /// Set the continuation.
+    pub fn with_next_link(mut self, next: Option<NextLink>) -> Self {
+        self.next_link = next;
+        self
+    }
+
+    /// Add warnings.
+    pub fn with_warnings(mut self, warnings: Vec<Warning>) -> Self {
+        self.warnings.extend(warnings);
+        self
+    }
+
+    /// Whether the service stopped at `ResultSize` and said so on this, the last page.
+    pub fn is_truncated(&self) -> bool {
+        self.next_link.is_none() && self.warnings.iter().any(Warning::is_truncation)
+    }
+
+    /// Decode a raw page.
+    pub fn from_raw(raw: RawPage) -> Result<Page<T>>
+    where
+        T: DeserializeOwned,
+    {
+        let items = raw.rows()?;
+        Ok(Page {
+            items,
+            next_link: raw.next_link,
+            warnings: raw.warnings,
+            confirmation_message: raw.confirmation_message,
+        })
+    }
+}
+
+/// Every row of a call, with what the service said along the way.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct Listing<T> {
+    /// All rows, in the order the service sent them.
+    pub items: Vec<T>,
+    /// Every warning the service returned (truncation warnings that paging resolved are left
+    /// out; one on the last page is kept and sets `truncated`).
+    pub warnings: Vec<Warning>,
+    /// The service stopped before the end (a `ResultSize` limit) and said so.
+    pub truncated: bool,
+    /// `@adminapi.confirmationmessage`, if any.
+    pub confirmation_message: Option<String>,
+    /// Number of pages fetched.
+    pub pages: usize,
+    /// Times the enumeration restarted from the first page after an expired continuation
+    /// (rows already returned were skipped by the catalog's row key).
+    pub restarts: u32,
+}
+
+impl<T> Listing<T> {
+    /// A listing of `items` with no warnings.
+    pub fn new(items: Vec<T>) -> Self {
+        Listing {
+            items,
+            warnings: Vec::new(),
+            truncated: false,
+            confirmation_message: None,
+            pages: 1,
+            restarts: 0,
+        }
+    }
+
+    /// The same listing with other items.
+    pub fn map_items<U>(self, items: Vec<U>) -> Listing<U> {
+        Listing {
+            items,
+            warnings: self.warnings,
+            truncated: self.truncated,
+            confirmation_message: self.confirmation_message,
+            pages: self.pages,
+            restarts: self.restarts,
+        }
+    }
+
+    /// The first row, if any.
+    pub fn into_first(self) -> Option<T> {
+        self.items.into_iter().next()
+    }
+}
+
+/// What an [`ObjectStream`] has seen so far.
+#[derive(Clone, Debug, Default, PartialEq)]
+#[non_exhaustive]
+pub struct StreamReport {
+    /// Warnings returned so far (see [`Listing::warnings`]).
+    pub warnings: Vec<Warning>,
+    /// Pages fetched so far.
+    pub pages: usize,
+    /// Rows yielded so far.
+    pub items: usize,
+    /// The service stopped early and said so.
+    pub truncated: bool,
+    /// The last page has been read.
+    pub complete: bool,
+    /// The continuation of the next page to fetch, for checkpointing.
+    pub next_link: Option<NextLink>,
+    /// `@adminapi.confirmationmessage`, if any page carried one.
+    pub confirmation_message: Option<String>,
+    /// Times the enumeration restarted from the first page (see [`Listing::restarts`]).
+    pub restarts: u32,
+}
+
+/// A stream of rows across pages, which also records warnings.
+pub struct ObjectStream<'a, T> {
+    inner: BoxStream<'a, Result<T>>,
+    report: Arc<Mutex<StreamReport>>,
+}
+
+impl<'a, T> ObjectStream<'a, T> {
+    /// Wrap any stream of rows (for test doubles); its report stays empty unless `report`
+    /// is shared with the producer.
+    pub fn new(inner: BoxStream<'a, Result<T>>, report: Arc<Mutex<StreamReport>>) -> Self {
+        ObjectStream { inner, report }
+    }
+
+    /// A stream that yields one error.
+    pub fn from_error(error: Error) -> Self
+    where
+        T: Send + 'a,
+    {
+        ObjectStream::new(
+            stream::once(async move { Err(error) }).boxed(),
+            Arc::default(),
+        )
+    }
+
+    /// A snapshot of what the stream has seen so far.
+    pub fn report(&self) -> StreamReport {
+        self.report
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Warnings returned so far.
+    pub fn warnings(&self) -> Vec<Warning> {
+        self.report().warnings
+    }
+
+    /// Drain the stream into a [`Listing`].
+    pub async fn collect_listing(mut self) -> Result<Listing<T>> {
+        let mut items = Vec::new();
+        while let Some(item) = self.inner.next().await {
+            items.push(item?);
+        }
+        let report = self.report();
+        Ok(Listing {
+            items,
+            warnings: report.warnings,
+            truncated: report.truncated,
+            confirmation_message: report.confirmation_message,
+            pages: report.pages,
+            restarts: report.restarts,
+        })
+    }
+}
+
+impl<T> Stream for ObjectStream<'_, T> {
+    type Item = Result<T>;
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        self.inner.as_mut().poll_next(cx)
+    }
+}
+
+impl<T> fmt::Debug for ObjectStream<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ObjectStream")
+            .field("report", &self.report())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Fold one page's warnings into a report: a truncation warning is dropped when a next page
+/// follows (paging resolves it) and kept, with `truncated` set, on the last page.
+fn absorb_warnings(report: &mut StreamReport, warnings: Vec<Warning>, has_next: bool) {
+    for w in warnings {
+        if w.is_truncation() {
+            if has_next {
+                continue;
+            }
+            report.truncated = true;
+        }
+        #[cfg(feature = "tracing")]
+        tracing::warn!(cmdlet = w.cmdlet.as_deref().unwrap_or(""), warning = %w.message, "service warning");
+        report.warnings.push(w);
+    }
+}
+
+/// The state of one enumeration: where the next page is, what was seen, what was said.
+/// Fetching is the caller's business (so the inventory sync can put its limiter and retries
+/// around it); [`Pager::accept`] and [`Pager::recover`] apply the rules of this module.
+#[derive(Debug)]
+pub struct Pager {
+    cmdlet: String,
+    follow: bool,
+    key: Option<RowKey>,
+    next: Option<NextLink>,
+    done: bool,
+    seen_links: HashSet<NextLink>,
+    seen_keys: HashSet<String>,
+    unkeyed: usize,
+    duplicates: usize,
+    empty_run: usize,
+    max_restarts: u32,
+    report: StreamReport,
+}
+
+impl Pager {
+    /// A pager for `cmdlet`, following continuations only if its catalog shape is a listing
+    /// (outside the catalog: only if it reads).
+    pub fn new(cmdlet: &str) -> Self {
+        let (follow, key) = match catalog::lookup(cmdlet) {
+            Some(info) => (info.pages(), info.shape.row_key()),
+            None => (
+                CmdletKind::from_cmdlet_name(cmdlet) == CmdletKind::Read,
+                None,
+            ),
+        };
+        Pager {
+            cmdlet: cmdlet.to_string(),
+            follow,
+            key,
+            next: None,
+            done: false,
+            seen_links: HashSet::new(),
+            seen_keys: HashSet::new(),
+            unkeyed: 0,
+            duplicates: 0,
+            empty_run: 0,
+            max_restarts: DEFAULT_MAX_RESTARTS,
+            report: StreamReport::default(),
+        }
+    }
+
+    /// Start at `link` (a checkpoint) instead of the first page.
+    pub fn start_at(mut self, link: Option<NextLink>) -> Self {
+        if let Some(link) = &link {
+            self.seen_links.insert(link.clone());
+        }
+        self.report.next_link = link.clone();
+        self.next = link;
+        self
+    }
+
+    /// At most `n` restarts after an expired continuation.
+    pub fn max_restarts(mut self, n: u32) -> Self {
+        self.max_restarts = n;
+        self
+    }
+
+    /// Whether the last page has been read.
+    pub fn is_done(&self) -> bool {
+        self.done
+    }
+
+    /// The continuation of the next page (`None`: the first page).
+    pub fn next_link(&self) -> Option<&NextLink> {
+        self.next.as_ref()
+    }
+
+    /// Whether the enumeration is past its first page (a restart would make sense).
+    pub fn is_mid_enumeration(&self) -> bool {
+        self.next.is_some()
+    }
+
+    /// What the enumeration has seen so far.
+    pub fn report(&self) -> &StreamReport {
+        &self.report
+    }
+
+    /// Rows skipped because they had been returned before (after a restart).
+    pub fn duplicates(&self) -> usize {
+        self.duplicates
+    }
+
+    /// Distinct rows returned so far.
+    pub fn distinct(&self) -> usize {
+        self.seen_keys.len() + self.unkeyed
+    }
+
+    /// Take one fetched page: its new rows, decoded. Errors on a repeated next link and on
+    /// too many empty pages in a row.
+    pub fn accept<T: DeserializeOwned>(&mut self, raw: RawPage) -> Result<Vec<T>> {
+        let mut rows: Vec<T> = raw.rows()?;
+        let received = rows.len();
+        if let Some(key) = self.key.filter(|_| self.follow) {
+            let keys = row_keys(&raw, key);
+            if keys.len() != rows.len() {
+                // keys unreadable: keep every row
+                self.unkeyed += rows.len();
+            } else {
+                let mut keep = Vec::with_capacity(keys.len());
+                for k in keys {
+                    keep.push(match k {
+                        Some(k) => self.seen_keys.insert(k),
+                        None => {
+                            self.unkeyed += 1;
+                            true
+                        }
+                    });
+                }
+                let mut flags = keep.into_iter();
+                rows.retain(|_| flags.next().unwrap_or(true));
+                self.duplicates += received - rows.len();
+            }
+        }
+        self.report.pages += 1;
+        self.report.items += rows.len();
+        if raw.confirmation_message.is_some() {
+            self.report.confirmation_message = raw.confirmation_message;
+        }
+        let mut warnings = raw.warnings;
+        let following = match raw.next_link {
+            Some(link) if !self.follow => {
+                warnings.push(Warning::new(
+                    format!(
+                        "the service offered a continuation (@odata.nextLink) for {}, which \
+                         returns no listing; it was not followed",
+                        self.cmdlet
+                    ),
+                    Some(self.cmdlet.clone()),
+                ));
+                drop(link);
+                None
+            }
+            other => other,
+        };
+        absorb_warnings(&mut self.report, warnings, following.is_some());
+        if let Some(link) = &following {
+            if !self.seen_links.insert(link.clone()) {
+                self.done = true;
+                return Err(Error::Decode {
+                    cmdlet: self.cmdlet.clone(),
+                    message: format!(
+                        "the service returned an @odata.nextLink it had already returned \
+                         ({link:?}); paging would loop"
+                    ),
+                    body_snippet: String::new(),
+                });
+            }
+            if received == 0 {
+                self.empty_run += 1;
+                if self.empty_run > MAX_EMPTY_PAGES {
+                    self.done = true;
+                    return Err(Error::Decode {
+                        cmdlet: self.cmdlet.clone(),
+                        message: format!(
+                            "the service returned more than {MAX_EMPTY_PAGES} empty pages in a \
+                             row that still had a next link; paging stopped"
+                        ),
+                        body_snippet: String::new(),
+                    });
+                }
+            } else {
+                self.empty_run = 0;
+            }
+        }
+        self.done = following.is_none();
+        self.report.complete = self.done;
+        self.report.next_link = following.clone();
+        self.next = following;
+        Ok(rows)
+    }
+
+    /// After a failed fetch: `Ok` if the enumeration restarted (an expired continuation of a
+    /// keyed listing, restarts left), otherwise the error.
+    pub fn recover(&mut self, error: Error) -> Result<()> {
+        if error.is_pagination_expired() && self.restart() {
+            #[cfg(feature = "tracing")]
+            tracing::warn!(cmdlet = %self.cmdlet, error = %error, "paging restarts from the first page");
+            Ok(())
+        } else {
+            Err(error)
+        }
+    }
+
+    /// Restart from the first page, if the enumeration is past its first page, its rows have
+    /// a key and restarts are left. The caller should renew the request id.
+    pub fn restart(&mut self) -> bool {
+        if !self.is_mid_enumeration()
+            || self.key.is_none()
+            || !self.follow
+            || self.report.restarts >= self.max_restarts
+        {
+            return false;
+        }
+        self.report.restarts += 1;
+        self.next = None;
+        self.done = false;
+        self.seen_links.clear();
+        self.empty_run = 0;
+        true
+    }
+}
+
+/// The key of every row of `raw` (`None` for a row without one), as lower-case text. Only
+/// the key properties are decoded; rows that are not objects have no key.
+fn row_keys(raw: &RawPage, key: RowKey) -> Vec<Option<String>> {
+    #[derive(serde::Deserialize)]
+    struct Keyed {
+        #[serde(rename = "Guid", default)]
+        guid: Option<serde_json::Value>,
+        #[serde(rename = "Identity", default)]
+        identity: Option<serde_json::Value>,
+    }
+    let Some(v) = &raw.value else {
+        return Vec::new();
+    };
+    let Ok(rows) = serde_json::from_str::<Vec<Keyed>>(v.get()) else {
+        return Vec::new();
+    };
+    rows.into_iter()
+        .map(|r| {
+            let v = match key {
+                RowKey::Guid => r.guid,
+                RowKey::Identity => r.identity,
+            }?;
+            match v {
+                serde_json::Value::Null => None,
+                serde_json::Value::String(s) if s.is_empty() => None,
+                serde_json::Value::String(s) => Some(s.to_ascii_lowercase()),
+                other => Some(other.to_string()),
+            }
+        })
+        .collect()
+}
+
+/// Where pages come from (every [`ExchangeClient`](crate::ExchangeClient) is one).
+pub(crate) trait PageSource: Send + Sync {
+    /// Fetch one page of `invocation`.
+    fn fetch_page<'a>(
+        &'a self,
+        invocation: &'a Invocation,
+        next: Option<&'a NextLink>,
+    ) -> BoxFuture<'a, Result<RawPage>>;
+}
+
+/// Stream every row of `invocation` through a [`Pager`], starting at `start`.
+pub(crate) fn stream<'a, T, S>(
+    source: &'a S,
+    invocation: Invocation,
+    start: Option<NextLink>,
+) -> ObjectStream<'a, T>
+where
+    T: DeserializeOwned + Send + 'a,
+    S: PageSource + ?Sized,
+{
+    // Nothing is sent for an invocation that may not be sent (a malformed cmdlet name, a
+    // destructive cmdlet without an identity), whichever client runs it.
+    if let Err(e) = invocation.validate() {
+        return ObjectStream::from_error(e);
+    }
+    let pager = Pager::new(invocation.cmdlet()).start_at(start);
+    let report = Arc::new(Mutex::new(pager.report().clone()));
+    let shared = report.clone();
+    let pages = stream::try_unfold(
+        (pager, invocation, shared),
+        move |(mut pager, mut invocation, shared)| async move {
+            loop {
+                if pager.is_done() {
+                    return Ok::<_, Error>(None);
+                }
+                let fetched = source.fetch_page(&invocation, pager.next_link()).await;
+                let accepted = fetched.and_then(|raw| pager.accept::<T>(raw));
+                // The lock guards plain bookkeeping: a poisoned one still holds usable data.
+                *shared.lock().unwrap_or_else(|e| e.into_inner()) = pager.report().clone();
+                match accepted {
+                    Ok(rows) => return Ok(Some((rows, (pager, invocation, shared)))),
+                    Err(e) => {
+                        pager.recover(e)?;
+                        invocation.renew_request_id();
+                        *shared.lock().unwrap_or_else(|e| e.into_inner()) = pager.report().clone();
+                    }
+                }
+            }
+        },
+    );
+    let items = pages
+        .map_ok(|rows| stream::iter(rows.into_iter().map(Ok)))
+        .try_flatten()
+        .boxed();
+    ObjectStream::new(items, report)
+}
+
+/// Collect every row of `invocation` (the same loop as [`stream`]).
+pub(crate) async fn collect<T, S>(source: &S, invocation: Invocation) -> Result<Listing<T>>
+where
+    T: DeserializeOwned + Send,
+    S: PageSource + ?Sized,
+{
+    stream(source, invocation, None).collect_listing().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn page(cmdlet: &str, rows: Vec<serde_json::Value>, next: Option<&str>) -> RawPage {
+        RawPage::from_values(cmdlet, rows).with_next_link(next.map(NextLink::new))
+    }
+
+    #[test]
+    fn a_non_listing_next_link_is_a_warning_not_a_page() {
+        let mut p = Pager::new("Clear-MobileDevice");
+        let rows: Vec<serde_json::Value> = p
+            .accept(page("Clear-MobileDevice", vec![], Some("more")))
+            .unwrap();
+        assert!(rows.is_empty());
+        assert!(p.is_done());
+        assert_eq!(p.report().warnings.len(), 1);
+        assert!(p.report().warnings[0].message.contains("not followed"));
+        // a write outside the catalog is not followed either; a read is
+        let mut w = Pager::new("Set-Thing");
+        let _: Vec<serde_json::Value> = w.accept(page("Set-Thing", vec![], Some("x"))).unwrap();
+        assert!(w.is_done());
+        let mut r = Pager::new("Get-Thing");
+        let _: Vec<serde_json::Value> = r.accept(page("Get-Thing", vec![], Some("x"))).unwrap();
+        assert!(!r.is_done());
+    }
+
+    #[test]
+    fn empty_pages_with_a_next_link_are_bounded() {
+        let mut p = Pager::new("Get-MobileDevice");
+        for i in 0..MAX_EMPTY_PAGES {
+            let next = format!("l{i}");
+            let rows: Vec<serde_json::Value> = p
+                .accept(page("Get-MobileDevice", vec![], Some(&next)))
+                .unwrap();
+            assert!(rows.is_empty());
+        }
+        let r: Result<Vec<serde_json::Value>> =
+            p.accept(page("Get-MobileDevice", vec![], Some("last")));
+        assert!(matches!(r, Err(Error::Decode { .. })), "{r:?}");
+    }
+
+    #[test]
+    fn a_row_in_between_resets_the_empty_page_count() {
+        let mut p = Pager::new("Get-MobileDevice");
+        for i in 0..(3 * MAX_EMPTY_PAGES) {
+            let rows = if i % MAX_EMPTY_PAGES == 0 {
+                vec![json!({"Guid": format!("g{i}")})]
+            } else {
+                vec![]
+            };
+            let next = format!("l{i}");
+            let _: Vec<serde_json::Value> = p
+                .accept(page("Get-MobileDevice", rows, Some(&next)))
+                .unwrap();
+        }
+    }
+
+    #[test]
+    fn restart_skips_rows_by_key_and_only_for_keyed_listings() {
+        let mut p = Pager::new("Get-MobileDevice");
+        let first: Vec<serde_json::Value> = p
+            .accept(page(
+                "Get-MobileDevice",
+                vec![json!({"Guid": "A"}), json!({"Guid": "b"})],
+                Some("n1"),
+            ))
+            .unwrap();
+        assert_eq!(first.len(), 2);
+        let expired = Error::from(crate::error::ApiError::new(
+            400,
+            "Expired or Invalid pagination request. Default Expiry time is 00:30:00",
+        ));
+        assert!(expired.is_pagination_expired(), "{expired:?}");
+        p.recover(expired).unwrap();
+        assert_eq!(p.next_link(), None);
+        let again: Vec<serde_json::Value> = p
+            .accept(page(
+                "Get-MobileDevice",
+                vec![
+                    json!({"Guid": "a"}),
+                    json!({"Guid": "B"}),
+                    json!({"Guid": "c"}),
+                ],
+                None,
+            ))
+            .unwrap();
+        assert_eq!(again, vec![json!({"Guid": "c"})]);
+        assert_eq!(
+            (p.report().restarts, p.duplicates(), p.distinct()),
+            (1, 2, 3)
+        );
+        // without a key (unknown cmdlet) an expired continuation fails
+        let mut u = Pager::new("Get-Thing");
+        let _: Vec<serde_json::Value> = u.accept(page("Get-Thing", vec![], Some("n"))).unwrap();
+        assert!(!u.restart());
+    }
+}
