@@ -11,28 +11,13 @@ use sha1::{Digest, Sha1};
 use uuid::Uuid;
 
 use super::catalog::{Catalog, CmdletSpec, ConfirmImpact};
+pub use super::continuation::Cursor;
 use super::failure::Failure;
 use super::filter;
 use super::format::RowWriter;
 use super::policy::{self, SETTINGS};
 use super::tenant::{AccessRule, Device, Mailbox, MailboxPolicy, ORG_SETTINGS_NAME, Tenant};
 use crate::protocol::{CmdletKind, MAX_PAGE_SIZE, TRUNCATION_WARNING};
-
-/// Where an enumeration stopped: how many rows were returned so far, and the position (the
-/// last row's stable key, or an offset for sorted/small collections).
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[non_exhaustive]
-pub struct Cursor {
-    /// Rows returned by the previous pages.
-    #[serde(rename = "e")]
-    pub emitted: u64,
-    /// Stable key (GUID) of the last row returned, for key-ordered collections.
-    #[serde(rename = "k", default, skip_serializing_if = "Option::is_none")]
-    pub after: Option<String>,
-    /// Offset of the next row, for offset-paged collections.
-    #[serde(rename = "o", default)]
-    pub offset: u64,
-}
 
 /// One page request to the engine.
 #[derive(Clone, Debug)]
@@ -821,7 +806,7 @@ fn get_assignments(t: &Tenant, ctx: &Ctx<'_>) -> Result<Outcome, Failure> {
                 && assignee.is_none_or(|x| {
                     a.assignee.eq_ignore_ascii_case(x)
                         || t.caller.eq_ignore_ascii_case(x)
-                        || super::simulator::is_token_principal(x)
+                        || super::token::is_token_principal(x)
                 })
                 && enabled.is_none_or(|e| a.enabled == e)
                 && delegating.is_none_or(|d| a.delegating == d)

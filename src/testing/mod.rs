@@ -15,6 +15,8 @@ pub mod continuation;
 pub mod engine;
 pub mod failure;
 pub mod fake;
+mod fault;
+mod fault_plan;
 mod filter;
 pub mod format;
 pub mod module;
@@ -22,6 +24,7 @@ mod policy;
 pub mod rbac;
 pub mod simulator;
 pub mod tenant;
+mod token;
 
 pub use catalog::{Catalog, CmdletSpec, ConfirmImpact, ParameterSpec};
 pub use chaos::{ChaosDecider, ChaosMode, ChaosPlan, ChaosRequest};
