@@ -27,7 +27,7 @@ use std::time::{Duration, SystemTime};
 use sha1::{Digest, Sha1};
 
 use super::failure::Failure;
-use super::simulator::Fault;
+use super::fault::Fault;
 use crate::protocol::CmdletKind;
 
 /// Number of consecutive reads among which exactly one fails under [`ChaosMode::Transient`].

@@ -8,8 +8,23 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha1::{Digest, Sha1};
 
-use super::engine::Cursor;
 use super::failure::Failure;
+
+/// Where an enumeration stopped: how many rows were returned so far, and the position (the
+/// last row's stable key, or an offset for sorted/small collections).
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct Cursor {
+    /// Rows returned by the previous pages.
+    #[serde(rename = "e")]
+    pub emitted: u64,
+    /// Stable key (GUID) of the last row returned, for key-ordered collections.
+    #[serde(rename = "k", default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+    /// Offset of the next row, for offset-paged collections.
+    #[serde(rename = "o", default)]
+    pub offset: u64,
+}
 
 /// Secret key that authenticates skiptokens (never printed).
 #[derive(Clone)]

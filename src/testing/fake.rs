@@ -127,7 +127,7 @@ impl FakeExchangeClient {
     /// A fake over `tenant`; token claims default to those of the simulator's token
     /// (app-only with `Exchange.ManageAsApp`), so both see the same caller.
     pub fn new(tenant: Tenant) -> Self {
-        let claims = TokenClaims::decode(&super::simulator::simulator_token(
+        let claims = TokenClaims::decode(&super::token::simulator_token(
             &tenant.tenant_id().to_string(),
         ))
         .unwrap_or_default();
@@ -270,7 +270,7 @@ impl ExchangeClient for FakeExchangeClient {
             Some(Scripted::Api(e)) => return Err(Error::Api(e)),
             Some(Scripted::AfterRun(f)) => Some(f),
             Some(Scripted::NextLinkOnWrite) => {
-                next_on_write = Some(super::engine::Cursor::default());
+                next_on_write = Some(super::continuation::Cursor::default());
                 None
             }
             None => None,
@@ -312,7 +312,7 @@ impl FakeExchangeClient {
         &self,
         invocation: &Invocation,
         continuation: Option<&NextLink>,
-        next_on_write: Option<super::engine::Cursor>,
+        next_on_write: Option<super::continuation::Cursor>,
     ) -> Result<RawPage> {
         let body = invocation.body();
         let expiry = *self.expiry.lock().unwrap_or_else(|e| e.into_inner());

@@ -16,6 +16,8 @@ pub mod continuation;
 pub mod engine;
 pub mod failure;
 pub mod fake;
+mod fault;
+mod fault_plan;
 mod filter;
 pub mod format;
 pub mod module;
@@ -24,6 +26,7 @@ pub mod rbac;
 pub mod responder;
 pub mod simulator;
 pub mod tenant;
+mod token;
 
 pub use catalog::{Catalog, CmdletSpec, ConfirmImpact, ParameterSpec};
 pub use chaos::{ChaosDecider, ChaosMode, ChaosPlan, ChaosRequest};

@@ -14,16 +14,19 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::Response;
 use axum::serve::ListenerExt as _;
-use base64::Engine as _;
 use serde_json::{Map, Value};
 use url::Url;
 
-use super::chaos::{ChaosDecider, ChaosMode, ChaosPlan, ChaosRequest};
+use super::chaos::{ChaosDecider, ChaosRequest};
 use super::continuation::{self, TokenKey};
 use super::engine::{Call, execute};
 use super::failure::{Failure, HttpAnswer};
+pub use super::fault::Fault;
+pub use super::fault_plan::{FaultPlan, FaultProfile, FaultStep, FaultTimes};
 use super::module;
 use super::tenant::Tenant;
+use super::token::token_of_generation;
+pub use super::token::{TOKEN_APP_ID, TOKEN_OBJECT_ID, simulator_token};
 use crate::error::{Error, Result};
 use crate::protocol::{CmdletKind, MAX_PAGE_SIZE};
 
@@ -37,200 +40,6 @@ pub fn refused_endpoint() -> Result<Url> {
         .port();
     Url::parse(&format!("http://127.0.0.1:{port}/"))
         .map_err(|e| Error::Config(format!("loopback URL: {e}")))
-}
-
-/// One injected fault.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Fault {
-    /// Answer with this service failure (429, 503, 404, …).
-    Fail(Failure),
-    /// Drop the connection without a complete response (status line and headers are sent,
-    /// the body fails before its first byte). The cmdlet does not run.
-    ConnectionReset,
-    /// Run the cmdlet, send the status line, the headers and the first half of the body,
-    /// then abort the connection: the client cannot tell whether the cmdlet ran (it did).
-    ResetMidBody,
-    /// Run the cmdlet, then wait this long before answering (a slow service: the work is
-    /// done, the answer is late).
-    Delay(Duration),
-    /// Answer a continuation with its page but with the very `@odata.nextLink` it was sent
-    /// to, so the enumeration never advances (a first-page request is answered normally).
-    StaleNextLink,
-    /// Run the cmdlet (its changes are applied to the tenant), then answer with this failure
-    /// instead of its result: a 502 or an HTML 200 after a wipe was queued, say. The client
-    /// cannot tell whether the cmdlet ran (it did).
-    AfterRun(Failure),
-    /// Run a write (or destructive) cmdlet, then answer with an `@odata.nextLink` as if more
-    /// results followed; a client that follows it sends the same write again. Only
-    /// matches writes: reads pass this step by.
-    NextLinkOnWrite,
-}
-
-/// How many times a scripted fault fires.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum FaultTimes {
-    /// The next matching request.
-    Once,
-    /// The next `n` matching requests.
-    N(u32),
-    /// Every matching request.
-    Always,
-}
-
-/// A scripted fault: for which cmdlet (`None` = any `InvokeCommand`), what, how often.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct FaultStep {
-    /// Cmdlet filter (case-insensitive); `None` matches every request.
-    pub cmdlet: Option<String>,
-    /// The fault.
-    pub fault: Fault,
-    /// How often.
-    pub times: FaultTimes,
-}
-
-impl FaultStep {
-    /// A fault step.
-    pub fn new(cmdlet: Option<&str>, fault: Fault, times: FaultTimes) -> Self {
-        FaultStep {
-            cmdlet: cmdlet.map(str::to_string),
-            fault,
-            times,
-        }
-    }
-}
-
-/// The fault configuration, as plain data.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct FaultPlan {
-    /// Delay before answering every request.
-    pub latency: Option<Duration>,
-    /// More concurrent requests than this are answered 429 with the plain-text concurrency
-    /// message.
-    pub max_in_flight: Option<usize>,
-    /// Scripted faults, checked in order.
-    pub script: Vec<FaultStep>,
-    /// Seeded random faults, decided after the scripted ones.
-    pub chaos: Option<ChaosPlan>,
-}
-
-impl FaultPlan {
-    /// No faults.
-    pub fn new() -> Self {
-        FaultPlan::default()
-    }
-
-    /// Delay every request.
-    pub fn latency(mut self, latency: Duration) -> Self {
-        self.latency = Some(latency);
-        self
-    }
-
-    /// Cap concurrent requests.
-    pub fn max_in_flight(mut self, n: usize) -> Self {
-        self.max_in_flight = Some(n);
-        self
-    }
-
-    /// Append a scripted fault.
-    pub fn step(mut self, step: FaultStep) -> Self {
-        self.script.push(step);
-        self
-    }
-
-    /// Add seeded random faults.
-    pub fn chaos(mut self, chaos: ChaosPlan) -> Self {
-        self.chaos = Some(chaos);
-        self
-    }
-}
-
-/// Named fault presets.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum FaultProfile {
-    /// No faults.
-    Calm,
-    /// The first two requests are throttled (with and without `Retry-After`), then a 503.
-    Throttling,
-    /// Seeded transient faults on a few percent of reads and one expired continuation
-    /// ([`ChaosMode::Transient`]); never on writes, never twice in a row for one request.
-    Transient,
-    /// Sustained throttling that a retrying client still gets through
-    /// ([`ChaosMode::Storm`]).
-    Storm,
-    /// At most `n` requests in flight, 5 ms latency.
-    Congested(usize),
-}
-
-impl FaultProfile {
-    /// The plan of this profile (seed 0 for the seeded profiles).
-    pub fn plan(self) -> FaultPlan {
-        self.plan_seeded(0)
-    }
-
-    /// The plan of this profile; `seed` drives [`FaultProfile::Transient`] and
-    /// [`FaultProfile::Storm`].
-    pub fn plan_seeded(self, seed: u64) -> FaultPlan {
-        match self {
-            FaultProfile::Transient => {
-                FaultPlan::default().chaos(ChaosPlan::new(ChaosMode::Transient, seed))
-            }
-            FaultProfile::Storm => {
-                FaultPlan::default().chaos(ChaosPlan::new(ChaosMode::Storm, seed))
-            }
-            FaultProfile::Calm => FaultPlan::default(),
-            FaultProfile::Throttling => FaultPlan {
-                script: vec![
-                    FaultStep::new(
-                        None,
-                        Fault::Fail(Failure::throttled(Some(0.01))),
-                        FaultTimes::Once,
-                    ),
-                    FaultStep::new(
-                        None,
-                        Fault::Fail(Failure::throttled(None)),
-                        FaultTimes::Once,
-                    ),
-                    FaultStep::new(None, Fault::Fail(Failure::Unavailable), FaultTimes::Once),
-                ],
-                ..FaultPlan::default()
-            },
-            FaultProfile::Congested(n) => FaultPlan {
-                latency: Some(Duration::from_millis(5)),
-                max_in_flight: Some(n),
-                script: Vec::new(),
-                chaos: None,
-            },
-        }
-    }
-}
-
-impl std::str::FromStr for FaultProfile {
-    type Err = Error;
-
-    /// `none` (or `calm`), `transient`, `storm`, `throttling`, `congested:<n>`.
-    fn from_str(s: &str) -> Result<Self> {
-        let lower = s.trim().to_ascii_lowercase();
-        match lower.as_str() {
-            "none" | "calm" => Ok(FaultProfile::Calm),
-            "transient" => Ok(FaultProfile::Transient),
-            "storm" => Ok(FaultProfile::Storm),
-            "throttling" => Ok(FaultProfile::Throttling),
-            other => other
-                .strip_prefix("congested:")
-                .and_then(|n| n.parse().ok())
-                .map(FaultProfile::Congested)
-                .ok_or_else(|| {
-                    Error::Config(format!(
-                        "unknown fault profile {s:?} (none, transient, storm, throttling, congested:<n>)"
-                    ))
-                }),
-        }
-    }
 }
 
 /// Simulator settings.
@@ -358,46 +167,6 @@ impl std::fmt::Debug for SimulatorHandle {
             .field("tenant_id", &self.state.tenant_id)
             .finish_non_exhaustive()
     }
-}
-
-/// `appid` of the simulator's token (the application "registered" in the simulated tenant).
-pub const TOKEN_APP_ID: &str = "5e1a7a70-0000-4000-8000-00000000a11c";
-/// `oid` of the simulator's token: the object id of the application's service principal. The
-/// simulated RBAC treats it (and [`TOKEN_APP_ID`]) as the caller, as Exchange lists a service
-/// principal's role assignments under its object id.
-pub const TOKEN_OBJECT_ID: &str = "5e1a7a70-0000-4000-8000-0000000000b1";
-
-/// Whether `assignee` names the simulator token's principal (its object id or app id).
-pub(crate) fn is_token_principal(assignee: &str) -> bool {
-    assignee.eq_ignore_ascii_case(TOKEN_OBJECT_ID) || assignee.eq_ignore_ascii_case(TOKEN_APP_ID)
-}
-
-/// The simulator's token: an unsigned (`"alg":"none"`) JWT for an app-only caller of `tenant_id`
-/// holding `Exchange.ManageAsApp`, audience `https://outlook.office365.com`, issued 2024-06-01
-/// and valid until 2100. Deterministic: the same tenant gives the same token.
-pub fn simulator_token(tenant_id: &str) -> String {
-    token_of_generation(tenant_id, 0)
-}
-
-/// The token of `generation` (0 = [`simulator_token`]): same caller and claims, issued one
-/// hour later per generation, so every rotation gives a different token.
-fn token_of_generation(tenant_id: &str, generation: u64) -> String {
-    let iat = 1_717_200_000u64 + generation * 3600;
-    let b64 = |v: Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
-    let header = b64(serde_json::json!({"alg": "none", "typ": "JWT"}));
-    let payload = b64(serde_json::json!({
-        "aud": "https://outlook.office365.com",
-        "iss": format!("https://sts.windows.net/{tenant_id}/"),
-        "tid": tenant_id,
-        "appid": TOKEN_APP_ID,
-        "oid": TOKEN_OBJECT_ID,
-        "roles": ["Exchange.ManageAsApp"],
-        "idtyp": "app",
-        "iat": iat,
-        "nbf": iat,
-        "exp": 4_102_444_800u64
-    }));
-    format!("{header}.{payload}.")
 }
 
 impl Simulator {
@@ -1048,7 +817,7 @@ async fn answer_invoke_inner(
         let _ = serde_json::to_writer(&mut out, c);
     }
     let next_on_write =
-        matches!(late, Some(Fault::NextLinkOnWrite)).then(super::engine::Cursor::default);
+        matches!(late, Some(Fault::NextLinkOnWrite)).then(super::continuation::Cursor::default);
     let next_token = match (stale_link, outcome.next.as_ref().or(next_on_write.as_ref())) {
         (Some(stale), _) => Some(stale),
         (None, Some(next)) => Some(continuation::encode(

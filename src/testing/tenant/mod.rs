@@ -1,0 +1,12 @@
+//! The stateful model of one Exchange Online tenant and its deterministic generator.
+//!
+//! The data types live in `model`, the seeded [`TenantBuilder`] in `generation`.
+
+mod generation;
+mod model;
+
+pub use generation::TenantBuilder;
+pub use model::{
+    AccessRule, Device, Mailbox, MailboxPolicy, ORG_SETTINGS_NAME, OrgSettings, SECTION, Tenant,
+    WipeProgress, WipeState,
+};
