@@ -6,6 +6,8 @@ use std::path::Path;
 
 use base64::Engine as _;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use secrecy::zeroize::Zeroizing;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use sha1::{Digest as _, Sha1};
 
@@ -25,9 +27,14 @@ use crate::error::AuthError;
 ///
 /// Encrypted private keys are refused; decrypt them first (`openssl pkey -in enc.pem -out key.pem`).
 /// `Debug` shows only the certificate thumbprint, never key material.
+///
+/// The private key is held as a secret: file contents, decoded PEM blocks and the key's PEM
+/// text are kept in zeroizing buffers from load to use, and the signing key is built from
+/// the secret only while an assertion is signed.
 #[derive(Clone)]
 pub struct ClientCertificate {
-    key: EncodingKey,
+    /// The private key as PEM text (one block).
+    key_pem: SecretString,
     /// SHA-1 of the certificate DER.
     sha1: [u8; 20],
 }
@@ -47,7 +54,7 @@ impl ClientCertificate {
 
     /// Load from one PEM file that holds both the certificate and the private key.
     pub fn from_pem_file(path: impl AsRef<Path>) -> Result<Self, AuthError> {
-        Self::from_pem(&read(path.as_ref())?)
+        Self::from_pem(read(path.as_ref())?.expose_secret())
     }
 
     /// Load from a certificate PEM file and a separate private-key PEM file.
@@ -55,7 +62,10 @@ impl ClientCertificate {
         certificate_path: impl AsRef<Path>,
         key_path: impl AsRef<Path>,
     ) -> Result<Self, AuthError> {
-        Self::from_pem_parts(&read(certificate_path.as_ref())?, &read(key_path.as_ref())?)
+        Self::from_pem_parts(
+            read(certificate_path.as_ref())?.expose_secret(),
+            read(key_path.as_ref())?.expose_secret(),
+        )
     }
 
     /// The certificate's SHA-1 thumbprint in upper-case hex, as the Entra portal shows it.
@@ -97,24 +107,25 @@ impl ClientCertificate {
             iat: now,
             exp: now + ASSERTION_LIFETIME_SECS,
         };
-        jsonwebtoken::encode(&header, &claims, &self.key).map_err(|e| {
+        let key = signing_key(&self.key_pem)?;
+        jsonwebtoken::encode(&header, &claims, &key).map_err(|e| {
             AuthError::InvalidCredential(format!("could not sign the client assertion: {e}"))
         })
     }
 
-    fn from_blocks(blocks: Vec<pem::Pem>) -> Result<Self, AuthError> {
+    fn from_blocks(blocks: Vec<Block>) -> Result<Self, AuthError> {
         let certificate = blocks
             .iter()
-            .find(|b| b.tag() == "CERTIFICATE")
+            .find(|b| b.tag == "CERTIFICATE")
             .ok_or_else(|| invalid("no CERTIFICATE block found in the PEM input"))?;
-        let mut keys = blocks.iter().filter(|b| b.tag().ends_with("PRIVATE KEY"));
+        let mut keys = blocks.iter().filter(|b| b.tag.ends_with("PRIVATE KEY"));
         let key = keys
             .next()
             .ok_or_else(|| invalid("no private key block found in the PEM input"))?;
         if keys.next().is_some() {
             return Err(invalid("more than one private key in the PEM input"));
         }
-        match key.tag() {
+        match key.tag.as_str() {
             "PRIVATE KEY" | "RSA PRIVATE KEY" => {}
             "ENCRYPTED PRIVATE KEY" => {
                 return Err(invalid(
@@ -127,11 +138,40 @@ impl ClientCertificate {
                 )));
             }
         }
-        let key = EncodingKey::from_rsa_pem(pem::encode(key).as_bytes()).map_err(|_| {
-            invalid("the private key is not a valid RSA key (PKCS#8 or PKCS#1 expected)")
-        })?;
-        let sha1: [u8; 20] = Sha1::digest(certificate.contents()).into();
-        Ok(ClientCertificate { key, sha1 })
+        let key_pem = key.to_pem();
+        // Validate now; the signing key is rebuilt from the secret for each assertion.
+        signing_key(&key_pem)?;
+        let sha1: [u8; 20] = Sha1::digest(&certificate.contents[..]).into();
+        Ok(ClientCertificate { key_pem, sha1 })
+    }
+}
+
+/// The signing key, built from the PEM secret (dropped right after use).
+fn signing_key(key_pem: &SecretString) -> Result<EncodingKey, AuthError> {
+    EncodingKey::from_rsa_pem(key_pem.expose_secret().as_bytes())
+        .map_err(|_| invalid("the private key is not a valid RSA key (PKCS#8 or PKCS#1 expected)"))
+}
+
+/// A decoded PEM block whose contents are zeroized when dropped.
+struct Block {
+    tag: String,
+    contents: Zeroizing<Vec<u8>>,
+}
+
+impl Block {
+    fn new(pem: pem::Pem) -> Self {
+        Block {
+            tag: pem.tag().to_string(),
+            contents: Zeroizing::new(pem.into_contents()),
+        }
+    }
+
+    /// The block as PEM text, held as a secret; the intermediate copies are zeroized.
+    fn to_pem(&self) -> SecretString {
+        let pem = pem::Pem::new(self.tag.clone(), self.contents.to_vec());
+        let text = Zeroizing::new(pem::encode(&pem));
+        drop(Zeroizing::new(pem.into_contents()));
+        SecretString::from(text.as_str())
     }
 }
 
@@ -152,9 +192,12 @@ fn invalid(message: &str) -> AuthError {
 }
 
 /// Parse PEM blocks; the error never quotes the input (it may hold a key).
-fn parse(text: &str, what: &str) -> Result<Vec<pem::Pem>, AuthError> {
-    let blocks =
-        pem::parse_many(text).map_err(|_| invalid(&format!("the {what} is not valid PEM text")))?;
+fn parse(text: &str, what: &str) -> Result<Vec<Block>, AuthError> {
+    let blocks: Vec<Block> = pem::parse_many(text)
+        .map_err(|_| invalid(&format!("the {what} is not valid PEM text")))?
+        .into_iter()
+        .map(Block::new)
+        .collect();
     if blocks.is_empty() {
         return Err(invalid(&format!(
             "the {what} holds no PEM block (a PFX file must be converted to PEM first)"
@@ -163,15 +206,37 @@ fn parse(text: &str, what: &str) -> Result<Vec<pem::Pem>, AuthError> {
     Ok(blocks)
 }
 
-fn read(path: &Path) -> Result<String, AuthError> {
-    let bytes = std::fs::read(path).map_err(|e| {
+/// Read a PEM file into a secret; the buffer it was read into is zeroized.
+fn read(path: &Path) -> Result<SecretString, AuthError> {
+    let bytes = Zeroizing::new(std::fs::read(path).map_err(|e| {
         AuthError::InvalidCredential(format!("cannot read {}: {e}", path.display()))
-    })?;
-    String::from_utf8(bytes).map_err(|_| {
+    })?);
+    let text = std::str::from_utf8(&bytes).map_err(|_| {
         AuthError::InvalidCredential(format!(
             "{} is not PEM text (a PFX file must be converted to PEM first: \
              openssl pkcs12 -in app.pfx -out app.pem -nodes)",
             path.display()
         ))
-    })
+    })?;
+    Ok(SecretString::from(text))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const COMBINED: &str = include_str!("../../tests/fixtures/auth/combined.pem");
+
+    #[test]
+    fn the_key_is_held_as_a_pem_secret_and_signs() {
+        let cert = ClientCertificate::from_pem(COMBINED).unwrap();
+        let pem = cert.key_pem.expose_secret();
+        assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----"), "{pem:.30}");
+        assert!(!pem.contains("CERTIFICATE"));
+        assert!(!format!("{cert:?}").contains("PRIVATE"));
+        let jwt = cert
+            .assertion("cid", "https://login.example/t", chrono::Utc::now())
+            .unwrap();
+        assert_eq!(jwt.split('.').count(), 3);
+    }
 }
