@@ -280,6 +280,15 @@ pub enum AuthError {
     /// The credential is unusable (bad certificate, missing key, bad configuration).
     #[error("invalid credential: {0}")]
     InvalidCredential(String),
+    /// The tenant is neither a GUID nor a valid DNS name.
+    #[error("{0}")]
+    InvalidTenant(#[from] crate::environment::TenantIdError),
+    /// The token endpoint answered with a body larger than the limit (in bytes).
+    #[error("token response larger than {limit} bytes")]
+    ResponseTooLarge {
+        /// The limit in bytes.
+        limit: usize,
+    },
     /// Any other failure of a custom token provider.
     #[error("token provider failed: {0}")]
     Other(String),
@@ -335,9 +344,16 @@ pub enum Error {
     /// A redirect was refused (target outside the environment's allow-list, or too many hops).
     #[error("redirect refused: {0}")]
     Redirect(String),
-    /// The client is misconfigured (bad endpoint, plain http to a non-loopback host, ...).
+    /// The client is misconfigured (missing tenant or token provider, bad variable, ...).
     #[error("configuration error: {0}")]
     Config(String),
+    /// An endpoint the bearer token must not be sent to (plain http to a non-loopback host,
+    /// a host outside the cloud without an explicit opt-in, ...).
+    #[error("configuration error: {0}")]
+    Endpoint(#[from] crate::environment::EndpointError),
+    /// The tenant is neither a GUID nor a valid DNS name.
+    #[error("configuration error: {0}")]
+    InvalidTenant(#[from] crate::environment::TenantIdError),
     /// The retry policy gave up; the last error is kept.
     #[error("gave up after {attempts} attempt(s): {last}")]
     RetriesExhausted {
