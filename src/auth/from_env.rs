@@ -27,6 +27,13 @@ pub const VAR_CLIENT_SECRET: &str = "EXO_CLIENT_SECRET";
 pub const VAR_CLIENT_CERTIFICATE: &str = "EXO_CLIENT_CERTIFICATE";
 /// `EXO_CLIENT_CERTIFICATE_KEY`.
 pub const VAR_CLIENT_CERTIFICATE_KEY: &str = "EXO_CLIENT_CERTIFICATE_KEY";
+/// `EXO_CREDENTIAL`: an Azure SDK credential instead of a token or client credentials:
+/// `managed-identity`, `workload-identity`, `azure-cli` or `developer-tools` (feature
+/// `azure-identity`).
+pub const VAR_CREDENTIAL: &str = "EXO_CREDENTIAL";
+/// `AZURE_CLIENT_ID`: with `EXO_CREDENTIAL=managed-identity`, the client id of a
+/// user-assigned identity (also read by the Azure SDK for workload identity).
+pub const VAR_AZURE_CLIENT_ID: &str = "AZURE_CLIENT_ID";
 /// `EXO_AUTHORITY`: the login host for the client-credentials flow (token URL
 /// `{authority}/{tenant}/oauth2/v2.0/token`).
 pub const VAR_AUTHORITY: &str = "EXO_AUTHORITY";
@@ -189,8 +196,10 @@ fn build(
     let secret = get(VAR_CLIENT_SECRET);
     let certificate = get(VAR_CLIENT_CERTIFICATE);
     let key = get(VAR_CLIENT_CERTIFICATE_KEY);
+    let azure = get(VAR_CREDENTIAL);
 
     if token.is_none()
+        && azure.is_none()
         && client_id.is_none()
         && secret.is_none()
         && certificate.is_none()
@@ -204,6 +213,19 @@ fn build(
         missing.push(VAR_TENANT_ID);
     }
     let tenant = tenant.as_deref().map(parse_tenant).transpose()?;
+    if let Some(kind) = azure {
+        if token.is_some() || client_id.is_some() || secret.is_some() || certificate.is_some() {
+            return Err(FromEnvError::Invalid {
+                variable: VAR_CREDENTIAL,
+                message: "set either EXO_CREDENTIAL or EXO_ACCESS_TOKEN / EXO_CLIENT_*, not both"
+                    .into(),
+            });
+        }
+        let Some(tenant) = tenant else {
+            return Err(FromEnvError::Missing(missing));
+        };
+        return azure_provider(env, &tenant, &kind, get).map(Some);
+    }
     if let Some(token) = token {
         if !missing.is_empty() {
             return Err(FromEnvError::Missing(missing));
@@ -275,4 +297,35 @@ fn build(
     }
     let provider = provider.cached();
     Ok(Some(Arc::new(provider)))
+}
+
+#[cfg(feature = "azure-identity")]
+fn azure_provider(
+    env: &Environment,
+    tenant: &TenantId,
+    kind: &str,
+    get: &dyn Fn(&str) -> Option<String>,
+) -> Result<Arc<dyn TokenProvider>, FromEnvError> {
+    use super::azure::{AzureCredential, AzureCredentialKind};
+    let kind: AzureCredentialKind = kind.parse().map_err(|e: AuthError| FromEnvError::Invalid {
+        variable: VAR_CREDENTIAL,
+        message: e.to_string(),
+    })?;
+    let user_assigned = get(VAR_AZURE_CLIENT_ID).map(|id| id.trim().to_string());
+    let credential = AzureCredential::of_kind(kind, env, tenant, user_assigned)
+        .map_err(FromEnvError::Credential)?;
+    Ok(Arc::new(super::CachingTokenProvider::new(credential)))
+}
+
+#[cfg(not(feature = "azure-identity"))]
+fn azure_provider(
+    _env: &Environment,
+    _tenant: &TenantId,
+    _kind: &str,
+    _get: &dyn Fn(&str) -> Option<String>,
+) -> Result<Arc<dyn TokenProvider>, FromEnvError> {
+    Err(FromEnvError::Invalid {
+        variable: VAR_CREDENTIAL,
+        message: "this build lacks the azure-identity feature".into(),
+    })
 }

@@ -26,6 +26,8 @@
 //! | `EXO_CLIENT_SECRET` | Client secret |
 //! | `EXO_CLIENT_CERTIFICATE` | Path to a PEM file with the certificate (and the key, unless `EXO_CLIENT_CERTIFICATE_KEY` is set) |
 //! | `EXO_CLIENT_CERTIFICATE_KEY` | Path to a separate PEM private key (optional) |
+//! | `EXO_CREDENTIAL` | An Azure SDK credential (feature `azure-identity`, see [`azure`](crate::auth#azure-sdk-credentials)): `managed-identity`, `workload-identity`, `azure-cli` or `developer-tools`; not together with `EXO_ACCESS_TOKEN` or `EXO_CLIENT_*`. Unset: a token or client credentials as above |
+//! | `AZURE_CLIENT_ID` | With `EXO_CREDENTIAL=managed-identity`: the client id of a user-assigned identity (optional) |
 //! | `EXO_AUTHORITY` | Login host override for the client-credentials flow (token URL `{authority}/{tenant}/oauth2/v2.0/token`): the cloud's login host, a loopback address (`http` accepted), or any other `https` host with `EXO_ALLOW_CUSTOM_ENDPOINT=1` |
 //! | `EXO_ALLOW_CUSTOM_ENDPOINT` | `1` to accept an `https` `EXO_ENDPOINT` or `EXO_AUTHORITY` outside the cloud: **credentials are sent to that host** |
 //!
@@ -33,8 +35,14 @@
 //! variables through a lookup function instead of the process environment, so tests (and
 //! callers with their own configuration source) need not touch the process environment.
 //!
-//! For delegated (user) tokens, implement [`TokenProvider`] over the library of your choice
-//! (MSAL, `azure_identity`, a managed-identity endpoint); it is one async method.
+//! # Azure SDK credentials
+//!
+//! With the `azure-identity` feature, the `azure` module adapts the Azure SDK's credentials
+//! (managed identity, workload identity federation, Azure CLI, developer tools) to
+//! [`TokenProvider`], with the Exchange Online scope of the configured cloud.
+//!
+//! For other delegated (user) tokens, implement [`TokenProvider`] over the library of your
+//! choice (MSAL, a token broker); it is one async method.
 
 use std::fmt;
 
@@ -44,6 +52,9 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::error::AuthError;
 
+#[cfg(feature = "azure-identity")]
+#[cfg_attr(docsrs, doc(cfg(feature = "azure-identity")))]
+pub mod azure;
 mod cache;
 mod certificate;
 mod claims;
@@ -60,9 +71,10 @@ pub use client_credentials::{
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use from_env::{
     EnvSettings, FromEnvError, VAR_ACCESS_TOKEN, VAR_ALLOW_CUSTOM_ENDPOINT, VAR_AUTHORITY,
-    VAR_CLIENT_CERTIFICATE, VAR_CLIENT_CERTIFICATE_KEY, VAR_CLIENT_ID, VAR_CLIENT_SECRET,
-    VAR_ENVIRONMENT, VAR_TENANT_ID, allow_custom_endpoint_from_lookup, provider_from_env,
-    provider_from_lookup, settings_from_env, settings_from_lookup,
+    VAR_AZURE_CLIENT_ID, VAR_CLIENT_CERTIFICATE, VAR_CLIENT_CERTIFICATE_KEY, VAR_CLIENT_ID,
+    VAR_CLIENT_SECRET, VAR_CREDENTIAL, VAR_ENVIRONMENT, VAR_TENANT_ID,
+    allow_custom_endpoint_from_lookup, provider_from_env, provider_from_lookup, settings_from_env,
+    settings_from_lookup,
 };
 
 /// An access token and when it expires. `Debug` never shows the token.
