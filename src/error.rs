@@ -283,6 +283,15 @@ pub enum AuthError {
     /// The tenant is neither a GUID nor a valid DNS name.
     #[error("{0}")]
     InvalidTenant(#[from] crate::environment::TenantIdError),
+    /// The private key does not belong to the certificate (their public keys differ).
+    #[error(
+        "the private key does not match the certificate (thumbprint {thumbprint}): \
+         its public key differs from the certificate's"
+    )]
+    CertificateKeyMismatch {
+        /// SHA-1 thumbprint of the certificate, upper-case hex.
+        thumbprint: String,
+    },
     /// The token endpoint answered with a body larger than the limit (in bytes).
     #[error("token response larger than {limit} bytes")]
     ResponseTooLarge {

@@ -10,6 +10,7 @@ use secrecy::zeroize::Zeroizing;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use sha1::{Digest as _, Sha1};
+use sha2::Sha256;
 
 use crate::error::AuthError;
 
@@ -37,6 +38,8 @@ pub struct ClientCertificate {
     key_pem: SecretString,
     /// SHA-1 of the certificate DER.
     sha1: [u8; 20],
+    /// SHA-256 of the certificate DER.
+    sha256: [u8; 32],
 }
 
 impl ClientCertificate {
@@ -78,6 +81,12 @@ impl ClientCertificate {
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(self.sha1)
     }
 
+    /// The `x5t#S256` JWT header value: base64url (no padding) of the SHA-256 of the
+    /// certificate DER.
+    pub fn x5t_s256(&self) -> String {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(self.sha256)
+    }
+
     /// Sign a client assertion for `audience` (the token endpoint URL).
     pub(crate) fn assertion(
         &self,
@@ -97,6 +106,7 @@ impl ClientCertificate {
         }
         let mut header = Header::new(Algorithm::RS256);
         header.x5t = Some(self.x5t());
+        header.x5t_s256 = Some(self.x5t_s256());
         let now = now.timestamp();
         let claims = Claims {
             aud: audience,
@@ -142,8 +152,131 @@ impl ClientCertificate {
         // Validate now; the signing key is rebuilt from the secret for each assertion.
         signing_key(&key_pem)?;
         let sha1: [u8; 20] = Sha1::digest(&certificate.contents[..]).into();
-        Ok(ClientCertificate { key_pem, sha1 })
+        let sha256: [u8; 32] = Sha256::digest(&certificate.contents[..]).into();
+        let loaded = ClientCertificate {
+            key_pem,
+            sha1,
+            sha256,
+        };
+        let certificate_key = certificate_public_key(&certificate.contents).ok_or_else(|| {
+            invalid("the certificate holds no RSA public key (an RSA certificate is required)")
+        })?;
+        let private_key = private_key_public_part(&key.tag, &key.contents).ok_or_else(|| {
+            invalid("the private key is not a valid RSA key (PKCS#8 or PKCS#1 expected)")
+        })?;
+        if certificate_key != private_key {
+            return Err(AuthError::CertificateKeyMismatch {
+                thumbprint: loaded.thumbprint(),
+            });
+        }
+        Ok(loaded)
     }
+}
+
+/// An RSA public key: modulus and exponent, big-endian without leading zeros (borrowed).
+#[derive(PartialEq, Eq)]
+struct RsaPublic<'a> {
+    n: &'a [u8],
+    e: &'a [u8],
+}
+
+/// One DER element: `(tag, contents, rest)`. Definite lengths only.
+fn tlv(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+    let (&tag, rest) = input.split_first()?;
+    let (&first, rest) = rest.split_first()?;
+    let (len, rest) = if first < 0x80 {
+        (usize::from(first), rest)
+    } else {
+        let count = usize::from(first & 0x7f);
+        if count == 0 || count > 4 || rest.len() < count {
+            return None;
+        }
+        let len = rest[..count]
+            .iter()
+            .fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
+        (len, &rest[count..])
+    };
+    if rest.len() < len {
+        return None;
+    }
+    Some((tag, &rest[..len], &rest[len..]))
+}
+
+/// The next element, which must have `tag`: `(contents, rest)`.
+fn expect(input: &[u8], tag: u8) -> Option<(&[u8], &[u8])> {
+    let (t, contents, rest) = tlv(input)?;
+    (t == tag).then_some((contents, rest))
+}
+
+const SEQUENCE: u8 = 0x30;
+const INTEGER: u8 = 0x02;
+const BIT_STRING: u8 = 0x03;
+const OCTET_STRING: u8 = 0x04;
+const OID: u8 = 0x06;
+/// `1.2.840.113549.1.1.1` (rsaEncryption).
+const RSA_ENCRYPTION: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01];
+
+fn unsigned(int: &[u8]) -> &[u8] {
+    let zeros = int.iter().take_while(|b| **b == 0).count();
+    &int[zeros..]
+}
+
+/// `RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER }`, or the first
+/// two integers after the version of an `RSAPrivateKey`.
+fn rsa_integers(seq: &[u8]) -> Option<RsaPublic<'_>> {
+    let (n, rest) = expect(seq, INTEGER)?;
+    let (e, _) = expect(rest, INTEGER)?;
+    Some(RsaPublic {
+        n: unsigned(n),
+        e: unsigned(e),
+    })
+}
+
+/// The RSA public key of an X.509 certificate's SubjectPublicKeyInfo.
+fn certificate_public_key(der: &[u8]) -> Option<RsaPublic<'_>> {
+    let (cert, _) = expect(der, SEQUENCE)?;
+    let (mut tbs, _) = expect(cert, SEQUENCE)?;
+    if tbs.first() == Some(&0xA0) {
+        tbs = tlv(tbs)?.2; // [0] version
+    }
+    // serialNumber, signature, issuer, validity, subject
+    for _ in 0..5 {
+        tbs = tlv(tbs)?.2;
+    }
+    let (spki, _) = expect(tbs, SEQUENCE)?;
+    let (algorithm, rest) = expect(spki, SEQUENCE)?;
+    let (oid, _) = expect(algorithm, OID)?;
+    if oid != RSA_ENCRYPTION {
+        return None;
+    }
+    let (bits, _) = expect(rest, BIT_STRING)?;
+    let (&unused, key) = bits.split_first()?;
+    if unused != 0 {
+        return None;
+    }
+    let (rsa, _) = expect(key, SEQUENCE)?;
+    rsa_integers(rsa)
+}
+
+/// The public part (modulus, exponent) of a PKCS#1 or PKCS#8 RSA private key, read in place.
+fn private_key_public_part<'a>(tag: &str, der: &'a [u8]) -> Option<RsaPublic<'a>> {
+    let pkcs1 = match tag {
+        "RSA PRIVATE KEY" => der,
+        "PRIVATE KEY" => {
+            let (info, _) = expect(der, SEQUENCE)?;
+            let (_version, rest) = expect(info, INTEGER)?;
+            let (algorithm, rest) = expect(rest, SEQUENCE)?;
+            let (oid, _) = expect(algorithm, OID)?;
+            if oid != RSA_ENCRYPTION {
+                return None;
+            }
+            expect(rest, OCTET_STRING)?.0
+        }
+        _ => return None,
+    };
+    let (key, _) = expect(pkcs1, SEQUENCE)?;
+    let (_version, rest) = expect(key, INTEGER)?;
+    rsa_integers(rest)
 }
 
 /// The signing key, built from the PEM secret (dropped right after use).
@@ -238,5 +371,28 @@ mod tests {
             .assertion("cid", "https://login.example/t", chrono::Utc::now())
             .unwrap();
         assert_eq!(jwt.split('.').count(), 3);
+    }
+
+    #[test]
+    fn truncated_or_garbled_der_is_no_key_and_no_panic() {
+        let blocks = parse(COMBINED, "test").unwrap();
+        let cert = &blocks[0].contents;
+        let key = &blocks[1].contents;
+        assert!(certificate_public_key(cert).is_some());
+        assert!(private_key_public_part("PRIVATE KEY", key).is_some());
+        for cut in 0..cert.len() {
+            let _ = certificate_public_key(&cert[..cut]);
+        }
+        for cut in 0..key.len() {
+            let _ = private_key_public_part("PRIVATE KEY", &key[..cut]);
+        }
+        let mut garbled = cert.to_vec();
+        for i in 0..garbled.len().min(64) {
+            garbled[i] ^= 0xff;
+            let _ = certificate_public_key(&garbled);
+            garbled[i] ^= 0xff;
+        }
+        assert!(certificate_public_key(&[0x30, 0x84, 0xff, 0xff, 0xff, 0xff]).is_none());
+        assert!(private_key_public_part("EC PRIVATE KEY", key).is_none());
     }
 }
