@@ -18,6 +18,7 @@ pub mod auth;
 pub mod client;
 pub mod cmdlets;
 pub mod connector;
+pub mod crypto;
 pub mod environment;
 pub mod error;
 pub mod http;

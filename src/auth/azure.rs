@@ -99,6 +99,7 @@ impl AzureCredential {
     /// Wrap any Azure SDK credential; tokens are asked for `env`'s Exchange Online scope
     /// unless a request names another one.
     pub fn new(credential: Arc<dyn TokenCredential>, env: &Environment) -> Self {
+        crate::crypto::install_default_crypto_provider();
         AzureCredential {
             credential,
             scope: env.scope(),
@@ -133,6 +134,7 @@ impl AzureCredential {
             user_assigned_id: user_assigned_client_id.map(UserAssignedId::ClientId),
             ..Default::default()
         };
+        crate::crypto::install_default_crypto_provider();
         let credential = ManagedIdentityCredential::new(Some(options)).map_err(failed)?;
         Ok(Self::named(credential, env, "ManagedIdentityCredential"))
     }
@@ -151,6 +153,7 @@ impl AzureCredential {
             tenant_id: Some(tenant.to_string()),
             ..Default::default()
         };
+        crate::crypto::install_default_crypto_provider();
         let credential = WorkloadIdentityCredential::new(Some(options)).map_err(failed)?;
         Ok(Self::named(credential, env, "WorkloadIdentityCredential"))
     }
@@ -177,6 +180,8 @@ impl AzureCredential {
     }
 
     fn named(credential: Arc<dyn TokenCredential>, env: &Environment, name: &'static str) -> Self {
+        // The Azure SDK builds its HTTP client lazily, after this.
+        crate::crypto::install_default_crypto_provider();
         AzureCredential {
             name,
             ..Self::new(credential, env)

@@ -281,6 +281,7 @@ fn private_key_public_part<'a>(tag: &str, der: &'a [u8]) -> Option<RsaPublic<'a>
 
 /// The signing key, built from the PEM secret (dropped right after use).
 fn signing_key(key_pem: &SecretString) -> Result<EncodingKey, AuthError> {
+    crate::crypto::install_default_crypto_provider();
     EncodingKey::from_rsa_pem(key_pem.expose_secret().as_bytes())
         .map_err(|_| invalid("the private key is not a valid RSA key (PKCS#8 or PKCS#1 expected)"))
 }

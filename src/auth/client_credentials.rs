@@ -397,6 +397,7 @@ fn token_url(authority: &Url, tenant: &TenantId) -> Result<Url, AuthError> {
 }
 
 fn default_http_client() -> Result<reqwest::Client, AuthError> {
+    crate::crypto::install_default_crypto_provider();
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(Duration::from_secs(10))

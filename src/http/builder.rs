@@ -208,6 +208,8 @@ impl ClientBuilder {
     /// **Automatic redirects must be disabled on it** (`redirect(reqwest::redirect::Policy::none())`):
     /// this client handles redirects itself so that the token only follows allow-listed
     /// targets. A cookie store (server affinity) and a connect timeout are recommended.
+    /// With the `ring` feature alone, call [`crate::crypto::install_default_crypto_provider`]
+    /// (or install a rustls provider yourself) before building it.
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.http = Some(client);
         self
@@ -245,6 +247,7 @@ impl ClientBuilder {
         let http = match self.http {
             Some(client) => client,
             None => {
+                crate::crypto::install_default_crypto_provider();
                 let mut b = reqwest::Client::builder()
                     .redirect(reqwest::redirect::Policy::none())
                     .cookie_store(true)
