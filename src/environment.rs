@@ -184,26 +184,313 @@ impl FromStr for Environment {
     }
 }
 
-/// Whether the URL's host is a loopback address (`127.0.0.0/8`, `::1` or `localhost`).
+/// Whether the URL's host is a literal loopback address (`127.0.0.0/8` or `[::1]`).
+///
+/// The name `localhost` is not treated as loopback: it is resolved like any other name, and
+/// a resolver (or a hosts file) may map it anywhere.
 pub fn is_loopback(url: &Url) -> bool {
     match url.host() {
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
         Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        None => false,
+        Some(url::Host::Domain(_)) | None => false,
     }
 }
 
-/// Reject endpoints that would leak a token: anything but `https`, except `http` to loopback.
+/// Reject endpoints that would leak a token: anything but `https`, except `http` to a literal
+/// loopback address. Fails with [`Error::Endpoint`].
 pub fn check_endpoint(url: &Url) -> Result<()> {
+    check_scheme(url, "endpoint").map_err(Error::from)
+}
+
+fn check_scheme(url: &Url, setting: &'static str) -> std::result::Result<(), EndpointError> {
+    let refuse = |reason| Err(EndpointError::new(setting, url, reason));
     match url.scheme() {
+        "https" | "http" if url.host_str().is_none_or(str::is_empty) => {
+            refuse(EndpointRefusal::NoHost)
+        }
         "https" => Ok(()),
         "http" if is_loopback(url) => Ok(()),
-        "http" => Err(Error::Config(format!(
-            "plain http is accepted only for loopback endpoints, not {}",
-            url.host_str().unwrap_or("?")
-        ))),
-        other => Err(Error::Config(format!("unsupported URL scheme {other:?}"))),
+        "http" => refuse(EndpointRefusal::PlainHttp),
+        other => refuse(EndpointRefusal::UnsupportedScheme(other.to_string())),
+    }
+}
+
+impl Environment {
+    /// The known cloud this environment belongs to: itself for a built-in cloud; for
+    /// [`Environment::Custom`], the cloud whose token scope it requests, if any.
+    fn cloud(&self) -> Option<Environment> {
+        match self {
+            Environment::Custom { scope, .. } => [
+                Environment::Commercial,
+                Environment::GccHigh,
+                Environment::Dod,
+                Environment::China,
+            ]
+            .into_iter()
+            .find(|cloud| cloud.scope().eq_ignore_ascii_case(scope.trim())),
+            other => Some(other.clone()),
+        }
+    }
+
+    /// Check that the bearer token of this environment may be sent to the base URL `url`:
+    /// `https` to one of the cloud's hosts (default port), or a literal loopback address
+    /// (`http` or `https`). Any other `https` host is accepted only with `allow_custom`
+    /// (which sends the bearer token to that host). `setting` names what is checked in the
+    /// error (`"endpoint"`, `"EXO_ENDPOINT"`).
+    pub fn check_token_endpoint(
+        &self,
+        url: &Url,
+        allow_custom: bool,
+        setting: &'static str,
+    ) -> std::result::Result<(), EndpointError> {
+        check_scheme(url, setting)?;
+        if is_loopback(url) || allow_custom {
+            return Ok(());
+        }
+        let host = url.host_str().unwrap_or("").to_ascii_lowercase();
+        let cloud = self.cloud();
+        let on_cloud = cloud.as_ref().is_some_and(|cloud| {
+            url.port_or_known_default() == Some(443) && cloud.host_allowed(&host)
+        });
+        if on_cloud {
+            Ok(())
+        } else {
+            Err(EndpointError::new(
+                setting,
+                url,
+                EndpointRefusal::NotAllowed {
+                    cloud: cloud.map_or_else(|| "custom".to_string(), |c| c.to_string()),
+                },
+            ))
+        }
+    }
+
+    /// Check that client credentials of this environment may be sent to the login host
+    /// `authority`: `https` to the cloud's login host (default port), or a literal loopback
+    /// address (`http` or `https`). Any other `https` host is accepted only with
+    /// `allow_custom`. `setting` names what is checked in the error (`"EXO_AUTHORITY"`).
+    pub fn check_authority(
+        &self,
+        authority: &Url,
+        allow_custom: bool,
+        setting: &'static str,
+    ) -> std::result::Result<(), EndpointError> {
+        check_scheme(authority, setting)?;
+        if is_loopback(authority) || allow_custom {
+            return Ok(());
+        }
+        let cloud = self.cloud().unwrap_or_else(|| self.clone());
+        let expected = cloud.authority();
+        let same_host = authority.scheme() == "https"
+            && authority.port_or_known_default() == Some(443)
+            && authority
+                .host_str()
+                .zip(expected.host_str())
+                .is_some_and(|(a, b)| a.eq_ignore_ascii_case(b));
+        if same_host {
+            Ok(())
+        } else {
+            Err(EndpointError::new(
+                setting,
+                authority,
+                EndpointRefusal::NotAllowed {
+                    cloud: cloud.to_string(),
+                },
+            ))
+        }
+    }
+}
+
+/// Why an endpoint or a login host was refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EndpointRefusal {
+    /// The URL has no host.
+    NoHost,
+    /// A scheme other than `https` and `http`.
+    UnsupportedScheme(String),
+    /// Plain `http` to a host that is not a literal loopback address.
+    PlainHttp,
+    /// An `https` host outside the cloud that was not explicitly allowed.
+    NotAllowed {
+        /// The cloud whose hosts are accepted without an opt-in.
+        cloud: String,
+    },
+}
+
+/// An endpoint (or login host) that credentials must not be sent to.
+///
+/// `Display` names the setting and the host (never a path, query string or user info), and
+/// for [`EndpointRefusal::NotAllowed`] how to opt in.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{}", self.describe())]
+#[non_exhaustive]
+pub struct EndpointError {
+    /// What was checked, e.g. `endpoint`, `EXO_ENDPOINT` or `EXO_AUTHORITY`.
+    pub setting: &'static str,
+    /// `host[:port]` of the refused URL.
+    pub host: String,
+    /// Why it was refused.
+    pub reason: EndpointRefusal,
+}
+
+impl EndpointError {
+    fn new(setting: &'static str, url: &Url, reason: EndpointRefusal) -> Self {
+        let host = match (url.host_str(), url.port()) {
+            (Some(h), Some(p)) => format!("{h}:{p}"),
+            (Some(h), None) => h.to_string(),
+            (None, _) => "(no host)".to_string(),
+        };
+        EndpointError {
+            setting,
+            host,
+            reason,
+        }
+    }
+
+    fn describe(&self) -> String {
+        let EndpointError { setting, host, .. } = self;
+        match &self.reason {
+            EndpointRefusal::NoHost => format!("{setting}: the URL has no host"),
+            EndpointRefusal::UnsupportedScheme(s) => {
+                format!("{setting}: unsupported URL scheme {s:?} for {host} (https expected)")
+            }
+            EndpointRefusal::PlainHttp => format!(
+                "{setting}: plain http is accepted only for loopback addresses \
+                 (127.0.0.0/8, [::1]), not {host}"
+            ),
+            EndpointRefusal::NotAllowed { cloud } => format!(
+                "{setting}: {host} is neither a host of the {cloud} cloud nor a loopback \
+                 address; credentials would be sent there, so it needs an explicit opt-in \
+                 (ClientBuilder::allow_custom_endpoint(true) or EXO_ALLOW_CUSTOM_ENDPOINT=1)"
+            ),
+        }
+    }
+}
+
+/// A validated tenant: a GUID (`2f6c0000-0000-0000-0000-000000000001`) or a DNS name
+/// (`contoso.onmicrosoft.com`).
+///
+/// Parsed once and then used wherever a tenant goes: the URL path of the admin API, the token
+/// URL and the `X-AnchorMailbox` header. A DNS name is made of labels of ASCII letters, digits
+/// and hyphens (no empty label, no leading or trailing hyphen, at most 63 characters a label
+/// and 253 in all); whitespace, control characters, `/`, `?`, `#`, `%` and anything else are
+/// refused. Nothing is trimmed.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct TenantId(String);
+
+impl TenantId {
+    /// Validate `input` as a tenant GUID or DNS name.
+    pub fn parse(input: &str) -> std::result::Result<TenantId, TenantIdError> {
+        let fail = |reason: &str| Err(TenantIdError::new(input, reason));
+        if input.is_empty() {
+            return fail("the tenant is empty");
+        }
+        if input.len() == 36 && uuid::Uuid::try_parse(input).is_ok() {
+            return Ok(TenantId(input.to_string()));
+        }
+        if input.len() > 253 {
+            return fail("longer than 253 characters");
+        }
+        if let Some(c) = input
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '.')))
+        {
+            let what = if c.is_control() {
+                "a control character".to_string()
+            } else if c.is_whitespace() {
+                "whitespace".to_string()
+            } else {
+                format!("{:?}", c)
+            };
+            return fail(&format!(
+                "contains {what}; expected a GUID or a DNS name (letters, digits, hyphens, dots)"
+            ));
+        }
+        for label in input.split('.') {
+            if label.is_empty() {
+                return fail("has an empty DNS label");
+            }
+            if label.len() > 63 {
+                return fail("has a DNS label longer than 63 characters");
+            }
+            if label.starts_with('-') || label.ends_with('-') {
+                return fail("has a DNS label starting or ending with a hyphen");
+            }
+        }
+        Ok(TenantId(input.to_string()))
+    }
+
+    /// The tenant as given.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether the tenant is a GUID (rather than a domain name).
+    pub fn is_guid(&self) -> bool {
+        self.0.len() == 36 && uuid::Uuid::try_parse(&self.0).is_ok()
+    }
+}
+
+impl fmt::Display for TenantId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl AsRef<str> for TenantId {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for TenantId {
+    type Err = TenantIdError;
+    fn from_str(s: &str) -> std::result::Result<Self, TenantIdError> {
+        TenantId::parse(s)
+    }
+}
+
+impl PartialEq<str> for TenantId {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+impl PartialEq<&str> for TenantId {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
+impl From<TenantId> for String {
+    fn from(t: TenantId) -> String {
+        t.0
+    }
+}
+
+/// A tenant that is neither a GUID nor a valid DNS name.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("invalid tenant \"{input}\": {reason}")]
+#[non_exhaustive]
+pub struct TenantIdError {
+    /// The rejected input, escaped (control characters and quotes as `\n`, `\u{7f}`, ...)
+    /// and truncated to 100 characters.
+    pub input: String,
+    /// Why it was rejected.
+    pub reason: String,
+}
+
+impl TenantIdError {
+    fn new(input: &str, reason: &str) -> Self {
+        TenantIdError {
+            input: input
+                .chars()
+                .take(100)
+                .flat_map(char::escape_default)
+                .collect(),
+            reason: reason.to_string(),
+        }
     }
 }
 
@@ -249,7 +536,8 @@ mod tests {
         assert!(local.may_receive_token(&Url::parse("http://127.0.0.1:8080/x").unwrap()));
         assert!(!local.may_receive_token(&Url::parse("http://127.0.0.1:9090/x").unwrap()));
         assert!(Environment::custom("http://10.0.0.1:8080").is_err());
-        assert!(Environment::custom("http://localhost:1").is_ok());
+        // `localhost` is a name, not a loopback address.
+        assert!(Environment::custom("http://localhost:1").is_err());
         // https on another port of a custom endpoint, or another host, gets no token.
         assert!(!local.may_receive_token(&Url::parse("https://127.0.0.1:9999/x").unwrap()));
         let proxy = Environment::custom("https://proxy.example:8443").unwrap();

@@ -329,6 +329,24 @@ pub enum AuthError {
     /// The credential is unusable (bad certificate, missing key, bad configuration).
     #[error("invalid credential: {0}")]
     InvalidCredential(String),
+    /// The tenant is neither a GUID nor a valid DNS name.
+    #[error("{0}")]
+    InvalidTenant(#[from] crate::environment::TenantIdError),
+    /// The private key does not belong to the certificate (their public keys differ).
+    #[error(
+        "the private key does not match the certificate (thumbprint {thumbprint}): \
+         its public key differs from the certificate's"
+    )]
+    CertificateKeyMismatch {
+        /// SHA-1 thumbprint of the certificate, upper-case hex.
+        thumbprint: String,
+    },
+    /// The token endpoint answered with a body larger than the limit (in bytes).
+    #[error("token response larger than {limit} bytes")]
+    ResponseTooLarge {
+        /// The limit in bytes.
+        limit: usize,
+    },
     /// Any other failure of a custom token provider.
     #[error("token provider failed: {0}")]
     Other(String),
@@ -375,8 +393,13 @@ pub enum Error {
     InvalidInput(Box<InvalidInput>),
     /// A redirect was refused (target outside the environment's allow-list, or too many hops).
     Redirect(String),
-    /// The client is misconfigured (bad endpoint, plain http to a non-loopback host, ...).
+    /// The client is misconfigured (missing tenant or token provider, bad variable, ...).
     Config(String),
+    /// An endpoint the bearer token must not be sent to (plain http to a non-loopback host,
+    /// a host outside the cloud without an explicit opt-in, ...).
+    Endpoint(crate::environment::EndpointError),
+    /// The tenant is neither a GUID nor a valid DNS name.
+    InvalidTenant(crate::environment::TenantIdError),
     /// The retry policy gave up; the last error is kept.
     RetriesExhausted {
         /// Number of attempts made.
@@ -440,6 +463,8 @@ impl fmt::Display for Error {
             Error::InvalidInput(e) => write!(f, "invalid input: {e}"),
             Error::Redirect(m) => write!(f, "redirect refused: {m}"),
             Error::Config(m) => write!(f, "configuration error: {m}"),
+            Error::Endpoint(e) => write!(f, "configuration error: {e}"),
+            Error::InvalidTenant(e) => write!(f, "configuration error: {e}"),
             Error::RetriesExhausted { attempts, last } => {
                 write!(f, "gave up after {attempts} attempt(s): {last}")
             }
@@ -470,6 +495,18 @@ impl std::error::Error for Error {
             }
             _ => None,
         }
+    }
+}
+
+impl From<crate::environment::EndpointError> for Error {
+    fn from(e: crate::environment::EndpointError) -> Self {
+        Error::Endpoint(e)
+    }
+}
+
+impl From<crate::environment::TenantIdError> for Error {
+    fn from(e: crate::environment::TenantIdError) -> Self {
+        Error::InvalidTenant(e)
     }
 }
 

@@ -33,6 +33,7 @@ pub mod catalog;
 pub mod client;
 pub mod cmdlets;
 pub mod connector;
+pub mod crypto;
 pub mod environment;
 pub mod error;
 pub mod http;

@@ -237,6 +237,19 @@ async fn certificate_round_trip(certificate: ClientCertificate) {
     let x5t =
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha1::Sha1::digest(cert_der()));
     assert_eq!(header.x5t.as_deref(), Some(x5t.as_str()));
+    // ... and x5t#S256 = base64url(SHA-256(certificate DER)).
+    let x5t_s256 =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(cert_der()));
+    assert_eq!(header.x5t_s256.as_deref(), Some(x5t_s256.as_str()));
+    let raw_header = assertion.split('.').next().unwrap();
+    let raw_header: serde_json::Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(raw_header)
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(raw_header["x5t#S256"], x5t_s256.as_str());
+    assert_eq!(raw_header["x5t"], x5t.as_str());
 
     // Signature verified with the certificate's public key.
     let (n, e) = rsa_public_key_of(&cert_der());
@@ -404,6 +417,7 @@ fn plain_http_authority_refused_unless_loopback() {
         "http://login.microsoftonline.com",
         "http://10.0.0.5:8080",
         "ftp://127.0.0.1",
+        "http://localhost:3",
     ] {
         let err = base()
             .with_authority(&Url::parse(bad).unwrap())
@@ -417,7 +431,6 @@ fn plain_http_authority_refused_unless_loopback() {
         "https://login.example",
         "http://127.0.0.1:1",
         "http://[::1]:2",
-        "http://localhost:3",
     ] {
         assert!(
             base().with_authority(&Url::parse(good).unwrap()).is_ok(),
@@ -529,5 +542,38 @@ async fn no_secret_in_debug_display_or_errors_for_any_credential_type() {
             "{rendered}"
         );
         assert!(!rendered.contains("eyJ"), "assertion leaked: {rendered}");
+    }
+}
+
+#[test]
+fn a_key_that_does_not_match_the_certificate_is_refused_at_load() {
+    let cert = format!("{FIXTURES}/cert.pem");
+    let other = format!("{FIXTURES}/other-key-pkcs8.pem");
+    let err = ClientCertificate::from_pem_files(&cert, &other).unwrap_err();
+    let thumbprint = ClientCertificate::from_pem_file(format!("{FIXTURES}/combined.pem"))
+        .unwrap()
+        .thumbprint();
+    assert!(
+        matches!(&err, AuthError::CertificateKeyMismatch { thumbprint: t } if *t == thumbprint),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("does not match"), "{err}");
+    assert!(!err.to_string().contains("PRIVATE KEY"), "{err}");
+    let err = ClientCertificate::from_pem(&format!(
+        "{}{}",
+        fixture("cert.pem"),
+        fixture("other-key-pkcs8.pem")
+    ))
+    .unwrap_err();
+    assert!(
+        matches!(err, AuthError::CertificateKeyMismatch { .. }),
+        "{err:?}"
+    );
+    // The matching keys, PKCS#8 and PKCS#1, still load.
+    for key in ["key-pkcs8.pem", "key-pkcs1.pem"] {
+        assert!(
+            ClientCertificate::from_pem_files(&cert, format!("{FIXTURES}/{key}")).is_ok(),
+            "{key}"
+        );
     }
 }

@@ -4,8 +4,13 @@
 //! * With neither `EXO_TENANT_ID` nor `EXO_ENDPOINT` set, an embedded simulator (a seeded
 //!   tenant with a few hundred devices) is started on loopback, and stderr says so.
 //! * Otherwise: `EXO_TENANT_ID`, `EXO_ENVIRONMENT` (commercial, gcc-high, dod, china),
-//!   `EXO_ENDPOINT` (base URL override; plain http only for loopback), and `EXO_ACCESS_TOKEN`
-//!   or `EXO_CLIENT_ID` + `EXO_CLIENT_SECRET` / `EXO_CLIENT_CERTIFICATE`.
+//!   `EXO_ENDPOINT` (base URL override: one of the cloud's hosts or a literal loopback
+//!   address, plain http only for loopback), `EXO_AUTHORITY` (login host override, same
+//!   rules), `EXO_ALLOW_CUSTOM_ENDPOINT=1` (accept any other https host for either: the
+//!   credentials are sent there), and `EXO_ACCESS_TOKEN` or `EXO_CLIENT_ID` +
+//!   `EXO_CLIENT_SECRET` / `EXO_CLIENT_CERTIFICATE`, or `EXO_CREDENTIAL` (`managed-identity`,
+//!   `workload-identity`, `azure-cli`, `developer-tools`; build with
+//!   `--features azure-identity`).
 //!
 //! Results go to stdout (text by default, `--format json` for machines); logs and progress go
 //! to stderr (`RUST_LOG` controls the level).

@@ -14,7 +14,7 @@ use super::cache::CachingTokenProvider;
 use super::certificate::ClientCertificate;
 use super::clock::{Clock, SystemClock};
 use super::{AccessToken, TokenProvider, TokenRequest};
-use crate::environment::{Environment, is_loopback};
+use crate::environment::{Environment, TenantId, is_loopback};
 use crate::error::{AuthError, body_snippet};
 
 /// The `client_assertion_type` of a JWT client assertion.
@@ -40,6 +40,10 @@ impl fmt::Debug for ClientCredential {
     }
 }
 
+/// Largest token-endpoint response body read (64 KiB); a larger one is refused with
+/// [`AuthError::ResponseTooLarge`].
+pub const MAX_TOKEN_RESPONSE_BYTES: usize = 64 * 1024;
+
 /// App-only token provider (OAuth 2.0 client-credentials flow).
 ///
 /// It asks the identity platform for a new token on every call; wrap it with
@@ -59,7 +63,7 @@ impl fmt::Debug for ClientCredential {
 /// ```
 #[derive(Clone)]
 pub struct ClientCredentials {
-    tenant: String,
+    tenant: TenantId,
     token_url: Url,
     default_scope: String,
     client_id: String,
@@ -71,6 +75,9 @@ pub struct ClientCredentials {
 impl ClientCredentials {
     /// A provider for `client_id` in `tenant` (a tenant id or verified domain) of `env`.
     ///
+    /// Fails with [`AuthError::InvalidTenant`] unless `tenant` is a GUID or a DNS name
+    /// ([`TenantId`]).
+    ///
     /// The authority and the default scope come from [`Environment::authority`] and
     /// [`Environment::scope`]. `http` defaults to a client without redirects and with a 10 s
     /// connect timeout and a 30 s request timeout.
@@ -81,6 +88,7 @@ impl ClientCredentials {
         credential: ClientCredential,
         http: Option<reqwest::Client>,
     ) -> Result<Self, AuthError> {
+        let tenant = TenantId::parse(tenant)?;
         let client_id = client_id.into();
         if client_id.trim().is_empty() {
             return Err(AuthError::InvalidCredential(
@@ -99,8 +107,8 @@ impl ClientCredentials {
             None => default_http_client()?,
         };
         Ok(ClientCredentials {
-            tenant: tenant.trim().to_string(),
-            token_url: token_url(&env.authority(), tenant)?,
+            token_url: token_url(&env.authority(), &tenant)?,
+            tenant,
             default_scope: env.scope(),
             client_id,
             credential,
@@ -234,7 +242,7 @@ impl ClientCredentials {
 impl fmt::Debug for ClientCredentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientCredentials")
-            .field("tenant", &self.tenant)
+            .field("tenant", &self.tenant.as_str())
             .field("token_url", &self.token_url.as_str())
             .field("default_scope", &self.default_scope)
             .field("client_id", &self.client_id)
@@ -282,10 +290,7 @@ impl TokenProvider for ClientCredentials {
             .await
             .map_err(|e| AuthError::Transport(crate::error::origin_only(e)))?;
         let status = response.status();
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| AuthError::Transport(crate::error::origin_only(e)))?;
+        let bytes = read_bounded(response, MAX_TOKEN_RESPONSE_BYTES).await?;
 
         if !status.is_success() {
             return Err(match serde_json::from_slice::<OAuthError>(&bytes) {
@@ -340,8 +345,31 @@ fn expires_in(value: &serde_json::Value) -> Result<chrono::Duration, AuthError> 
     }
 }
 
+/// Read a response body of at most `limit` bytes (checked against `Content-Length` first,
+/// then while reading).
+async fn read_bounded(mut response: reqwest::Response, limit: usize) -> Result<Vec<u8>, AuthError> {
+    if response
+        .content_length()
+        .is_some_and(|len| len > limit as u64)
+    {
+        return Err(AuthError::ResponseTooLarge { limit });
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| AuthError::Transport(e.without_url()))?
+    {
+        if body.len() + chunk.len() > limit {
+            return Err(AuthError::ResponseTooLarge { limit });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
 /// `{authority}/{tenant}/oauth2/v2.0/token`, refusing plain http to anything but loopback.
-fn token_url(authority: &Url, tenant: &str) -> Result<Url, AuthError> {
+fn token_url(authority: &Url, tenant: &TenantId) -> Result<Url, AuthError> {
     match authority.scheme() {
         "https" => {}
         "http" if is_loopback(authority) => {}
@@ -357,17 +385,7 @@ fn token_url(authority: &Url, tenant: &str) -> Result<Url, AuthError> {
             )));
         }
     }
-    let tenant = tenant.trim();
-    if tenant.is_empty()
-        || !tenant
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'))
-        || tenant.starts_with('.')
-    {
-        return Err(AuthError::InvalidCredential(format!(
-            "invalid tenant {tenant:?} (expected a tenant id or a domain name)"
-        )));
-    }
+    let tenant = tenant.as_str();
     let mut url = authority.clone();
     url.set_query(None);
     url.set_fragment(None);
@@ -379,6 +397,7 @@ fn token_url(authority: &Url, tenant: &str) -> Result<Url, AuthError> {
 }
 
 fn default_http_client() -> Result<reqwest::Client, AuthError> {
+    crate::crypto::install_default_crypto_provider();
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(Duration::from_secs(10))
@@ -391,27 +410,46 @@ fn default_http_client() -> Result<reqwest::Client, AuthError> {
 mod tests {
     use super::*;
 
+    fn tid(s: &str) -> TenantId {
+        TenantId::parse(s).unwrap()
+    }
+
     #[test]
     fn token_url_per_cloud_and_checks() {
-        let u = token_url(&Environment::Commercial.authority(), "contoso.com").unwrap();
+        let u = token_url(&Environment::Commercial.authority(), &tid("contoso.com")).unwrap();
         assert_eq!(
             u.as_str(),
             "https://login.microsoftonline.com/contoso.com/oauth2/v2.0/token"
         );
-        let u = token_url(&Environment::GccHigh.authority(), "t").unwrap();
+        let u = token_url(&Environment::GccHigh.authority(), &tid("t")).unwrap();
         assert_eq!(
             u.as_str(),
             "https://login.microsoftonline.us/t/oauth2/v2.0/token"
         );
         let local = Url::parse("http://127.0.0.1:9/base/").unwrap();
         assert_eq!(
-            token_url(&local, "t").unwrap().as_str(),
+            token_url(&local, &tid("t")).unwrap().as_str(),
             "http://127.0.0.1:9/base/t/oauth2/v2.0/token"
         );
-        assert!(token_url(&Url::parse("http://login.example").unwrap(), "t").is_err());
-        assert!(token_url(&Environment::Commercial.authority(), "../x").is_err());
-        assert!(token_url(&Environment::Commercial.authority(), "a/b").is_err());
-        assert!(token_url(&Environment::Commercial.authority(), " ").is_err());
+        assert!(token_url(&Url::parse("http://login.example").unwrap(), &tid("t")).is_err());
+        assert!(token_url(&Url::parse("http://localhost:9").unwrap(), &tid("t")).is_err());
+        for bad in [
+            "../x",
+            "a/b",
+            " ",
+            "",
+            "t\r\nX-Evil: 1",
+            "a..b",
+            "a_b",
+            "%2e",
+        ] {
+            let err = ClientCredentials::with_secret(&Environment::Commercial, bad, "cid", "s")
+                .unwrap_err();
+            assert!(
+                matches!(err, AuthError::InvalidTenant(_)),
+                "{bad:?}: {err:?}"
+            );
+        }
     }
 
     #[test]
@@ -429,11 +467,11 @@ mod tests {
     fn with_authority_keeps_tenant() {
         let cc = ClientCredentials::with_secret(&Environment::Commercial, "tid", "cid", "s3cr3t")
             .unwrap()
-            .with_authority(&Url::parse("http://localhost:8080").unwrap())
+            .with_authority(&Url::parse("http://127.0.0.1:8080").unwrap())
             .unwrap();
         assert_eq!(
             cc.token_url().as_str(),
-            "http://localhost:8080/tid/oauth2/v2.0/token"
+            "http://127.0.0.1:8080/tid/oauth2/v2.0/token"
         );
         assert!(
             ClientCredentials::with_secret(&Environment::Commercial, "tid", "cid", "s")

@@ -5,10 +5,12 @@
 use std::fmt;
 use std::sync::Arc;
 
+use url::Url;
+
 use super::certificate::ClientCertificate;
 use super::client_credentials::{ClientCredential, ClientCredentials};
 use super::{StaticToken, TokenProvider};
-use crate::environment::Environment;
+use crate::environment::{Environment, TenantId};
 use crate::error::AuthError;
 
 /// `EXO_TENANT_ID`.
@@ -25,6 +27,19 @@ pub const VAR_CLIENT_SECRET: &str = "EXO_CLIENT_SECRET";
 pub const VAR_CLIENT_CERTIFICATE: &str = "EXO_CLIENT_CERTIFICATE";
 /// `EXO_CLIENT_CERTIFICATE_KEY`.
 pub const VAR_CLIENT_CERTIFICATE_KEY: &str = "EXO_CLIENT_CERTIFICATE_KEY";
+/// `EXO_CREDENTIAL`: an Azure SDK credential instead of a token or client credentials:
+/// `managed-identity`, `workload-identity`, `azure-cli` or `developer-tools` (feature
+/// `azure-identity`).
+pub const VAR_CREDENTIAL: &str = "EXO_CREDENTIAL";
+/// `AZURE_CLIENT_ID`: with `EXO_CREDENTIAL=managed-identity`, the client id of a
+/// user-assigned identity (also read by the Azure SDK for workload identity).
+pub const VAR_AZURE_CLIENT_ID: &str = "AZURE_CLIENT_ID";
+/// `EXO_AUTHORITY`: the login host for the client-credentials flow (token URL
+/// `{authority}/{tenant}/oauth2/v2.0/token`).
+pub const VAR_AUTHORITY: &str = "EXO_AUTHORITY";
+/// `EXO_ALLOW_CUSTOM_ENDPOINT`: `1` to let `EXO_ENDPOINT` and `EXO_AUTHORITY` name an
+/// `https` host outside the cloud (credentials are then sent to that host).
+pub const VAR_ALLOW_CUSTOM_ENDPOINT: &str = "EXO_ALLOW_CUSTOM_ENDPOINT";
 
 /// Why no provider could be built from the environment. `Display` names variables, never
 /// their values.
@@ -40,7 +55,7 @@ pub enum FromEnvError {
     Invalid {
         /// The variable's name.
         variable: &'static str,
-        /// What is wrong (never the value itself).
+        /// What is wrong (never the value of a secret; a bad tenant or host is named).
         message: String,
     },
     /// The credential could not be loaded (unreadable or malformed certificate, ...).
@@ -79,7 +94,7 @@ pub struct EnvSettings {
     /// The cloud (`EXO_ENVIRONMENT`, default commercial).
     pub environment: Environment,
     /// The tenant (`EXO_TENANT_ID`).
-    pub tenant: String,
+    pub tenant: TenantId,
     /// The token provider (a [`StaticToken`] or a cached [`ClientCredentials`]).
     pub provider: Arc<dyn TokenProvider>,
 }
@@ -114,6 +129,32 @@ pub fn provider_from_lookup(
     build(env, tenant, &get)
 }
 
+/// Whether `EXO_ALLOW_CUSTOM_ENDPOINT` opts in to hosts outside the cloud: `1`, `true` or
+/// `yes` (any case) mean yes; unset, empty, `0`, `false` or `no` mean no; anything else is
+/// an error.
+pub fn allow_custom_endpoint_from_lookup(
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Result<bool, FromEnvError> {
+    match lookup(VAR_ALLOW_CUSTOM_ENDPOINT)
+        .map(|v| v.trim().to_ascii_lowercase())
+        .as_deref()
+    {
+        None | Some("" | "0" | "false" | "no") => Ok(false),
+        Some("1" | "true" | "yes") => Ok(true),
+        Some(_) => Err(FromEnvError::Invalid {
+            variable: VAR_ALLOW_CUSTOM_ENDPOINT,
+            message: "expected 1 or 0".into(),
+        }),
+    }
+}
+
+fn parse_tenant(tenant: &str) -> Result<TenantId, FromEnvError> {
+    TenantId::parse(tenant).map_err(|e| FromEnvError::Invalid {
+        variable: VAR_TENANT_ID,
+        message: e.to_string(),
+    })
+}
+
 /// Environment, tenant and provider from the process environment; `Ok(None)` when no
 /// credential variable is set at all. See [environment variables](crate::auth#environment-variables).
 pub fn settings_from_env() -> Result<Option<EnvSettings>, FromEnvError> {
@@ -133,10 +174,14 @@ pub fn settings_from_lookup(
         })?,
     };
     let tenant = get(VAR_TENANT_ID);
-    let provider = build(&environment, tenant.clone(), &get)?;
-    Ok(provider.map(|provider| EnvSettings {
+    let Some(provider) = build(&environment, tenant.clone(), &get)? else {
+        return Ok(None);
+    };
+    // `build` refuses a missing or invalid tenant once a credential is configured.
+    let tenant = parse_tenant(&tenant.unwrap_or_default())?;
+    Ok(Some(EnvSettings {
         environment,
-        tenant: tenant.unwrap_or_default().trim().to_string(),
+        tenant,
         provider,
     }))
 }
@@ -151,8 +196,10 @@ fn build(
     let secret = get(VAR_CLIENT_SECRET);
     let certificate = get(VAR_CLIENT_CERTIFICATE);
     let key = get(VAR_CLIENT_CERTIFICATE_KEY);
+    let azure = get(VAR_CREDENTIAL);
 
     if token.is_none()
+        && azure.is_none()
         && client_id.is_none()
         && secret.is_none()
         && certificate.is_none()
@@ -164,6 +211,20 @@ fn build(
     let mut missing = Vec::new();
     if tenant.is_none() {
         missing.push(VAR_TENANT_ID);
+    }
+    let tenant = tenant.as_deref().map(parse_tenant).transpose()?;
+    if let Some(kind) = azure {
+        if token.is_some() || client_id.is_some() || secret.is_some() || certificate.is_some() {
+            return Err(FromEnvError::Invalid {
+                variable: VAR_CREDENTIAL,
+                message: "set either EXO_CREDENTIAL or EXO_ACCESS_TOKEN / EXO_CLIENT_*, not both"
+                    .into(),
+            });
+        }
+        let Some(tenant) = tenant else {
+            return Err(FromEnvError::Missing(missing));
+        };
+        return azure_provider(env, &tenant, &kind, get).map(Some);
     }
     if let Some(token) = token {
         if !missing.is_empty() {
@@ -218,8 +279,53 @@ fn build(
             ]));
         }
     };
-    let provider = ClientCredentials::new(env, &tenant, client_id.trim(), credential, None)
-        .map_err(FromEnvError::Credential)?
-        .cached();
+    let mut provider =
+        ClientCredentials::new(env, tenant.as_str(), client_id.trim(), credential, None)
+            .map_err(FromEnvError::Credential)?;
+    if let Some(authority) = get(VAR_AUTHORITY) {
+        let invalid = |message: String| FromEnvError::Invalid {
+            variable: VAR_AUTHORITY,
+            message,
+        };
+        let authority = Url::parse(authority.trim()).map_err(|e| invalid(e.to_string()))?;
+        let allow = allow_custom_endpoint_from_lookup(get)?;
+        env.check_authority(&authority, allow, VAR_AUTHORITY)
+            .map_err(|e| invalid(e.to_string()))?;
+        provider = provider
+            .with_authority(&authority)
+            .map_err(FromEnvError::Credential)?;
+    }
+    let provider = provider.cached();
     Ok(Some(Arc::new(provider)))
+}
+
+#[cfg(feature = "azure-identity")]
+fn azure_provider(
+    env: &Environment,
+    tenant: &TenantId,
+    kind: &str,
+    get: &dyn Fn(&str) -> Option<String>,
+) -> Result<Arc<dyn TokenProvider>, FromEnvError> {
+    use super::azure::{AzureCredential, AzureCredentialKind};
+    let kind: AzureCredentialKind = kind.parse().map_err(|e: AuthError| FromEnvError::Invalid {
+        variable: VAR_CREDENTIAL,
+        message: e.to_string(),
+    })?;
+    let user_assigned = get(VAR_AZURE_CLIENT_ID).map(|id| id.trim().to_string());
+    let credential = AzureCredential::of_kind(kind, env, tenant, user_assigned)
+        .map_err(FromEnvError::Credential)?;
+    Ok(Arc::new(super::CachingTokenProvider::new(credential)))
+}
+
+#[cfg(not(feature = "azure-identity"))]
+fn azure_provider(
+    _env: &Environment,
+    _tenant: &TenantId,
+    _kind: &str,
+    _get: &dyn Fn(&str) -> Option<String>,
+) -> Result<Arc<dyn TokenProvider>, FromEnvError> {
+    Err(FromEnvError::Invalid {
+        variable: VAR_CREDENTIAL,
+        message: "this build lacks the azure-identity feature".into(),
+    })
 }

@@ -19,20 +19,30 @@
 //!
 //! | Variable | Meaning |
 //! |---|---|
-//! | `EXO_TENANT_ID` | Tenant id or verified domain (required with any credential) |
+//! | `EXO_TENANT_ID` | Tenant GUID or verified domain (required with any credential); see [`TenantId`](crate::environment::TenantId) |
 //! | `EXO_ENVIRONMENT` | `commercial` (default), `gcc-high`, `dod` or `china` |
 //! | `EXO_ACCESS_TOKEN` | A bearer token to use as is ([`StaticToken`]); wins over the rest |
 //! | `EXO_CLIENT_ID` | Application (client) id for the client-credentials flow |
 //! | `EXO_CLIENT_SECRET` | Client secret |
 //! | `EXO_CLIENT_CERTIFICATE` | Path to a PEM file with the certificate (and the key, unless `EXO_CLIENT_CERTIFICATE_KEY` is set) |
 //! | `EXO_CLIENT_CERTIFICATE_KEY` | Path to a separate PEM private key (optional) |
+//! | `EXO_CREDENTIAL` | An Azure SDK credential (feature `azure-identity`, see [`azure`](crate::auth#azure-sdk-credentials)): `managed-identity`, `workload-identity`, `azure-cli` or `developer-tools`; not together with `EXO_ACCESS_TOKEN` or `EXO_CLIENT_*`. Unset: a token or client credentials as above |
+//! | `AZURE_CLIENT_ID` | With `EXO_CREDENTIAL=managed-identity`: the client id of a user-assigned identity (optional) |
+//! | `EXO_AUTHORITY` | Login host override for the client-credentials flow (token URL `{authority}/{tenant}/oauth2/v2.0/token`): the cloud's login host, a loopback address (`http` accepted), or any other `https` host with `EXO_ALLOW_CUSTOM_ENDPOINT=1` |
+//! | `EXO_ALLOW_CUSTOM_ENDPOINT` | `1` to accept an `https` `EXO_ENDPOINT` or `EXO_AUTHORITY` outside the cloud: **credentials are sent to that host** |
 //!
 //! Empty values count as unset. [`provider_from_lookup`] and [`settings_from_lookup`] read the
 //! variables through a lookup function instead of the process environment, so tests (and
 //! callers with their own configuration source) need not touch the process environment.
 //!
-//! For delegated (user) tokens, implement [`TokenProvider`] over the library of your choice
-//! (MSAL, `azure_identity`, a managed-identity endpoint); it is one async method.
+//! # Azure SDK credentials
+//!
+//! With the `azure-identity` feature, the `azure` module adapts the Azure SDK's credentials
+//! (managed identity, workload identity federation, Azure CLI, developer tools) to
+//! [`TokenProvider`], with the Exchange Online scope of the configured cloud.
+//!
+//! For other delegated (user) tokens, implement [`TokenProvider`] over the library of your
+//! choice (MSAL, a token broker); it is one async method.
 
 use std::fmt;
 
@@ -42,6 +52,9 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::error::AuthError;
 
+#[cfg(feature = "azure-identity")]
+#[cfg_attr(docsrs, doc(cfg(feature = "azure-identity")))]
+pub mod azure;
 mod cache;
 mod certificate;
 mod claims;
@@ -52,12 +65,16 @@ mod from_env;
 pub use cache::{CachingTokenProvider, DEFAULT_REFRESH_MARGIN};
 pub use certificate::ClientCertificate;
 pub use claims::TokenClaims;
-pub use client_credentials::{ClientCredential, ClientCredentials, JWT_BEARER_ASSERTION_TYPE};
+pub use client_credentials::{
+    ClientCredential, ClientCredentials, JWT_BEARER_ASSERTION_TYPE, MAX_TOKEN_RESPONSE_BYTES,
+};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use from_env::{
-    EnvSettings, FromEnvError, VAR_ACCESS_TOKEN, VAR_CLIENT_CERTIFICATE,
-    VAR_CLIENT_CERTIFICATE_KEY, VAR_CLIENT_ID, VAR_CLIENT_SECRET, VAR_ENVIRONMENT, VAR_TENANT_ID,
-    provider_from_env, provider_from_lookup, settings_from_env, settings_from_lookup,
+    EnvSettings, FromEnvError, VAR_ACCESS_TOKEN, VAR_ALLOW_CUSTOM_ENDPOINT, VAR_AUTHORITY,
+    VAR_AZURE_CLIENT_ID, VAR_CLIENT_CERTIFICATE, VAR_CLIENT_CERTIFICATE_KEY, VAR_CLIENT_ID,
+    VAR_CLIENT_SECRET, VAR_CREDENTIAL, VAR_ENVIRONMENT, VAR_TENANT_ID,
+    allow_custom_endpoint_from_lookup, provider_from_env, provider_from_lookup, settings_from_env,
+    settings_from_lookup,
 };
 
 /// An access token and when it expires. `Debug` never shows the token.

@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::retry::RetryPolicy;
 use super::{HttpExchangeClient, Inner};
 use crate::auth::TokenProvider;
-use crate::environment::{Environment, check_endpoint};
+use crate::environment::{Environment, TenantId};
 use crate::error::{Error, Result};
 use crate::protocol::{MAX_PAGE_SIZE, invoke_url};
 
@@ -99,6 +99,7 @@ pub struct ClientBuilder {
     user_agent: Option<String>,
     page_size: Option<u32>,
     http: Option<reqwest::Client>,
+    allow_custom_endpoint: bool,
 }
 
 impl Default for ClientBuilder {
@@ -112,6 +113,7 @@ impl Default for ClientBuilder {
             user_agent: None,
             page_size: None,
             http: None,
+            allow_custom_endpoint: false,
         }
     }
 }
@@ -131,6 +133,7 @@ impl fmt::Debug for ClientBuilder {
             .field("user_agent", &self.user_agent)
             .field("page_size", &self.page_size)
             .field("custom_http_client", &self.http.is_some())
+            .field("allow_custom_endpoint", &self.allow_custom_endpoint)
             .finish()
     }
 }
@@ -150,8 +153,22 @@ impl ClientBuilder {
 
     /// The cloud (default [`Environment::Commercial`]); use [`Environment::custom`] for any
     /// other endpoint.
+    ///
+    /// A custom endpoint must be one of the cloud's hosts (the cloud whose token scope it
+    /// requests) or a literal loopback address (`127.0.0.0/8`, `[::1]`); any other host
+    /// needs [`ClientBuilder::allow_custom_endpoint`].
     pub fn environment(mut self, environment: Environment) -> Self {
         self.environment = environment;
+        self
+    }
+
+    /// Accept a custom `https` endpoint outside the cloud's hosts (a proxy, a gateway).
+    ///
+    /// **This sends the bearer token to that host**: enable it only for a host you trust
+    /// with the tenant's admin token. Default `false`. Plain `http` stays limited to
+    /// loopback addresses either way.
+    pub fn allow_custom_endpoint(mut self, allow: bool) -> Self {
+        self.allow_custom_endpoint = allow;
         self
     }
 
@@ -191,6 +208,8 @@ impl ClientBuilder {
     /// **Automatic redirects must be disabled on it** (`redirect(reqwest::redirect::Policy::none())`):
     /// this client handles redirects itself so that the token only follows allow-listed
     /// targets. A cookie store (server affinity) and a connect timeout are recommended.
+    /// With the `ring` feature alone, call [`crate::crypto::install_default_crypto_provider`]
+    /// (or install a rustls provider yourself) before building it.
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.http = Some(client);
         self
@@ -198,33 +217,37 @@ impl ClientBuilder {
 
     /// Validate the configuration and build the client.
     ///
-    /// Fails with [`Error::Config`] when the tenant or the token provider is missing, the
-    /// tenant is not a GUID or domain, or the endpoint is not `https` (plain `http` is only
-    /// accepted for loopback addresses).
+    /// Fails with [`Error::Config`] when the tenant or the token provider is missing, with
+    /// [`Error::InvalidTenant`] when the tenant is not a GUID or DNS name, and with
+    /// [`Error::Endpoint`] when the endpoint is not `https` (plain `http` is only accepted for
+    /// loopback addresses) or is outside the cloud without
+    /// [`ClientBuilder::allow_custom_endpoint`].
     pub fn build(self) -> Result<HttpExchangeClient> {
         let tenant = self
             .tenant
-            .map(|t| t.trim().to_string())
             .filter(|t| !t.is_empty())
             .ok_or_else(|| Error::Config("a tenant (GUID or domain) is required".into()))?;
+        let tenant = TenantId::parse(&tenant)?;
         let token_provider = self
             .token_provider
             .ok_or_else(|| Error::Config("a token provider is required".into()))?;
         let base = self.environment.base_url();
-        check_endpoint(&base)?;
+        self.environment
+            .check_token_endpoint(&base, self.allow_custom_endpoint, "endpoint")?;
         if !self.environment.may_receive_token(&base) {
             return Err(Error::Config(format!(
                 "the endpoint {} is not on the environment's token allow-list",
                 super::redirect::host_of(&base)
             )));
         }
-        invoke_url(&base, &tenant, &[])?;
+        invoke_url(&base, tenant.as_str(), &[])?;
         let user_agent = self
             .user_agent
             .unwrap_or_else(|| DEFAULT_USER_AGENT.to_string());
         let http = match self.http {
             Some(client) => client,
             None => {
+                crate::crypto::install_default_crypto_provider();
                 let mut b = reqwest::Client::builder()
                     .redirect(reqwest::redirect::Policy::none())
                     .cookie_store(true)

@@ -5,8 +5,11 @@ use url::Url;
 
 use super::{ClientBuilder, HttpExchangeClient};
 use crate::Environment;
-use crate::auth::{FromEnvError, VAR_ENVIRONMENT, VAR_TENANT_ID, provider_from_lookup};
-use crate::environment::check_endpoint;
+use crate::auth::{
+    FromEnvError, VAR_ENVIRONMENT, VAR_TENANT_ID, allow_custom_endpoint_from_lookup,
+    provider_from_lookup,
+};
+use crate::environment::TenantId;
 use crate::error::{Error, Result};
 
 /// Base URL override (e.g. `http://127.0.0.1:8080`; plain http only for loopback).
@@ -16,7 +19,11 @@ pub const VAR_ENDPOINT: &str = "EXO_ENDPOINT";
 ///
 /// * `EXO_TENANT_ID`: tenant GUID or domain (required once anything is configured);
 /// * `EXO_ENVIRONMENT`: `commercial` (default), `gcc-high`, `dod` or `china`;
-/// * `EXO_ENDPOINT`: base URL override; the cloud's token scope and authority are kept;
+/// * `EXO_ENDPOINT`: base URL override; the cloud's token scope and authority are kept. It
+///   must be one of the cloud's hosts or a literal loopback address (`127.0.0.0/8`, `[::1]`;
+///   plain `http` only there); any other `https` host needs `EXO_ALLOW_CUSTOM_ENDPOINT=1`,
+///   which sends the bearer token to that host;
+/// * `EXO_AUTHORITY`: login host override for client credentials, same rules;
 /// * `EXO_ACCESS_TOKEN`, or `EXO_CLIENT_ID` with `EXO_CLIENT_SECRET` or
 ///   `EXO_CLIENT_CERTIFICATE` (+ `EXO_CLIENT_CERTIFICATE_KEY`): see [`crate::auth`].
 ///
@@ -65,12 +72,15 @@ pub fn builder_from_lookup(
             "{VAR_TENANT_ID} is required when {VAR_ENDPOINT} is set"
         )));
     };
+    let tenant = TenantId::parse(&tenant)?;
+    let allow_custom =
+        allow_custom_endpoint_from_lookup(get).map_err(|e| Error::Config(e.to_string()))?;
     let environment = match endpoint {
         None => cloud.clone(),
         Some(endpoint) => {
             let base_url = Url::parse(endpoint.trim())
                 .map_err(|e| Error::Config(format!("{VAR_ENDPOINT}: {e}")))?;
-            check_endpoint(&base_url).map_err(|e| Error::Config(format!("{VAR_ENDPOINT}: {e}")))?;
+            cloud.check_token_endpoint(&base_url, allow_custom, VAR_ENDPOINT)?;
             Environment::Custom {
                 base_url,
                 scope: cloud.scope(),
@@ -78,7 +88,7 @@ pub fn builder_from_lookup(
             }
         }
     };
-    let provider = match provider_from_lookup(&cloud, &tenant, get) {
+    let provider = match provider_from_lookup(&cloud, tenant.as_str(), get) {
         Ok(Some(p)) => p,
         Ok(None) => {
             return Err(Error::Config(
@@ -92,6 +102,7 @@ pub fn builder_from_lookup(
         HttpExchangeClient::builder()
             .tenant(tenant)
             .environment(environment)
+            .allow_custom_endpoint(allow_custom)
             .token_provider(provider),
     ))
 }

@@ -55,7 +55,7 @@ pub(crate) use retry::refuse_long_retry_after;
 
 use crate::auth::{AccessToken, TokenClaims, TokenProvider, TokenRequest};
 use crate::client::{ExchangeClient, ModuleFile, ModuleFileEntry};
-use crate::environment::Environment;
+use crate::environment::{Environment, TenantId};
 use crate::error::{AuthError, Error, Result, SendState, TimeoutKind, body_snippet, origin_only};
 use crate::protocol::{
     ANCHOR_HEADER, CLIENT_APPLICATION, CmdletKind, Invocation, MAX_BODY_BYTES,
@@ -91,7 +91,7 @@ pub struct HttpExchangeClient {
 
 pub(crate) struct Inner {
     pub(crate) http: reqwest::Client,
-    pub(crate) tenant: String,
+    pub(crate) tenant: crate::environment::TenantId,
     pub(crate) environment: Environment,
     pub(crate) token_provider: Arc<dyn TokenProvider>,
     pub(crate) timeouts: TimeoutConfig,
@@ -106,7 +106,7 @@ impl fmt::Debug for HttpExchangeClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let i = &self.inner;
         f.debug_struct("HttpExchangeClient")
-            .field("tenant", &i.tenant)
+            .field("tenant", &i.tenant.as_str())
             .field("environment", &i.environment)
             .field("base_url", &self.base_url().as_str())
             .field("timeouts", &i.timeouts)
@@ -177,7 +177,7 @@ impl HttpExchangeClient {
 
     /// The tenant (GUID or domain) as configured.
     pub fn tenant(&self) -> &str {
-        &self.inner.tenant
+        self.inner.tenant.as_str()
     }
 
     /// The configured environment.
@@ -233,13 +233,14 @@ impl HttpExchangeClient {
             return RoutingHint::User(user.to_string());
         }
         let tenant = &self.inner.tenant;
-        let tenant = if Uuid::parse_str(tenant).is_ok() {
-            tenant.clone()
+        let tenant = if tenant.is_guid() {
+            tenant.to_string()
         } else {
+            // The token's `tid` goes into a header: only a well-formed GUID is used.
             claims
                 .and_then(|c| c.tid)
-                .filter(|t| Uuid::parse_str(t).is_ok())
-                .unwrap_or_else(|| tenant.clone())
+                .filter(|t| TenantId::parse(t).is_ok_and(|t| t.is_guid()))
+                .unwrap_or_else(|| tenant.to_string())
         };
         RoutingHint::App { tenant }
     }
@@ -257,7 +258,13 @@ impl HttpExchangeClient {
                     default_routing: Some(routing),
                     user_agent: self.inner.user_agent.clone(),
                 };
-                let p = prepare_invoke(&base, &self.inner.tenant, invocation, &ctx, *continuation)?;
+                let p = prepare_invoke(
+                    &base,
+                    self.inner.tenant.as_str(),
+                    invocation,
+                    &ctx,
+                    *continuation,
+                )?;
                 Ok(OutgoingRequest {
                     method: Method::POST,
                     url: p.url,
@@ -267,7 +274,7 @@ impl HttpExchangeClient {
                 })
             }
             Target::ModuleFile { client_request_id } => {
-                let url = module_file_url(&base, &self.inner.tenant, MODULE_VERSION)?;
+                let url = module_file_url(&base, self.inner.tenant.as_str(), MODULE_VERSION)?;
                 let routing = routing.header_value();
                 let headers = vec![
                     ("Accept", "application/json".to_string()),

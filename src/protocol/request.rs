@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use super::params::Parameters;
 use crate::catalog::{CmdletKind, is_cmdlet_name, is_enumeration};
+use crate::environment::TenantId;
 use crate::error::{Error, Result};
 
 /// The header that routes a request to a mailbox's server.
@@ -336,13 +337,12 @@ impl PreparedRequest {
 }
 
 /// `{base}/adminapi/beta/{tenant}/InvokeCommand[?$select=…]`.
+///
+/// Fails with [`Error::InvalidTenant`] unless `tenant` is a GUID or a DNS name
+/// ([`TenantId`]).
 pub fn invoke_url(base: &Url, tenant: &str, select: &[String]) -> Result<Url> {
-    let tenant = tenant.trim();
-    if tenant.is_empty() || tenant.contains(['/', '?', '#', ' ']) {
-        return Err(Error::Config(format!(
-            "tenant {tenant:?} is not a tenant GUID or domain"
-        )));
-    }
+    let tenant = TenantId::parse(tenant)?;
+    let tenant = tenant.as_str();
     let mut url = base.clone();
     {
         let mut segs = url
@@ -364,7 +364,7 @@ pub fn module_file_url(base: &Url, tenant: &str, module_version: &str) -> Result
     {
         let mut segs = url.path_segments_mut().expect("checked above");
         segs.pop().pop().pop();
-        segs.extend(["v1.0", tenant.trim(), "EXOModuleFile"]);
+        segs.extend(["v1.0", tenant, "EXOModuleFile"]);
     }
     url.query_pairs_mut().append_pair("Version", module_version);
     Ok(url)
@@ -379,6 +379,8 @@ pub fn prepare_invoke(
     continuation: Option<&NextLink>,
 ) -> Result<PreparedRequest> {
     invocation.validate()?;
+    let tenant = TenantId::parse(tenant)?;
+    let tenant = tenant.as_str();
     let url = match continuation {
         None => invoke_url(base, tenant, invocation.selected())?,
         Some(link) => Url::parse(link.as_str()).map_err(|e| Error::Decode {
@@ -407,15 +409,25 @@ pub fn prepare_invoke(
     ];
     let routing = invocation.routing_hint().or(ctx.default_routing.as_ref());
     if let Some(hint) = routing {
+        // A tenant goes into the header only when it is a GUID or a DNS name.
+        match hint {
+            RoutingHint::App { tenant: t } => {
+                TenantId::parse(t)?;
+            }
+            RoutingHint::Mailbox { tenant: t, .. } if !t.is_empty() => {
+                TenantId::parse(t)?;
+            }
+            _ => {}
+        }
         // A request type does not know the tenant: a GUID mailbox hint (`MBX:<guid>@<tenant>`)
         // built without one gets the tenant of the call.
         let value = match hint {
             RoutingHint::Mailbox {
                 mailbox,
                 tenant: hint_tenant,
-            } if hint_tenant.trim().is_empty() => RoutingHint::Mailbox {
+            } if hint_tenant.is_empty() => RoutingHint::Mailbox {
                 mailbox: mailbox.clone(),
-                tenant: tenant.trim().to_string(),
+                tenant: tenant.to_string(),
             }
             .header_value(),
             other => other.header_value(),
