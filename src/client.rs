@@ -128,6 +128,13 @@ pub trait ExchangeClient: Send + Sync {
         Ok(None)
     }
 
+    /// The client's per-tenant throttling authority, if it has one (an
+    /// [`HttpExchangeClient`](crate::HttpExchangeClient) does; the default is `None`).
+    /// Workflows read their throttling figures from it.
+    fn throttle(&self) -> Option<Arc<crate::throttle::TenantThrottle>> {
+        None
+    }
+
     /// Run any cmdlet and collect every page of its output as JSON objects (annotation keys
     /// removed). Destructive cmdlets still get the local identity checks and `Confirm: false`.
     ///
@@ -860,6 +867,9 @@ impl<T: ExchangeClient + ?Sized> ExchangeClient for Arc<T> {
     }
     async fn token_claims(&self) -> Result<Option<TokenClaims>> {
         (**self).token_claims().await
+    }
+    fn throttle(&self) -> Option<Arc<crate::throttle::TenantThrottle>> {
+        (**self).throttle()
     }
     // Typed methods are forwarded too, so that an `Arc` of a client that overrides them
     // (e.g. a test double overriding a `*_page` method) keeps its behaviour.

@@ -10,6 +10,8 @@
 //! * [`HttpExchangeClient`]: the HTTPS implementation;
 //! * [`cmdlets`], [`models`], [`types`]: typed requests, responses and value types;
 //! * [`Environment`]: per-cloud hosts, scopes and the bearer-token allow-list;
+//! * [`throttle`]: the per-tenant throttling authority every client call goes through
+//!   ([`throttle::TenantThrottle`]);
 //! * `testing` (feature `test-util`): the fake tenant, `FakeExchangeClient` and the simulator.
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -27,6 +29,7 @@ pub mod protocol;
 #[cfg(feature = "test-util")]
 #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub mod testing;
+pub mod throttle;
 pub mod types;
 
 pub use async_trait::async_trait;
