@@ -4,8 +4,8 @@
 //! concurrent requests (beyond it the simulator answers the plain-text concurrency 429).
 //!
 //! Run with `cargo bench --bench inventory` (a custom `main`, not criterion: one run takes
-//! seconds). Prints, for the adaptive sync (its maximum concurrency is above the cap, so it has
-//! to find the limit by itself):
+//! seconds). Prints, for the adaptive sync (a client with default settings: its throttle
+//! starts at 4 and may go up to 64, so it has to find the cap by itself):
 //!
 //! * requests counted at the simulator, the measured time, and the efficiency
 //!   `requests × latency / 12 ÷ measured` (target ≥ 0.85), also computed with the useful
@@ -33,10 +33,9 @@ use exchange_activesync::protocol::{Invocation, NextLink, RawPage};
 use exchange_activesync::testing::{
     FaultPlan, Simulator, SimulatorConfig, SimulatorHandle, TenantBuilder,
 };
+use exchange_activesync::throttle::TenantThrottle;
 use exchange_activesync::types::MailboxIdentity;
-use exchange_activesync::{
-    Environment, ExchangeClient, HttpExchangeClient, Result, RetryPolicy, async_trait,
-};
+use exchange_activesync::{Environment, ExchangeClient, HttpExchangeClient, Result, async_trait};
 use futures::TryStreamExt;
 use uuid::Uuid;
 
@@ -44,20 +43,17 @@ const DEVICES: usize = 10_000;
 const MAILBOXES: usize = 4_000;
 const LATENCY: Duration = Duration::from_millis(20);
 const CAP: usize = 12;
-/// The adaptive sync's upper bound: well above the cap, so the limit must be discovered.
-const MAX_CONCURRENCY: usize = 32;
-
-/// An HTTP client for the simulator. Throttling is left to the caller (one attempt per call):
-/// `InventorySync` retries pages and statistics itself and its limiter must *see* every 429
-/// to adapt; a client that sleeps through them internally would hide them from it.
-fn client(sim: &SimulatorHandle) -> Arc<Timed> {
-    let client = HttpExchangeClient::builder()
+/// An HTTP client for the simulator with default settings (retry policy, throttle), or
+/// with a hard ceiling of `max_concurrency` concurrent requests.
+fn client(sim: &SimulatorHandle, max_concurrency: Option<usize>) -> Arc<Timed> {
+    let mut builder = HttpExchangeClient::builder()
         .environment(Environment::custom(sim.base_url().as_str()).expect("loopback URL"))
         .tenant(sim.tenant_id())
-        .token_provider(Arc::new(StaticToken::new(sim.token())))
-        .retry_policy(RetryPolicy::default().with_max_attempts(1))
-        .build()
-        .expect("client builds");
+        .token_provider(Arc::new(StaticToken::new(sim.token())));
+    if let Some(n) = max_concurrency {
+        builder = builder.max_concurrency(n);
+    }
+    let client = builder.build().expect("client builds");
     Arc::new(Timed {
         inner: client,
         calls: AtomicU64::new(0),
@@ -95,6 +91,10 @@ impl ExchangeClient for Timed {
             .fetch_add(t.elapsed().as_micros() as u64, Ordering::Relaxed);
         res
     }
+
+    fn throttle(&self) -> Option<Arc<TenantThrottle>> {
+        Some(self.inner.throttle().clone())
+    }
 }
 
 struct Measured {
@@ -114,9 +114,9 @@ impl Measured {
 async fn adaptive(
     sim: &SimulatorHandle,
     expected: &HashSet<Uuid>,
-    max_concurrency: usize,
+    max_concurrency: Option<usize>,
 ) -> (Measured, SyncReport) {
-    let client = client(sim);
+    let client = client(sim, max_concurrency);
     let before = sim.request_count();
     let started = Instant::now();
     let mut seen: HashSet<Uuid> = HashSet::with_capacity(expected.len());
@@ -124,7 +124,6 @@ async fn adaptive(
     let mut duplicates = 0usize;
     let report = InventorySync::new(client.clone())
         .with_statistics(true)
-        .max_concurrency(max_concurrency)
         .run(|record| {
             if record
                 .statistics
@@ -169,7 +168,7 @@ async fn adaptive(
 /// What a script piping Get-MobileDevice into Get-MobileDeviceStatistics does: one
 /// enumeration, then one statistics call per mailbox, one at a time.
 async fn sequential(sim: &SimulatorHandle, expected: &HashSet<Uuid>) -> Measured {
-    let client = client(sim);
+    let client = client(sim, None);
     let before = sim.request_count();
     let started = Instant::now();
     let devices: Vec<_> = client
@@ -276,13 +275,13 @@ fn main() {
             std::thread::available_parallelism().map_or(1, |n| n.get())
         );
 
-        let (m, report) = adaptive(&sim, &expected, MAX_CONCURRENCY).await;
+        let (m, report) = adaptive(&sim, &expected, None).await;
         print_adaptive(
-            &format!("adaptive (max {MAX_CONCURRENCY}, starts at 4)"),
+            "adaptive (default client: starts at 4, max 64)",
             &m,
             &report,
         );
-        let (capped, capped_report) = adaptive(&sim, &expected, CAP).await;
+        let (capped, capped_report) = adaptive(&sim, &expected, Some(CAP)).await;
         print_adaptive(
             &format!("reference (max = cap = {CAP})"),
             &capped,

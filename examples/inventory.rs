@@ -18,7 +18,6 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use common::Format;
-use exchange_activesync::RetryPolicy;
 use exchange_activesync::connector::{DeviceRecord, InventorySync};
 
 /// Stream the device inventory.
@@ -30,9 +29,10 @@ struct Args {
     /// Join each device with its statistics (one call per mailbox).
     #[arg(long)]
     with_statistics: bool,
-    /// Maximum concurrent calls.
-    #[arg(long, default_value_t = 8)]
-    max_concurrency: usize,
+    /// Hard ceiling of concurrent calls (default: the client finds the tenant's cap by
+    /// itself, up to 64).
+    #[arg(long)]
+    max_concurrency: Option<usize>,
 }
 
 const COLUMNS: &[&str] = &[
@@ -86,18 +86,21 @@ fn json_line(r: &DeviceRecord) -> serde_json::Result<String> {
 async fn main() -> ExitCode {
     common::init_logging();
     let args = Args::parse();
-    // The sync retries pages and statistics itself and adapts its concurrency to throttling:
-    // a client that slept through 429s internally would hide them from it.
-    let conn =
-        match common::connect_with(|b| b.retry_policy(RetryPolicy::default().with_max_attempts(1)))
-            .await
-        {
-            Ok(c) => c,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return ExitCode::from(2);
-            }
-        };
+    // The client adapts its concurrency to the tenant's throttling and retries; the sync
+    // only fans the calls out.
+    let ceiling = args.max_concurrency;
+    let conn = match common::connect_with(|b| match ceiling {
+        Some(n) => b.max_concurrency(n),
+        None => b,
+    })
+    .await
+    {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let bar = if std::io::stderr().is_terminal() {
         let b = indicatif::ProgressBar::new_spinner();
         b.set_style(
@@ -127,7 +130,6 @@ async fn main() -> ExitCode {
     }
     let result = InventorySync::new(conn.client.clone())
         .with_statistics(args.with_statistics)
-        .max_concurrency(args.max_concurrency)
         .on_progress(move |p| {
             if let Some(b) = &progress_bar {
                 b.set_message(format!(

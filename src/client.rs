@@ -104,6 +104,13 @@ pub trait ExchangeClient: Send + Sync {
     async fn token_claims(&self) -> Result<Option<TokenClaims>> {
         Ok(None)
     }
+
+    /// The client's per-tenant throttling authority, if it has one (an
+    /// [`HttpExchangeClient`](crate::HttpExchangeClient) does; the default is `None`).
+    /// Workflows read their throttling figures from it.
+    fn throttle(&self) -> Option<Arc<crate::throttle::TenantThrottle>> {
+        None
+    }
 }
 
 #[async_trait]
@@ -120,6 +127,9 @@ impl<T: ExchangeClient + ?Sized> ExchangeClient for Arc<T> {
     }
     async fn token_claims(&self) -> Result<Option<TokenClaims>> {
         (**self).token_claims().await
+    }
+    fn throttle(&self) -> Option<Arc<crate::throttle::TenantThrottle>> {
+        (**self).throttle()
     }
 }
 

@@ -20,6 +20,8 @@
 //! * [`client`]: the object-safe [`ExchangeClient`] trait (one required method,
 //!   `invoke_page`) and the typed API on it, [`ExchangeClientExt`] (`call`, `stream`, `page`,
 //!   `invoke_raw` and one named method per cmdlet);
+//! * [`throttle`]: the per-tenant throttling authority every call of an HTTP client goes
+//!   through ([`throttle::TenantThrottle`]: adaptive admission and the `Retry-After` gate);
 //! * [`http`]: the HTTPS implementation, [`HttpExchangeClient`];
 //! * [`permissions`]: the RBAC permission checker;
 //! * [`connector`]: the connector's jobs (connection check, inventory sync, device actions);
@@ -44,6 +46,7 @@ pub mod protocol;
 #[cfg(feature = "test-util")]
 #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub mod testing;
+pub mod throttle;
 pub mod typed;
 pub mod types;
 

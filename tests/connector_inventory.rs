@@ -4,7 +4,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use exchange_activesync::connector::{AdaptiveLimiter, DeviceRecord, InventorySync};
+use exchange_activesync::connector::{DeviceRecord, InventorySync};
 use exchange_activesync::protocol::{Invocation, NextLink, RawPage};
 use exchange_activesync::testing::{
     Failure, FakeExchangeClient, Fault, FaultPlan, FaultStep, FaultTimes, RbacProfile, Scripted,
@@ -19,7 +19,7 @@ use tokio::time::Instant;
 use uuid::Uuid;
 
 /// Wraps the fake: small pages, scripted failures on continuations, one mailbox whose
-/// statistics always fail, and a log of (cmdlet, start time, limiter limit) per call.
+/// statistics always fail, and a log of (cmdlet, start time, mailbox) per call.
 struct Chaos {
     inner: FakeExchangeClient,
     page_size: u32,
@@ -27,8 +27,7 @@ struct Chaos {
     expire_continuation: Mutex<Vec<usize>>,
     continuations: Mutex<usize>,
     bad_mailbox: Option<String>,
-    log: Mutex<Vec<(String, Instant, usize)>>,
-    limiter: Option<Arc<AdaptiveLimiter>>,
+    log: Mutex<Vec<(String, Instant, Option<String>)>>,
 }
 
 impl Chaos {
@@ -40,7 +39,6 @@ impl Chaos {
             continuations: Mutex::new(0),
             bad_mailbox: None,
             log: Mutex::new(Vec::new()),
-            limiter: None,
         }
     }
     fn starts(&self, cmdlet: &str) -> Vec<Instant> {
@@ -61,11 +59,15 @@ fn api(f: Failure, cmdlet: &str) -> Error {
 #[async_trait]
 impl ExchangeClient for Chaos {
     async fn invoke_page(&self, inv: &Invocation, next: Option<&NextLink>) -> Result<RawPage> {
-        let limit = self.limiter.as_ref().map_or(0, |l| l.limit());
+        let mailbox = inv
+            .parameters()
+            .get("Mailbox")
+            .and_then(|v| v.as_str())
+            .map(str::to_string);
         self.log
             .lock()
             .unwrap()
-            .push((inv.cmdlet().to_string(), Instant::now(), limit));
+            .push((inv.cmdlet().to_string(), Instant::now(), mailbox));
         if next.is_some() {
             let n = {
                 let mut c = self.continuations.lock().unwrap();
@@ -137,8 +139,6 @@ async fn exact_tenant_devices_despite_expired_continuations_and_a_failing_mailbo
     let p = progress.clone();
     let report = InventorySync::new(client)
         .with_statistics(true)
-        .backoff(Duration::from_millis(1))
-        .statistics_attempts(3)
         .on_progress(move |s| p.lock().unwrap().push(s.clone()))
         .run(|r| records.push(r))
         .await
@@ -228,90 +228,58 @@ async fn stream_delivers_every_device_once() {
     assert!(records.iter().all(|r| r.statistics.is_none()));
 }
 
-#[tokio::test(start_paused = true)]
-async fn retry_after_pauses_every_worker() {
+#[tokio::test]
+async fn the_sync_makes_no_retries_of_its_own() {
+    // Admission and retries are the client's job: a failing call is made once by the sync.
     let chaos = Chaos::new(fake(200, 50));
-    chaos.inner.set_latency(Some(Duration::from_millis(100)));
-    // The 5th statistics call is throttled with Retry-After: 3 s.
+    let bad = mailbox_of_first_device(&chaos.inner);
     chaos.inner.fail(
         Some("Get-MobileDeviceStatistics"),
         Scripted::Service(Failure::throttled(Some(3.0))),
+        Times::N(2),
+    );
+    chaos.inner.fail(
+        Some("Get-MobileDevice"),
+        Scripted::Service(Failure::Unavailable),
         Times::Once,
     );
     let chaos = Arc::new(chaos);
     let client: Arc<dyn ExchangeClient> = chaos.clone();
-    let report = InventorySync::new(client)
+    let err = InventorySync::new(client.clone())
         .with_statistics(true)
-        .max_concurrency(8)
-        .initial_concurrency(8)
         .run(|_| {})
         .await
-        .unwrap();
-    assert_eq!(report.throttled, 1);
-    assert!(report.is_complete());
-    let throttled = chaos.inner.calls_to("Get-MobileDeviceStatistics");
-    assert!(!throttled.is_empty());
-    // The fake answers the scripted 429 after its latency: the first call's answer time.
-    let starts = chaos.starts("Get-MobileDeviceStatistics");
-    let first = starts[0];
-    let answered = first + Duration::from_millis(100);
-    let gate = answered + Duration::from_secs(3);
-    let in_window: Vec<_> = chaos
-        .log
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|(_, t, _)| *t > answered && *t < gate)
-        .map(|(c, t, _)| (c.clone(), t.duration_since(first)))
-        .collect();
-    assert!(
-        in_window.is_empty(),
-        "calls started while the Retry-After gate was closed: {in_window:?}"
-    );
-    assert!(
-        starts.iter().any(|t| *t >= gate),
-        "work resumed after the gate"
-    );
-}
-
-#[tokio::test(start_paused = true)]
-async fn aimd_shrinks_on_throttling_and_grows_back() {
-    let limiter = Arc::new(AdaptiveLimiter::new(8, 8));
-    let mut chaos = Chaos::new(fake(400, 120));
-    chaos.limiter = Some(limiter.clone());
-    chaos.page_size = 100;
-    chaos.inner.set_latency(Some(Duration::from_millis(20)));
-    chaos.inner.fail(
-        Some("Get-MobileDeviceStatistics"),
-        Scripted::Service(Failure::ConcurrencyLimit),
-        Times::N(4),
-    );
-    let chaos = Arc::new(chaos);
-    let client: Arc<dyn ExchangeClient> = chaos.clone();
-    let report = InventorySync::new(client)
-        .with_statistics(true)
-        .limiter(limiter.clone())
-        .backoff(Duration::from_millis(10))
-        .run(|_| {})
-        .await
-        .unwrap();
-    assert!(report.is_complete(), "{:?}", report.failed_mailboxes);
-    assert_eq!(report.throttled, 4);
-    let limits: Vec<usize> = chaos.log.lock().unwrap().iter().map(|x| x.2).collect();
-    let min = *limits.iter().min().unwrap();
-    assert!(min < 8, "the limit never shrank: {limits:?}");
+        .unwrap_err();
+    assert_eq!(err.status(), Some(503), "{err:?}");
     assert_eq!(
-        limiter.limit(),
-        8,
-        "the limit grows back while calls succeed"
+        chaos.starts("Get-MobileDevice").len(),
+        1,
+        "the page was retried"
     );
-    let in_order_max_after_min = limits
-        .iter()
-        .skip_while(|l| **l != min)
-        .max()
-        .copied()
+    let report = InventorySync::new(client)
+        .with_statistics(true)
+        .run(|_| {})
+        .await
         .unwrap();
-    assert!(in_order_max_after_min > min);
+    // The two throttled mailboxes fail (the fake has no retries); every mailbox is asked
+    // exactly once.
+    assert_eq!(report.failed_mailboxes.len(), 2, "{report:?}");
+    assert_eq!(
+        report.throttled, 2,
+        "throttled errors are counted without a throttle"
+    );
+    let mut per_mailbox: HashMap<String, usize> = HashMap::new();
+    for (cmdlet, _, mailbox) in chaos.log.lock().unwrap().iter() {
+        if cmdlet == "Get-MobileDeviceStatistics" {
+            *per_mailbox.entry(mailbox.clone().unwrap()).or_default() += 1;
+        }
+    }
+    assert!(per_mailbox.contains_key(&bad));
+    assert!(
+        per_mailbox.values().all(|n| *n == 1),
+        "a mailbox was asked more than once: {per_mailbox:?}"
+    );
+    assert_eq!(report.statistics_calls, per_mailbox.len());
 }
 
 #[tokio::test]
@@ -396,7 +364,6 @@ async fn over_http_with_throttling_resets_and_expiring_skiptokens() {
         .page_size(50)
         .retry_policy(
             RetryPolicy::default()
-                .with_max_attempts(2)
                 .with_backoff(Duration::from_millis(5), Duration::from_millis(50)),
         )
         .build()
@@ -409,8 +376,6 @@ async fn over_http_with_throttling_resets_and_expiring_skiptokens() {
     let p2 = pages.clone();
     let report = InventorySync::new(client)
         .with_statistics(true)
-        .max_concurrency(8)
-        .backoff(Duration::from_millis(5))
         .on_progress(move |_| {
             let mut p = p2.lock().unwrap();
             *p += 1;

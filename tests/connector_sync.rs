@@ -4,12 +4,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use exchange_activesync::ExchangeClientExt;
-use exchange_activesync::connector::{AdaptiveLimiter, InventorySync, MemoryStore, SyncStateStore};
+use exchange_activesync::connector::{InventorySync, MemoryStore, SyncStateStore};
 use exchange_activesync::protocol::{Invocation, NextLink, RawPage};
 use exchange_activesync::testing::{
     Failure, FakeExchangeClient, Fault, FaultPlan, FaultStep, FaultTimes, RbacProfile, Simulator,
     SimulatorConfig, SimulatorHandle, TenantBuilder, Times,
 };
+use exchange_activesync::throttle::TenantThrottle;
 use exchange_activesync::{
     Environment, ExchangeClient, HttpExchangeClient, Result, RetryPolicy, TimeoutConfig,
     async_trait,
@@ -121,15 +122,15 @@ async fn a_stream_read_to_the_end_saves_the_mark() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn the_limiter_gate_closes_for_at_most_the_policy_maximum() {
-    let l = AdaptiveLimiter::new(4, 4);
+async fn the_throttle_gate_closes_for_at_most_the_policy_maximum() {
+    let l = TenantThrottle::new(4, 4);
     assert_eq!(l.max_retry_after(), ALLOWED);
     let start = Instant::now();
     l.on_throttled(Some(Duration::from_secs(99_999_999)));
     assert_eq!(l.not_before(), Some(start + ALLOWED));
     let _p = l.acquire().await;
     assert_eq!(start.elapsed(), ALLOWED);
-    let l = AdaptiveLimiter::new(4, 4).with_max_retry_after(Duration::from_secs(5));
+    let l = TenantThrottle::new(4, 4).with_max_retry_after(Duration::from_secs(5));
     l.on_throttled(Some(Duration::from_secs(7)));
     assert_eq!(
         l.not_before(),
@@ -155,79 +156,13 @@ async fn a_huge_retry_after_fails_the_mailbox_fast_instead_of_sleeping() {
     assert!(elapsed <= ALLOWED + Duration::from_secs(10), "{elapsed:?}");
     assert_eq!(report.devices, 60);
     assert_eq!(report.throttled, 1);
+    // The fake does not retry (nor does the sync): the mailbox fails at once.
     assert_eq!(report.failed_mailboxes.len(), 1, "{report:?}");
-    let text = &report.failed_mailboxes[0].1;
-    assert!(text.contains("86400s") && text.contains("120s"), "{text}");
+    assert_eq!(
+        client.inner.calls_to("Get-MobileDeviceStatistics").len(),
+        20
+    );
     assert!(!report.is_complete());
-}
-
-#[tokio::test(start_paused = true)]
-async fn a_huge_retry_after_on_a_page_fails_the_sync_with_a_typed_error() {
-    let client = paged(60, 20, 20);
-    client.inner.fail(
-        Some("Get-MobileDevice"),
-        Failure::throttled(Some(99_999_999.0)),
-        Times::Once,
-    );
-    let store = Arc::new(MemoryStore::new());
-    let start = Instant::now();
-    let err = InventorySync::new(client.clone())
-        .state_store(store.clone())
-        .run(|_| {})
-        .await
-        .unwrap_err();
-    assert!(start.elapsed() < ALLOWED, "{:?}", start.elapsed());
-    assert!(err.is_retry_after_too_long(), "{err:?}");
-    assert!(err.is_throttled());
-    assert!(!err.is_retryable());
-    assert_eq!(err.retry_after(), Some(HUGE));
-    assert_eq!(err.status(), Some(429));
-    let text = err.to_string();
-    assert!(text.contains("86400s") && text.contains("120s"), "{text}");
-    assert_eq!(client.inner.calls_to("Get-MobileDevice").len(), 1);
-    assert_eq!(store.load().await.unwrap(), None);
-    // A smaller maximum of the sync applies to both the call and the gate.
-    client.inner.fail(
-        Some("Get-MobileDevice"),
-        Failure::throttled(Some(30.0)),
-        Times::Once,
-    );
-    let err = InventorySync::new(client)
-        .max_retry_after(Duration::from_secs(10))
-        .run(|_| {})
-        .await
-        .unwrap_err();
-    assert!(err.to_string().contains("10s"), "{err}");
-}
-
-#[tokio::test(start_paused = true)]
-async fn a_zero_or_negative_retry_after_waits_the_backoff() {
-    let client = paged(60, 20, 20);
-    client.inner.fail(
-        Some("Get-MobileDevice"),
-        Failure::throttled(Some(0.0)),
-        Times::N(2),
-    );
-    client.inner.fail(
-        Some("Get-MobileDeviceStatistics"),
-        Failure::throttled(Some(-5.0)),
-        Times::N(2),
-    );
-    let start = Instant::now();
-    let report = InventorySync::new(client.clone())
-        .with_statistics(true)
-        .backoff(Duration::from_secs(1))
-        .run(|_| {})
-        .await
-        .unwrap();
-    assert!(report.is_complete(), "{report:?}");
-    // Two page retries (≥ 0.75 s + 1.5 s) and, later, two statistics retries.
-    assert!(
-        start.elapsed() >= Duration::from_secs(2),
-        "{:?}",
-        start.elapsed()
-    );
-    assert_eq!(client.inner.calls_to("Get-MobileDevice").len(), 3 + 2);
 }
 
 async fn simulator(plan: FaultPlan) -> SimulatorHandle {
@@ -316,8 +251,8 @@ async fn inventory_over_http_reports_a_huge_retry_after_and_finishes() {
         FaultTimes::N(1),
     )))
     .await;
-    // As documented for the sync: every 429 reaches it.
-    let client = http_client(&sim, RetryPolicy::default().with_max_attempts(1));
+    // The client's default policy: it refuses the long pause, the sync reports the mailbox.
+    let client = http_client(&sim, RetryPolicy::default());
     let start = Instant::now();
     let report = InventorySync::new(Arc::new(client))
         .with_statistics(true)
@@ -331,6 +266,86 @@ async fn inventory_over_http_reports_a_huge_retry_after_and_finishes() {
     assert_eq!(report.failed_mailboxes.len(), 1, "{report:?}");
     let text = &report.failed_mailboxes[0].1;
     assert!(text.contains("86400s") && text.contains("120s"), "{text}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_huge_retry_after_on_a_page_fails_the_sync_with_a_typed_error() {
+    let sim = simulator(FaultPlan::new().step(FaultStep::new(
+        Some("Get-MobileDevice"),
+        Fault::Fail(Failure::throttled(Some(99_999_999.0))),
+        FaultTimes::N(1),
+    )))
+    .await;
+    let store = Arc::new(MemoryStore::new());
+    let start = Instant::now();
+    let err = InventorySync::new(Arc::new(http_client(&sim, RetryPolicy::default())))
+        .state_store(store.clone())
+        .run(|_| {})
+        .await
+        .unwrap_err();
+    assert!(start.elapsed() < ALLOWED, "{:?}", start.elapsed());
+    assert!(err.is_retry_after_too_long(), "{err:?}");
+    assert!(err.is_throttled());
+    assert!(!err.is_retryable());
+    assert_eq!(err.retry_after(), Some(HUGE));
+    assert_eq!(err.status(), Some(429));
+    let text = err.to_string();
+    assert!(text.contains("86400s") && text.contains("120s"), "{text}");
+    assert_eq!(sim.request_count(), 1, "not retried");
+    assert_eq!(store.load().await.unwrap(), None);
+    // The client's policy sets the maximum, for the call and for the gate.
+    let sim = simulator(FaultPlan::new().step(FaultStep::new(
+        Some("Get-MobileDevice"),
+        Fault::Fail(Failure::throttled(Some(30.0))),
+        FaultTimes::N(1),
+    )))
+    .await;
+    let client = http_client(
+        &sim,
+        RetryPolicy::default().with_max_retry_after(Duration::from_secs(10)),
+    );
+    let throttle = client.throttle().clone();
+    assert_eq!(throttle.max_retry_after(), Duration::from_secs(10));
+    let err = InventorySync::new(Arc::new(client))
+        .run(|_| {})
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("10s"), "{err}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_zero_or_negative_retry_after_waits_the_backoff() {
+    let sim = simulator(
+        FaultPlan::new()
+            .step(FaultStep::new(
+                Some("Get-MobileDevice"),
+                Fault::Fail(Failure::throttled(Some(0.0))),
+                FaultTimes::N(2),
+            ))
+            .step(FaultStep::new(
+                Some("Get-MobileDeviceStatistics"),
+                Fault::Fail(Failure::throttled(Some(-5.0))),
+                FaultTimes::N(2),
+            )),
+    )
+    .await;
+    let policy = RetryPolicy::default()
+        .with_backoff(Duration::from_secs(1), Duration::from_secs(10))
+        .with_jitter(0.0);
+    let start = Instant::now();
+    let report = InventorySync::new(Arc::new(http_client(&sim, policy)))
+        .with_statistics(true)
+        .run(|_| {})
+        .await
+        .unwrap();
+    assert!(report.is_complete(), "{report:?}");
+    // Two page retries by the client (1 s + 2 s), then the statistics retries.
+    assert!(
+        start.elapsed() >= Duration::from_secs(3),
+        "{:?}",
+        start.elapsed()
+    );
+    assert_eq!(report.throttled, 4);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

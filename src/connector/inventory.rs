@@ -2,18 +2,15 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use chrono::{DateTime, Utc};
 use futures::stream::{self, Stream, StreamExt};
 
-use super::limiter::{AdaptiveLimiter, is_concurrency_answer};
 use super::store::SyncStateStore;
 use crate::client::{ExchangeClient, ExchangeClientExt};
 use crate::cmdlets::{GetMobileDevice, GetMobileDeviceStatistics, PreparedCmdlet};
 use crate::error::{Error, Result};
-use crate::http::{RetryPolicy, refuse_long_retry_after};
 use crate::models::{MobileDevice, MobileDeviceStatistics};
 use crate::paging::Pager;
 use crate::types::{MailboxIdentity, MobileDeviceIdentity};
@@ -43,7 +40,8 @@ pub struct SyncProgress {
     pub mailboxes_done: usize,
     /// Mailboxes whose statistics failed for good.
     pub mailboxes_failed: usize,
-    /// Current concurrency limit.
+    /// Current concurrency limit: the client's throttle's, when it has one, else the
+    /// [`fan_out`](InventorySync::fan_out) bound.
     pub concurrency: usize,
     /// Enumeration restarts so far.
     pub restarts: u32,
@@ -61,13 +59,16 @@ pub struct SyncReport {
     pub devices: usize,
     /// Records delivered with statistics.
     pub with_statistics: usize,
-    /// Mailboxes whose statistics failed after retries, with the error text.
+    /// Mailboxes whose statistics failed (after the client's retries), with the error text.
     pub failed_mailboxes: Vec<(String, String)>,
     /// Devices whose identity names no mailbox (statistics cannot be routed to them).
     pub unroutable_devices: usize,
     /// Times the enumeration was restarted (expired continuation, reset mid-page).
     pub restarts: u32,
-    /// Throttled answers observed.
+    /// Throttled answers observed: by the client's throttle while the sync ran, when the
+    /// client has one ([`ExchangeClient::throttle`]; it counts the answers its own retries
+    /// absorbed, and those of other work sharing it), else the throttled errors the sync
+    /// received.
     pub throttled: u64,
     /// Rows skipped because their device had already been delivered (after a restart).
     pub duplicates_skipped: usize,
@@ -75,7 +76,8 @@ pub struct SyncReport {
     pub skipped_unchanged: usize,
     /// Pages of `Get-MobileDevice` read.
     pub pages: usize,
-    /// `Get-MobileDeviceStatistics` calls made (including retries).
+    /// `Get-MobileDeviceStatistics` calls made (the client's retries within a call are not
+    /// counted).
     pub statistics_calls: usize,
     /// When the sync started (this is what is saved as the last successful sync).
     pub started_at: DateTime<Utc>,
@@ -116,6 +118,9 @@ impl Drop for AbortOnDrop {
 
 type ProgressFn = Arc<dyn Fn(&SyncProgress) + Send + Sync>;
 
+/// Default of [`InventorySync::fan_out`]: statistics calls handed to the client at once.
+pub const DEFAULT_FAN_OUT: usize = 64;
+
 /// Default of [`InventorySync::max_pending_statistics`]: ten pages' worth of rows.
 pub const DEFAULT_MAX_PENDING_STATISTICS: usize = 10_000;
 
@@ -123,13 +128,15 @@ pub const DEFAULT_MAX_PENDING_STATISTICS: usize = 10_000;
 /// joins each with its statistics (`Get-MobileDeviceStatistics -Mailbox`, one call per
 /// mailbox, routed to that mailbox), delivering [`DeviceRecord`]s as pages arrive.
 ///
-/// * **Gentle**: every call goes through an [`AdaptiveLimiter`] (AIMD within `[1, max]`,
-///   shared `Retry-After` gate), and pages and statistics calls have their own retry loops.
-///   The limiter only sees the throttling the client surfaces: give the sync an
-///   [`HttpExchangeClient`](crate::HttpExchangeClient) built with
-///   `RetryPolicy::default().with_max_attempts(1)` so that every 429 reaches it (a client that
-///   sleeps through 429s internally still works, but one worker's `Retry-After` then pauses
-///   only that worker).
+/// * **Gentle, by the client**: the sync only fans the statistics calls out (at most
+///   [`fan_out`](Self::fan_out) at once, default [`DEFAULT_FAN_OUT`]); admission and retries
+///   are the client's job. An [`HttpExchangeClient`](crate::HttpExchangeClient) with its
+///   default settings sends every attempt through its
+///   [`TenantThrottle`](crate::throttle::TenantThrottle) (it finds the tenant's concurrency
+///   cap by itself, and one call's `Retry-After` holds back every call) and retries
+///   according to its [`RetryPolicy`](crate::RetryPolicy). The sync retries nothing itself:
+///   a page that fails after the client's retries fails the sync (unless it restarts the
+///   enumeration, below), a statistics call that does fails its mailbox.
 /// * **One call per mailbox**: the statistics of a mailbox cover all of its devices, also those
 ///   on later pages (the service does not group devices by mailbox). Rows not yet matched are
 ///   kept until their device arrives, up to
@@ -155,7 +162,6 @@ pub const DEFAULT_MAX_PENDING_STATISTICS: usize = 10_000;
 /// use exchange_activesync::connector::InventorySync;
 /// let report = InventorySync::new(client)
 ///     .with_statistics(true)
-///     .max_concurrency(8)
 ///     .run(|record| println!("{:?}", record.device.identity))
 ///     .await?;
 /// println!("{} devices, {} failed mailboxes", report.devices, report.failed_mailboxes.len());
@@ -165,51 +171,39 @@ pub const DEFAULT_MAX_PENDING_STATISTICS: usize = 10_000;
 pub struct InventorySync {
     client: Arc<dyn ExchangeClient>,
     with_statistics: bool,
-    max_concurrency: usize,
-    initial_concurrency: usize,
-    statistics_attempts: u32,
-    page_attempts: u32,
+    fan_out: usize,
     max_restarts: u32,
-    backoff: Duration,
-    max_retry_after: Duration,
     max_pending_statistics: usize,
     changed_since: Option<DateTime<Utc>>,
     incremental_from_store: bool,
     store: Option<Arc<dyn SyncStateStore>>,
     progress: Option<ProgressFn>,
-    limiter: Option<Arc<AdaptiveLimiter>>,
 }
 
 impl std::fmt::Debug for InventorySync {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("InventorySync")
             .field("with_statistics", &self.with_statistics)
-            .field("max_concurrency", &self.max_concurrency)
+            .field("fan_out", &self.fan_out)
             .field("changed_since", &self.changed_since)
             .finish_non_exhaustive()
     }
 }
 
 impl InventorySync {
-    /// A sync over `client` (defaults: no statistics, up to 8 concurrent calls starting at 4,
-    /// 5 attempts per statistics call and per page, 5 restarts).
+    /// A sync over `client` (defaults: no statistics, up to [`DEFAULT_FAN_OUT`] statistics
+    /// calls handed to the client at once, 5 restarts).
     pub fn new(client: Arc<dyn ExchangeClient>) -> Self {
         InventorySync {
             client,
             with_statistics: false,
-            max_concurrency: 8,
-            initial_concurrency: 4,
-            statistics_attempts: 5,
-            page_attempts: 5,
+            fan_out: DEFAULT_FAN_OUT,
             max_restarts: 5,
-            backoff: Duration::from_millis(500),
-            max_retry_after: RetryPolicy::default().max_retry_after,
             max_pending_statistics: DEFAULT_MAX_PENDING_STATISTICS,
             changed_since: None,
             incremental_from_store: false,
             store: None,
             progress: None,
-            limiter: None,
         }
     }
 
@@ -219,52 +213,18 @@ impl InventorySync {
         self
     }
 
-    /// Upper bound of concurrent calls (at least 1).
-    pub fn max_concurrency(mut self, n: usize) -> Self {
-        self.max_concurrency = n.max(1);
-        self.initial_concurrency = self.initial_concurrency.min(self.max_concurrency);
-        self
-    }
-
-    /// Starting concurrency (clamped to `[1, max]`).
-    pub fn initial_concurrency(mut self, n: usize) -> Self {
-        self.initial_concurrency = n.clamp(1, self.max_concurrency);
-        self
-    }
-
-    /// Attempts per statistics call before the mailbox is reported as failed (at least 1).
-    pub fn statistics_attempts(mut self, n: u32) -> Self {
-        self.statistics_attempts = n.max(1);
-        self
-    }
-
-    /// Attempts per device page before the sync fails (at least 1).
-    pub fn page_attempts(mut self, n: u32) -> Self {
-        self.page_attempts = n.max(1);
+    /// How many statistics calls are handed to the client at once (at least 1; default
+    /// [`DEFAULT_FAN_OUT`]). This is not the concurrency on the wire: the client's throttle
+    /// admits the calls (see [`ClientBuilder::max_concurrency`](crate::ClientBuilder::max_concurrency)
+    /// for a hard ceiling). A client without a throttle runs them all at once.
+    pub fn fan_out(mut self, n: usize) -> Self {
+        self.fan_out = n.max(1);
         self
     }
 
     /// How many times the enumeration may restart from the first page.
     pub fn max_restarts(mut self, n: u32) -> Self {
         self.max_restarts = n;
-        self
-    }
-
-    /// Base delay of the exponential backoff between retries (without `Retry-After`).
-    pub fn backoff(mut self, base: Duration) -> Self {
-        self.backoff = base;
-        self
-    }
-
-    /// The longest `Retry-After` the sync waits for (default: the [`RetryPolicy`] default's
-    /// `max_retry_after`, 2 minutes). A call answered with a longer one fails at once with
-    /// [`Error::RetryAfterTooLong`]: a page fails the sync, a statistics call fails its
-    /// mailbox (listed in [`SyncReport::failed_mailboxes`]); the limiter's shared gate
-    /// closes for at most this long (a shared [`limiter`](Self::limiter) keeps its own
-    /// [`max_retry_after`](AdaptiveLimiter::max_retry_after)). Match it with the client's
-    /// policy.
-    pub fn max_retry_after(mut self, max: Duration) -> Self {
-        self.max_retry_after = max;
         self
     }
 
@@ -301,12 +261,6 @@ impl InventorySync {
     /// Called after every page with a progress snapshot.
     pub fn on_progress(mut self, f: impl Fn(&SyncProgress) + Send + Sync + 'static) -> Self {
         self.progress = Some(Arc::new(f));
-        self
-    }
-
-    /// Share a limiter (e.g. with other work against the same tenant).
-    pub fn limiter(mut self, limiter: Arc<AdaptiveLimiter>) -> Self {
-        self.limiter = Some(limiter);
         self
     }
 
@@ -403,13 +357,14 @@ impl InventorySync {
         CFut: std::future::Future<Output = bool> + Send,
     {
         let started_at = Utc::now();
-        let limiter = self.limiter.clone().unwrap_or_else(|| {
-            Arc::new(
-                AdaptiveLimiter::new(self.initial_concurrency, self.max_concurrency)
-                    .with_max_retry_after(self.max_retry_after),
-            )
-        });
-        let throttled_before = limiter.throttled_count();
+        // Throttling figures come from the client's throttle; without one, from the errors.
+        let throttle = self.client.throttle();
+        let throttled_before = throttle.as_ref().map_or(0, |t| t.throttled_count());
+        let throttled_errors = AtomicU64::new(0);
+        let throttled_now = || match &throttle {
+            Some(t) => t.throttled_count() - throttled_before,
+            None => throttled_errors.load(Ordering::Relaxed),
+        };
         let mut changed_since = self.changed_since;
         if self.incremental_from_store
             && changed_since.is_none()
@@ -424,7 +379,7 @@ impl InventorySync {
         };
         let mut cursor = Cursor {
             sync: &self,
-            limiter: &limiter,
+            throttled_errors: &throttled_errors,
             prepared: PreparedCmdlet::new(&GetMobileDevice::new())?,
             pager: Pager::new("Get-MobileDevice").max_restarts(self.max_restarts),
         };
@@ -434,7 +389,13 @@ impl InventorySync {
         while let Some(devices) = current.take() {
             let (fetched, joined) = tokio::join!(
                 cursor.next_page(),
-                self.join_page(devices, &limiter, &mut carry, &mailboxes_done, &mut report)
+                self.join_page(
+                    devices,
+                    &throttled_errors,
+                    &mut carry,
+                    &mailboxes_done,
+                    &mut report
+                )
             );
             for record in joined {
                 if let Some(since) = changed_since
@@ -456,7 +417,7 @@ impl InventorySync {
             report.pages = cursor.pager.report().pages;
             report.restarts = cursor.pager.report().restarts;
             report.duplicates_skipped = cursor.pager.duplicates();
-            report.throttled = limiter.throttled_count() - throttled_before;
+            report.throttled = throttled_now();
             if report.stopped_early {
                 report.finished_at = Utc::now();
                 return Ok(report);
@@ -467,13 +428,14 @@ impl InventorySync {
                     records_delivered: report.devices,
                     mailboxes_done: mailboxes_done.load(Ordering::Relaxed),
                     mailboxes_failed: report.failed_mailboxes.len(),
-                    concurrency: limiter.limit(),
+                    concurrency: throttle.as_ref().map_or(self.fan_out, |t| t.limit()),
                     restarts: cursor.pager.report().restarts,
                     throttled: report.throttled,
                 });
             }
             current = fetched?;
         }
+        report.throttled = throttled_now();
         if !confirm().await {
             report.stopped_early = true;
         }
@@ -490,7 +452,7 @@ impl InventorySync {
     async fn join_page(
         &self,
         devices: Vec<MobileDevice>,
-        limiter: &AdaptiveLimiter,
+        throttled_errors: &AtomicU64,
         carry: &mut Pending,
         mailboxes_done: &AtomicUsize,
         report: &mut SyncReport,
@@ -529,14 +491,17 @@ impl InventorySync {
             }
             order.push((device, mailbox));
         }
-        let limit = self.max_concurrency;
+        // Plain fan-out: admission (and retrying) is the client's job.
         let results: Vec<(String, Result<Vec<MobileDeviceStatistics>>, usize)> =
             stream::iter(needed)
                 .map(|mailbox| async move {
-                    let (res, calls) = self.statistics_with_retry(&mailbox, limiter).await;
+                    let (res, calls) = self.statistics(&mailbox).await;
+                    if res.as_ref().is_err_and(Error::is_throttled) {
+                        throttled_errors.fetch_add(1, Ordering::Relaxed);
+                    }
                     (mailbox, res, calls)
                 })
-                .buffer_unordered(limit)
+                .buffer_unordered(self.fan_out)
                 .collect()
                 .await;
         for (mailbox, res, calls) in results {
@@ -564,80 +529,19 @@ impl InventorySync {
         records
     }
 
-    /// Statistics of one mailbox with throttling-aware retries; returns the result and the
-    /// number of calls made.
-    async fn statistics_with_retry(
-        &self,
-        mailbox: &str,
-        limiter: &AdaptiveLimiter,
-    ) -> (Result<Vec<MobileDeviceStatistics>>, usize) {
+    /// Statistics of one mailbox (one call, retried by the client); returns the result and
+    /// the number of calls made.
+    async fn statistics(&self, mailbox: &str) -> (Result<Vec<MobileDeviceStatistics>>, usize) {
         let identity = match MailboxIdentity::new(mailbox) {
             Ok(m) => m,
             Err(e) => return (Err(e.into()), 0),
         };
-        let mut calls = 0;
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let permit = limiter.acquire().await;
-            calls += 1;
-            let res = self
-                .client
-                .get_mobile_device_statistics(GetMobileDeviceStatistics::for_mailbox(
-                    identity.clone(),
-                ))
-                .await;
-            match res {
-                Ok(listing) => {
-                    permit.success();
-                    return (Ok(listing.items), calls);
-                }
-                Err(e) => {
-                    let throttled = e.is_throttled();
-                    let paced = is_concurrency_answer(&e);
-                    permit.failed(&e);
-                    let e = refuse_long_retry_after(e, self.max_retry_after);
-                    if attempt >= self.statistics_attempts
-                        || e.is_retry_after_too_long()
-                        || !(throttled || e.is_retryable())
-                    {
-                        return (Err(e), calls);
-                    }
-                    if waits_backoff(&e) {
-                        tokio::time::sleep(retry_delay(self.backoff, attempt, paced)).await;
-                    }
-                }
-            }
-        }
+        let res = self
+            .client
+            .get_mobile_device_statistics(GetMobileDeviceStatistics::for_mailbox(identity))
+            .await;
+        (res.map(|listing| listing.items), 1)
     }
-}
-
-/// Whether a retry after `error` waits the backoff: without a `Retry-After` (a non-zero one
-/// is waited for at the limiter's shared gate), or with a zero one (negative and past values
-/// read as zero), which must not make the retries a hot loop.
-fn waits_backoff(error: &Error) -> bool {
-    error.retry_after().is_none_or(|d| d.is_zero())
-}
-
-/// The pause before retry number `attempt`. After the per-tenant concurrency answer
-/// (`paced`) the limiter has already lowered the limit below the calls in flight, so the retry
-/// mostly waits for a slot there: the first one at once, further ones after a tenth of the
-/// usual backoff (the cap may be taken by other clients). A long pause would hold up the whole
-/// page, whose records are delivered once all its mailboxes are read.
-fn retry_delay(base: Duration, attempt: u32, paced: bool) -> Duration {
-    match (paced, attempt) {
-        (true, 1) => Duration::ZERO,
-        (true, _) => backoff_delay(base / 10, attempt - 1),
-        (false, _) => backoff_delay(base, attempt),
-    }
-}
-
-/// Exponential backoff with jitter: `base × 2^(attempt-1)`, ±25 %, capped at 30 s.
-fn backoff_delay(base: Duration, attempt: u32) -> Duration {
-    let exp = base.saturating_mul(1u32 << attempt.saturating_sub(1).min(10));
-    let capped = exp.min(Duration::from_secs(30));
-    let jitter = 0.75 + fastrand::f64() * 0.5;
-    capped.mul_f64(jitter)
 }
 
 /// The mailbox part of a device's identity (`<mailbox>\ExchangeActiveSyncDevices\…`).
@@ -729,11 +633,10 @@ fn changed_after(record: &DeviceRecord, since: DateTime<Utc>) -> bool {
 }
 
 /// The enumeration of `Get-MobileDevice` pages: the paging loop's [`Pager`] (loop and
-/// empty-page guards, restarts, de-duplication by `Guid`) driven through the limiter, with
-/// retries.
+/// empty-page guards, restarts, de-duplication by `Guid`); the client retries each page.
 struct Cursor<'a> {
     sync: &'a InventorySync,
-    limiter: &'a AdaptiveLimiter,
+    throttled_errors: &'a AtomicU64,
     prepared: PreparedCmdlet<GetMobileDevice>,
     pager: Pager,
 }
@@ -741,13 +644,10 @@ struct Cursor<'a> {
 impl Cursor<'_> {
     /// The next page's new devices (`None` at the end).
     async fn next_page(&mut self) -> Result<Option<Vec<MobileDevice>>> {
-        let mut attempt = 0u32;
         loop {
             if self.pager.is_done() {
                 return Ok(None);
             }
-            attempt += 1;
-            let permit = self.limiter.acquire().await;
             let res = self
                 .sync
                 .client
@@ -755,14 +655,12 @@ impl Cursor<'_> {
                 .await;
             match res {
                 Ok(raw) => {
-                    permit.success();
                     return self.pager.accept(raw).map(Some);
                 }
                 Err(e) => {
-                    let throttled = e.is_throttled();
-                    let paced = is_concurrency_answer(&e);
-                    permit.failed(&e);
-                    let e = refuse_long_retry_after(e, self.sync.max_retry_after);
+                    if e.is_throttled() {
+                        self.throttled_errors.fetch_add(1, Ordering::Relaxed);
+                    }
                     if e.is_retry_after_too_long() {
                         return Err(e);
                     }
@@ -773,40 +671,11 @@ impl Cursor<'_> {
                         tracing::warn!(error = %e, "device enumeration restarts from the first page");
                         // A fresh request id: the old continuation's affinity is gone.
                         self.prepared = PreparedCmdlet::new(&GetMobileDevice::new())?;
-                        attempt = 0;
                         continue;
                     }
-                    if attempt >= self.sync.page_attempts || !(throttled || e.is_retryable()) {
-                        return Err(e);
-                    }
-                    if waits_backoff(&e) {
-                        tokio::time::sleep(retry_delay(self.sync.backoff, attempt, paced)).await;
-                    }
+                    return Err(e);
                 }
             }
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn concurrency_answers_are_retried_soon() {
-        let base = Duration::from_millis(500);
-        assert_eq!(retry_delay(base, 1, true), Duration::ZERO);
-        for _ in 0..50 {
-            let d = retry_delay(base, 2, true);
-            assert!(
-                d >= Duration::from_millis(37) && d <= Duration::from_millis(63),
-                "{d:?}"
-            );
-            let d = retry_delay(base, 1, false);
-            assert!(
-                d >= Duration::from_millis(375) && d <= Duration::from_millis(625),
-                "{d:?}"
-            );
         }
     }
 }

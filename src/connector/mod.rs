@@ -5,15 +5,15 @@
 //!   device classes and devices by access state, summarised as a [`ConnectionStatus`], with
 //!   the last successful sync kept in a [`SyncStateStore`] ([`JsonFileStore`],
 //!   [`MemoryStore`]);
-//! * [`InventorySync`]: every device joined with its statistics, streamed, with adaptive
-//!   concurrency ([`AdaptiveLimiter`]), restarts on expired continuations and
+//! * [`InventorySync`]: every device joined with its statistics, streamed, fanned out over
+//!   the client (whose [`TenantThrottle`](crate::throttle::TenantThrottle) adapts the
+//!   concurrency), restarts on expired continuations and
 //!   de-duplication by `Guid`, reported in a [`SyncReport`];
 //! * device actions: [`set_family_access`], [`set_default_access_level`], and
 //!   [`remote_wipe`] behind a [`WipeConfirmation`], tracked with [`track_wipe`].
 
 mod actions;
 mod inventory;
-mod limiter;
 mod status;
 mod store;
 
@@ -23,10 +23,15 @@ pub use actions::{
     track_wipe, wipe_stage,
 };
 pub use inventory::{
-    DEFAULT_MAX_PENDING_STATISTICS, DeviceRecord, InventorySync, SyncProgress, SyncReport,
-    device_mailbox,
+    DEFAULT_FAN_OUT, DEFAULT_MAX_PENDING_STATISTICS, DeviceRecord, InventorySync, SyncProgress,
+    SyncReport, device_mailbox,
 };
-pub use limiter::{AdaptiveLimiter, DECREASE_COOLDOWN, PROBE_SLOWDOWN, Permit};
+
+/// The adaptive limiter moved into the client: every call of an
+/// [`HttpExchangeClient`](crate::HttpExchangeClient) goes through its
+/// [`TenantThrottle`](crate::throttle::TenantThrottle).
+#[deprecated(note = "use `throttle::TenantThrottle`, held by the client")]
+pub type AdaptiveLimiter = crate::throttle::TenantThrottle;
 pub use status::{
     ConnectionReport, ConnectionStatus, ConnectionValidator, ConnectorProfile, DeviceCounts,
     ExportedCmdletsCheck, PermissionCheck, PermissionSummary, RbacPermissionCheck,

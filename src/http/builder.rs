@@ -12,6 +12,7 @@ use crate::auth::TokenProvider;
 use crate::environment::{Environment, TenantId};
 use crate::error::{Error, Result};
 use crate::protocol::{MAX_PAGE_SIZE, invoke_url};
+use crate::throttle::{DEFAULT_INITIAL_CONCURRENCY, TenantThrottle};
 
 /// The default `User-Agent`: `exchange-activesync/<version>`.
 pub const DEFAULT_USER_AGENT: &str = concat!("exchange-activesync/", env!("CARGO_PKG_VERSION"));
@@ -100,6 +101,8 @@ pub struct ClientBuilder {
     page_size: Option<u32>,
     http: Option<reqwest::Client>,
     allow_custom_endpoint: bool,
+    throttle: Option<Arc<TenantThrottle>>,
+    max_concurrency: Option<usize>,
 }
 
 impl Default for ClientBuilder {
@@ -114,6 +117,8 @@ impl Default for ClientBuilder {
             page_size: None,
             http: None,
             allow_custom_endpoint: false,
+            throttle: None,
+            max_concurrency: None,
         }
     }
 }
@@ -134,6 +139,8 @@ impl fmt::Debug for ClientBuilder {
             .field("page_size", &self.page_size)
             .field("custom_http_client", &self.http.is_some())
             .field("allow_custom_endpoint", &self.allow_custom_endpoint)
+            .field("shared_throttle", &self.throttle.is_some())
+            .field("max_concurrency", &self.max_concurrency)
             .finish()
     }
 }
@@ -215,6 +222,27 @@ impl ClientBuilder {
         self
     }
 
+    /// Share this throttling authority (see [`TenantThrottle`]): every attempt of every
+    /// call of the client takes a permit from it. Give the same one to several clients of
+    /// one tenant so that they adapt together, or keep a clone to observe it. Without it the
+    /// client makes its own ([`TenantThrottle::default`], or bounded by
+    /// [`max_concurrency`](Self::max_concurrency)), with the retry policy's
+    /// `max_retry_after` as the longest its `Retry-After` gate closes for. A shared one
+    /// keeps its own settings: `max_concurrency` does not change it.
+    pub fn throttle(mut self, throttle: Arc<TenantThrottle>) -> Self {
+        self.throttle = Some(throttle);
+        self
+    }
+
+    /// Hard ceiling of concurrent requests to the tenant (at least 1; default
+    /// [`DEFAULT_MAX_CONCURRENCY`](crate::throttle::DEFAULT_MAX_CONCURRENCY)). The client
+    /// finds the tenant's cap below it by itself, starting at
+    /// [`DEFAULT_INITIAL_CONCURRENCY`] (or the ceiling, if lower).
+    pub fn max_concurrency(mut self, n: usize) -> Self {
+        self.max_concurrency = Some(n.max(1));
+        self
+    }
+
     /// Validate the configuration and build the client.
     ///
     /// Fails with [`Error::Config`] when the tenant or the token provider is missing, with
@@ -263,6 +291,16 @@ impl ClientBuilder {
                 })?
             }
         };
+        let throttle = match self.throttle {
+            Some(shared) => shared,
+            None => {
+                let throttle = match self.max_concurrency {
+                    Some(max) => TenantThrottle::new(DEFAULT_INITIAL_CONCURRENCY, max),
+                    None => TenantThrottle::default(),
+                };
+                Arc::new(throttle.with_max_retry_after(self.retry.max_retry_after))
+            }
+        };
         Ok(HttpExchangeClient {
             inner: Arc::new(Inner {
                 http,
@@ -275,6 +313,7 @@ impl ClientBuilder {
                 page_size: self.page_size,
                 connection_id: Uuid::new_v4(),
                 pinned_base: Mutex::new(None),
+                throttle,
             }),
         })
     }

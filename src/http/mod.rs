@@ -5,7 +5,9 @@
 //! attaches the token as a sensitive `Authorization` header, and only when the target URL is
 //! on the environment's allow-list ([`Environment::may_receive_token`]); that includes
 //! `@odata.nextLink` URLs and redirect targets. Redirects are followed by hand (see
-//! [`MAX_REDIRECTS`]); failed attempts are retried according to the [`RetryPolicy`].
+//! [`MAX_REDIRECTS`]); failed attempts are retried according to the [`RetryPolicy`]. Every
+//! attempt (its redirects and its 401 refresh included) holds a permit of the tenant's
+//! [`TenantThrottle`], which adapts the concurrency to the service's throttling answers.
 //!
 //! ```no_run
 //! # async fn demo() -> exchange_activesync::Result<()> {
@@ -51,7 +53,6 @@ pub use from_env::{
 };
 pub use redirect::MAX_REDIRECTS;
 pub use retry::RetryPolicy;
-pub(crate) use retry::refuse_long_retry_after;
 
 use crate::auth::{AccessToken, TokenClaims, TokenProvider, TokenRequest};
 use crate::client::{ExchangeClient, ModuleFile, ModuleFileEntry};
@@ -63,6 +64,7 @@ use crate::protocol::{
     RoutingHint, decode_body, decode_body_prefix, decode_error, decode_page, is_gzip,
     module_file_url, prepare_invoke,
 };
+use crate::throttle::{Permit, TenantThrottle, is_concurrency_answer};
 
 /// Module version announced to `EXOModuleFile` (`?Version=`).
 pub const MODULE_VERSION: &str = "3.9.2";
@@ -81,8 +83,9 @@ macro_rules! event {
 
 /// A client of the Exchange Online admin API over HTTPS.
 ///
-/// Cheap to clone (an `Arc` inside); clones share the HTTP connection pool, the cookie store
-/// and the base URL pinned after a regional redirect. Build one with
+/// Cheap to clone (an `Arc` inside); clones share the HTTP connection pool, the cookie store,
+/// the base URL pinned after a regional redirect and the tenant's throttling authority
+/// ([`TenantThrottle`], see [`throttle`](Self::throttle)). Build one with
 /// [`HttpExchangeClient::builder`].
 #[derive(Clone)]
 pub struct HttpExchangeClient {
@@ -100,6 +103,7 @@ pub(crate) struct Inner {
     pub(crate) page_size: Option<u32>,
     pub(crate) connection_id: Uuid,
     pub(crate) pinned_base: Mutex<Option<Url>>,
+    pub(crate) throttle: Arc<TenantThrottle>,
 }
 
 impl fmt::Debug for HttpExchangeClient {
@@ -113,6 +117,7 @@ impl fmt::Debug for HttpExchangeClient {
             .field("retry", &i.retry)
             .field("user_agent", &i.user_agent)
             .field("connection_id", &i.connection_id)
+            .field("throttle_limit", &i.throttle.limit())
             .finish_non_exhaustive()
     }
 }
@@ -198,6 +203,15 @@ impl HttpExchangeClient {
     /// The `connection-id` sent with every request of this client.
     pub fn connection_id(&self) -> Uuid {
         self.inner.connection_id
+    }
+
+    /// The tenant's throttling authority: every attempt of every call of this client (and
+    /// of its clones) takes a permit from it. Read its [`limit`](TenantThrottle::limit),
+    /// [`in_flight`](TenantThrottle::in_flight),
+    /// [`throttled_count`](TenantThrottle::throttled_count) and
+    /// [`not_before`](TenantThrottle::not_before).
+    pub fn throttle(&self) -> &Arc<TenantThrottle> {
+        &self.inner.throttle
     }
 
     fn pin_base(&self, base: Url) {
@@ -325,10 +339,18 @@ impl HttpExchangeClient {
         let mut refreshed = false;
         let mut attempt: u32 = 0;
         let mut connect_failures: u32 = 0;
+        let mut concurrency_answers: u32 = 0;
+        // A permit kept for the next request of the same attempt (the 401 refresh).
+        let mut kept: Option<Permit<'_>> = None;
         loop {
             attempt += 1;
             #[cfg(feature = "tracing")]
             tracing::Span::current().record("attempt", attempt);
+            // Every attempt waits for the tenant's gate and a slot of its throttle.
+            let permit = match kept.take() {
+                Some(p) => p,
+                None => self.inner.throttle.acquire().await,
+            };
             let outcome = self.timed_attempt(target, &token_request).await;
             token_request = self.token_request();
             let error = match outcome {
@@ -336,6 +358,7 @@ impl HttpExchangeClient {
                     #[cfg(feature = "tracing")]
                     tracing::Span::current().record("status", answer.status);
                     if (200..300).contains(&answer.status) {
+                        permit.success();
                         return Ok(answer.body);
                     }
                     let meta = response_meta(&answer.headers, target.client_request_id());
@@ -353,12 +376,18 @@ impl HttpExchangeClient {
                             attempt,
                             "401 answered; retrying with a refreshed token"
                         );
+                        // The refreshed request is part of the same attempt: same permit.
+                        kept = Some(permit);
                         continue;
                     }
                     Error::from(api)
                 }
                 Err(e) => e,
             };
+            // Throttling answers adapt the tenant's throttle (a 429's `Retry-After` closes
+            // its gate for every call); other errors change nothing.
+            let paced = is_concurrency_answer(&error);
+            permit.failed(&error);
             if error
                 .retry_after()
                 .is_some_and(|asked| asked > policy.max_retry_after)
@@ -383,6 +412,13 @@ impl HttpExchangeClient {
                     return Err(give_up(attempt, error));
                 }
                 policy.connect_backoff(connect_failures)
+            } else if paced {
+                // The throttle already lowered its limit below the calls in flight: the
+                // retry mostly waits for a slot there, so it goes at once, a further one
+                // after a tenth of the backoff (the cap may be taken by other clients).
+                connect_failures = 0;
+                concurrency_answers += 1;
+                retry::concurrency_retry_delay(policy, concurrency_answers)
             } else {
                 connect_failures = 0;
                 retry::retry_delay(policy, attempt, &error)
@@ -397,7 +433,9 @@ impl HttpExchangeClient {
                 error = %error,
                 "attempt failed; retrying"
             );
-            tokio::time::sleep(delay).await;
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
         }
     }
 
@@ -785,6 +823,10 @@ impl ExchangeClient for HttpExchangeClient {
             .token(&self.token_request())
             .await?;
         Ok(TokenClaims::decode(token.expose()))
+    }
+
+    fn throttle(&self) -> Option<Arc<TenantThrottle>> {
+        Some(self.inner.throttle.clone())
     }
 }
 

@@ -165,6 +165,19 @@ pub(crate) fn retry_delay(policy: &RetryPolicy, retry: u32, error: &Error) -> Du
     }
 }
 
+/// The pause before the `n`-th retry (1 = the first) after the per-tenant concurrency answer:
+/// none for the first two (the tenant's throttle has already lowered its limit below the calls
+/// in flight, and its slots pace the retry; a pause would hold up whatever waits for this
+/// call, such as a whole page of an inventory), then a tenth of the policy's backoff (the cap
+/// may be taken by other clients).
+pub(crate) fn concurrency_retry_delay(policy: &RetryPolicy, n: u32) -> Duration {
+    if n <= 2 {
+        Duration::ZERO
+    } else {
+        policy.backoff(n - 2) / 10
+    }
+}
+
 /// Whether `error` is a connection that could not be established (nothing was sent).
 pub(crate) fn is_connect_failure(error: &Error) -> bool {
     match error {

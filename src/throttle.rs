@@ -1,16 +1,28 @@
-//! An adaptive (AIMD) concurrency limiter with a shared "not before" gate.
+//! The per-tenant throttling authority of a client: adaptive (AIMD) admission with a shared
+//! "not before" gate, [`TenantThrottle`].
+//!
+//! Every attempt of an [`HttpExchangeClient`](crate::HttpExchangeClient) call (typed, raw,
+//! `EXOModuleFile`, probes, inventory) takes a [`Permit`] from the client's throttle before it
+//! is sent and reports its outcome when it is answered, so the client finds the tenant's
+//! concurrency cap by itself and one call's `Retry-After` holds back every other call to that
+//! tenant. Clones of a client share its throttle; [`ClientBuilder::throttle`] shares one
+//! between clients, [`ClientBuilder::max_concurrency`] sets its hard ceiling.
+//!
+//! [`ClientBuilder::throttle`]: crate::http::ClientBuilder::throttle
+//! [`ClientBuilder::max_concurrency`]: crate::http::ClientBuilder::max_concurrency
 
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::Notify;
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 
 use crate::error::{Error, TENANT_CONCURRENCY_MESSAGE};
 use crate::http::RetryPolicy;
 
-/// Bounds how many requests run at once and adapts the bound to the service's answers:
+/// Bounds how many requests to one tenant run at once and adapts the bound to the service's
+/// answers:
 ///
 /// * **additive increase**: every successful call adds `1 / limit` to the limit, so the limit
 ///   grows by about one per "round" of successful calls, up to `max`;
@@ -29,18 +41,32 @@ use crate::http::RetryPolicy;
 ///   every round (each probe costs a burst of 429s);
 /// * **shared gate**: a `Retry-After` pauses *every* caller until that instant, not only the one
 ///   that received it, for at most [`max_retry_after`](Self::max_retry_after) (by default
-///   the [`RetryPolicy`]'s, 2 minutes): one absurd `Retry-After` does not stall the work for
-///   a day.
+///   the [`RetryPolicy`]'s, 2 minutes; a client's own throttle uses its policy's): one absurd
+///   `Retry-After` does not stall the work for a day;
+/// * **global budget** (optional, [`with_global_budget`](Self::with_global_budget)): a
+///   semaphore shared by the throttles of many tenants; a permit also takes one of its
+///   slots (after the tenant's own slot), so many tenants can run under one overall bound.
 ///
-/// Uses `tokio::time`, so tests may run it with a paused clock.
+/// The default ([`TenantThrottle::default`]) starts at [`DEFAULT_INITIAL_CONCURRENCY`] and
+/// adapts up to [`DEFAULT_MAX_CONCURRENCY`]. Uses `tokio::time`, so tests may run it with a
+/// paused clock.
 #[derive(Debug)]
-pub struct AdaptiveLimiter {
+#[non_exhaustive]
+pub struct TenantThrottle {
     max: usize,
     max_retry_after: Duration,
     state: Mutex<State>,
     notify: Notify,
     throttled: AtomicU64,
+    global: Option<Arc<Semaphore>>,
 }
+
+/// The limit a [`TenantThrottle::default`] starts at.
+pub const DEFAULT_INITIAL_CONCURRENCY: usize = 4;
+
+/// The hard ceiling of a [`TenantThrottle::default`] (set another one with
+/// [`ClientBuilder::max_concurrency`](crate::http::ClientBuilder::max_concurrency)).
+pub const DEFAULT_MAX_CONCURRENCY: usize = 64;
 
 /// Minimum time between two decreases.
 pub const DECREASE_COOLDOWN: Duration = Duration::from_millis(250);
@@ -63,22 +89,30 @@ struct State {
 }
 
 /// A slot held while one request runs; report how it went with [`Permit::success`] or
-/// [`Permit::throttled`] (dropping it without a report frees the slot and changes nothing).
+/// [`Permit::failed`] (dropping it without a report frees the slot and changes nothing).
 #[derive(Debug)]
 #[must_use = "a permit frees its slot when dropped"]
 pub struct Permit<'a> {
-    limiter: &'a AdaptiveLimiter,
+    throttle: &'a TenantThrottle,
     /// Calls in flight (this one included) when it started.
     started_with: usize,
     /// [`State::started`] when it started.
     seq: u64,
+    /// The slot of the global budget, if there is one.
+    _global: Option<OwnedSemaphorePermit>,
 }
 
-impl AdaptiveLimiter {
-    /// A limiter starting at `initial` concurrent calls, adapting within `[1, max]`.
+impl Default for TenantThrottle {
+    fn default() -> Self {
+        TenantThrottle::new(DEFAULT_INITIAL_CONCURRENCY, DEFAULT_MAX_CONCURRENCY)
+    }
+}
+
+impl TenantThrottle {
+    /// A throttle starting at `initial` concurrent calls, adapting within `[1, max]`.
     pub fn new(initial: usize, max: usize) -> Self {
         let max = max.max(1);
-        AdaptiveLimiter {
+        TenantThrottle {
             max,
             max_retry_after: RetryPolicy::default().max_retry_after,
             state: Mutex::new(State {
@@ -91,7 +125,15 @@ impl AdaptiveLimiter {
             }),
             notify: Notify::new(),
             throttled: AtomicU64::new(0),
+            global: None,
         }
+    }
+
+    /// Also take a slot of `budget` for every request (after the tenant's own slot), e.g.
+    /// one semaphore shared by the throttles of many tenants.
+    pub fn with_global_budget(mut self, budget: Arc<Semaphore>) -> Self {
+        self.global = Some(budget);
+        self
     }
 
     /// Close the shared gate for at most `max` on a `Retry-After` (default: the
@@ -141,7 +183,8 @@ impl AdaptiveLimiter {
         Some(f(&mut g))
     }
 
-    /// Wait for the shared gate and for a free slot.
+    /// Wait for the shared gate and for a free slot (and for a slot of the global budget,
+    /// if there is one).
     pub async fn acquire(&self) -> Permit<'_> {
         loop {
             // Register interest before checking, so a release between the check and the
@@ -173,11 +216,17 @@ impl AdaptiveLimiter {
                 .unwrap_or(Next::Go(1, 0));
             match next {
                 Next::Go(started_with, seq) => {
-                    return Permit {
-                        limiter: self,
+                    let mut permit = Permit {
+                        throttle: self,
                         started_with,
                         seq,
+                        _global: None,
                     };
+                    if let Some(budget) = &self.global {
+                        // A closed semaphore only means nobody bounds the budget any more.
+                        permit._global = budget.clone().acquire_owned().await.ok();
+                    }
+                    return permit;
                 }
                 Next::Sleep(t) => tokio::time::sleep_until(t).await,
                 Next::Wait => notified.await,
@@ -284,30 +333,35 @@ impl AdaptiveLimiter {
 impl Permit<'_> {
     /// Report success and free the slot.
     pub fn success(self) {
-        self.limiter.on_success();
+        self.throttle.on_success();
     }
 
     /// Report a throttled answer and free the slot.
     pub fn throttled(self, retry_after: Option<Duration>) {
-        self.limiter.on_throttled(retry_after);
+        self.throttle.on_throttled(retry_after);
+    }
+
+    /// The throttle this permit belongs to.
+    pub fn throttle(&self) -> &TenantThrottle {
+        self.throttle
     }
 
     /// Report the outcome of a failed call and free the slot: the per-tenant concurrency
     /// answer without `Retry-After` lowers the limit to just below the calls in flight (see
-    /// [`AdaptiveLimiter`]); another throttling answer halves it and honours its
+    /// [`TenantThrottle`]); another throttling answer halves it and honours its
     /// `Retry-After`; other errors change nothing.
     pub fn failed(self, error: &Error) {
         if is_concurrency_answer(error) {
             let started_since = self
-                .limiter
+                .throttle
                 .with_state(|s| s.started.saturating_sub(self.seq))
                 .unwrap_or(0);
             let counted = self
                 .started_with
                 .saturating_add(usize::try_from(started_since).unwrap_or(usize::MAX));
-            self.limiter.on_concurrency_limited(counted);
+            self.throttle.on_concurrency_limited(counted);
         } else if error.is_throttled() {
-            self.limiter.on_throttled(error.retry_after());
+            self.throttle.on_throttled(error.retry_after());
         }
     }
 }
@@ -330,7 +384,7 @@ pub(crate) fn is_concurrency_answer(error: &Error) -> bool {
 
 impl Drop for Permit<'_> {
     fn drop(&mut self) {
-        self.limiter.release();
+        self.throttle.release();
     }
 }
 
@@ -340,7 +394,7 @@ mod tests {
 
     #[tokio::test]
     async fn aimd_halves_on_throttle_and_grows_on_success() {
-        let l = AdaptiveLimiter::new(8, 8);
+        let l = TenantThrottle::new(8, 8);
         assert_eq!(l.limit(), 8);
         l.on_throttled(None);
         assert_eq!(l.limit(), 4);
@@ -363,7 +417,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn limit_never_below_one_and_caps_in_flight() {
-        let l = AdaptiveLimiter::new(2, 4);
+        let l = TenantThrottle::new(2, 4);
         for _ in 0..5 {
             l.on_throttled(None);
             tokio::time::advance(DECREASE_COOLDOWN).await;
@@ -381,7 +435,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn concurrency_answer_lowers_to_just_below_in_flight() {
         use crate::ApiError;
-        let l = AdaptiveLimiter::new(13, 32);
+        let l = TenantThrottle::new(13, 32);
         let permits: Vec<_> = futures::future::join_all((0..13).map(|_| l.acquire())).await;
         let concurrency: Error =
             ApiError::new(429, format!("{TENANT_CONCURRENCY_MESSAGE}.")).into();
@@ -409,7 +463,7 @@ mod tests {
         l.on_concurrency_limited(1);
         assert_eq!(l.limit(), 1, "never below one");
         // Below the ceiling (1) growth is normal; above it, PROBE_SLOWDOWN times slower.
-        let l = AdaptiveLimiter::new(13, 32);
+        let l = TenantThrottle::new(13, 32);
         l.on_concurrency_limited(13);
         assert_eq!(l.limit(), 12);
         for _ in 0..12 {
@@ -425,7 +479,7 @@ mod tests {
         }
         assert_eq!(l.limit(), 13);
         // A plain 429 still halves, and a concurrency text with Retry-After is a plain 429.
-        let l = AdaptiveLimiter::new(8, 8);
+        let l = TenantThrottle::new(8, 8);
         let mut with_delay = ApiError::new(429, TENANT_CONCURRENCY_MESSAGE);
         with_delay.retry_after = Some(Duration::from_millis(1));
         let with_delay: Error = with_delay.into();
@@ -440,7 +494,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn retry_after_gate_blocks_every_caller() {
-        let l = AdaptiveLimiter::new(4, 4);
+        let l = TenantThrottle::new(4, 4);
         let start = Instant::now();
         l.on_throttled(Some(Duration::from_secs(3)));
         let (a, b) = tokio::join!(
