@@ -9,8 +9,8 @@ use exchange_activesync::auth::StaticToken;
 use exchange_activesync::cmdlets::{GetCasMailbox, GetMobileDevice, ListChange, SetCasMailbox};
 use exchange_activesync::connector::{DeviceAccessAction, set_device_access};
 use exchange_activesync::models::{CasMailbox, DeviceAccessState, DeviceAccessStateReason};
-use exchange_activesync::permissions::{PermissionChecker, Profile, Status};
 use exchange_activesync::permissions::{Access, CmdletRequirement};
+use exchange_activesync::permissions::{PermissionChecker, Profile, Status};
 use exchange_activesync::testing::{
     Catalog, FakeExchangeClient, RbacProfile, Simulator, SimulatorConfig, Tenant, TenantBuilder,
 };
@@ -104,7 +104,10 @@ fn bad_device_ids_are_refused_before_sending() {
         ListChange::add_remove(Vec::<String>::new(), Vec::<String>::new()),
         ListChange::replace(["ok", "\u{7}"]),
     ] {
-        let e = m().blocked_device_ids(change.clone()).invocation().unwrap_err();
+        let e = m()
+            .blocked_device_ids(change.clone())
+            .invocation()
+            .unwrap_err();
         assert!(e.is_invalid_input(), "{change:?}: {e}");
         assert!(e.to_string().contains("ActiveSyncBlockedDeviceIDs"), "{e}");
     }
@@ -152,7 +155,10 @@ fn cas_mailbox_decodes() {
     }))
     .unwrap();
     assert_eq!(m.active_sync_enabled, Some(true));
-    assert_eq!(m.active_sync_allowed_device_ids, Some(vec!["A1".to_string()]));
+    assert_eq!(
+        m.active_sync_allowed_device_ids,
+        Some(vec!["A1".to_string()])
+    );
     assert_eq!(m.active_sync_blocked_device_ids, Some(vec![]));
     assert_eq!(m.active_sync_debug_logging, Some(false));
     assert_eq!(m.has_active_sync_device_partnership, Some(true));
@@ -180,8 +186,10 @@ async fn fake_block_then_reset_reverses_the_device_state() {
     let (id, device_id, original) = devices[0].clone();
     let mbx = MailboxIdentity::new(&mailbox).unwrap();
     f.set_cas_mailbox(
-        SetCasMailbox::new(mbx.clone())
-            .blocked_device_ids(ListChange::add_remove([device_id.as_str()], Vec::<String>::new())),
+        SetCasMailbox::new(mbx.clone()).blocked_device_ids(ListChange::add_remove(
+            [device_id.as_str()],
+            Vec::<String>::new(),
+        )),
     )
     .await
     .unwrap();
@@ -198,11 +206,17 @@ async fn fake_block_then_reset_reverses_the_device_state() {
         .unwrap()
         .items
         .remove(0);
-    assert_eq!(cas.active_sync_blocked_device_ids, Some(vec![device_id.clone()]));
+    assert_eq!(
+        cas.active_sync_blocked_device_ids,
+        Some(vec![device_id.clone()])
+    );
     // the other device of the mailbox is untouched
     let other = &devices[1];
     assert_eq!(
-        device_state(&f, &other.0).await.0.map(|s| s.as_str().to_string()),
+        device_state(&f, &other.0)
+            .await
+            .0
+            .map(|s| s.as_str().to_string()),
         Some(other.2.clone())
     );
     // full list form: allowed replaces, blocked cleared -> Allowed / Individual
@@ -262,7 +276,10 @@ async fn set_device_access_allow_block_reset_sends_one_set_each() {
         );
         let sent = f.calls_to("Set-CASMailbox").pop().unwrap().parameters;
         for list in ["ActiveSyncAllowedDeviceIDs", "ActiveSyncBlockedDeviceIDs"] {
-            assert!(sent[list].is_object(), "{action}: {list} must be add/remove");
+            assert!(
+                sent[list].is_object(),
+                "{action}: {list} must be add/remove"
+            );
         }
         let cas = f
             .get_cas_mailbox(GetCasMailbox::for_mailbox(c.mailbox.clone()))
@@ -283,10 +300,14 @@ async fn set_device_access_allow_block_reset_sends_one_set_each() {
     let c = set_device_access(&f, &id, DeviceAccessAction::Block)
         .await
         .unwrap();
-    assert_eq!(c.access_state_before.as_ref().map(|s| s.as_str()), Some(original.as_str()));
+    assert_eq!(
+        c.access_state_before.as_ref().map(|s| s.as_str()),
+        Some(original.as_str())
+    );
     // an unknown device: a clear error, nothing set
     let before = f.calls_to("Set-CASMailbox").len();
-    let missing = MobileDeviceIdentity::parse("nobody\\ExchangeActiveSyncDevices\\iPhone§X").unwrap();
+    let missing =
+        MobileDeviceIdentity::parse("nobody\\ExchangeActiveSyncDevices\\iPhone§X").unwrap();
     let e = set_device_access(&f, &missing, DeviceAccessAction::Block)
         .await
         .unwrap_err();
@@ -304,7 +325,9 @@ fn empty_device_id_sends_nothing() {
 
 #[tokio::test]
 async fn simulator_applies_the_lists_and_refuses_undeclared_parameters() {
-    let sim = Simulator::start(SimulatorConfig::new(tenant())).await.unwrap();
+    let sim = Simulator::start(SimulatorConfig::new(tenant()))
+        .await
+        .unwrap();
     let client = HttpExchangeClient::builder()
         .environment(Environment::custom(sim.base_url().as_str()).unwrap())
         .tenant(sim.tenant_id())
@@ -369,7 +392,9 @@ async fn permission_check_reports_set_cas_mailbox_grantors() {
     let set = r.cmdlet("Set-CASMailbox").unwrap();
     assert_eq!(set.status, Status::Missing, "{r}");
     assert!(
-        set.remediation.iter().any(|h| h.contains("Mail Recipients")),
+        set.remediation
+            .iter()
+            .any(|h| h.contains("Mail Recipients")),
         "{set:?}"
     );
     assert_eq!(r.cmdlet("Get-CASMailbox").unwrap().status, Status::Granted);

@@ -228,9 +228,8 @@ pub(crate) fn apply_device_lists(t: &mut Tenant, i: usize) {
     let cas = t.mailboxes[i].cas.clone();
     let now = t.clock;
     for g in guids {
-        let listed = |list: &[String], d: &Device| {
-            list.iter().any(|x| x.eq_ignore_ascii_case(&d.device_id))
-        };
+        let listed =
+            |list: &[String], d: &Device| list.iter().any(|x| x.eq_ignore_ascii_case(&d.device_id));
         let Some(d) = t.devices.get(&g) else {
             continue;
         };
@@ -290,7 +289,11 @@ mod tests {
 
     #[test]
     fn blocked_wins_and_removal_restores_the_org_answer() {
-        let mut t = crate::testing::TenantBuilder::new().seed(7).mailboxes(3).devices(6).build();
+        let mut t = crate::testing::TenantBuilder::new()
+            .seed(7)
+            .mailboxes(3)
+            .devices(6)
+            .build();
         let d = t.devices().next().cloned().expect("a device");
         let i = d.mailbox;
         t.mailboxes[i].cas.allowed_device_ids = vec![d.device_id.clone()];
