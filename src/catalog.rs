@@ -288,8 +288,9 @@ const RBAC_READ: (&[&str], &[&str]) = (
 );
 
 /// The table. Order: the Exchange Online connector's cmdlets, then the hosted-Exchange
-/// additions, then the cmdlets the permission check runs.
-static CATALOG: [CmdletInfo; 18] = [
+/// additions, then the cmdlets the permission check runs, then the per-mailbox ActiveSync
+/// settings (per-device allow and block lists).
+static CATALOG: [CmdletInfo; 20] = [
     entry!(
         "Get-ActiveSyncOrganizationSettings" / "Get-ActiveSyncOrganizationSettings",
         Read,
@@ -490,6 +491,30 @@ static CATALOG: [CmdletInfo; 18] = [
         Config,
         NONE
     ),
+    // Per-mailbox ActiveSync settings. In no connector profile: neither connector's
+    // documented cmdlet list has them (permissions.md §1); `set_device_access` needs them.
+    entry!(
+        "Get-CASMailbox" / "Get-CASMailbox",
+        Read,
+        GUID_LISTING,
+        true,
+        true,
+        DEVICE_READ.0,
+        DEVICE_READ.1,
+        Recipient,
+        NONE
+    ),
+    entry!(
+        "Set-CASMailbox" / "Set-CASMailbox",
+        Write,
+        OutputShape::NoOutput,
+        false,
+        false,
+        DEVICE_WRITE.0,
+        DEVICE_WRITE.1,
+        Recipient,
+        NONE
+    ),
 ];
 
 /// Every catalog entry, in table order.
@@ -547,6 +572,8 @@ pub(crate) mod idx {
     pub const GET_RECIPIENT: usize = 13;
     pub const CLEAR_DEVICE: usize = 14;
     pub const REMOVE_DEVICE: usize = 15;
+    pub const GET_CAS_MAILBOX: usize = 18;
+    pub const SET_CAS_MAILBOX: usize = 19;
 }
 
 #[cfg(test)]
@@ -603,6 +630,8 @@ mod tests {
             (GET_RECIPIENT, "Get-Recipient"),
             (CLEAR_DEVICE, "Clear-MobileDevice"),
             (REMOVE_DEVICE, "Remove-MobileDevice"),
+            (GET_CAS_MAILBOX, "Get-CASMailbox"),
+            (SET_CAS_MAILBOX, "Set-CASMailbox"),
         ];
         for (i, name) in expect {
             assert_eq!(entry(i).name, name);

@@ -326,6 +326,8 @@ pub trait ExchangeClientExt: ExchangeClient {
             RemoveActiveSyncDeviceAccessRule;
         "Clear-MobileDevice" clear_mobile_device: ClearMobileDevice;
         "Remove-MobileDevice" remove_mobile_device: RemoveMobileDevice;
+        "Get-CASMailbox" get_cas_mailbox / get_cas_mailbox_stream: GetCasMailbox;
+        "Set-CASMailbox" set_cas_mailbox: SetCasMailbox;
     }
 }
 
@@ -652,16 +654,25 @@ mod tests {
             check::<SetActiveSyncDeviceAccessRule>("Set-ActiveSyncDeviceAccessRule"),
             check::<RemoveActiveSyncDeviceAccessRule>("Remove-ActiveSyncDeviceAccessRule"),
             check::<GetActiveSyncDeviceClass>("Get-ActiveSyncDeviceClass"),
+            check::<GetCasMailbox>("Get-CASMailbox"),
+            check::<SetCasMailbox>("Set-CASMailbox"),
         ];
-        // the typed requests are exactly the connector cmdlets of the catalog
+        // every connector cmdlet of the catalog is typed, and so is every catalog entry
+        // outside the permission check's own RBAC reads
         let mut typed: Vec<&str> = typed.to_vec();
         typed.sort();
-        let mut connector: Vec<&str> = ConnectorProfile::HostedExchange
-            .cmdlets()
+        let mut expected: Vec<&str> = crate::catalog::all()
+            .iter()
+            .filter(|c| !c.profiles.is_empty() || !c.name.starts_with("Get-Management"))
             .map(|c| c.name)
             .collect();
-        connector.sort();
-        assert_eq!(typed, connector);
+        expected.sort();
+        assert_eq!(typed, expected);
+        assert!(
+            ConnectorProfile::HostedExchange
+                .cmdlets()
+                .all(|c| typed.contains(&c.name))
+        );
         assert!(matches!(
             GetMobileDevice::INFO.shape,
             OutputShape::Listing { key: Some(_) }

@@ -7,6 +7,7 @@
 //! [`PreparedCmdlet::new`]); an out-of-range value gives [`Error::InvalidInput`] naming the
 //! parameter and the allowed range, and nothing is sent.
 
+mod cas;
 mod device;
 mod org;
 mod policy;
@@ -26,6 +27,7 @@ use crate::types::{
     Patch, PolicyIdentity, RecipientIdentity, Unlimited,
 };
 
+pub use cas::{GetCasMailbox, SetCasMailbox};
 pub use device::{
     ClearMobileDevice, GetMobileDevice, GetMobileDeviceStatistics, RemoveMobileDevice, WipeIntent,
 };

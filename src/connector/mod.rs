@@ -10,9 +10,12 @@
 //!   concurrency), restarts on expired continuations and
 //!   de-duplication by `Guid`, reported in a [`SyncReport`];
 //! * device actions: [`set_family_access`], [`set_default_access_level`], and
-//!   [`remote_wipe`] behind a [`WipeConfirmation`], tracked with [`track_wipe`].
+//!   [`remote_wipe`] behind a [`WipeConfirmation`], tracked with [`track_wipe`];
+//! * one device's access: [`set_device_access`] (the mailbox's allowed / blocked device id
+//!   lists, `Set-CASMailbox`).
 
 mod actions;
+mod device_access;
 mod inventory;
 mod status;
 mod store;
@@ -21,6 +24,10 @@ pub use actions::{
     DeviceFamily, FamilyAccessChange, PollOptions, WipeConfirmation, WipeError, WipeRequest,
     WipeStage, WipeTicket, WipeTracking, remote_wipe, set_default_access_level, set_family_access,
     track_wipe, wipe_stage,
+};
+pub use device_access::{
+    DeviceAccessAction, DeviceAccessChange, DeviceAccessTarget, resolve_device_access,
+    set_device_access,
 };
 pub use inventory::{
     DEFAULT_FAN_OUT, DEFAULT_MAX_PENDING_STATISTICS, DeviceRecord, InventorySync, SyncProgress,

@@ -1,4 +1,4 @@
-//! Response models of the 16 cmdlets, and the open enums they use.
+//! Response models of the typed cmdlets, and the open enums they use.
 //!
 //! Every property is an `Option` (the service sends `null` anywhere and `$select` leaves
 //! properties out). Annotation keys (anything containing `@`, `(` or `[`) are ignored; any other
@@ -641,5 +641,34 @@ model!(
         exchange_guid: Uuid = "ExchangeGuid",
         /// Archive status.
         archive_status: String = "ArchiveStatus",
+    }
+);
+
+model!(
+    /// The client-access settings of a mailbox (`Get-CASMailbox`), ActiveSync side. The other
+    /// protocols' settings (`OWAEnabled`, `PopEnabled`, …) stay in `extra`.
+    CasMailbox adbase {
+        /// Display name.
+        display_name: String = "DisplayName",
+        /// Primary SMTP address.
+        primary_smtp_address: String = "PrimarySmtpAddress",
+        /// Entra object id.
+        external_directory_object_id: String = "ExternalDirectoryObjectId",
+        /// Whether Exchange ActiveSync is enabled for the mailbox.
+        active_sync_enabled: bool = "ActiveSyncEnabled",
+        /// Device ids allowed individually (`DeviceAccessStateReason: Individual`).
+        active_sync_allowed_device_ids: Vec<String> = "ActiveSyncAllowedDeviceIDs",
+        /// Device ids blocked individually (`DeviceAccessStateReason: Individual`).
+        active_sync_blocked_device_ids: Vec<String> = "ActiveSyncBlockedDeviceIDs",
+        /// Mobile device mailbox policy.
+        active_sync_mailbox_policy: String = "ActiveSyncMailboxPolicy",
+        /// Whether the policy is the default one.
+        active_sync_mailbox_policy_is_defaulted: bool = "ActiveSyncMailboxPolicyIsDefaulted",
+        /// Whether read receipts from ActiveSync clients are suppressed.
+        active_sync_suppress_read_receipt: bool = "ActiveSyncSuppressReadReceipt",
+        /// Whether ActiveSync debug logging is on.
+        active_sync_debug_logging: bool = "ActiveSyncDebugLogging",
+        /// Has at least one ActiveSync partnership.
+        has_active_sync_device_partnership: bool = "HasActiveSyncDevicePartnership",
     }
 );

@@ -58,7 +58,8 @@ impl CmdletSpec {
     }
 }
 
-/// The embedded catalog: the 16 mobile-device cmdlets plus the two RBAC-read cmdlets.
+/// The embedded catalog: the 16 mobile-device cmdlets, the two RBAC-read cmdlets and
+/// Get-/Set-CASMailbox.
 #[derive(Debug)]
 pub struct Catalog {
     cmdlets: Vec<CmdletSpec>,

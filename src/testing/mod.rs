@@ -41,6 +41,6 @@ pub use simulator::{
     simulator_token,
 };
 pub use tenant::{
-    AccessRule, Device, Mailbox, MailboxPolicy, OrgSettings, Tenant, TenantBuilder, WipeProgress,
-    WipeState,
+    AccessRule, CasSettings, Device, Mailbox, MailboxPolicy, OrgSettings, Tenant, TenantBuilder,
+    WipeProgress, WipeState,
 };

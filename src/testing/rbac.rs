@@ -129,6 +129,8 @@ pub fn built_in_roles() -> Vec<ManagementRole> {
                 "Clear-MobileDevice",
                 "Remove-MobileDevice",
                 "Get-Recipient",
+                "Get-CASMailbox",
+                "Set-CASMailbox",
             ],
         ),
         ManagementRole::built_in(
@@ -139,6 +141,8 @@ pub fn built_in_roles() -> Vec<ManagementRole> {
                 "Clear-MobileDevice",
                 "Remove-MobileDevice",
                 "Get-Recipient",
+                "Get-CASMailbox",
+                "Set-CASMailbox",
             ],
         ),
         ManagementRole::built_in(
@@ -158,6 +162,7 @@ pub fn built_in_roles() -> Vec<ManagementRole> {
                 "Get-MobileDevice",
                 "Get-MobileDeviceStatistics",
                 "Get-Recipient",
+                "Get-CASMailbox",
             ],
         ),
         ManagementRole::built_in(
@@ -362,8 +367,12 @@ impl Rbac {
     }
 }
 
-/// Whether a cmdlet acts on recipients (mailboxes, devices) rather than configuration.
+/// Whether a cmdlet acts on recipients (mailboxes, devices) rather than configuration: the
+/// crate catalog's write scope, or for a cmdlet the crate does not type its noun.
 pub(crate) fn is_recipient_cmdlet(cmdlet: &str) -> bool {
+    if let Some(info) = crate::catalog::lookup(cmdlet) {
+        return info.scope == crate::catalog::WriteScope::Recipient;
+    }
     let c = cmdlet.to_ascii_lowercase();
     c.ends_with("-mobiledevice")
         || c.ends_with("-mobiledevicestatistics")

@@ -5,6 +5,7 @@
 //! write handlers (`write`); both shape their rows with the writers of `rows`, and page
 //! through the context of `context`.
 
+mod cas;
 mod context;
 mod read;
 mod rows;

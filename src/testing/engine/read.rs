@@ -148,6 +148,7 @@ pub(super) fn read_cmdlet(t: &Tenant, ctx: &Ctx<'_>) -> Result<Outcome, Failure>
         "Get-Recipient" => get_recipients(t, ctx),
         "Get-ManagementRoleAssignment" => get_assignments(t, ctx),
         "Get-ManagementRoleEntry" => get_role_entries(t, ctx),
+        "Get-CASMailbox" => super::cas::get_cas_mailboxes(t, ctx),
         _ => Err(Failure::PermissionDenied),
     }
 }

@@ -174,6 +174,7 @@ pub(super) fn write_cmdlet(t: &mut Tenant, ctx: &Ctx<'_>) -> Result<Outcome, Fai
             t.tick();
         }
         "Clear-MobileDevice" => clear_device(t, ctx, &mut out)?,
+        "Set-CASMailbox" => super::cas::set_cas_mailbox(t, ctx, &mut out)?,
         "Remove-MobileDevice" => {
             let id = ctx.str("Identity")?.unwrap_or_default();
             let g = t.device_guid(id).ok_or_else(|| ctx.not_found(t, id))?;
@@ -288,7 +289,7 @@ fn set_org(t: &mut Tenant, ctx: &Ctx<'_>, out: &mut Outcome) -> Result<(), Failu
 }
 
 /// Apply a multi-valued parameter: a list replaces, `{Add:[…],Remove:[…]}` edits, `null` clears.
-fn apply_multi(current: &[String], v: &Value) -> Result<Vec<String>, Failure> {
+pub(super) fn apply_multi(current: &[String], v: &Value) -> Result<Vec<String>, Failure> {
     match v {
         Value::Null => Ok(Vec::new()),
         Value::String(s) => Ok(vec![s.clone()]),

@@ -310,6 +310,7 @@ impl TenantBuilder {
                 active_sync_mailbox_policy: (rng.u32(0..10) == 0)
                     .then(|| "Strict-Phones".to_string()),
                 when_created,
+                cas: Default::default(),
             };
             tenant.add_mailbox(mb);
         }

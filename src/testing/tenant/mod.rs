@@ -7,6 +7,6 @@ mod model;
 
 pub use generation::TenantBuilder;
 pub use model::{
-    AccessRule, Device, Mailbox, MailboxPolicy, ORG_SETTINGS_NAME, OrgSettings, SECTION, Tenant,
-    WipeProgress, WipeState,
+    AccessRule, CasSettings, Device, Mailbox, MailboxPolicy, ORG_SETTINGS_NAME, OrgSettings,
+    SECTION, Tenant, WipeProgress, WipeState,
 };

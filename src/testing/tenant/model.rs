@@ -151,7 +151,42 @@ pub struct Mailbox {
     pub active_sync_mailbox_policy: Option<String>,
     /// `WhenMailboxCreated` / `WhenCreated`.
     pub when_created: DateTime<Utc>,
+    /// The ActiveSync client-access settings (`Get-CASMailbox`, `Set-CASMailbox`).
+    pub cas: CasSettings,
 }
+
+// ---- CAS mailbox (Get-/Set-CASMailbox) -------------------------------------------------
+
+/// The ActiveSync client-access settings of a mailbox.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CasSettings {
+    /// `ActiveSyncEnabled`.
+    pub active_sync_enabled: bool,
+    /// `ActiveSyncAllowedDeviceIDs`: these devices are `Allowed` / `Individual`.
+    pub allowed_device_ids: Vec<String>,
+    /// `ActiveSyncBlockedDeviceIDs`: these devices are `Blocked` / `Individual` (blocking wins
+    /// over allowing).
+    pub blocked_device_ids: Vec<String>,
+    /// `ActiveSyncSuppressReadReceipt`.
+    pub suppress_read_receipt: bool,
+    /// `ActiveSyncDebugLogging`.
+    pub debug_logging: bool,
+}
+
+impl Default for CasSettings {
+    fn default() -> Self {
+        CasSettings {
+            active_sync_enabled: true,
+            allowed_device_ids: Vec::new(),
+            blocked_device_ids: Vec::new(),
+            suppress_read_receipt: false,
+            debug_logging: false,
+        }
+    }
+}
+
+// ---- end CAS mailbox -------------------------------------------------------------------
 
 impl Mailbox {
     /// `RecipientType` derived from the details.

@@ -1,0 +1,194 @@
+//! Allow, block or reset ONE device through its mailbox's ActiveSync allowed / blocked device
+//! id lists (`Set-CASMailbox`), leaving other devices' entries untouched.
+//!
+//! ```text
+//! cargo run --example device_access -- --identity '<mailbox>\ExchangeActiveSyncDevices\<type>§<id>' --block
+//! cargo run --example device_access -- --identity <guid> --reset --yes --format json
+//! ```
+//!
+//! Exit codes (also in `--help`): 0 done (or dry run), 2 invalid input or no such device, 3
+//! not found by the service or refused, 4 outcome unknown.
+//!
+//! Without `--yes` it resolves the device and prints what it would do; no Set-CASMailbox is
+//! sent. Without `EXO_TENANT_ID`/`EXO_ENDPOINT` it runs against an embedded simulator (and,
+//! with no `--identity`, picks the simulator's first device).
+
+#[path = "common/mod.rs"]
+mod common;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use common::Format;
+use exchange_activesync::connector::{
+    DeviceAccessAction, resolve_device_access, set_device_access,
+};
+use exchange_activesync::models::{DeviceAccessState, DeviceAccessStateReason};
+use exchange_activesync::types::MobileDeviceIdentity;
+
+/// Allow, block or reset one mobile device (per-mailbox device id lists).
+#[derive(Debug, Parser)]
+#[command(
+    group(clap::ArgGroup::new("action").required(true).args(["allow", "block", "reset"])),
+    after_help = "Exit codes:
+  0  done (or, without --yes, the dry run resolved the device)
+  2  invalid input (identity, action, configuration, connection settings), or an identity
+     that matches no device, or a device without a DeviceId (nothing was sent)
+  3  the service answered not found or refused the change (nothing changed)
+  4  outcome unknown: the change may have been applied; check the device before retrying"
+)]
+struct Args {
+    /// The device: `<mailbox>\ExchangeActiveSyncDevices\<type>§<id>`, its GUID or DN.
+    #[arg(long)]
+    identity: Option<String>,
+    /// Allow the device (allowed list; removed from the blocked list).
+    #[arg(long)]
+    allow: bool,
+    /// Block the device (blocked list; removed from the allowed list).
+    #[arg(long)]
+    block: bool,
+    /// Remove the device from both lists (back to the access rules / organization default).
+    #[arg(long)]
+    reset: bool,
+    /// Really send the change.
+    #[arg(long)]
+    yes: bool,
+    /// Output format (text or json).
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+}
+
+fn state(v: &Option<DeviceAccessState>) -> Option<String> {
+    v.as_ref().map(|s| s.as_str().to_string())
+}
+
+fn reason(v: &Option<DeviceAccessStateReason>) -> Option<String> {
+    v.as_ref().map(|s| s.as_str().to_string())
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    common::init_logging();
+    let args = Args::parse();
+    let action = if args.allow {
+        DeviceAccessAction::Allow
+    } else if args.block {
+        DeviceAccessAction::Block
+    } else {
+        DeviceAccessAction::Reset
+    };
+    if args.format == Format::Csv {
+        eprintln!("error: --format csv is not supported here (text or json)");
+        return ExitCode::from(2);
+    }
+    let conn = match common::connect().await {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let identity_text = match (&args.identity, &conn.simulator) {
+        (Some(i), _) => i.clone(),
+        (None, Some(sim)) => {
+            let t = sim.tenant();
+            match t.devices().next() {
+                Some(d) => t.device_identity(d),
+                None => {
+                    eprintln!("error: the simulated tenant has no device");
+                    return ExitCode::from(2);
+                }
+            }
+        }
+        (None, None) => {
+            eprintln!("error: --identity is required");
+            return ExitCode::from(2);
+        }
+    };
+    let identity = match MobileDeviceIdentity::parse(&identity_text) {
+        Ok(i) => i,
+        Err(e) => {
+            common::report("error", &e);
+            return ExitCode::from(2);
+        }
+    };
+    let fail = |e: &exchange_activesync::Error| {
+        common::report("error", e);
+        if e.is_not_found() {
+            ExitCode::from(3)
+        } else if e.is_invalid_input() {
+            ExitCode::from(2)
+        } else if e.may_have_acted() {
+            ExitCode::from(4)
+        } else {
+            ExitCode::from(3)
+        }
+    };
+    if !args.yes {
+        let target = match resolve_device_access(conn.client.as_ref(), &identity).await {
+            Ok(t) => t,
+            Err(e) => return fail(&e),
+        };
+        let now = state(&target.access_state);
+        if args.format == Format::Json {
+            println!(
+                "{}",
+                serde_json::json!({
+                    "identity": identity.as_str(),
+                    "mailbox": target.mailbox.as_str(),
+                    "device_id": target.device_id,
+                    "action": action.as_str(),
+                    "dry_run": true,
+                    "access_state_before": now,
+                    "access_state_after": null,
+                })
+            );
+        } else {
+            println!(
+                "Would {action} device {} (DeviceId {}) of mailbox {}; it is {} now.",
+                identity,
+                target.device_id,
+                target.mailbox,
+                now.as_deref().unwrap_or("of unknown state")
+            );
+            println!("Nothing was sent. Add --yes to send it.");
+        }
+        return ExitCode::SUCCESS;
+    }
+    let change = match set_device_access(conn.client.as_ref(), &identity, action).await {
+        Ok(c) => c,
+        Err(e) => return fail(&e),
+    };
+    for w in &change.outcome.warnings {
+        eprintln!("service warning: {}", w.message);
+    }
+    let before = state(&change.access_state_before);
+    let after = state(&change.access_state_after);
+    if args.format == Format::Json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "identity": identity.as_str(),
+                "mailbox": change.mailbox.as_str(),
+                "device_id": change.device_id,
+                "action": action.as_str(),
+                "access_state_before": before,
+                "access_state_after": after,
+                "access_state_reason_after": reason(&change.access_state_reason_after),
+            })
+        );
+    } else {
+        println!(
+            "{action}: device {} (DeviceId {}) of mailbox {}: {} -> {} ({})",
+            identity,
+            change.device_id,
+            change.mailbox,
+            before.as_deref().unwrap_or("?"),
+            after.as_deref().unwrap_or("?"),
+            reason(&change.access_state_reason_after)
+                .as_deref()
+                .unwrap_or("?")
+        );
+    }
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,189 @@
+//! Allow, block or reset ONE device: the mailbox's ActiveSync allowed / blocked device id
+//! lists (`Set-CASMailbox`), changed with the add/remove form so that other devices' entries
+//! are untouched.
+
+use std::fmt;
+
+use crate::client::{ExchangeClient, ExchangeClientExt};
+use crate::cmdlets::{GetMobileDevice, ListChange, Outcome, SetCasMailbox};
+use crate::error::{Error, Result};
+use crate::models::{DeviceAccessState, DeviceAccessStateReason, MobileDevice};
+use crate::types::{MailboxIdentity, MobileDeviceIdentity};
+
+use super::inventory::device_mailbox;
+
+/// What to do with one device.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum DeviceAccessAction {
+    /// Add the device id to the allowed list and remove it from the blocked list.
+    Allow,
+    /// Add the device id to the blocked list and remove it from the allowed list.
+    Block,
+    /// Remove the device id from both lists: the device goes back to what the access rules or
+    /// the organization default give.
+    Reset,
+}
+
+impl DeviceAccessAction {
+    /// `allow`, `block` or `reset`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeviceAccessAction::Allow => "allow",
+            DeviceAccessAction::Block => "block",
+            DeviceAccessAction::Reset => "reset",
+        }
+    }
+
+    /// The one `Set-CASMailbox` this action sends for `device_id` of `mailbox`.
+    pub fn to_request(self, mailbox: MailboxIdentity, device_id: &str) -> Result<SetCasMailbox> {
+        let id = device_id.trim();
+        if id.is_empty() {
+            return Err(Error::invalid_input(
+                "the device has no DeviceId; nothing was sent",
+            ));
+        }
+        let none = Vec::<String>::new;
+        let (allowed, blocked) = match self {
+            DeviceAccessAction::Allow => (
+                ListChange::add_remove([id], none()),
+                ListChange::add_remove(none(), [id]),
+            ),
+            DeviceAccessAction::Block => (
+                ListChange::add_remove(none(), [id]),
+                ListChange::add_remove([id], none()),
+            ),
+            DeviceAccessAction::Reset => (
+                ListChange::add_remove(none(), [id]),
+                ListChange::add_remove(none(), [id]),
+            ),
+        };
+        Ok(SetCasMailbox::new(mailbox)
+            .allowed_device_ids(allowed)
+            .blocked_device_ids(blocked))
+    }
+}
+
+impl fmt::Display for DeviceAccessAction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A device resolved for [`set_device_access`]: its mailbox, `DeviceId` and current state.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct DeviceAccessTarget {
+    /// The device as asked for.
+    pub identity: MobileDeviceIdentity,
+    /// The mailbox that owns it.
+    pub mailbox: MailboxIdentity,
+    /// Its `DeviceId` (the value the lists hold).
+    pub device_id: String,
+    /// `DeviceAccessState` now.
+    pub access_state: Option<DeviceAccessState>,
+    /// `DeviceAccessStateReason` now.
+    pub access_state_reason: Option<DeviceAccessStateReason>,
+}
+
+/// What [`set_device_access`] did.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct DeviceAccessChange {
+    /// The device as asked for.
+    pub identity: MobileDeviceIdentity,
+    /// The mailbox whose lists changed.
+    pub mailbox: MailboxIdentity,
+    /// The device's `DeviceId`.
+    pub device_id: String,
+    /// The action.
+    pub action: DeviceAccessAction,
+    /// `DeviceAccessState` before.
+    pub access_state_before: Option<DeviceAccessState>,
+    /// `DeviceAccessStateReason` before.
+    pub access_state_reason_before: Option<DeviceAccessStateReason>,
+    /// `DeviceAccessState` after (re-read).
+    pub access_state_after: Option<DeviceAccessState>,
+    /// `DeviceAccessStateReason` after (re-read).
+    pub access_state_reason_after: Option<DeviceAccessStateReason>,
+    /// What `Set-CASMailbox` returned (warnings).
+    pub outcome: Outcome,
+}
+
+async fn read_device(
+    client: &dyn ExchangeClient,
+    identity: &MobileDeviceIdentity,
+) -> Result<MobileDevice> {
+    let listing = client
+        .get_mobile_device(GetMobileDevice::for_device(identity.clone()))
+        .await?;
+    listing.items.into_iter().next().ok_or_else(|| {
+        Error::invalid_input(format!(
+            "no mobile device matches the identity {:?}",
+            identity.as_str()
+        ))
+    })
+}
+
+/// Resolve a device (Get-MobileDevice by identity) to its mailbox, `DeviceId` and current
+/// access state. Sends nothing else; for dry runs.
+pub async fn resolve_device_access(
+    client: &dyn ExchangeClient,
+    identity: &MobileDeviceIdentity,
+) -> Result<DeviceAccessTarget> {
+    let device = read_device(client, identity).await?;
+    let mailbox = device_mailbox(&device)
+        .or_else(|| identity.mailbox().map(str::to_string))
+        .ok_or_else(|| {
+            Error::invalid_input(format!(
+                "cannot tell the mailbox of device {:?} (its Identity names none)",
+                identity.as_str()
+            ))
+        })?;
+    let mailbox = MailboxIdentity::new(&mailbox)
+        .map_err(|e| Error::invalid_input(format!("the device's mailbox {mailbox:?}: {e}")))?;
+    let device_id = device
+        .device_id
+        .as_deref()
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+        .ok_or_else(|| {
+            Error::invalid_input(format!(
+                "device {:?} has no DeviceId; nothing was sent",
+                identity.as_str()
+            ))
+        })?
+        .to_string();
+    Ok(DeviceAccessTarget {
+        identity: identity.clone(),
+        mailbox,
+        device_id,
+        access_state: device.device_access_state,
+        access_state_reason: device.device_access_state_reason,
+    })
+}
+
+/// Allow, block or reset ONE device: resolve it, send exactly one `Set-CASMailbox` to its
+/// mailbox that adds its `DeviceId` to one list and removes it from the other (Reset removes it
+/// from both) with the add/remove form, then re-read the device.
+pub async fn set_device_access(
+    client: &dyn ExchangeClient,
+    identity: &MobileDeviceIdentity,
+    action: DeviceAccessAction,
+) -> Result<DeviceAccessChange> {
+    let target = resolve_device_access(client, identity).await?;
+    let request = action.to_request(target.mailbox.clone(), &target.device_id)?;
+    let outcome = client.set_cas_mailbox(request).await?;
+    let after = read_device(client, identity).await?;
+    Ok(DeviceAccessChange {
+        identity: target.identity,
+        mailbox: target.mailbox,
+        device_id: target.device_id,
+        action,
+        access_state_before: target.access_state,
+        access_state_reason_before: target.access_state_reason,
+        access_state_after: after.device_access_state,
+        access_state_reason_after: after.device_access_state_reason,
+        outcome,
+    })
+}
