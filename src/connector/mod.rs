@@ -9,9 +9,13 @@
 //!   concurrency ([`AdaptiveLimiter`]), restarts on expired continuations and
 //!   de-duplication by `Guid`, reported in a [`SyncReport`];
 //! * device actions: [`set_family_access`], [`set_default_access_level`], and
-//!   [`remote_wipe`] behind a [`WipeConfirmation`], tracked with [`track_wipe`].
+//!   [`remote_wipe`] behind a [`WipeConfirmation`], tracked with [`track_wipe`];
+//! * stale device cleanup: [`plan_stale_cleanup`] lists the partnerships that have not synced
+//!   for a while in a [`CleanupPlan`], [`apply_cleanup`] removes them behind a
+//!   [`CleanupConfirmation`] for that plan.
 
 mod actions;
+mod cleanup;
 mod inventory;
 mod limiter;
 mod status;
@@ -21,6 +25,11 @@ pub use actions::{
     DeviceFamily, FamilyAccessChange, PollOptions, WipeConfirmation, WipeError, WipeRequest,
     WipeStage, WipeTicket, WipeTracking, remote_wipe, set_default_access_level, set_family_access,
     track_wipe, wipe_stage,
+};
+pub use cleanup::{
+    ApplyOptions, CandidateOutcome, CandidateResult, CleanupConfirmation, CleanupError,
+    CleanupPlan, CleanupReport, DEFAULT_CLEANUP_CONCURRENCY, Recheck, SkipReason, StaleCandidate,
+    StaleCriteria, StaleReason, apply_cleanup, parse_age, plan_stale_cleanup, plan_with,
 };
 pub use inventory::{
     DEFAULT_MAX_PENDING_STATISTICS, DeviceRecord, InventorySync, SyncProgress, SyncReport,
