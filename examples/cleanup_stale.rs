@@ -167,7 +167,9 @@ async fn main() -> ExitCode {
         } else {
             out!(
                 "{:<20} {:<16} {:<36} IDENTITY / REASON",
-                "LAST SUCCESS SYNC", "CREATED", "GUID"
+                "LAST SUCCESS SYNC",
+                "CREATED",
+                "GUID"
             );
             for c in &plan.candidates {
                 out!(

@@ -13,7 +13,7 @@ use exchange_activesync::connector::{
     SkipReason, StaleCriteria, StaleReason, apply_cleanup, parse_age, plan_stale_cleanup,
 };
 use exchange_activesync::testing::{
-    Failure, Fault, FaultPlan, FaultStep, FaultTimes, FakeExchangeClient, RbacProfile, Scripted,
+    Failure, FakeExchangeClient, Fault, FaultPlan, FaultStep, FaultTimes, RbacProfile, Scripted,
     Simulator, SimulatorConfig, SimulatorHandle, Tenant, TenantBuilder, Times,
 };
 use exchange_activesync::types::MobileDeviceIdentity;
@@ -554,8 +554,18 @@ fn ages_parse_with_their_unit() {
     assert_eq!(parse_age(" 45m ").unwrap(), Duration::from_secs(45 * 60));
     assert_eq!(parse_age("30s").unwrap(), Duration::from_secs(30));
     for bad in [
-        "", "d", "90", "90x", "0d", "-5d", "1.5d", "9d9", "99999999999999999999d", "90 d",
-        "10000000d", "١٢d",
+        "",
+        "d",
+        "90",
+        "90x",
+        "0d",
+        "-5d",
+        "1.5d",
+        "9d9",
+        "99999999999999999999d",
+        "90 d",
+        "10000000d",
+        "١٢d",
     ] {
         let e = parse_age(bad).unwrap_err();
         assert!(e.is_invalid_input(), "{bad:?}: {e}");

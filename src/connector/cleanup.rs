@@ -306,10 +306,7 @@ pub async fn plan_with(
     now: DateTime<Utc>,
 ) -> Result<CleanupPlan> {
     let mut records = Vec::new();
-    let report = sync
-        .with_statistics(true)
-        .run(|r| records.push(r))
-        .await?;
+    let report = sync.with_statistics(true).run(|r| records.push(r)).await?;
     let mut plan = CleanupPlan::from_records(criteria, now, records);
     plan.failed_mailboxes = report.failed_mailboxes;
     plan.id = plan.fingerprint();
@@ -552,7 +549,9 @@ pub enum CleanupError {
         id: String,
     },
     /// More candidates than the caller accepts.
-    #[error("the cleanup plan has {count} candidates, more than the maximum of {max}; nothing was sent")]
+    #[error(
+        "the cleanup plan has {count} candidates, more than the maximum of {max}; nothing was sent"
+    )]
     TooManyCandidates {
         /// Candidates in the plan.
         count: usize,
@@ -599,23 +598,24 @@ pub async fn apply_cleanup(
     // Each device at most once, even if a stored plan lists it twice.
     let mut seen = BTreeSet::new();
     let options = &options;
-    let mut results: Vec<(usize, CandidateResult)> = stream::iter(plan.candidates.iter().enumerate())
-        .map(|(i, c)| {
-            let first = c.guid.is_none_or(|g| seen.insert(g));
-            async move {
-                let result = if first {
-                    remove_one(client, c, recheck, options).await
-                } else {
-                    CandidateResult::Skipped(SkipReason::RecheckFailed {
-                        error: "listed twice in the plan; handled once".into(),
-                    })
-                };
-                (i, result)
-            }
-        })
-        .buffer_unordered(options.concurrency.max(1))
-        .collect()
-        .await;
+    let mut results: Vec<(usize, CandidateResult)> =
+        stream::iter(plan.candidates.iter().enumerate())
+            .map(|(i, c)| {
+                let first = c.guid.is_none_or(|g| seen.insert(g));
+                async move {
+                    let result = if first {
+                        remove_one(client, c, recheck, options).await
+                    } else {
+                        CandidateResult::Skipped(SkipReason::RecheckFailed {
+                            error: "listed twice in the plan; handled once".into(),
+                        })
+                    };
+                    (i, result)
+                }
+            })
+            .buffer_unordered(options.concurrency.max(1))
+            .collect()
+            .await;
     results.sort_by_key(|(i, _)| *i);
     Ok(CleanupReport {
         plan_id: plan.id.clone(),
