@@ -12,9 +12,13 @@
 //! * device actions: [`set_family_access`], [`set_default_access_level`], and
 //!   [`remote_wipe`] behind a [`WipeConfirmation`], tracked with [`track_wipe`];
 //! * one device's access: [`set_device_access`] (the mailbox's allowed / blocked device id
-//!   lists, `Set-CASMailbox`).
+//!   lists, `Set-CASMailbox`);
+//! * stale device cleanup: [`plan_stale_cleanup`] lists the partnerships that have not synced
+//!   for a while in a [`CleanupPlan`], [`apply_cleanup`] removes them behind a
+//!   [`CleanupConfirmation`] for that plan.
 
 mod actions;
+mod cleanup;
 mod device_access;
 mod inventory;
 mod status;
@@ -24,6 +28,11 @@ pub use actions::{
     DeviceFamily, FamilyAccessChange, PollOptions, WipeConfirmation, WipeError, WipeRequest,
     WipeStage, WipeTicket, WipeTracking, remote_wipe, set_default_access_level, set_family_access,
     track_wipe, wipe_stage,
+};
+pub use cleanup::{
+    ApplyOptions, CandidateOutcome, CandidateResult, CleanupConfirmation, CleanupError,
+    CleanupPlan, CleanupReport, DEFAULT_CLEANUP_CONCURRENCY, Recheck, SkipReason, StaleCandidate,
+    StaleCriteria, StaleReason, apply_cleanup, parse_age, plan_stale_cleanup, plan_with,
 };
 pub use device_access::{
     DeviceAccessAction, DeviceAccessChange, DeviceAccessTarget, resolve_device_access,

@@ -1,0 +1,251 @@
+//! Remove device partnerships that have not synced for a while: plan, review, remove.
+//!
+//! ```text
+//! cargo run --example cleanup_stale -- --older-than 90d
+//! cargo run --example cleanup_stale -- --older-than 12w --include-never-synced --max 500 --yes --format json
+//! ```
+//!
+//! Without `--yes` it prints the plan (a table, or one JSON line per candidate) and sends
+//! nothing. With `--yes` it removes the candidates (one `Remove-MobileDevice` per device, by
+//! its Guid), re-reading each device's statistics first and skipping one that synced since
+//! the plan was made. Without `EXO_TENANT_ID`/`EXO_ENDPOINT` it runs against an embedded
+//! simulator. Exit codes are in `--help`.
+
+#[path = "common/mod.rs"]
+mod common;
+
+use std::io::Write;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use chrono::Utc;
+use clap::Parser;
+use common::Format;
+use exchange_activesync::connector::{
+    ApplyOptions, CandidateResult, CleanupConfirmation, CleanupError, StaleCandidate,
+    StaleCriteria, apply_cleanup, parse_age, plan_stale_cleanup,
+};
+
+/// Remove stale mobile device partnerships.
+#[derive(Debug, Parser)]
+#[command(after_help = "Exit codes:
+  0  every candidate was removed or already gone (or, without --yes, the plan was printed)
+  1  usage or configuration error, or more candidates than --max (nothing was sent)
+  2  some candidates were skipped (synced since the plan) or refused by the service
+  4  the outcome of some removal is unknown (timeout, lost connection, gateway error): it
+     was not sent again; check Get-MobileDevice before retrying")]
+struct Args {
+    /// Devices whose last successful sync is older than this: 90d, 12w, 36h, 45m.
+    #[arg(long, value_parser = parse_duration)]
+    older_than: Duration,
+    /// Also devices that never synced and were created longer ago than that.
+    #[arg(long)]
+    include_never_synced: bool,
+    /// Only this DeviceType (repeatable).
+    #[arg(long)]
+    device_type: Vec<String>,
+    /// Only this DeviceModel (repeatable).
+    #[arg(long)]
+    device_model: Vec<String>,
+    /// Only devices of this mailbox (repeatable).
+    #[arg(long)]
+    mailbox: Vec<String>,
+    /// The most devices to remove; a larger plan is an error and nothing is sent.
+    #[arg(long, default_value_t = 100)]
+    max: usize,
+    /// Removals in flight at once.
+    #[arg(long, default_value_t = exchange_activesync::connector::DEFAULT_CLEANUP_CONCURRENCY)]
+    concurrency: usize,
+    /// Really remove the devices (otherwise: the plan only).
+    #[arg(long)]
+    yes: bool,
+    /// Output format (text or json).
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+}
+
+/// Print a line on stdout; a closed pipe (`| head`) is not an error worth a panic.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    parse_age(s).map_err(|e| e.to_string())
+}
+
+fn ts(t: Option<chrono::DateTime<Utc>>) -> String {
+    t.map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+        .unwrap_or_else(|| "never".into())
+}
+
+fn json_line(c: &StaleCandidate, result: &str, reason: String) -> String {
+    serde_json::json!({
+        "identity": c.identity,
+        "guid": c.guid,
+        "mailbox": c.mailbox,
+        "device_type": c.device_type,
+        "device_model": c.device_model,
+        "last_success_sync": c.last_success_sync,
+        "created": c.created,
+        "result": result,
+        "reason": reason,
+    })
+    .to_string()
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    common::init_logging();
+    // Usage errors exit with 1 (clap's own default would be 2, which here means "skipped").
+    let args = match Args::try_parse() {
+        Ok(a) => a,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    if args.format == Format::Csv {
+        eprintln!("error: --format csv is not supported here (text or json)");
+        return ExitCode::from(1);
+    }
+    let conn = match common::connect().await {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    // The simulated tenant lives at a fixed instant; a real tenant uses the system clock.
+    let now = match &conn.simulator {
+        Some(sim) => sim.tenant().now(),
+        None => Utc::now(),
+    };
+    let mut criteria =
+        StaleCriteria::older_than(args.older_than).include_never_synced(args.include_never_synced);
+    for t in &args.device_type {
+        criteria = criteria.device_type(t);
+    }
+    for m in &args.device_model {
+        criteria = criteria.device_model(m);
+    }
+    for m in &args.mailbox {
+        criteria = criteria.mailbox(m);
+    }
+    eprintln!("reading the inventory (devices and statistics)…");
+    let plan = match plan_stale_cleanup(conn.client.clone(), criteria, now).await {
+        Ok(p) => p,
+        Err(e) => {
+            common::report("error", &e);
+            return ExitCode::from(1);
+        }
+    };
+    eprintln!(
+        "{} of {} devices have not synced since {} (plan {})",
+        plan.candidates.len(),
+        plan.devices_seen,
+        plan.cutoff.format("%Y-%m-%d"),
+        &plan.id[..12]
+    );
+    if !plan.is_complete() {
+        eprintln!(
+            "warning: {} devices without statistics and {} mailboxes that failed are not in the plan",
+            plan.without_statistics,
+            plan.failed_mailboxes.len()
+        );
+    }
+    if !args.yes {
+        if args.format == Format::Json {
+            for c in &plan.candidates {
+                out!("{}", json_line(c, "planned", c.reason.to_string()));
+            }
+        } else {
+            out!(
+                "{:<20} {:<16} {:<36} IDENTITY / REASON",
+                "LAST SUCCESS SYNC",
+                "CREATED",
+                "GUID"
+            );
+            for c in &plan.candidates {
+                out!(
+                    "{:<20} {:<16} {:<36} {}\n{:>74}{}",
+                    ts(c.last_success_sync),
+                    ts(c.created),
+                    c.guid.map(|g| g.to_string()).unwrap_or_else(|| "-".into()),
+                    c.identity,
+                    "",
+                    c.reason
+                );
+            }
+        }
+        if plan.candidates.len() > args.max {
+            eprintln!(
+                "error: {} candidates, more than --max {}; raise --max or narrow the criteria",
+                plan.candidates.len(),
+                args.max
+            );
+            return ExitCode::from(1);
+        }
+        eprintln!("nothing was sent; add --yes to remove these devices");
+        return ExitCode::SUCCESS;
+    }
+    let options = ApplyOptions::new(args.max).concurrency(args.concurrency);
+    let report = match apply_cleanup(
+        conn.client.as_ref(),
+        &plan,
+        CleanupConfirmation::i_reviewed(&plan),
+        options,
+    )
+    .await
+    {
+        Ok(r) => r,
+        Err(e @ CleanupError::TooManyCandidates { .. }) => {
+            common::report("error", &e);
+            return ExitCode::from(1);
+        }
+        Err(e) => {
+            common::report("error", &e);
+            return ExitCode::from(1);
+        }
+    };
+    for o in &report.outcomes {
+        let reason = match &o.result {
+            CandidateResult::Removed | CandidateResult::Gone => o.candidate.reason.to_string(),
+            other => other.to_string(),
+        };
+        if args.format == Format::Json {
+            out!("{}", json_line(&o.candidate, o.result.label(), reason));
+        } else {
+            out!(
+                "{:<8} {:<36} {} ({})",
+                o.result.label(),
+                o.candidate
+                    .guid
+                    .map(|g| g.to_string())
+                    .unwrap_or_else(|| "-".into()),
+                o.candidate.identity,
+                reason
+            );
+        }
+    }
+    eprintln!(
+        "{} removed, {} already gone, {} skipped, {} refused, {} unknown",
+        report.count("removed"),
+        report.count("gone"),
+        report.count("skipped"),
+        report.count("refused"),
+        report.count("unknown")
+    );
+    if report.any_unknown() {
+        ExitCode::from(4)
+    } else if report.all_removed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    }
+}

@@ -1,0 +1,769 @@
+//! Stale device cleanup: list the partnerships that have not synced for a while
+//! ([`plan_stale_cleanup`]), review the [`CleanupPlan`], then remove exactly those devices
+//! ([`apply_cleanup`]) behind a [`CleanupConfirmation`] bound to that plan.
+//!
+//! * **Plan**: every device joined with its statistics ([`InventorySync`]); a device
+//!   qualifies when its `LastSuccessSync` is older than the cutoff, or (optionally) when it
+//!   never synced and was created before the cutoff. Devices without a statistics row are
+//!   never candidates (their last sync is unknown); they are counted in the plan.
+//! * **Apply**: refused before anything is sent when the confirmation is for another plan,
+//!   the plan was edited after it was made, or it has more candidates than the caller's
+//!   maximum. Each candidate is removed with one `Remove-MobileDevice -Identity <Guid>`
+//!   (never a path, a wildcard or a mailbox), concurrently up to
+//!   [`ApplyOptions::concurrency`]. Only answers that prove the request was not processed
+//!   (throttling) are retried; after an ambiguous failure nothing is sent again for that
+//!   device and its result is [`CandidateResult::Unknown`].
+//! * **Re-check**: by default ([`Recheck::Always`]) the device's statistics are read again
+//!   right before it is removed, and a device that synced since the plan was made is
+//!   skipped. The plan is meant to be reviewed by a person, so it is usually minutes or hours
+//!   old when applied; one extra read per device is cheap next to removing a phone that is
+//!   in use again. [`Recheck::WhenPlanOlderThan`] skips the read for a plan made moments ago.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use futures::stream::{self, StreamExt};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::inventory::{DeviceRecord, InventorySync, device_mailbox};
+use crate::client::{ExchangeClient, ExchangeClientExt};
+use crate::cmdlets::{GetMobileDeviceStatistics, RemoveMobileDevice};
+use crate::error::{Error, Result};
+use crate::types::MobileDeviceIdentity;
+
+/// Default of [`ApplyOptions::concurrency`].
+pub const DEFAULT_CLEANUP_CONCURRENCY: usize = 8;
+
+/// Which devices are stale. Built with [`StaleCriteria::older_than`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct StaleCriteria {
+    /// A device whose last successful sync is older than this (in seconds) qualifies.
+    pub older_than_seconds: u64,
+    /// Also devices that never synced and were created longer ago than that.
+    pub include_never_synced: bool,
+    /// Only these `DeviceType`s (case-insensitive; empty: any).
+    pub device_types: Vec<String>,
+    /// Only these `DeviceModel`s (case-insensitive; empty: any).
+    pub device_models: Vec<String>,
+    /// Only devices of these mailboxes (the mailbox part of the identity, case-insensitive;
+    /// empty: any).
+    pub mailboxes: Vec<String>,
+}
+
+impl StaleCriteria {
+    /// Devices whose last successful sync is older than `age`.
+    pub fn older_than(age: Duration) -> Self {
+        StaleCriteria {
+            older_than_seconds: age.as_secs(),
+            include_never_synced: false,
+            device_types: Vec::new(),
+            device_models: Vec::new(),
+            mailboxes: Vec::new(),
+        }
+    }
+
+    /// Also devices that never synced and were created longer ago than the age.
+    pub fn include_never_synced(mut self, on: bool) -> Self {
+        self.include_never_synced = on;
+        self
+    }
+
+    /// Only devices of this `DeviceType` (repeatable).
+    pub fn device_type(mut self, device_type: impl Into<String>) -> Self {
+        self.device_types.push(device_type.into());
+        self
+    }
+
+    /// Only devices of this `DeviceModel` (repeatable).
+    pub fn device_model(mut self, model: impl Into<String>) -> Self {
+        self.device_models.push(model.into());
+        self
+    }
+
+    /// Only devices of this mailbox (repeatable).
+    pub fn mailbox(mut self, mailbox: impl Into<String>) -> Self {
+        self.mailboxes.push(mailbox.into());
+        self
+    }
+
+    /// The instant before which a sync counts as stale, seen from `now`.
+    pub fn cutoff(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        let secs = i64::try_from(self.older_than_seconds).unwrap_or(i64::MAX);
+        chrono::TimeDelta::try_seconds(secs)
+            .and_then(|d| now.checked_sub_signed(d))
+            .unwrap_or(DateTime::<Utc>::MIN_UTC)
+    }
+
+    fn matches_filters(&self, record: &DeviceRecord) -> bool {
+        let any = |wanted: &[String], value: Option<&str>| {
+            wanted.is_empty()
+                || value.is_some_and(|v| wanted.iter().any(|w| w.trim().eq_ignore_ascii_case(v)))
+        };
+        any(&self.device_types, record.device.device_type.as_deref())
+            && any(&self.device_models, record.device.device_model.as_deref())
+            && any(&self.mailboxes, device_mailbox(&record.device).as_deref())
+    }
+
+    /// Why `record` qualifies, if it does.
+    fn qualifies(&self, record: &DeviceRecord, cutoff: DateTime<Utc>) -> Option<StaleReason> {
+        let stats = record.statistics.as_ref()?;
+        if !self.matches_filters(record) {
+            return None;
+        }
+        match stats.last_success_sync {
+            Some(last) if last < cutoff => Some(StaleReason::NoSyncSince { cutoff }),
+            Some(_) => None,
+            None if self.include_never_synced => created(record)
+                .filter(|c| *c < cutoff)
+                .map(|_| StaleReason::NeverSyncedCreatedBefore { cutoff }),
+            None => None,
+        }
+    }
+}
+
+fn created(record: &DeviceRecord) -> Option<DateTime<Utc>> {
+    let d = &record.device;
+    d.when_created_utc.or(d.when_created)
+}
+
+/// Why a device is a candidate.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum StaleReason {
+    /// Its last successful sync is before `cutoff`.
+    NoSyncSince {
+        /// The cutoff.
+        cutoff: DateTime<Utc>,
+    },
+    /// It never synced and was created before `cutoff`.
+    NeverSyncedCreatedBefore {
+        /// The cutoff.
+        cutoff: DateTime<Utc>,
+    },
+}
+
+impl std::fmt::Display for StaleReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StaleReason::NoSyncSince { cutoff } => {
+                write!(f, "no successful sync since {}", cutoff.to_rfc3339())
+            }
+            StaleReason::NeverSyncedCreatedBefore { cutoff } => {
+                write!(f, "never synced, created before {}", cutoff.to_rfc3339())
+            }
+        }
+    }
+}
+
+/// One device the plan would remove.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct StaleCandidate {
+    /// The device's identity (`<mailbox>\ExchangeActiveSyncDevices\<name>`), for display.
+    pub identity: String,
+    /// The device's `Guid`: the only identity the removal is sent with. A candidate without
+    /// one is never removed.
+    pub guid: Option<Uuid>,
+    /// The owning mailbox.
+    pub mailbox: Option<String>,
+    /// `DeviceType`.
+    pub device_type: Option<String>,
+    /// `DeviceModel`.
+    pub device_model: Option<String>,
+    /// `LastSuccessSync` when the plan was made (`None`: never synced).
+    pub last_success_sync: Option<DateTime<Utc>>,
+    /// When the partnership was created.
+    pub created: Option<DateTime<Utc>>,
+    /// Why it qualifies.
+    pub reason: StaleReason,
+}
+
+/// The devices a cleanup would remove, as listed at `created_at`. Show it, store it (serde),
+/// review it, then pass it to [`apply_cleanup`] with a [`CleanupConfirmation`] for it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct CleanupPlan {
+    /// Fingerprint of the rest of the plan (SHA-1, hex): a confirmation binds to it, and a
+    /// plan edited after it was made is refused.
+    pub id: String,
+    /// When the inventory was read (the `now` the cutoff was computed from).
+    pub created_at: DateTime<Utc>,
+    /// The criteria.
+    pub criteria: StaleCriteria,
+    /// The cutoff: syncs before it are stale.
+    pub cutoff: DateTime<Utc>,
+    /// The candidates, in enumeration order.
+    pub candidates: Vec<StaleCandidate>,
+    /// Devices enumerated.
+    pub devices_seen: usize,
+    /// Devices left out because no statistics row could be read for them (their last sync
+    /// is unknown, so they are never candidates).
+    pub without_statistics: usize,
+    /// Mailboxes whose statistics could not be read, with the error text.
+    pub failed_mailboxes: Vec<(String, String)>,
+}
+
+impl CleanupPlan {
+    /// Make a plan from records already read (e.g. by an [`InventorySync`] with statistics),
+    /// judged as of `now`.
+    pub fn from_records(
+        criteria: StaleCriteria,
+        now: DateTime<Utc>,
+        records: impl IntoIterator<Item = DeviceRecord>,
+    ) -> Self {
+        let cutoff = criteria.cutoff(now);
+        let mut plan = CleanupPlan {
+            id: String::new(),
+            created_at: now,
+            cutoff,
+            candidates: Vec::new(),
+            devices_seen: 0,
+            without_statistics: 0,
+            failed_mailboxes: Vec::new(),
+            criteria,
+        };
+        for record in records {
+            plan.devices_seen += 1;
+            if record.statistics.is_none() {
+                plan.without_statistics += 1;
+                continue;
+            }
+            if let Some(reason) = plan.criteria.qualifies(&record, cutoff) {
+                let d = &record.device;
+                plan.candidates.push(StaleCandidate {
+                    identity: d.identity.clone().unwrap_or_default(),
+                    guid: d.guid.or(d.exchange_object_id),
+                    mailbox: device_mailbox(d),
+                    device_type: d.device_type.clone(),
+                    device_model: d.device_model.clone(),
+                    last_success_sync: record.statistics.as_ref().and_then(|s| s.last_success_sync),
+                    created: created(&record),
+                    reason,
+                });
+            }
+        }
+        plan.id = plan.fingerprint();
+        plan
+    }
+
+    /// The fingerprint of the plan's content (everything but `id`).
+    pub fn fingerprint(&self) -> String {
+        use sha1::{Digest, Sha1};
+        #[derive(Serialize)]
+        struct Content<'a> {
+            created_at: &'a DateTime<Utc>,
+            criteria: &'a StaleCriteria,
+            cutoff: &'a DateTime<Utc>,
+            candidates: &'a [StaleCandidate],
+            devices_seen: usize,
+            without_statistics: usize,
+            failed_mailboxes: &'a [(String, String)],
+        }
+        let bytes = serde_json::to_vec(&Content {
+            created_at: &self.created_at,
+            criteria: &self.criteria,
+            cutoff: &self.cutoff,
+            candidates: &self.candidates,
+            devices_seen: self.devices_seen,
+            without_statistics: self.without_statistics,
+            failed_mailboxes: &self.failed_mailboxes,
+        })
+        .unwrap_or_default();
+        Sha1::digest(&bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
+    /// Whether every device's statistics were read (otherwise some stale devices may be
+    /// missing from the plan).
+    pub fn is_complete(&self) -> bool {
+        self.failed_mailboxes.is_empty() && self.without_statistics == 0
+    }
+}
+
+/// List the stale devices of the tenant as of `now` (pass `Utc::now()` for the real
+/// service): every device joined with its statistics through an [`InventorySync`].
+/// Nothing is changed.
+pub async fn plan_stale_cleanup(
+    client: Arc<dyn ExchangeClient>,
+    criteria: StaleCriteria,
+    now: DateTime<Utc>,
+) -> Result<CleanupPlan> {
+    plan_with(InventorySync::new(client), criteria, now).await
+}
+
+/// [`plan_stale_cleanup`] with a configured sync (concurrency, limiter, progress); statistics
+/// are switched on.
+pub async fn plan_with(
+    sync: InventorySync,
+    criteria: StaleCriteria,
+    now: DateTime<Utc>,
+) -> Result<CleanupPlan> {
+    let mut records = Vec::new();
+    let report = sync.with_statistics(true).run(|r| records.push(r)).await?;
+    let mut plan = CleanupPlan::from_records(criteria, now, records);
+    plan.failed_mailboxes = report.failed_mailboxes;
+    plan.id = plan.fingerprint();
+    Ok(plan)
+}
+
+/// Explicit consent to remove the candidates of one plan; [`apply_cleanup`] refuses it for
+/// any other plan (or for this plan once edited).
+#[derive(Debug, PartialEq, Eq)]
+pub struct CleanupConfirmation {
+    plan_id: String,
+}
+
+impl CleanupConfirmation {
+    /// "I reviewed `plan` and want its candidates removed."
+    pub fn i_reviewed(plan: &CleanupPlan) -> Self {
+        CleanupConfirmation {
+            plan_id: plan.fingerprint(),
+        }
+    }
+
+    /// The plan this confirmation is for.
+    pub fn plan_id(&self) -> &str {
+        &self.plan_id
+    }
+}
+
+/// When [`apply_cleanup`] reads a device's statistics again before removing it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Recheck {
+    /// Always (the default): a reviewed plan is usually minutes or hours old.
+    Always,
+    /// Only when the plan is older than this when applied.
+    WhenPlanOlderThan(Duration),
+}
+
+/// Settings of [`apply_cleanup`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ApplyOptions {
+    /// The most candidates the caller accepts; a larger plan is refused before anything is
+    /// sent.
+    pub max: usize,
+    /// Removals in flight at once (at least 1; default [`DEFAULT_CLEANUP_CONCURRENCY`]).
+    pub concurrency: usize,
+    /// When to re-read statistics before removing.
+    pub recheck: Recheck,
+    /// Attempts per call while the service answers with throttling (a refusal that proves
+    /// the request was not processed); default 5.
+    pub throttle_attempts: u32,
+    /// Longest `Retry-After` waited for; a longer one ends the device's attempts (default
+    /// 60 s).
+    pub max_retry_after: Duration,
+    /// The clock used for the plan's age (default: the system clock).
+    pub now: Option<DateTime<Utc>>,
+}
+
+impl ApplyOptions {
+    /// Accept at most `max` candidates; other settings at their defaults.
+    pub fn new(max: usize) -> Self {
+        ApplyOptions {
+            max,
+            concurrency: DEFAULT_CLEANUP_CONCURRENCY,
+            recheck: Recheck::Always,
+            throttle_attempts: 5,
+            max_retry_after: Duration::from_secs(60),
+            now: None,
+        }
+    }
+
+    /// Removals in flight at once.
+    pub fn concurrency(mut self, n: usize) -> Self {
+        self.concurrency = n.max(1);
+        self
+    }
+
+    /// When to re-read statistics.
+    pub fn recheck(mut self, recheck: Recheck) -> Self {
+        self.recheck = recheck;
+        self
+    }
+
+    /// Attempts per call while throttled (at least 1).
+    pub fn throttle_attempts(mut self, n: u32) -> Self {
+        self.throttle_attempts = n.max(1);
+        self
+    }
+
+    /// Longest `Retry-After` waited for.
+    pub fn max_retry_after(mut self, max: Duration) -> Self {
+        self.max_retry_after = max;
+        self
+    }
+
+    /// The current time (for the plan's age).
+    pub fn now(mut self, now: DateTime<Utc>) -> Self {
+        self.now = Some(now);
+        self
+    }
+}
+
+/// Why a candidate was left alone.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum SkipReason {
+    /// It synced after the plan was made.
+    SyncedSince {
+        /// Its new `LastSuccessSync`.
+        last_success_sync: DateTime<Utc>,
+    },
+    /// Its statistics could not be read again, so it was not removed.
+    RecheckFailed {
+        /// The error.
+        error: String,
+    },
+    /// The plan has no `Guid` for it.
+    NoGuid,
+}
+
+impl std::fmt::Display for SkipReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SkipReason::SyncedSince { last_success_sync } => write!(
+                f,
+                "synced since the plan was made (last success {})",
+                last_success_sync.to_rfc3339()
+            ),
+            SkipReason::RecheckFailed { error } => {
+                write!(f, "its statistics could not be re-read: {error}")
+            }
+            SkipReason::NoGuid => f.write_str("the plan has no Guid for it"),
+        }
+    }
+}
+
+/// What happened to one candidate.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "result", content = "detail", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum CandidateResult {
+    /// Removed.
+    Removed,
+    /// Already gone (the service did not find it).
+    Gone,
+    /// Not removed, nothing was sent for it (see the reason).
+    Skipped(SkipReason),
+    /// The service refused the removal (its error); it did not act.
+    Refused(String),
+    /// The removal may or may not have happened (timeout, lost connection, gateway error…);
+    /// it was not sent again. Check `Get-MobileDevice` before retrying.
+    Unknown(String),
+}
+
+impl CandidateResult {
+    /// `removed`, `gone`, `skipped`, `refused` or `unknown`.
+    pub fn label(&self) -> &'static str {
+        match self {
+            CandidateResult::Removed => "removed",
+            CandidateResult::Gone => "gone",
+            CandidateResult::Skipped(_) => "skipped",
+            CandidateResult::Refused(_) => "refused",
+            CandidateResult::Unknown(_) => "unknown",
+        }
+    }
+}
+
+impl std::fmt::Display for CandidateResult {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CandidateResult::Removed => f.write_str("removed"),
+            CandidateResult::Gone => f.write_str("already gone"),
+            CandidateResult::Skipped(r) => write!(f, "skipped: {r}"),
+            CandidateResult::Refused(e) => write!(f, "refused: {e}"),
+            CandidateResult::Unknown(e) => write!(f, "outcome unknown: {e}"),
+        }
+    }
+}
+
+/// One candidate and its result.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct CandidateOutcome {
+    /// The candidate, as planned.
+    pub candidate: StaleCandidate,
+    /// What happened.
+    pub result: CandidateResult,
+}
+
+/// What [`apply_cleanup`] did: one outcome per candidate, in plan order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct CleanupReport {
+    /// The plan applied.
+    pub plan_id: String,
+    /// One outcome per candidate.
+    pub outcomes: Vec<CandidateOutcome>,
+}
+
+impl CleanupReport {
+    /// How many outcomes have this label (`removed`, `gone`, …; see
+    /// [`CandidateResult::label`]).
+    pub fn count(&self, label: &str) -> usize {
+        self.outcomes
+            .iter()
+            .filter(|o| o.result.label() == label)
+            .count()
+    }
+
+    /// Whether every candidate was removed or already gone.
+    pub fn all_removed(&self) -> bool {
+        self.outcomes
+            .iter()
+            .all(|o| matches!(o.result, CandidateResult::Removed | CandidateResult::Gone))
+    }
+
+    /// Whether some outcome is unknown.
+    pub fn any_unknown(&self) -> bool {
+        self.count("unknown") > 0
+    }
+}
+
+/// Why [`apply_cleanup`] sent nothing.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CleanupError {
+    /// The confirmation is for another plan.
+    #[error("the cleanup confirmation is for plan {confirmed}, not {plan}")]
+    ConfirmationMismatch {
+        /// Plan in the confirmation.
+        confirmed: String,
+        /// Plan given.
+        plan: String,
+    },
+    /// The plan's content no longer matches its id (edited after it was made).
+    #[error("the cleanup plan {id} was modified after it was made; make a new plan")]
+    PlanModified {
+        /// The id it carries.
+        id: String,
+    },
+    /// More candidates than the caller accepts.
+    #[error(
+        "the cleanup plan has {count} candidates, more than the maximum of {max}; nothing was sent"
+    )]
+    TooManyCandidates {
+        /// Candidates in the plan.
+        count: usize,
+        /// The maximum.
+        max: usize,
+    },
+}
+
+/// Remove the candidates of `plan` (see the [module documentation](self)). Refused, with
+/// nothing sent, when `confirmation` is not for this plan, the plan was edited, or it has
+/// more than `options.max` candidates.
+pub async fn apply_cleanup(
+    client: &dyn ExchangeClient,
+    plan: &CleanupPlan,
+    confirmation: CleanupConfirmation,
+    options: ApplyOptions,
+) -> std::result::Result<CleanupReport, CleanupError> {
+    let fingerprint = plan.fingerprint();
+    if confirmation.plan_id != fingerprint {
+        return Err(CleanupError::ConfirmationMismatch {
+            confirmed: confirmation.plan_id,
+            plan: fingerprint,
+        });
+    }
+    if plan.id != fingerprint {
+        return Err(CleanupError::PlanModified {
+            id: plan.id.clone(),
+        });
+    }
+    if plan.candidates.len() > options.max {
+        return Err(CleanupError::TooManyCandidates {
+            count: plan.candidates.len(),
+            max: options.max,
+        });
+    }
+    let now = options.now.unwrap_or_else(Utc::now);
+    let recheck = match options.recheck {
+        Recheck::Always => true,
+        Recheck::WhenPlanOlderThan(bound) => {
+            let age = (now - plan.created_at).to_std().unwrap_or(Duration::ZERO);
+            age > bound
+        }
+    };
+    // Each device at most once, even if a stored plan lists it twice.
+    let mut seen = BTreeSet::new();
+    let options = &options;
+    let mut results: Vec<(usize, CandidateResult)> =
+        stream::iter(plan.candidates.iter().enumerate())
+            .map(|(i, c)| {
+                let first = c.guid.is_none_or(|g| seen.insert(g));
+                async move {
+                    let result = if first {
+                        remove_one(client, c, recheck, options).await
+                    } else {
+                        CandidateResult::Skipped(SkipReason::RecheckFailed {
+                            error: "listed twice in the plan; handled once".into(),
+                        })
+                    };
+                    (i, result)
+                }
+            })
+            .buffer_unordered(options.concurrency.max(1))
+            .collect()
+            .await;
+    results.sort_by_key(|(i, _)| *i);
+    Ok(CleanupReport {
+        plan_id: plan.id.clone(),
+        outcomes: results
+            .into_iter()
+            .map(|(i, result)| CandidateOutcome {
+                candidate: plan.candidates[i].clone(),
+                result,
+            })
+            .collect(),
+    })
+}
+
+/// The error's text with its causes, on one line.
+fn error_text(e: &Error) -> String {
+    let mut out = e.to_string();
+    let mut next = std::error::Error::source(e);
+    while let Some(cause) = next {
+        let text = cause.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        next = cause.source();
+    }
+    out
+}
+
+/// Run `call` again while the service answers that it did not process it (throttling).
+async fn while_throttled<T, F, Fut>(options: &ApplyOptions, mut call: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T>>,
+{
+    let mut attempt = 1;
+    loop {
+        match call().await {
+            Err(e)
+                if attempt < options.throttle_attempts
+                    && !e.may_have_acted()
+                    && is_provably_not_processed(&e) =>
+            {
+                let wait = e
+                    .retry_after()
+                    .unwrap_or_else(|| Duration::from_millis(200 << attempt.min(6)));
+                if wait > options.max_retry_after {
+                    return Err(e);
+                }
+                #[cfg(feature = "tracing")]
+                tracing::debug!(attempt, ?wait, "throttled during cleanup; waiting");
+                tokio::time::sleep(wait).await;
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
+fn is_provably_not_processed(e: &Error) -> bool {
+    e.api().is_some_and(|a| a.provably_not_processed())
+}
+
+async fn remove_one(
+    client: &dyn ExchangeClient,
+    candidate: &StaleCandidate,
+    recheck: bool,
+    options: &ApplyOptions,
+) -> CandidateResult {
+    let Some(guid) = candidate.guid else {
+        return CandidateResult::Skipped(SkipReason::NoGuid);
+    };
+    // The device's own Guid: exactly one device, never a path or a wildcard.
+    let identity = MobileDeviceIdentity::from_guid(guid);
+    if recheck {
+        let read = while_throttled(options, || {
+            client.get_mobile_device_statistics(GetMobileDeviceStatistics::for_device(
+                identity.clone(),
+            ))
+        })
+        .await;
+        match read {
+            Ok(list) => match list.items.into_iter().next() {
+                None => return CandidateResult::Gone,
+                Some(stats) => {
+                    if let Some(now) = stats.last_success_sync
+                        && candidate.last_success_sync.is_none_or(|then| now > then)
+                    {
+                        return CandidateResult::Skipped(SkipReason::SyncedSince {
+                            last_success_sync: now,
+                        });
+                    }
+                }
+            },
+            Err(e) if e.is_not_found() => return CandidateResult::Gone,
+            Err(e) => {
+                return CandidateResult::Skipped(SkipReason::RecheckFailed {
+                    error: error_text(&e),
+                });
+            }
+        }
+    }
+    let removed = while_throttled(options, || {
+        client.remove_mobile_device(RemoveMobileDevice::new(identity.clone()))
+    })
+    .await;
+    match removed {
+        Ok(_) => CandidateResult::Removed,
+        // First: after an ambiguous failure nothing is sent again and nothing is assumed.
+        Err(e) if e.may_have_acted() => CandidateResult::Unknown(error_text(&e)),
+        Err(e) if e.is_not_found() => CandidateResult::Gone,
+        Err(e) => CandidateResult::Refused(error_text(&e)),
+    }
+}
+
+/// Parse an age such as `90d`, `12w`, `36h`, `45m` or `30s` (a positive whole number and
+/// one unit: `s`, `m`, `h`, `d`, `w`).
+pub fn parse_age(text: &str) -> Result<Duration> {
+    let t = text.trim();
+    let bad = |why: &str| {
+        Error::invalid_input(format!(
+            "invalid age {t:?}: {why} (expected e.g. 90d, 12w, 36h)"
+        ))
+    };
+    let split = t
+        .char_indices()
+        .last()
+        .map(|(i, _)| i)
+        .ok_or_else(|| bad("empty"))?;
+    let (number, unit) = t.split_at(split);
+    let unit_secs: u64 = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3_600,
+        "d" => 86_400,
+        "w" => 604_800,
+        _ => return Err(bad("the unit must be one of s, m, h, d, w")),
+    };
+    if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad("expected a whole number before the unit"));
+    }
+    let n: u64 = number.parse().map_err(|_| bad("number too large"))?;
+    if n == 0 {
+        return Err(bad("must be greater than zero"));
+    }
+    let secs = n.checked_mul(unit_secs).ok_or_else(|| bad("too large"))?;
+    // Keep it within what a date can subtract.
+    if secs > 100 * 366 * 86_400 {
+        return Err(bad("longer than a hundred years"));
+    }
+    Ok(Duration::from_secs(secs))
+}

@@ -1,0 +1,573 @@
+//! Stale device cleanup: plan criteria, the guards before anything is sent, removal against
+//! the fake and the simulator, throttling, refusals, ambiguous failures, devices that sync or
+//! disappear between plan and apply, and the age parser.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use exchange_activesync::auth::StaticToken;
+use exchange_activesync::cmdlets::{GetMobileDevice, GetMobileDeviceStatistics};
+use exchange_activesync::connector::{
+    ApplyOptions, CandidateResult, CleanupConfirmation, CleanupError, CleanupPlan, Recheck,
+    SkipReason, StaleCriteria, StaleReason, apply_cleanup, parse_age, plan_stale_cleanup,
+};
+use exchange_activesync::testing::{
+    Failure, FakeExchangeClient, Fault, FaultPlan, FaultStep, FaultTimes, RbacProfile, Scripted,
+    Simulator, SimulatorConfig, SimulatorHandle, Tenant, TenantBuilder, Times,
+};
+use exchange_activesync::types::MobileDeviceIdentity;
+use exchange_activesync::{Environment, ExchangeClient, ExchangeClientExt, HttpExchangeClient};
+use exchange_activesync::{RetryPolicy, connector::CleanupReport};
+use futures::TryStreamExt;
+use uuid::Uuid;
+
+const DAY: i64 = 86_400;
+
+/// A tenant where every device synced a day ago, except: `stale` devices (last sync 200 days
+/// ago) and one device that never synced, created 300 days ago. Returns the tenant, the stale
+/// GUIDs and the never-synced GUID.
+fn tenant(devices: usize, stale: usize) -> (Tenant, Vec<Uuid>, Uuid) {
+    let mut t = TenantBuilder::new()
+        .seed(11)
+        .mailboxes(devices.div_ceil(2).max(1))
+        .devices(devices)
+        .rbac_profile(RbacProfile::Full)
+        .build();
+    let now = t.now();
+    let all: Vec<_> = t.devices().cloned().collect();
+    let mut stale_ids = Vec::new();
+    let mut never = None;
+    for (i, mut d) in all.into_iter().enumerate() {
+        if i < stale {
+            d.last_success_sync = Some(now - TimeDelta::seconds(200 * DAY));
+            stale_ids.push(d.guid);
+        } else if i == stale {
+            d.last_success_sync = None;
+            d.when_created = now - TimeDelta::seconds(300 * DAY);
+            never = Some(d.guid);
+        } else {
+            d.last_success_sync = Some(now - TimeDelta::seconds(DAY));
+            d.when_created = now - TimeDelta::seconds(400 * DAY);
+        }
+        t.add_device(d);
+    }
+    (t, stale_ids, never.expect("enough devices"))
+}
+
+fn fake(devices: usize, stale: usize) -> (Arc<FakeExchangeClient>, Vec<Uuid>, Uuid) {
+    let (t, s, n) = tenant(devices, stale);
+    (Arc::new(FakeExchangeClient::new(t)), s, n)
+}
+
+fn days(n: u64) -> Duration {
+    Duration::from_secs(n * 86_400)
+}
+
+async fn plan(f: &Arc<FakeExchangeClient>, criteria: StaleCriteria) -> CleanupPlan {
+    let now = f.tenant().now();
+    plan_stale_cleanup(f.clone(), criteria, now).await.unwrap()
+}
+
+fn guids(plan: &CleanupPlan) -> Vec<Uuid> {
+    let mut v: Vec<Uuid> = plan.candidates.iter().filter_map(|c| c.guid).collect();
+    v.sort();
+    v
+}
+
+fn sorted(mut v: Vec<Uuid>) -> Vec<Uuid> {
+    v.sort();
+    v
+}
+
+async fn apply(
+    client: &dyn ExchangeClient,
+    plan: &CleanupPlan,
+    options: ApplyOptions,
+) -> CleanupReport {
+    apply_cleanup(client, plan, CleanupConfirmation::i_reviewed(plan), options)
+        .await
+        .unwrap()
+}
+
+fn result_of(report: &CleanupReport, guid: Uuid) -> &CandidateResult {
+    &report
+        .outcomes
+        .iter()
+        .find(|o| o.candidate.guid == Some(guid))
+        .unwrap()
+        .result
+}
+
+fn removes(f: &FakeExchangeClient) -> Vec<String> {
+    f.calls_to("Remove-MobileDevice")
+        .into_iter()
+        .map(|c| c.parameters["Identity"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn plan_lists_devices_by_last_sync_never_synced_and_filters() {
+    let (f, stale, never) = fake(12, 3);
+    let p = plan(&f, StaleCriteria::older_than(days(90))).await;
+    assert_eq!(guids(&p), sorted(stale.clone()));
+    assert_eq!(p.devices_seen, 12);
+    assert_eq!(p.without_statistics, 0);
+    let now = f.tenant().now();
+    for c in &p.candidates {
+        assert_eq!(
+            c.last_success_sync,
+            Some(now - TimeDelta::seconds(200 * DAY))
+        );
+        assert!(matches!(c.reason, StaleReason::NoSyncSince { .. }), "{c:?}");
+        assert!(c.identity.contains("\\ExchangeActiveSyncDevices\\"));
+        assert!(c.mailbox.is_some() && c.created.is_some());
+    }
+    // 250 days: the devices synced 200 days ago are not stale; the never-synced one
+    // (created 300 days ago) is, when asked for.
+    let p = plan(&f, StaleCriteria::older_than(days(250))).await;
+    assert!(p.candidates.is_empty());
+    let p = plan(
+        &f,
+        StaleCriteria::older_than(days(250)).include_never_synced(true),
+    )
+    .await;
+    assert_eq!(guids(&p), vec![never]);
+    assert!(matches!(
+        p.candidates[0].reason,
+        StaleReason::NeverSyncedCreatedBefore { .. }
+    ));
+    assert_eq!(p.candidates[0].last_success_sync, None);
+    // 350 days: created too recently to count.
+    let p = plan(
+        &f,
+        StaleCriteria::older_than(days(350)).include_never_synced(true),
+    )
+    .await;
+    assert!(p.candidates.is_empty());
+
+    // Filters: device type, model, mailbox (case-insensitive).
+    let (ty, model, mailbox) = {
+        let t = f.tenant();
+        let d = t.device(&stale[0]).unwrap();
+        let id = t.device_identity(d);
+        let mailbox = MobileDeviceIdentity::parse(&id)
+            .unwrap()
+            .mailbox()
+            .unwrap()
+            .to_string();
+        (d.device_type.clone(), d.device_model.clone(), mailbox)
+    };
+    let expect = |pred: &dyn Fn(&Uuid) -> bool| -> Vec<Uuid> {
+        sorted(stale.iter().copied().filter(|g| pred(g)).collect())
+    };
+    let by_type = {
+        let t = f.tenant();
+        expect(&|g| t.device(g).unwrap().device_type == ty)
+    };
+    let p = plan(
+        &f,
+        StaleCriteria::older_than(days(90)).device_type(ty.to_uppercase()),
+    )
+    .await;
+    assert_eq!(guids(&p), by_type);
+    assert!(guids(&p).contains(&stale[0]));
+    let by_model = {
+        let t = f.tenant();
+        expect(&|g| t.device(g).unwrap().device_model == model)
+    };
+    let p = plan(&f, StaleCriteria::older_than(days(90)).device_model(&model)).await;
+    assert_eq!(guids(&p), by_model);
+    let p = plan(&f, StaleCriteria::older_than(days(90)).mailbox(&mailbox)).await;
+    assert!(guids(&p).contains(&stale[0]));
+    assert!(
+        p.candidates
+            .iter()
+            .all(|c| c.mailbox.as_deref() == Some(mailbox.as_str()))
+    );
+    let p = plan(
+        &f,
+        StaleCriteria::older_than(days(90)).device_type("NoSuchType"),
+    )
+    .await;
+    assert!(p.candidates.is_empty());
+    assert!(f.calls_to("Remove-MobileDevice").is_empty());
+}
+
+#[tokio::test]
+async fn a_plan_round_trips_through_serde_and_keeps_its_id() {
+    let (f, _, _) = fake(8, 2);
+    let p = plan(&f, StaleCriteria::older_than(days(90))).await;
+    let json = serde_json::to_string(&p).unwrap();
+    let back: CleanupPlan = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, p);
+    assert_eq!(back.fingerprint(), p.id);
+    // A confirmation made from the stored copy applies to the original.
+    let r = apply_cleanup(
+        f.as_ref(),
+        &p,
+        CleanupConfirmation::i_reviewed(&back),
+        ApplyOptions::new(10),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.count("removed"), 2);
+}
+
+#[tokio::test]
+async fn more_candidates_than_max_is_refused_before_anything_is_sent() {
+    let (f, _, _) = fake(10, 3);
+    let p = plan(&f, StaleCriteria::older_than(days(90))).await;
+    f.clear_calls();
+    let err = apply_cleanup(
+        f.as_ref(),
+        &p,
+        CleanupConfirmation::i_reviewed(&p),
+        ApplyOptions::new(2),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err, CleanupError::TooManyCandidates { count: 3, max: 2 });
+    assert!(err.to_string().contains("3 candidates"), "{err}");
+    assert!(f.calls().is_empty(), "{:?}", f.calls());
+    assert_eq!(f.tenant().device_count(), 10);
+}
+
+#[tokio::test]
+async fn a_confirmation_for_another_plan_or_an_edited_plan_is_refused() {
+    let (f, _, _) = fake(10, 3);
+    let p = plan(&f, StaleCriteria::older_than(days(90))).await;
+    let other = plan(
+        &f,
+        StaleCriteria::older_than(days(90)).include_never_synced(true),
+    )
+    .await;
+    assert_ne!(p.id, other.id);
+    f.clear_calls();
+    let err = apply_cleanup(
+        f.as_ref(),
+        &p,
+        CleanupConfirmation::i_reviewed(&other),
+        ApplyOptions::new(100),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(err, CleanupError::ConfirmationMismatch { .. }),
+        "{err}"
+    );
+    // A stored plan whose candidates were edited after it was made.
+    let mut edited = p.clone();
+    edited.candidates.truncate(1);
+    let err = apply_cleanup(
+        f.as_ref(),
+        &edited,
+        CleanupConfirmation::i_reviewed(&edited),
+        ApplyOptions::new(100),
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(err, CleanupError::PlanModified { .. }), "{err}");
+    assert!(f.calls().is_empty(), "{:?}", f.calls());
+}
+
+#[tokio::test]
+async fn removal_against_the_fake_removes_exactly_the_candidates_by_guid() {
+    let (f, stale, never) = fake(16, 5);
+    let p = plan(&f, StaleCriteria::older_than(days(90))).await;
+    f.clear_calls();
+    let r = apply(f.as_ref(), &p, ApplyOptions::new(100)).await;
+    assert_eq!(r.outcomes.len(), 5);
+    assert!(r.all_removed(), "{r:?}");
+    assert_eq!(r.count("removed"), 5);
+    // One Remove per device, naming its Guid, with Confirm:false.
+    let mut sent = removes(&f);
+    sent.sort();
+    let mut expected: Vec<String> = stale.iter().map(Uuid::to_string).collect();
+    expected.sort();
+    assert_eq!(sent, expected);
+    for c in f.calls_to("Remove-MobileDevice") {
+        assert_eq!(c.parameters.get("Confirm"), Some(&serde_json::json!(false)));
+    }
+    // Gone from listings and statistics; the others stay.
+    let t = f.tenant().device_count();
+    assert_eq!(t, 11);
+    let listed: Vec<_> = f
+        .stream(GetMobileDevice::new())
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 11);
+    assert!(listed.iter().all(|d| !stale.contains(&d.guid.unwrap())));
+    let err = f
+        .get_mobile_device_statistics(GetMobileDeviceStatistics::for_device(
+            MobileDeviceIdentity::from_guid(stale[0]),
+        ))
+        .await
+        .unwrap_err();
+    assert!(err.is_not_found(), "{err}");
+    assert!(f.tenant().device(&never).is_some());
+}
+
+#[tokio::test(start_paused = true)]
+async fn throttled_removals_are_retried_and_each_device_removed_once() {
+    let (f, stale, _) = fake(12, 4);
+    let p = plan(&f, StaleCriteria::older_than(days(90))).await;
+    f.clear_calls();
+    f.fail(
+        Some("Remove-MobileDevice"),
+        Failure::throttled(Some(2.0)),
+        Times::N(3),
+    );
+    f.fail(
+        Some("Get-MobileDeviceStatistics"),
+        Failure::ConcurrencyLimit,
+        Times::N(2),
+    );
+    let r = apply(f.as_ref(), &p, ApplyOptions::new(100).concurrency(4)).await;
+    assert!(r.all_removed(), "{r:?}");
+    assert_eq!(r.count("removed"), 4);
+    // 4 successful removals + 3 throttled attempts; every device named by successful calls
+    // exactly once (a device cannot be removed twice: the second would be "not found").
+    assert_eq!(removes(&f).len(), 4 + 3);
+    for g in &stale {
+        assert!(f.tenant().device(g).is_none());
+    }
+}
+
+#[tokio::test]
+async fn a_refusal_is_reported_with_the_service_error_and_nothing_else_changes() {
+    let (f, stale, _) = fake(10, 3);
+    let p = plan(&f, StaleCriteria::older_than(days(90))).await;
+    f.clear_calls();
+    f.fail(
+        Some("Remove-MobileDevice"),
+        Failure::PermissionDenied,
+        Times::Once,
+    );
+    let r = apply(f.as_ref(), &p, ApplyOptions::new(100).concurrency(1)).await;
+    assert_eq!(r.count("refused"), 1, "{r:?}");
+    assert_eq!(r.count("removed"), 2);
+    let refused = r
+        .outcomes
+        .iter()
+        .find(|o| matches!(o.result, CandidateResult::Refused(_)))
+        .unwrap();
+    let CandidateResult::Refused(text) = &refused.result else {
+        unreachable!()
+    };
+    assert!(text.contains("403"), "{text}");
+    let g = refused.candidate.guid.unwrap();
+    assert!(f.tenant().device(&g).is_some());
+    // Not retried: one Remove per device.
+    assert_eq!(removes(&f).len(), 3);
+    assert!(!r.all_removed());
+    assert!(stale.contains(&g));
+}
+
+#[tokio::test]
+async fn an_ambiguous_failure_is_unknown_and_never_sent_again() {
+    let (f, _, _) = fake(10, 3);
+    let p = plan(&f, StaleCriteria::older_than(days(90))).await;
+    f.clear_calls();
+    f.fail(
+        Some("Remove-MobileDevice"),
+        Scripted::AfterRun(Failure::BadGateway),
+        Times::Once,
+    );
+    let r = apply(f.as_ref(), &p, ApplyOptions::new(100).concurrency(1)).await;
+    assert_eq!(r.count("unknown"), 1, "{r:?}");
+    assert_eq!(r.count("removed"), 2);
+    assert!(r.any_unknown());
+    let unknown = r
+        .outcomes
+        .iter()
+        .find(|o| matches!(o.result, CandidateResult::Unknown(_)))
+        .unwrap();
+    let g = unknown.candidate.guid.unwrap().to_string();
+    // Exactly one Remove for that device (it ran: the fake applied it before failing).
+    assert_eq!(removes(&f).iter().filter(|s| **s == g).count(), 1);
+    assert_eq!(removes(&f).len(), 3);
+}
+
+#[tokio::test]
+async fn a_device_that_syncs_between_plan_and_apply_is_skipped() {
+    let (f, stale, _) = fake(10, 3);
+    let p = plan(&f, StaleCriteria::older_than(days(90))).await;
+    {
+        let mut t = f.tenant_mut();
+        let mut d = t.device(&stale[1]).unwrap().clone();
+        d.last_success_sync = Some(t.now());
+        t.add_device(d);
+    }
+    f.clear_calls();
+    let r = apply(f.as_ref(), &p, ApplyOptions::new(100)).await;
+    assert!(
+        matches!(
+            result_of(&r, stale[1]),
+            CandidateResult::Skipped(SkipReason::SyncedSince { .. })
+        ),
+        "{r:?}"
+    );
+    assert_eq!(r.count("removed"), 2);
+    assert!(f.tenant().device(&stale[1]).is_some());
+    assert!(!removes(&f).contains(&stale[1].to_string()));
+}
+
+#[tokio::test]
+async fn a_fresh_plan_within_the_recheck_bound_is_not_reread() {
+    let (f, _, _) = fake(10, 3);
+    let p = plan(&f, StaleCriteria::older_than(days(90))).await;
+    f.clear_calls();
+    let options = ApplyOptions::new(100)
+        .recheck(Recheck::WhenPlanOlderThan(Duration::from_secs(60)))
+        .now(p.created_at + TimeDelta::seconds(10));
+    let r = apply(f.as_ref(), &p, options).await;
+    assert_eq!(r.count("removed"), 3);
+    assert!(f.calls_to("Get-MobileDeviceStatistics").is_empty());
+    // Older than the bound: re-read.
+    let (f, _, _) = fake(10, 3);
+    let p = plan(&f, StaleCriteria::older_than(days(90))).await;
+    f.clear_calls();
+    let options = ApplyOptions::new(100)
+        .recheck(Recheck::WhenPlanOlderThan(Duration::from_secs(60)))
+        .now(p.created_at + TimeDelta::seconds(600));
+    apply(f.as_ref(), &p, options).await;
+    assert_eq!(f.calls_to("Get-MobileDeviceStatistics").len(), 3);
+}
+
+#[tokio::test]
+async fn a_device_removed_between_plan_and_apply_is_gone() {
+    let (f, stale, _) = fake(10, 3);
+    let p = plan(&f, StaleCriteria::older_than(days(90))).await;
+    f.tenant_mut().remove_device(&stale[2]);
+    let r = apply(f.as_ref(), &p, ApplyOptions::new(100)).await;
+    assert_eq!(result_of(&r, stale[2]), &CandidateResult::Gone);
+    assert!(r.all_removed());
+    // Without the re-read, the Remove itself answers "not found".
+    let (f, stale, _) = fake(10, 3);
+    let p = plan(&f, StaleCriteria::older_than(days(90))).await;
+    f.tenant_mut().remove_device(&stale[0]);
+    let options = ApplyOptions::new(100)
+        .recheck(Recheck::WhenPlanOlderThan(Duration::from_secs(3600)))
+        .now(p.created_at);
+    let r = apply(f.as_ref(), &p, options).await;
+    assert_eq!(result_of(&r, stale[0]), &CandidateResult::Gone);
+    assert_eq!(removes(&f).len(), 3);
+}
+
+#[tokio::test]
+async fn a_candidate_without_guid_is_never_removed() {
+    let (f, _, _) = fake(10, 2);
+    let mut p = plan(&f, StaleCriteria::older_than(days(90))).await;
+    p.candidates[0].guid = None;
+    p.id = p.fingerprint();
+    f.clear_calls();
+    let r = apply(f.as_ref(), &p, ApplyOptions::new(100)).await;
+    assert_eq!(
+        r.outcomes[0].result,
+        CandidateResult::Skipped(SkipReason::NoGuid)
+    );
+    assert_eq!(removes(&f).len(), 1);
+}
+
+fn http_client(sim: &SimulatorHandle) -> HttpExchangeClient {
+    HttpExchangeClient::builder()
+        .environment(Environment::custom(sim.base_url().as_str()).unwrap())
+        .tenant(sim.tenant_id())
+        .token_provider(Arc::new(StaticToken::new(sim.token())))
+        .retry_policy(
+            RetryPolicy::default()
+                .with_max_attempts(20)
+                .with_backoff(Duration::from_millis(5), Duration::from_millis(50)),
+        )
+        .build()
+        .unwrap()
+}
+
+async fn sim_plan(sim: &SimulatorHandle, client: Arc<dyn ExchangeClient>) -> CleanupPlan {
+    let now: DateTime<Utc> = sim.tenant().now();
+    plan_stale_cleanup(client, StaleCriteria::older_than(days(90)), now)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn removal_against_the_simulator_with_its_concurrency_cap() {
+    let (t, stale, _) = tenant(40, 20);
+    let sim = Simulator::start(SimulatorConfig::new(t)).await.unwrap();
+    let client = Arc::new(http_client(&sim));
+    let p = sim_plan(&sim, client.clone()).await;
+    assert_eq!(guids(&p), sorted(stale.clone()));
+    sim.set_latency(Some(Duration::from_millis(5)));
+    sim.set_max_in_flight(Some(2));
+    let r = apply(client.as_ref(), &p, ApplyOptions::new(100).concurrency(8)).await;
+    assert!(r.all_removed(), "{r:?}");
+    assert_eq!(r.count("removed"), 20);
+    assert!(sim.status_count(429) > 0, "the cap was never reached");
+    assert_eq!(sim.tenant().device_count(), 20);
+    for g in &stale {
+        assert!(sim.tenant().device(g).is_none());
+    }
+    sim.set_max_in_flight(None);
+    let listed: Vec<_> = client
+        .stream(GetMobileDevice::new())
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 20);
+    let err = client
+        .get_mobile_device_statistics(GetMobileDeviceStatistics::for_device(
+            MobileDeviceIdentity::from_guid(stale[0]),
+        ))
+        .await
+        .unwrap_err();
+    assert!(err.is_not_found(), "{err}");
+}
+
+#[tokio::test]
+async fn an_ambiguous_failure_at_the_simulator_is_unknown_and_not_retried() {
+    let (t, _, _) = tenant(10, 3);
+    let plan_faults = FaultPlan::new().step(FaultStep::new(
+        Some("Remove-MobileDevice"),
+        Fault::AfterRun(Failure::BadGateway),
+        FaultTimes::Once,
+    ));
+    let sim = Simulator::start(SimulatorConfig::new(t).faults(plan_faults))
+        .await
+        .unwrap();
+    let client = Arc::new(http_client(&sim));
+    let p = sim_plan(&sim, client.clone()).await;
+    let r = apply(client.as_ref(), &p, ApplyOptions::new(100).concurrency(1)).await;
+    assert_eq!(r.count("unknown"), 1, "{r:?}");
+    assert_eq!(r.count("removed"), 2);
+    // The HTTP client did not retry the 502 either: one request per device.
+    assert_eq!(sim.calls_to("Remove-MobileDevice"), 3);
+    assert_eq!(sim.tenant().device_count(), 7);
+}
+
+#[test]
+fn ages_parse_with_their_unit() {
+    assert_eq!(parse_age("90d").unwrap(), days(90));
+    assert_eq!(parse_age("12w").unwrap(), days(84));
+    assert_eq!(parse_age("36h").unwrap(), Duration::from_secs(36 * 3600));
+    assert_eq!(parse_age(" 45m ").unwrap(), Duration::from_secs(45 * 60));
+    assert_eq!(parse_age("30s").unwrap(), Duration::from_secs(30));
+    for bad in [
+        "",
+        "d",
+        "90",
+        "90x",
+        "0d",
+        "-5d",
+        "1.5d",
+        "9d9",
+        "99999999999999999999d",
+        "90 d",
+        "10000000d",
+        "١٢d",
+    ] {
+        let e = parse_age(bad).unwrap_err();
+        assert!(e.is_invalid_input(), "{bad:?}: {e}");
+    }
+}
