@@ -11,6 +11,40 @@ use super::report::{CmdletReport, Evidence, Layer, Status};
 use super::roles;
 use super::token::{MANAGE_AS_APP, TokenFacts};
 
+/// PowerShell's common parameters (and the risk-mitigation ones). Every cmdlet accepts them,
+/// role entries never list them, and the crate sends `Confirm: false` to destructive cmdlets
+/// itself, so a profile naming one is never short of it.
+const COMMON_PARAMETERS: &[&str] = &[
+    "Confirm",
+    "WhatIf",
+    "Verbose",
+    "Debug",
+    "ErrorAction",
+    "ErrorVariable",
+    "WarningAction",
+    "WarningVariable",
+    "InformationAction",
+    "InformationVariable",
+    "ProgressAction",
+    "OutVariable",
+    "OutBuffer",
+    "PipelineVariable",
+];
+
+fn is_common_parameter(name: &str) -> bool {
+    COMMON_PARAMETERS
+        .iter()
+        .any(|c| c.eq_ignore_ascii_case(name.trim()))
+}
+
+/// The parameters of `req` that a role entry or a module parameter block must grant.
+fn checked_parameters(req: &CmdletRequirement) -> Vec<&String> {
+    req.parameters
+        .iter()
+        .filter(|p| !is_common_parameter(p))
+        .collect()
+}
+
 fn contains_ci(set: &BTreeSet<String>, name: &str) -> bool {
     set.iter().any(|p| p.eq_ignore_ascii_case(name))
 }
@@ -28,7 +62,8 @@ pub(super) fn assess(
 ) -> CmdletReport {
     let mut evidence = Vec::new();
     let mut cmdlet_level: Option<bool> = None;
-    let mut params_verified = req.parameters.is_empty();
+    let required = checked_parameters(req);
+    let mut params_verified = required.is_empty();
     let mut missing: BTreeSet<String> = BTreeSet::new();
     let mut granting_roles = Vec::new();
     let mut scoped_to: Vec<String> = Vec::new();
@@ -63,10 +98,10 @@ pub(super) fn assess(
                 });
                 params_verified = true;
                 missing.extend(
-                    req.parameters
+                    required
                         .iter()
                         .filter(|p| !contains_ci(declared, p))
-                        .cloned(),
+                        .map(|p| (*p).clone()),
                 );
             }
         }
@@ -118,10 +153,10 @@ pub(super) fn assess(
                 }
                 params_verified = true;
                 missing.extend(
-                    req.parameters
+                    required
                         .iter()
                         .filter(|p| !contains_ci(&union, p))
-                        .cloned(),
+                        .map(|p| (*p).clone()),
                 );
                 if req.access != Access::Read {
                     let mut any_org_wide = false;
@@ -177,8 +212,7 @@ pub(super) fn assess(
         match p.outcome {
             ProbeOutcome::Ok | ProbeOutcome::NotFound => {
                 cmdlet_level = Some(true);
-                if req
-                    .parameters
+                if required
                     .iter()
                     .all(|r| p.parameters.iter().any(|s| s.eq_ignore_ascii_case(r)))
                 {
@@ -192,7 +226,7 @@ pub(super) fn assess(
                 missing.extend(
                     p.parameters
                         .iter()
-                        .filter(|s| req.parameters.iter().any(|r| r.eq_ignore_ascii_case(s)))
+                        .filter(|s| required.iter().any(|r| r.eq_ignore_ascii_case(s)))
                         .cloned(),
                 );
             }
@@ -289,10 +323,16 @@ fn remediation(
             "could not verify {}: let the account read RBAC (View-Only Configuration, e.g. via \
              View-Only Organization Management) or run with probes; expected grantors: \
              {role_list} (default: {group_list})",
-            if req.parameters.is_empty() {
-                "the cmdlet".to_string()
-            } else {
-                format!("-{}", req.parameters.join(", -"))
+            match checked_parameters(req).as_slice() {
+                [] => "the cmdlet".to_string(),
+                required => format!(
+                    "-{}",
+                    required
+                        .iter()
+                        .map(|p| p.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", -")
+                ),
             }
         )),
     }

@@ -472,4 +472,74 @@ async fn app_only_hint_is_not_proof_and_remediation_names_entra_role() {
     assert!(r.cmdlets.iter().all(|c| c.status == Status::Unknown));
 }
 
+/// The hosted profile, with PowerShell common parameters added to every cmdlet's list the way
+/// a hand-written custom profile might name them.
+fn profile_with_common_parameters() -> Profile {
+    let base = Profile::hosted_exchange();
+    let requirements = base
+        .requirements
+        .iter()
+        .map(|r| {
+            let mut r = r.clone();
+            if r.access == Access::Destructive {
+                r.parameters.push("Confirm".into());
+            }
+            r.parameters.push("errorAction".into());
+            r.parameters.push("WhatIf".into());
+            r
+        })
+        .collect();
+    Profile::custom("custom", requirements)
+}
+
+#[tokio::test]
+async fn common_parameters_in_a_custom_profile_are_not_required() {
+    let base = Profile::hosted_exchange();
+    let p = profile_with_common_parameters();
+    // Neither the module's parameter blocks nor the role entries list common parameters.
+    let mut module = module_for(&base, &[], None);
+    module.exported_cmdlets.extend([
+        "Get-ManagementRoleAssignment".into(),
+        "Get-ManagementRoleEntry".into(),
+    ]);
+    let d = Double {
+        claims: Some(delegated()),
+        module: Some(module),
+        entries: full_entries(&base),
+        assignments: full_assignments(),
+        ..Default::default()
+    };
+    let r = run(&d, &p, false).await;
+    let remove = r.cmdlet("Remove-MobileDevice").unwrap();
+    assert_eq!(remove.status, Status::Granted, "{r}");
+    assert!(remove.missing_parameters.is_empty());
+    assert!(r.all_granted, "{r}");
+
+    // RBAC alone (no module file) decides the same way.
+    let d = Double {
+        claims: Some(delegated()),
+        module: None,
+        entries: full_entries(&base),
+        assignments: full_assignments(),
+        ..Default::default()
+    };
+    let r = run(&d, &p, false).await;
+    assert!(r.all_granted, "{r}");
+
+    // A real missing parameter is still reported, without the common ones.
+    let d = Double {
+        claims: Some(delegated()),
+        module: Some(module_for(
+            &base,
+            &[],
+            Some(("Clear-MobileDevice", "Identity")),
+        )),
+        ..Default::default()
+    };
+    let r = run(&d, &p, false).await;
+    let clear = r.cmdlet("Clear-MobileDevice").unwrap();
+    assert_eq!(clear.status, Status::ParameterMissing, "{r}");
+    assert_eq!(clear.missing_parameters, ["Identity"]);
+}
+
 mod probes_report;
