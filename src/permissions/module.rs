@@ -1,5 +1,5 @@
-//! Reading the generated module of `EXOModuleFile`: which cmdlets are exported and which
-//! parameters each function declares.
+//! The module-file layer: reading the generated module of `EXOModuleFile`, which cmdlets are
+//! exported and which parameters each function declares.
 //!
 //! The scanner is deliberately small and forgiving: it understands quoted strings, comments,
 //! nested brackets and `$Name` / `${Name}` declarations, and never fails: text it cannot make
@@ -7,7 +7,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::client::ModuleFile;
+use super::report::{Layer, LayerNote, LayerState};
+use crate::client::{ExchangeClient, ModuleFile};
+use crate::error::Error;
 
 /// What the module file says about the cmdlets exposed to the account.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -318,6 +320,41 @@ fn variable(chars: &[char], start: usize) -> (Option<String>, usize) {
     }
     let name: String = chars[start..j].iter().collect();
     ((!name.is_empty()).then_some(name), j.max(start + 1))
+}
+
+/// Layer 2: reads `EXOModuleFile` from `client`, noting the layer in `notes`. Without a
+/// module file, the reason why.
+pub(super) async fn read_layer(
+    client: &dyn ExchangeClient,
+    notes: &mut Vec<LayerNote>,
+) -> (Option<ModuleView>, String) {
+    match client.module_file().await {
+        Ok(file) => {
+            let view = ModuleView::from_module_file(&file);
+            notes.push(LayerNote {
+                layer: Layer::ModuleFile,
+                state: LayerState::Used,
+                detail: format!(
+                    "{} cmdlet(s) exported, {} parameter block(s) read",
+                    view.exported_count(),
+                    view.parsed_count()
+                ),
+            });
+            (Some(view), String::new())
+        }
+        Err(e) => {
+            let reason = match e.root() {
+                Error::Unsupported(_) => "the client does not support EXOModuleFile".into(),
+                other => format!("EXOModuleFile failed: {other}"),
+            };
+            notes.push(LayerNote {
+                layer: Layer::ModuleFile,
+                state: LayerState::Unavailable,
+                detail: format!("{reason}; falling back to other evidence"),
+            });
+            (None, reason)
+        }
+    }
 }
 
 #[cfg(test)]

@@ -221,4 +221,45 @@ mod tests {
             "exchange-online"
         );
     }
+
+    /// The number the README states for `profile` (the first number after each mention of
+    /// the profile's name in backticks, up to the next backtick or paragraph end).
+    fn readme_counts(readme: &str, profile: &str) -> Vec<usize> {
+        let needle = format!("`{profile}`");
+        readme
+            .match_indices(&needle)
+            .filter_map(|(i, _)| {
+                let rest = &readme[i + needle.len()..];
+                let end = rest
+                    .find('`')
+                    .into_iter()
+                    .chain(rest.find("\n\n"))
+                    .min()
+                    .unwrap_or(rest.len());
+                let window = &rest[..end];
+                let start = window.find(|c: char| c.is_ascii_digit())?;
+                let digits: String = window[start..]
+                    .chars()
+                    .take_while(char::is_ascii_digit)
+                    .collect();
+                digits.parse().ok()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn readme_states_the_profiles_cmdlet_counts() {
+        let readme = include_str!("../../README.md");
+        for connector in crate::catalog::ConnectorProfile::ALL {
+            let len = Profile::for_connector(connector).requirements.len();
+            let stated = readme_counts(readme, connector.as_str());
+            assert!(
+                !stated.is_empty(),
+                "README states no cmdlet count for `{connector}`"
+            );
+            for n in stated {
+                assert_eq!(n, len, "README count for `{connector}`");
+            }
+        }
+    }
 }
