@@ -198,7 +198,7 @@ pub struct CmdletInfo {
     pub result_size: bool,
     /// Whether a permission probe may run it (a harmless read).
     pub probe: bool,
-    /// Built-in management roles expected to grant it, strongest first (permissions.md §3.2).
+    /// Built-in management roles expected to grant it, strongest first (docs/permissions.md §3.2).
     pub roles: &'static [&'static str],
     /// Built-in role groups holding one of those roles by default.
     pub role_groups: &'static [&'static str],
@@ -492,7 +492,7 @@ static CATALOG: [CmdletInfo; 20] = [
         NONE
     ),
     // Per-mailbox ActiveSync settings. In no connector profile: neither connector's
-    // documented cmdlet list has them (permissions.md §1); `set_device_access` needs them.
+    // documented cmdlet list has them (docs/permissions.md §1); `set_device_access` needs them.
     entry!(
         "Get-CASMailbox" / "Get-CASMailbox",
         Read,
@@ -579,6 +579,21 @@ pub(crate) mod idx {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The README's count of typed cmdlets follows the table (the two RBAC reads the
+    /// permission check runs are not typed requests).
+    #[test]
+    fn readme_counts_the_typed_cmdlets() {
+        let typed = all()
+            .iter()
+            .filter(|c| !c.name.starts_with("Get-ManagementRole"))
+            .count();
+        let readme = include_str!("../README.md");
+        assert!(
+            readme.contains(&format!("for the {typed} cmdlets")),
+            "README.md must say \"for the {typed} cmdlets\""
+        );
+    }
 
     #[test]
     fn lookup_is_case_insensitive_on_the_exact_name() {

@@ -7,7 +7,7 @@ use url::Url;
 
 use crate::error::{Error, Result};
 
-/// An Exchange Online cloud (protocol.md §1.4).
+/// An Exchange Online cloud (docs/protocol.md §1.4).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Environment {
@@ -16,7 +16,7 @@ pub enum Environment {
     /// GCC High: `outlook.office365.us`.
     GccHigh,
     /// DoD: `outlook-dod.office365.us` (the legacy `webmail.apps.mil` vanity host is not used
-    /// by REST clients; see protocol.md §1.4).
+    /// by REST clients; see docs/protocol.md §1.4).
     Dod,
     /// 21Vianet: `partner.outlook.cn`. Sources conflict (the 2025 Admin API table lists
     /// `outlook.office365.cn`); both hosts are on the allow-list, and [`Environment::Custom`]

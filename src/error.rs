@@ -19,7 +19,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 pub const BODY_SNIPPET_LIMIT: usize = 2048;
 
 /// Exchange exception type names (or fragments) that the service reports for transient
-/// back-end conditions; a call failing with one of them may be retried (protocol.md §5.3).
+/// back-end conditions; a call failing with one of them may be retried (docs/protocol.md §5.3).
 pub const TRANSIENT_EXCEPTIONS: &[&str] = &[
     "DCOverloadedException",
     "SuitabilityDirectoryException",
@@ -82,7 +82,7 @@ pub struct ApiError {
     pub status: u16,
     /// `error.code` from the envelope (for example `NotFound`, `BadRequest`).
     pub code: Option<String>,
-    /// The most useful human-readable message found (see protocol.md §5.1 for the precedence).
+    /// The most useful human-readable message found (see docs/protocol.md §5.1 for the precedence).
     pub message: String,
     /// Exchange exception type, e.g. `Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException`.
     pub exception_type: Option<String>,
@@ -207,7 +207,7 @@ impl ApiError {
                 || self.mentions("Invalid cmdlet parameters"))
     }
 
-    /// A transient Exchange back-end exception (protocol.md §5.3).
+    /// A transient Exchange back-end exception (docs/protocol.md §5.3).
     pub fn is_transient_exception(&self) -> bool {
         TRANSIENT_EXCEPTIONS.iter().any(|t| self.mentions(t))
     }

@@ -11,8 +11,12 @@
 //!   response and error decoding);
 //! * [`environment`]: per-cloud hosts, scopes and the bearer-token allow-list ([`Environment`]);
 //! * [`types`]: value types (identities, sizes, time spans, filters);
-//! * [`auth`]: bearer tokens ([`auth::TokenProvider`], client credentials, caching);
-//! * [`paging`]: the one paging loop and its results ([`Page`], [`Listing`], [`ObjectStream`],
+//! * [`crypto`]: which cryptography provider backs TLS and assertion signing (features
+//!   `aws-lc-rs`, `ring`);
+//! * [`auth`]: bearer tokens ([`auth::TokenProvider`], client credentials, certificates,
+//!   caching, Azure SDK credentials with feature `azure-identity`);
+//! * [`paging`]: the one paging loop (never a continuation for a non-listing; restarts with
+//!   de-duplication after an expired continuation) and its results ([`Page`], [`Listing`], [`ObjectStream`],
 //!   [`StreamReport`]);
 //! * [`typed`]: the typed-request trait [`Cmdlet`], output shapes, [`Response`], [`Outcome`];
 //! * [`models`]: the objects cmdlets return;
@@ -24,7 +28,8 @@
 //!   through ([`throttle::TenantThrottle`]: adaptive admission and the `Retry-After` gate);
 //! * [`http`]: the HTTPS implementation, [`HttpExchangeClient`];
 //! * [`permissions`]: the RBAC permission checker;
-//! * [`connector`]: the connector's jobs (connection check, inventory sync, device actions);
+//! * [`connector`]: the connector's jobs (connection check, inventory sync, device and family
+//!   access, remote wipe, stale device cleanup);
 //! * `testing` (feature `test-util`): the fake tenant, `FakeExchangeClient`, the simulator and
 //!   the typed `Responder` for mocks.
 #![deny(missing_docs)]

@@ -50,7 +50,7 @@ macro_rules! client_switch_setters {
 }
 
 /// The routing hint for a `-Mailbox` parameter: set when the mailbox is an SMTP address or a
-/// GUID (protocol.md §2.4). The tenant part (used for GUID mailboxes, `MBX:<guid>@<tenant>`)
+/// GUID (docs/protocol.md §2.4). The tenant part (used for GUID mailboxes, `MBX:<guid>@<tenant>`)
 /// is left empty here; the HTTP client fills in its own tenant. `UseCustomRouting` itself is
 /// never sent: it only ever affected routing headers.
 fn mailbox_routing(inv: Invocation, mailbox: Option<&MailboxIdentity>) -> Invocation {
@@ -111,7 +111,7 @@ impl GetMobileDevice {
 
     client_switch_setters!();
 
-    /// `-Filter` (OPATH; see cmdlets.md §12 for the filterable properties).
+    /// `-Filter` (OPATH; see docs/cmdlets.md §12 for the filterable properties).
     pub fn filter(mut self, filter: Filter) -> Self {
         self.filter = Some(filter);
         self

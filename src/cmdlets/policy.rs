@@ -81,7 +81,7 @@ macro_rules! storage_type {
 
 macro_rules! define_settings {
     ($(($field:ident, $param:literal, $t:ty, $kind:ident $(($clear:ident))?)),* $(,)?) => {
-        /// The settings shared by New- and Set-MobileDeviceMailboxPolicy (cmdlets.md §4).
+        /// The settings shared by New- and Set-MobileDeviceMailboxPolicy (docs/cmdlets.md §4).
         /// Unset settings are not sent.
         #[derive(Clone, Debug, Default, PartialEq)]
         #[non_exhaustive]

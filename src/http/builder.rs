@@ -20,7 +20,7 @@ pub const DEFAULT_USER_AGENT: &str = concat!("exchange-activesync/", env!("CARGO
 /// Time limits of a call. `None` means unbounded.
 ///
 /// Defaults: 10 s to connect, 16 min per attempt (the service aborts a cmdlet after 15 min,
-/// protocol.md §2.3; the module waits one more minute) and 30 min for a whole call including
+/// docs/protocol.md §2.3; the module waits one more minute) and 30 min for a whole call including
 /// retries and their pauses. One call is one page of an enumeration.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -151,7 +151,7 @@ impl ClientBuilder {
         Self::default()
     }
 
-    /// The tenant: its GUID (preferred, protocol.md §1.1) or a domain such as
+    /// The tenant: its GUID (preferred, docs/protocol.md §1.1) or a domain such as
     /// `contoso.onmicrosoft.com`. Required.
     pub fn tenant(mut self, tenant: impl Into<String>) -> Self {
         self.tenant = Some(tenant.into());

@@ -234,7 +234,7 @@ impl HttpExchangeClient {
         }
     }
 
-    /// The routing hint used when the invocation has none (protocol.md §2.4): `UPN:<user>`
+    /// The routing hint used when the invocation has none (docs/protocol.md §2.4): `UPN:<user>`
     /// for delegated tokens, `APP:SystemMailbox{…}@<tenant>` for app-only tokens and for
     /// tokens whose claims cannot be read. The tenant GUID is preferred: the configured
     /// tenant when it is one, else the token's `tid`.

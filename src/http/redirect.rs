@@ -1,4 +1,4 @@
-//! Manual redirect handling (protocol.md §1.3).
+//! Manual redirect handling (docs/protocol.md §1.3).
 //!
 //! Automatic redirects are disabled on the HTTP client: many stacks drop `Authorization` on
 //! cross-host redirects, some would send it to any host. Here a 301/302/307/308 is followed

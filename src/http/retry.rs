@@ -7,7 +7,7 @@ use crate::protocol::CmdletKind;
 
 /// How failed attempts are retried.
 ///
-/// The defaults follow the real module (protocol.md §5.4): 6 attempts (5 retries), exponential
+/// The defaults follow the real module (docs/protocol.md §5.4): 6 attempts (5 retries), exponential
 /// backoff from 2 s (2, 4, 8, 16, 32 s) capped at 60 s, with jitter, and `Retry-After` honoured
 /// up to 2 minutes.
 ///

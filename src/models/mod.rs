@@ -22,7 +22,7 @@ pub use field::{FieldValue, is_annotation};
 
 /// Generates a model struct with its hand-rolled `Deserialize` and `Serialize`.
 ///
-/// `adbase` appends the base properties of every AD-backed object (cmdlets.md §0.7).
+/// `adbase` appends the base properties of every AD-backed object (docs/cmdlets.md §0.7).
 macro_rules! model {
     (
         $(#[$doc:meta])* $name:ident adbase {

@@ -1,5 +1,5 @@
 //! Built-in knowledge: Entra directory roles (token `wids`) and which Exchange roles and role
-//! groups are expected to grant each connector cmdlet (permissions.md §3.2, §6).
+//! groups are expected to grant each connector cmdlet (docs/permissions.md §3.2, §6).
 //!
 //! This table is a default for remediation hints only; the tenant itself is the authority.
 

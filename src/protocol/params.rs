@@ -1,4 +1,4 @@
-//! Cmdlet parameter encoding (protocol.md §2.2).
+//! Cmdlet parameter encoding (docs/protocol.md §2.2).
 //!
 //! [`Parameters`] is the ordered JSON object sent as `CmdletInput.Parameters`. Its typed
 //! inserters encode values exactly as the server-generated module's `Transform-Parameters` does:
@@ -22,7 +22,7 @@ pub const BYTE_ARRAY_COLLECTION_TYPE: &str = "#Collection(Exchange.ByteArrayType
 /// Parameter names whose text is an OPATH filter, in which the module replaces `$true`/`$false`.
 const FILTER_PARAMETERS: &[&str] = &["Filter", "RecipientFilter", "RecipientPreviewFilter"];
 
-/// A value that can be sent as a cmdlet parameter (protocol.md §2.2 encodings).
+/// A value that can be sent as a cmdlet parameter (docs/protocol.md §2.2 encodings).
 pub trait ParamValue {
     /// The JSON the module would send for this value.
     fn to_json(&self) -> Value;

@@ -1,4 +1,4 @@
-//! Building an `InvokeCommand` request without doing any I/O (protocol.md §1, §2).
+//! Building an `InvokeCommand` request without doing any I/O (docs/protocol.md §1, §2).
 
 use std::fmt;
 
@@ -20,7 +20,7 @@ pub const MAX_PAGE_SIZE: u32 = 1000;
 /// Value of the `X-ClientApplication` header the module sends.
 pub const CLIENT_APPLICATION: &str = "ExoManagementModule";
 
-/// The value of `X-AnchorMailbox` (protocol.md §2.4).
+/// The value of `X-AnchorMailbox` (docs/protocol.md §2.4).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum RoutingHint {

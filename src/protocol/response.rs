@@ -1,4 +1,4 @@
-//! Decoding `InvokeCommand` answers without doing any I/O (protocol.md §4, §5).
+//! Decoding `InvokeCommand` answers without doing any I/O (docs/protocol.md §4, §5).
 
 use std::io::Read as _;
 use std::time::Duration;
@@ -576,7 +576,7 @@ pub struct DetailMessage {
     pub message: String,
 }
 
-/// Parse the three documented forms of `details[0].message` (protocol.md §5.2): embedded JSON
+/// Parse the three documented forms of `details[0].message` (docs/protocol.md §5.2): embedded JSON
 /// (`{"Message":…,"ClassName"|"TypeName":…,"localizedString":{"stringId":…}}`),
 /// `id|Type|message` and `|Type|message`. A plain message is returned as it is.
 pub fn parse_detail_message(raw: &str) -> Option<DetailMessage> {

@@ -1,5 +1,5 @@
 //! Failures of the simulated service, and the exact HTTP answers (status, headers, body) the
-//! service sends for them (protocol.md §5).
+//! service sends for them (docs/protocol.md §5).
 
 use crate::error::ApiError;
 use crate::protocol::{ResponseMeta, decode_error};

@@ -1,5 +1,5 @@
 //! A small OPATH (`-Filter`) parser and evaluator: `-eq`, `-ne`, `-like`, `-notlike`, `-and`,
-//! `-or`, `-not` and parentheses over a fixed list of filterable properties (cmdlets.md §0.5).
+//! `-or`, `-not` and parentheses over a fixed list of filterable properties (docs/cmdlets.md §0.5).
 
 /// A parsed filter.
 #[derive(Clone, Debug, PartialEq, Eq)]

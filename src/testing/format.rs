@@ -1,4 +1,4 @@
-//! The service's value encodings (protocol.md §4.2, cmdlets.md §0.6) and a small direct JSON
+//! The service's value encodings (docs/protocol.md §4.2, docs/cmdlets.md §0.6) and a small direct JSON
 //! row writer used to serialize pages straight from the model.
 
 use std::collections::BTreeSet;

@@ -1,5 +1,5 @@
 //! The settings of a mobile device mailbox policy: names, kinds, validation and defaults
-//! (cmdlets.md §3, §4).
+//! (docs/cmdlets.md §3, §4).
 
 use serde_json::{Value, json};
 
@@ -281,7 +281,7 @@ pub(crate) fn normalise(setting: &Setting, v: &Value) -> Result<Value, String> {
 }
 
 /// The password-related settings reset when `PasswordEnabled:$false` is sent alone
-/// (cmdlets.md §4).
+/// (docs/cmdlets.md §4).
 pub(crate) const PASSWORD_SETTINGS: &[&str] = &[
     "AllowSimplePassword",
     "AlphanumericPasswordRequired",

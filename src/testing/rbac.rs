@@ -1,6 +1,6 @@
 //! Exchange RBAC of the simulated tenant: management roles (role entries = cmdlet + allowed
 //! parameters) and the caller's role assignments. What the caller may run is derived from them
-//! (permissions.md §2, §3).
+//! (docs/permissions.md §2, §3).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -96,7 +96,7 @@ pub mod roles {
     pub const ROLE_MANAGEMENT: &str = "Role Management";
 }
 
-/// The built-in roles with their cmdlets (permissions.md §3.2).
+/// The built-in roles with their cmdlets (docs/permissions.md §3.2).
 pub fn built_in_roles() -> Vec<ManagementRole> {
     use roles::*;
     vec![

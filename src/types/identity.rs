@@ -1,5 +1,5 @@
 //! Typed identities. All of them refuse empty or whitespace-only input at construction,
-//! because the service answers such an identity with *every* object (cmdlets.md §0.4).
+//! because the service answers such an identity with *every* object (docs/cmdlets.md §0.4).
 
 use std::fmt;
 use std::str::FromStr;

@@ -146,7 +146,7 @@ async fn json_shape_and_kebab_case_statuses() {
 #[test]
 fn profile_parameters_are_declared_by_the_cmdlets() {
     // Parameter blocks of the real module for the profile's cmdlets
-    // (/work/shared/data/exo-module-params.json), so that a typo cannot slip in.
+    // (tests/fixtures/exo-module-params.json), so that a typo cannot slip in.
     const DECLARED: &[(&str, &[&str])] = &[
         (
             "Set-ActiveSyncOrganizationSettings",

@@ -17,7 +17,7 @@ pub const SECTION: char = '§';
 /// Name of the single ActiveSync organization settings object.
 pub const ORG_SETTINGS_NAME: &str = "Mobile Mailbox Settings";
 
-/// The ActiveSync organization settings (cmdlets.md §1).
+/// The ActiveSync organization settings (docs/cmdlets.md §1).
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct OrgSettings {
@@ -49,7 +49,7 @@ pub struct OrgSettings {
     pub when_changed: DateTime<Utc>,
 }
 
-/// A mobile device mailbox policy (cmdlets.md §3).
+/// A mobile device mailbox policy (docs/cmdlets.md §3).
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct MailboxPolicy {
@@ -94,7 +94,7 @@ impl MailboxPolicy {
     }
 }
 
-/// A device access rule (cmdlets.md §7).
+/// A device access rule (docs/cmdlets.md §7).
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct AccessRule {
