@@ -1,7 +1,7 @@
 //! The one paging loop: every listing (collected, streamed, enumerated by the inventory sync
 //! or the connection check) is read through a [`Pager`], which applies the same rules:
 //!
-//! * a cmdlet whose [catalog](crate::catalog) shape is not a listing is POSTed once; a next
+//! * a cmdlet whose [`crate::catalog`] shape is not a listing is POSTed once; a next
 //!   link it offers anyway is reported as a warning and not followed (a destructive cmdlet is
 //!   never sent twice by paging). A cmdlet outside the catalog pages only if it reads;
 //! * a next link seen before in the enumeration is an error (paging would loop);

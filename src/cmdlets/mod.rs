@@ -1,4 +1,4 @@
-//! Typed requests for the cmdlets of the [`catalog`](crate::catalog) (one type per connector
+//! Typed requests for the cmdlets of the [`crate::catalog`] (one type per connector
 //! cmdlet), each implementing [`Cmdlet`].
 //!
 //! Required parameters go into the constructor, optional ones are chainable setters. Only

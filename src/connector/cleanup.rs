@@ -560,7 +560,7 @@ pub enum CleanupError {
     },
 }
 
-/// Remove the candidates of `plan` (see the [module documentation](self)). Refused, with
+/// Remove the candidates of `plan` (see [`plan_stale_cleanup`] for how they were chosen). Refused, with
 /// nothing sent, when `confirmation` is not for this plan, the plan was edited, or it has
 /// more than `options.max` candidates.
 pub async fn apply_cleanup(
