@@ -19,7 +19,6 @@ use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 
 use crate::error::{Error, TENANT_CONCURRENCY_MESSAGE};
-use crate::http::RetryPolicy;
 
 /// Bounds how many requests to one tenant run at once and adapts the bound to the service's
 /// answers:
@@ -41,7 +40,8 @@ use crate::http::RetryPolicy;
 ///   every round (each probe costs a burst of 429s);
 /// * **shared gate**: a `Retry-After` pauses *every* caller until that instant, not only the one
 ///   that received it, for at most [`max_retry_after`](Self::max_retry_after) (by default
-///   the [`RetryPolicy`]'s, 2 minutes; a client's own throttle uses its policy's): one absurd
+///   [`DEFAULT_MAX_RETRY_AFTER`], the retry policy's default; a client's own throttle uses its
+///   policy's): one absurd
 ///   `Retry-After` does not stall the work for a day;
 /// * **global budget** (optional, [`with_global_budget`](Self::with_global_budget)): a
 ///   semaphore shared by the throttles of many tenants; a permit also takes one of its
@@ -108,13 +108,17 @@ impl Default for TenantThrottle {
     }
 }
 
+/// The longest pause a `Retry-After` may impose by default (2 minutes): the default of
+/// both [`TenantThrottle::with_max_retry_after`] and the HTTP client's retry policy.
+pub const DEFAULT_MAX_RETRY_AFTER: Duration = Duration::from_secs(120);
+
 impl TenantThrottle {
     /// A throttle starting at `initial` concurrent calls, adapting within `[1, max]`.
     pub fn new(initial: usize, max: usize) -> Self {
         let max = max.max(1);
         TenantThrottle {
             max,
-            max_retry_after: RetryPolicy::default().max_retry_after,
+            max_retry_after: DEFAULT_MAX_RETRY_AFTER,
             state: Mutex::new(State {
                 limit: initial.clamp(1, max) as f64,
                 in_flight: 0,
@@ -137,7 +141,7 @@ impl TenantThrottle {
     }
 
     /// Close the shared gate for at most `max` on a `Retry-After` (default: the
-    /// [`RetryPolicy`] default's `max_retry_after`, 2 minutes).
+    /// [`DEFAULT_MAX_RETRY_AFTER`], the retry policy's default).
     pub fn with_max_retry_after(mut self, max: Duration) -> Self {
         self.max_retry_after = max;
         self

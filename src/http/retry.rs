@@ -59,7 +59,7 @@ impl Default for RetryPolicy {
             max_attempts: 6,
             base_delay: Duration::from_secs(2),
             max_delay: Duration::from_secs(60),
-            max_retry_after: Duration::from_secs(120),
+            max_retry_after: crate::throttle::DEFAULT_MAX_RETRY_AFTER,
             jitter: 0.5,
             max_connect_attempts: 3,
             connect_delay: Duration::from_millis(250),

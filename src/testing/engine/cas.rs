@@ -7,9 +7,8 @@
 
 use std::collections::BTreeSet;
 
-use super::context::{Ctx, Outcome, invalid_filter, paginate, param, str_list};
+use super::context::{Ctx, Outcome, apply_multi, invalid_filter, paginate, param, str_list};
 use super::rows::{adbase, annotate};
-use super::write::apply_multi;
 use crate::testing::failure::Failure;
 use crate::testing::format::RowWriter;
 use crate::testing::tenant::{Device, Mailbox, Tenant};

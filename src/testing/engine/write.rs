@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use super::context::{Ctx, Outcome, param, single, str_list};
+use super::context::{Ctx, Outcome, apply_multi, param, single, str_list};
 use super::rows::{write_policy, write_rule};
 use crate::testing::failure::Failure;
 use crate::testing::policy::{self, SETTINGS};
@@ -286,40 +286,6 @@ fn set_org(t: &mut Tenant, ctx: &Ctx<'_>, out: &mut Outcome) -> Result<(), Failu
         t.org = o;
     }
     Ok(())
-}
-
-/// Apply a multi-valued parameter: a list replaces, `{Add:[…],Remove:[…]}` edits, `null` clears.
-pub(super) fn apply_multi(current: &[String], v: &Value) -> Result<Vec<String>, Failure> {
-    match v {
-        Value::Null => Ok(Vec::new()),
-        Value::String(s) => Ok(vec![s.clone()]),
-        Value::Array(a) => Ok(a
-            .iter()
-            .filter_map(Value::as_str)
-            .map(str::to_string)
-            .collect()),
-        Value::Object(m) => {
-            let mut out = current.to_vec();
-            for (k, v) in m {
-                let items = str_list(Some(v));
-                match k.to_ascii_lowercase().as_str() {
-                    "add" => {
-                        for i in items {
-                            if !out.iter().any(|x| x.eq_ignore_ascii_case(&i)) {
-                                out.push(i);
-                            }
-                        }
-                    }
-                    "remove" => out.retain(|x| !items.iter().any(|i| i.eq_ignore_ascii_case(x))),
-                    _ => {}
-                }
-            }
-            Ok(out)
-        }
-        _ => Err(Failure::InvalidValue {
-            message: format!("Cannot convert value \"{v}\" to a multi-valued property."),
-        }),
-    }
 }
 
 fn clear_device(t: &mut Tenant, ctx: &Ctx<'_>, out: &mut Outcome) -> Result<(), Failure> {
