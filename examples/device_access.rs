@@ -24,7 +24,6 @@ use exchange_activesync::connector::{
     DeviceAccessAction, resolve_device_access, set_device_access,
 };
 use exchange_activesync::models::{DeviceAccessState, DeviceAccessStateReason};
-use exchange_activesync::types::MobileDeviceIdentity;
 
 /// Allow, block or reset one mobile device (per-mailbox device id lists).
 #[derive(Debug, Parser)]
@@ -88,27 +87,10 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let identity_text = match (&args.identity, &conn.simulator) {
-        (Some(i), _) => i.clone(),
-        (None, Some(sim)) => {
-            let t = sim.tenant();
-            match t.devices().next() {
-                Some(d) => t.device_identity(d),
-                None => {
-                    eprintln!("error: the simulated tenant has no device");
-                    return ExitCode::from(2);
-                }
-            }
-        }
-        (None, None) => {
-            eprintln!("error: --identity is required");
-            return ExitCode::from(2);
-        }
-    };
-    let identity = match MobileDeviceIdentity::parse(&identity_text) {
+    let identity = match common::device_identity(args.identity.as_deref(), &conn) {
         Ok(i) => i,
         Err(e) => {
-            common::report("error", &e);
+            eprintln!("{e}");
             return ExitCode::from(2);
         }
     };

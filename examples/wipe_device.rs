@@ -24,7 +24,6 @@ use common::Format;
 use exchange_activesync::connector::{
     PollOptions, WipeConfirmation, WipeError, WipeRequest, WipeStage, remote_wipe, track_wipe,
 };
-use exchange_activesync::types::MobileDeviceIdentity;
 
 /// Remote-wipe a mobile device.
 #[derive(Debug, Parser)]
@@ -67,27 +66,10 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let identity_text = match (&args.identity, &conn.simulator) {
-        (Some(i), _) => i.clone(),
-        (None, Some(sim)) => {
-            let t = sim.tenant();
-            match t.devices().next() {
-                Some(d) => t.device_identity(d),
-                None => {
-                    eprintln!("error: the simulated tenant has no device");
-                    return ExitCode::from(2);
-                }
-            }
-        }
-        (None, None) => {
-            eprintln!("error: --identity is required");
-            return ExitCode::from(2);
-        }
-    };
-    let identity = match MobileDeviceIdentity::parse(&identity_text) {
+    let identity = match common::device_identity(args.identity.as_deref(), &conn) {
         Ok(i) => i,
         Err(e) => {
-            common::report("error", &e);
+            eprintln!("{e}");
             return ExitCode::from(2);
         }
     };

@@ -48,6 +48,27 @@ pub struct Connection {
     pub endpoint: String,
 }
 
+/// The device an example acts on: `--identity` when given; against the embedded simulator
+/// without it, the simulated tenant's first device. The error is printed as it is.
+pub fn device_identity(
+    identity: Option<&str>,
+    conn: &Connection,
+) -> Result<exchange_activesync::types::MobileDeviceIdentity, String> {
+    let text = match (identity, &conn.simulator) {
+        (Some(i), _) => i.to_string(),
+        (None, Some(sim)) => {
+            let t = sim.tenant();
+            match t.devices().next() {
+                Some(d) => t.device_identity(d),
+                None => return Err("error: the simulated tenant has no device".into()),
+            }
+        }
+        (None, None) => return Err("error: --identity is required".into()),
+    };
+    exchange_activesync::types::MobileDeviceIdentity::parse(&text)
+        .map_err(|e| format!("error: {}", error_chain(&e)))
+}
+
 fn var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
