@@ -8,7 +8,7 @@
 use std::collections::BTreeSet;
 
 use super::context::{Ctx, Outcome, apply_multi, invalid_filter, paginate, param, str_list};
-use super::rows::{adbase, annotate};
+use super::rows::{annotate, mailbox_base};
 use crate::testing::failure::Failure;
 use crate::testing::format::RowWriter;
 use crate::testing::tenant::{Device, Mailbox, Tenant};
@@ -137,21 +137,7 @@ fn write_cas_mailbox(
     w.bool("PopEnabled", true);
     w.bool("ImapEnabled", true);
     w.bool("MAPIEnabled", true);
-    let dn = format!(
-        "CN={},OU={},OU=Microsoft Exchange Hosted Organizations,DC=EURPR01A001,DC=PROD,DC=OUTLOOK,DC=COM",
-        m.name, t.domain
-    );
-    adbase(
-        &mut w,
-        t,
-        &m.name,
-        &m.name,
-        &dn,
-        &m.guid,
-        m.when_created,
-        m.when_created,
-        &["top", "person", "organizationalPerson", "user"],
-    );
+    mailbox_base(&mut w, t, m);
     w.end();
 }
 

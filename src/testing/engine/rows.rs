@@ -368,12 +368,18 @@ pub(super) fn write_recipient(
     w.str("ArchiveStatus", Some("None"));
     w.date("WhenMailboxCreated", Some(m.when_created), false);
     w.str("UsageLocation", None);
+    mailbox_base(&mut w, t, m);
+    w.end();
+}
+
+/// The directory base properties of a mailbox row (Get-Recipient, Get-CASMailbox).
+pub(super) fn mailbox_base(w: &mut RowWriter, t: &Tenant, m: &Mailbox) {
     let dn = format!(
         "CN={},OU={},OU=Microsoft Exchange Hosted Organizations,DC=EURPR01A001,DC=PROD,DC=OUTLOOK,DC=COM",
         m.name, t.domain
     );
     adbase(
-        &mut w,
+        w,
         t,
         &m.name,
         &m.name,
@@ -383,5 +389,4 @@ pub(super) fn write_recipient(
         m.when_created,
         &["top", "person", "organizationalPerson", "user"],
     );
-    w.end();
 }
