@@ -53,9 +53,10 @@ struct Args {
     /// The most devices to remove; a larger plan is an error and nothing is sent.
     #[arg(long, default_value_t = 100)]
     max: usize,
-    /// Removals in flight at once.
-    #[arg(long, default_value_t = exchange_activesync::connector::DEFAULT_CLEANUP_CONCURRENCY)]
-    concurrency: usize,
+    /// Removals handed to the client at once; the tenant's throttle decides how many run
+    /// (1: one device at a time).
+    #[arg(long, default_value_t = exchange_activesync::connector::DEFAULT_CLEANUP_FAN_OUT)]
+    fan_out: usize,
     /// Really remove the devices (otherwise: the plan only).
     #[arg(long)]
     yes: bool,
@@ -194,7 +195,7 @@ async fn main() -> ExitCode {
         eprintln!("nothing was sent; add --yes to remove these devices");
         return ExitCode::SUCCESS;
     }
-    let options = ApplyOptions::new(args.max).concurrency(args.concurrency);
+    let options = ApplyOptions::new(args.max).fan_out(args.fan_out);
     let report = match apply_cleanup(
         conn.client.as_ref(),
         &plan,

@@ -9,13 +9,15 @@ use chrono::{DateTime, TimeDelta, Utc};
 use exchange_activesync::auth::StaticToken;
 use exchange_activesync::cmdlets::{GetMobileDevice, GetMobileDeviceStatistics};
 use exchange_activesync::connector::{
-    ApplyOptions, CandidateResult, CleanupConfirmation, CleanupError, CleanupPlan, Recheck,
-    SkipReason, StaleCriteria, StaleReason, apply_cleanup, parse_age, plan_stale_cleanup,
+    ApplyOptions, CandidateResult, CleanupConfirmation, CleanupError, CleanupPlan,
+    DEFAULT_CLEANUP_FAN_OUT, Recheck, SkipReason, StaleCriteria, StaleReason, apply_cleanup,
+    parse_age, plan_stale_cleanup,
 };
 use exchange_activesync::testing::{
     Failure, FakeExchangeClient, Fault, FaultPlan, FaultStep, FaultTimes, RbacProfile, Scripted,
     Simulator, SimulatorConfig, SimulatorHandle, Tenant, TenantBuilder, Times,
 };
+use exchange_activesync::throttle::TenantThrottle;
 use exchange_activesync::types::MobileDeviceIdentity;
 use exchange_activesync::{Environment, ExchangeClient, ExchangeClientExt, HttpExchangeClient};
 use exchange_activesync::{RetryPolicy, connector::CleanupReport};
@@ -309,30 +311,41 @@ async fn removal_against_the_fake_removes_exactly_the_candidates_by_guid() {
     assert!(f.tenant().device(&never).is_some());
 }
 
-#[tokio::test(start_paused = true)]
-async fn throttled_removals_are_retried_and_each_device_removed_once() {
+#[tokio::test]
+async fn a_throttled_answer_the_client_gave_up_on_is_refused_and_not_sent_again() {
+    // The fake has no retry policy: what it answers is what a client returns after its own
+    // retries. The cleanup has no second retry layer: one Remove per device, and the
+    // throttled one is reported with the service's answer.
     let (f, stale, _) = fake(12, 4);
     let p = plan(&f, StaleCriteria::older_than(days(90))).await;
     f.clear_calls();
     f.fail(
         Some("Remove-MobileDevice"),
         Failure::throttled(Some(2.0)),
-        Times::N(3),
+        Times::Once,
     );
-    f.fail(
-        Some("Get-MobileDeviceStatistics"),
-        Failure::ConcurrencyLimit,
-        Times::N(2),
+    let r = apply(f.as_ref(), &p, ApplyOptions::new(100).fan_out(1)).await;
+    assert_eq!(r.count("refused"), 1, "{r:?}");
+    assert_eq!(r.count("removed"), 3);
+    let refused = r
+        .outcomes
+        .iter()
+        .find(|o| matches!(o.result, CandidateResult::Refused(_)))
+        .unwrap();
+    let CandidateResult::Refused(text) = &refused.result else {
+        unreachable!()
+    };
+    assert!(text.contains("429"), "{text}");
+    assert_eq!(removes(&f).len(), 4);
+    let kept = refused.candidate.guid.unwrap();
+    assert!(f.tenant().device(&kept).is_some());
+    assert_eq!(
+        stale
+            .iter()
+            .filter(|g| f.tenant().device(g).is_none())
+            .count(),
+        3
     );
-    let r = apply(f.as_ref(), &p, ApplyOptions::new(100).concurrency(4)).await;
-    assert!(r.all_removed(), "{r:?}");
-    assert_eq!(r.count("removed"), 4);
-    // 4 successful removals + 3 throttled attempts; every device named by successful calls
-    // exactly once (a device cannot be removed twice: the second would be "not found").
-    assert_eq!(removes(&f).len(), 4 + 3);
-    for g in &stale {
-        assert!(f.tenant().device(g).is_none());
-    }
 }
 
 #[tokio::test]
@@ -345,7 +358,7 @@ async fn a_refusal_is_reported_with_the_service_error_and_nothing_else_changes()
         Failure::PermissionDenied,
         Times::Once,
     );
-    let r = apply(f.as_ref(), &p, ApplyOptions::new(100).concurrency(1)).await;
+    let r = apply(f.as_ref(), &p, ApplyOptions::new(100).fan_out(1)).await;
     assert_eq!(r.count("refused"), 1, "{r:?}");
     assert_eq!(r.count("removed"), 2);
     let refused = r
@@ -375,7 +388,7 @@ async fn an_ambiguous_failure_is_unknown_and_never_sent_again() {
         Scripted::AfterRun(Failure::BadGateway),
         Times::Once,
     );
-    let r = apply(f.as_ref(), &p, ApplyOptions::new(100).concurrency(1)).await;
+    let r = apply(f.as_ref(), &p, ApplyOptions::new(100).fan_out(1)).await;
     assert_eq!(r.count("unknown"), 1, "{r:?}");
     assert_eq!(r.count("removed"), 2);
     assert!(r.any_unknown());
@@ -501,7 +514,7 @@ async fn removal_against_the_simulator_with_its_concurrency_cap() {
     assert_eq!(guids(&p), sorted(stale.clone()));
     sim.set_latency(Some(Duration::from_millis(5)));
     sim.set_max_in_flight(Some(2));
-    let r = apply(client.as_ref(), &p, ApplyOptions::new(100).concurrency(8)).await;
+    let r = apply(client.as_ref(), &p, ApplyOptions::new(100).fan_out(8)).await;
     assert!(r.all_removed(), "{r:?}");
     assert_eq!(r.count("removed"), 20);
     assert!(sim.status_count(429) > 0, "the cap was never reached");
@@ -526,6 +539,66 @@ async fn removal_against_the_simulator_with_its_concurrency_cap() {
 }
 
 #[tokio::test]
+async fn throttled_removals_at_the_simulator_are_retried_by_the_client_once_each() {
+    let (t, stale, _) = tenant(12, 4);
+    let plan_faults = FaultPlan::new().step(FaultStep::new(
+        Some("Remove-MobileDevice"),
+        Fault::Fail(Failure::throttled(Some(0.01))),
+        FaultTimes::N(3),
+    ));
+    let sim = Simulator::start(SimulatorConfig::new(t).faults(plan_faults))
+        .await
+        .unwrap();
+    let client = Arc::new(http_client(&sim));
+    let p = sim_plan(&sim, client.clone()).await;
+    let r = apply(client.as_ref(), &p, ApplyOptions::new(100)).await;
+    assert!(r.all_removed(), "{r:?}");
+    assert_eq!(r.count("removed"), 4);
+    // 4 removals answered plus the 3 throttled attempts the client retried: a throttled
+    // request was not processed, and no device was named again after its answer.
+    assert_eq!(sim.calls_to("Remove-MobileDevice"), 4 + 3);
+    assert_eq!(sim.status_count(429), 3);
+    for g in &stale {
+        assert!(sim.tenant().device(g).is_none());
+    }
+}
+
+#[tokio::test]
+async fn the_default_fan_out_fills_a_client_throttle_above_eight() {
+    // The client admits 12 at once; the service allows 8 and answers the concurrency 429
+    // beyond. Only a cleanup that hands the client more than 8 removals at once (the old
+    // fixed bound) can meet that answer; the client retries it, so all are removed.
+    let (t, stale, _) = tenant(40, 30);
+    let sim = Simulator::start(SimulatorConfig::new(t)).await.unwrap();
+    let client = Arc::new(
+        HttpExchangeClient::builder()
+            .environment(Environment::custom(sim.base_url().as_str()).unwrap())
+            .tenant(sim.tenant_id())
+            .token_provider(Arc::new(StaticToken::new(sim.token())))
+            .throttle(Arc::new(TenantThrottle::new(12, 12)))
+            .retry_policy(
+                RetryPolicy::default()
+                    .with_max_attempts(20)
+                    .with_backoff(Duration::from_millis(5), Duration::from_millis(50)),
+            )
+            .build()
+            .unwrap(),
+    );
+    let p = sim_plan(&sim, client.clone()).await;
+    sim.set_latency(Some(Duration::from_millis(20)));
+    sim.set_max_in_flight(Some(8));
+    let options = ApplyOptions::new(100);
+    assert_eq!(options.fan_out, DEFAULT_CLEANUP_FAN_OUT);
+    let r = apply(client.as_ref(), &p, options).await;
+    assert!(r.all_removed(), "{r:?}");
+    assert!(sim.status_count(429) > 0, "never more than 8 in flight");
+    assert_eq!(r.count("removed"), 30);
+    for g in &stale {
+        assert!(sim.tenant().device(g).is_none());
+    }
+}
+
+#[tokio::test]
 async fn an_ambiguous_failure_at_the_simulator_is_unknown_and_not_retried() {
     let (t, _, _) = tenant(10, 3);
     let plan_faults = FaultPlan::new().step(FaultStep::new(
@@ -538,7 +611,7 @@ async fn an_ambiguous_failure_at_the_simulator_is_unknown_and_not_retried() {
         .unwrap();
     let client = Arc::new(http_client(&sim));
     let p = sim_plan(&sim, client.clone()).await;
-    let r = apply(client.as_ref(), &p, ApplyOptions::new(100).concurrency(1)).await;
+    let r = apply(client.as_ref(), &p, ApplyOptions::new(100).fan_out(1)).await;
     assert_eq!(r.count("unknown"), 1, "{r:?}");
     assert_eq!(r.count("removed"), 2);
     // The HTTP client did not retry the 502 either: one request per device.

@@ -9,10 +9,14 @@
 //! * **Apply**: refused before anything is sent when the confirmation is for another plan,
 //!   the plan was edited after it was made, or it has more candidates than the caller's
 //!   maximum. Each candidate is removed with one `Remove-MobileDevice -Identity <Guid>`
-//!   (never a path, a wildcard or a mailbox), concurrently up to
-//!   [`ApplyOptions::concurrency`]. Only answers that prove the request was not processed
-//!   (throttling) are retried; after an ambiguous failure nothing is sent again for that
-//!   device and its result is [`CandidateResult::Unknown`].
+//!   (never a path, a wildcard or a mailbox). Up to [`ApplyOptions::fan_out`] removals are
+//!   handed to the client at once; the client's throttling authority (one per tenant, see
+//!   [`crate::throttle`]) admits them up to the tenant's concurrency cap and retries the
+//!   answers that prove a request was not processed (throttling), so the cleanup runs at the
+//!   tenant's cap and has no retry loop of its own. After an ambiguous failure nothing is
+//!   sent again for that device and its result is [`CandidateResult::Unknown`]; a request the
+//!   client gave up on while throttled is [`CandidateResult::Refused`] with the service's
+//!   answer.
 //! * **Re-check**: by default ([`Recheck::Always`]) the device's statistics are read again
 //!   right before it is removed, and a device that synced since the plan was made is
 //!   skipped. The plan is meant to be reviewed by a person, so it is usually minutes or hours
@@ -34,8 +38,10 @@ use crate::cmdlets::{GetMobileDeviceStatistics, RemoveMobileDevice};
 use crate::error::{Error, Result};
 use crate::types::MobileDeviceIdentity;
 
-/// Default of [`ApplyOptions::concurrency`].
-pub const DEFAULT_CLEANUP_CONCURRENCY: usize = 8;
+/// Default of [`ApplyOptions::fan_out`]: removals handed to the client at once. Like
+/// [`super::DEFAULT_FAN_OUT`] of the inventory, it is not the concurrency on the wire (the
+/// client's throttle decides that); it only needs to be above any tenant's cap.
+pub const DEFAULT_CLEANUP_FAN_OUT: usize = 64;
 
 /// Which devices are stale. Built with [`StaleCriteria::older_than`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -351,16 +357,11 @@ pub struct ApplyOptions {
     /// The most candidates the caller accepts; a larger plan is refused before anything is
     /// sent.
     pub max: usize,
-    /// Removals in flight at once (at least 1; default [`DEFAULT_CLEANUP_CONCURRENCY`]).
-    pub concurrency: usize,
+    /// Removals handed to the client at once (at least 1; default
+    /// [`DEFAULT_CLEANUP_FAN_OUT`]). The client's throttle admits them up to the tenant's cap.
+    pub fan_out: usize,
     /// When to re-read statistics before removing.
     pub recheck: Recheck,
-    /// Attempts per call while the service answers with throttling (a refusal that proves
-    /// the request was not processed); default 5.
-    pub throttle_attempts: u32,
-    /// Longest `Retry-After` waited for; a longer one ends the device's attempts (default
-    /// 60 s).
-    pub max_retry_after: Duration,
     /// The clock used for the plan's age (default: the system clock).
     pub now: Option<DateTime<Utc>>,
 }
@@ -370,35 +371,22 @@ impl ApplyOptions {
     pub fn new(max: usize) -> Self {
         ApplyOptions {
             max,
-            concurrency: DEFAULT_CLEANUP_CONCURRENCY,
+            fan_out: DEFAULT_CLEANUP_FAN_OUT,
             recheck: Recheck::Always,
-            throttle_attempts: 5,
-            max_retry_after: Duration::from_secs(60),
             now: None,
         }
     }
 
-    /// Removals in flight at once.
-    pub fn concurrency(mut self, n: usize) -> Self {
-        self.concurrency = n.max(1);
+    /// Removals handed to the client at once (at least 1). Set it to 1 to remove one device
+    /// at a time; values above the tenant's cap wait in the client's throttle.
+    pub fn fan_out(mut self, n: usize) -> Self {
+        self.fan_out = n.max(1);
         self
     }
 
     /// When to re-read statistics.
     pub fn recheck(mut self, recheck: Recheck) -> Self {
         self.recheck = recheck;
-        self
-    }
-
-    /// Attempts per call while throttled (at least 1).
-    pub fn throttle_attempts(mut self, n: u32) -> Self {
-        self.throttle_attempts = n.max(1);
-        self
-    }
-
-    /// Longest `Retry-After` waited for.
-    pub fn max_retry_after(mut self, max: Duration) -> Self {
-        self.max_retry_after = max;
         self
     }
 
@@ -604,7 +592,7 @@ pub async fn apply_cleanup(
                 let first = c.guid.is_none_or(|g| seen.insert(g));
                 async move {
                     let result = if first {
-                        remove_one(client, c, recheck, options).await
+                        remove_one(client, c, recheck).await
                     } else {
                         CandidateResult::Skipped(SkipReason::RecheckFailed {
                             error: "listed twice in the plan; handled once".into(),
@@ -613,7 +601,7 @@ pub async fn apply_cleanup(
                     (i, result)
                 }
             })
-            .buffer_unordered(options.concurrency.max(1))
+            .buffer_unordered(options.fan_out.max(1))
             .collect()
             .await;
     results.sort_by_key(|(i, _)| *i);
@@ -644,45 +632,10 @@ fn error_text(e: &Error) -> String {
     out
 }
 
-/// Run `call` again while the service answers that it did not process it (throttling).
-async fn while_throttled<T, F, Fut>(options: &ApplyOptions, mut call: F) -> Result<T>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T>>,
-{
-    let mut attempt = 1;
-    loop {
-        match call().await {
-            Err(e)
-                if attempt < options.throttle_attempts
-                    && !e.may_have_acted()
-                    && is_provably_not_processed(&e) =>
-            {
-                let wait = e
-                    .retry_after()
-                    .unwrap_or_else(|| Duration::from_millis(200 << attempt.min(6)));
-                if wait > options.max_retry_after {
-                    return Err(e);
-                }
-                #[cfg(feature = "tracing")]
-                tracing::debug!(attempt, ?wait, "throttled during cleanup; waiting");
-                tokio::time::sleep(wait).await;
-                attempt += 1;
-            }
-            other => return other,
-        }
-    }
-}
-
-fn is_provably_not_processed(e: &Error) -> bool {
-    e.api().is_some_and(|a| a.provably_not_processed())
-}
-
 async fn remove_one(
     client: &dyn ExchangeClient,
     candidate: &StaleCandidate,
     recheck: bool,
-    options: &ApplyOptions,
 ) -> CandidateResult {
     let Some(guid) = candidate.guid else {
         return CandidateResult::Skipped(SkipReason::NoGuid);
@@ -690,12 +643,9 @@ async fn remove_one(
     // The device's own Guid: exactly one device, never a path or a wildcard.
     let identity = MobileDeviceIdentity::from_guid(guid);
     if recheck {
-        let read = while_throttled(options, || {
-            client.get_mobile_device_statistics(GetMobileDeviceStatistics::for_device(
-                identity.clone(),
-            ))
-        })
-        .await;
+        let read = client
+            .get_mobile_device_statistics(GetMobileDeviceStatistics::for_device(identity.clone()))
+            .await;
         match read {
             Ok(list) => match list.items.into_iter().next() {
                 None => return CandidateResult::Gone,
@@ -717,10 +667,10 @@ async fn remove_one(
             }
         }
     }
-    let removed = while_throttled(options, || {
-        client.remove_mobile_device(RemoveMobileDevice::new(identity.clone()))
-    })
-    .await;
+    // Sent once: the client retries only answers that prove it was not processed.
+    let removed = client
+        .remove_mobile_device(RemoveMobileDevice::new(identity))
+        .await;
     match removed {
         Ok(_) => CandidateResult::Removed,
         // First: after an ambiguous failure nothing is sent again and nothing is assumed.

@@ -31,7 +31,7 @@ pub use actions::{
 };
 pub use cleanup::{
     ApplyOptions, CandidateOutcome, CandidateResult, CleanupConfirmation, CleanupError,
-    CleanupPlan, CleanupReport, DEFAULT_CLEANUP_CONCURRENCY, Recheck, SkipReason, StaleCandidate,
+    CleanupPlan, CleanupReport, DEFAULT_CLEANUP_FAN_OUT, Recheck, SkipReason, StaleCandidate,
     StaleCriteria, StaleReason, apply_cleanup, parse_age, plan_stale_cleanup, plan_with,
 };
 pub use device_access::{
