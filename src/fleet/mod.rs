@@ -682,7 +682,7 @@ impl Fleet {
     /// tenant.
     pub fn check(&self, profile: ConnectorProfile) -> FleetStream<TenantCheck> {
         self.drive(Arc::new(move |tenant, client, _tx, _progress| {
-            Box::pin(check_tenant(tenant, client, profile.clone()))
+            Box::pin(check_tenant(tenant, client, profile))
         }))
     }
 
@@ -753,7 +753,9 @@ impl TenantOutcome for TenantCheck {
 
 impl serde::Serialize for TenantCheck {
     /// `{"tenant", "connection", "permissions", "devices": {"total"}, "error"}`; a part that
-    /// could not be made is `null` (the `error` says why).
+    /// could not be made is `null` (the `error` says why). The connection report's status is
+    /// flattened: `connection.status` is `healthy`, `degraded` or `failed`, with
+    /// `connection.reasons` or `connection.error` beside it.
     fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
         #[derive(serde::Serialize)]
         struct Devices {
@@ -762,20 +764,37 @@ impl serde::Serialize for TenantCheck {
         #[derive(serde::Serialize)]
         struct Shape<'a> {
             tenant: &'a str,
-            connection: Option<&'a ConnectionReport>,
+            connection: Option<serde_json::Value>,
             permissions: Option<&'a PermissionReport>,
             devices: Option<Devices>,
             error: Option<&'a TenantError>,
         }
         Shape {
             tenant: self.tenant.as_str(),
-            connection: self.connection.as_ref().ok(),
+            connection: match &self.connection {
+                Ok(report) => Some(flat_connection(report).map_err(serde::ser::Error::custom)?),
+                Err(_) => None,
+            },
             permissions: self.permissions.as_ref().ok(),
             devices: self.devices_total.map(|total| Devices { total }),
             error: self.error.as_ref(),
         }
         .serialize(s)
     }
+}
+
+/// The connection report with its status flattened: `"status": "degraded"` next to its
+/// `"reasons"` (or `"error"` when failed), instead of a nested `{"status": ...}` object.
+fn flat_connection(report: &ConnectionReport) -> serde_json::Result<serde_json::Value> {
+    let mut value = serde_json::to_value(report)?;
+    if let Some(map) = value.as_object_mut()
+        && let Some(serde_json::Value::Object(status)) = map.remove("status")
+    {
+        for (k, v) in status {
+            map.insert(k, v);
+        }
+    }
+    Ok(value)
 }
 
 /// The validator's permission check: [`PermissionChecker`], keeping the full report.
