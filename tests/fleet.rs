@@ -699,3 +699,33 @@ async fn a_tenant_never_reached_never_requests_a_token() {
         .unwrap();
     assert!(last_call_of_first < first_token_of_hangs, "{requests:?}");
 }
+
+#[test]
+fn the_http_way_is_checked_when_built_and_never_shows_the_secret() {
+    let tenants = || TenantList::from_ids(["a.com"]).unwrap();
+    let e = Fleet::builder(tenants()).build().unwrap_err();
+    assert!(matches!(e, Error::Config(_)), "{e:?}");
+    let e = Fleet::builder(tenants())
+        .client_secret("  ", "s3cret-value")
+        .build()
+        .unwrap_err();
+    assert!(matches!(e, Error::Config(_)), "{e:?}");
+    let e = Fleet::builder(tenants())
+        .endpoint(url::Url::parse("http://proxy.example.com").unwrap())
+        .client_secret("11111111-1111-1111-1111-111111111111", "s3cret-value")
+        .build()
+        .unwrap_err();
+    assert!(matches!(e, Error::Endpoint(_)), "{e:?}");
+    let e = Fleet::builder(tenants())
+        .authority(url::Url::parse("https://login.example.com").unwrap())
+        .client_secret("11111111-1111-1111-1111-111111111111", "s3cret-value")
+        .build()
+        .unwrap_err();
+    assert!(matches!(e, Error::Endpoint(_)), "{e:?}");
+    let builder = Fleet::builder(tenants())
+        .client_secret("11111111-1111-1111-1111-111111111111", "s3cret-value");
+    assert!(!format!("{builder:?}").contains("s3cret"));
+    let fleet = builder.build().unwrap();
+    assert!(!format!("{fleet:?}").contains("s3cret"));
+    assert_eq!(fleet.tenants().len(), 1);
+}
