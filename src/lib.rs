@@ -30,6 +30,9 @@
 //! * [`permissions`]: the RBAC permission checker;
 //! * [`connector`]: the connector's jobs (connection check, inventory sync, device and family
 //!   access, remote wipe, stale device cleanup);
+//! * [`fleet`]: many tenants at once over one multi-tenant app registration ([`fleet::Fleet`]:
+//!   a client per tenant, made lazily, one connection pool and one global budget, each
+//!   tenant's failure its own result);
 //! * `testing` (feature `test-util`): the fake tenant, `FakeExchangeClient`, the simulator and
 //!   the typed `Responder` for mocks.
 #![deny(missing_docs)]
@@ -43,6 +46,7 @@ pub mod connector;
 pub mod crypto;
 pub mod environment;
 pub mod error;
+pub mod fleet;
 pub mod http;
 pub mod models;
 pub mod paging;
