@@ -166,8 +166,10 @@ pub fn generated_tenant_domain(index: usize) -> String {
 ///     .token_provider(std::sync::Arc::new(credentials.cached()))
 ///     .build()?;
 /// let devices = client.get_mobile_device(GetMobileDevice::new()).await?;
-/// assert_eq!(devices.items.len(), second.tenant().devices().len());
-/// assert_eq!(second.request_count(), 1);
+/// assert_eq!(devices.items.len(), second.tenant().devices().count());
+/// // The other tenants saw nothing of it.
+/// assert_eq!(sim.tenant_at(0).expect("primary").request_count(), 0);
+/// assert_eq!(second.tokens_issued(), 1);
 /// sim.shutdown().await;
 /// # Ok(()) }
 /// ```
