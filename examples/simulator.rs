@@ -5,19 +5,32 @@
 //! cargo run --example simulator -- --port 8080 --devices 1000 --seed 7
 //! ```
 //!
-//! Once listening it prints exactly three shell assignments on stdout (and, with
-//! `--ready-file`, writes them atomically to that file):
+//! Once listening it prints these shell assignments on stdout (and, with `--ready-file`,
+//! writes them atomically to that file):
 //!
 //! ```text
 //! EXO_ENDPOINT=http://127.0.0.1:8080
-//! EXO_TENANT_ID=<tenant guid>
-//! EXO_ACCESS_TOKEN=<token>
+//! EXO_TENANT_ID=<guid of the first tenant>
+//! EXO_ACCESS_TOKEN=<token of the first tenant>
+//! EXO_AUTHORITY=http://127.0.0.1:8080
+//! EXO_CLIENT_ID=<client id of the registered application>
+//! EXO_CLIENT_SECRET=<its client secret>
+//! EXO_TENANTS_FILE=<path>          (only with --tenants-file)
 //! ```
 //!
 //! The token is an unsigned (`"alg":"none"`) app-only JWT for the simulated tenant
 //! (`aud` `https://outlook.office365.com`, `roles` `["Exchange.ManageAsApp"]`); every other
-//! token is answered 401 unless `--accept-any-token` is given. Logs go to stderr. Ctrl-C or
-//! SIGTERM stops it gracefully (in-flight requests are finished).
+//! token is answered 401 unless `--accept-any-token` is given. The same port serves an
+//! Entra-like token endpoint, `POST /{tenant}/oauth2/v2.0/token` (client credentials with the
+//! printed client id and secret, or a JWT client assertion), whose tokens are valid on that
+//! tenant's URLs only.
+//!
+//! `--tenants N` serves N generated tenants (`tenant01.onmicrosoft.com`, …, seeds `--seed`,
+//! `--seed`+1, …, each with `--devices` devices, its own cap and counters);
+//! `--tenants-file PATH` writes their GUIDs there, one a line after a `#` comment. Tenants are
+//! numbered from 1 for `--unconsented-tenant`, `--limited-tenant`, `--hard-throttle-tenant`
+//! and `--tenant-cap`. Logs go to stderr. Ctrl-C or SIGTERM stops it gracefully (in-flight
+//! requests are finished).
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -26,7 +39,8 @@ use std::time::{Duration, Instant};
 
 use clap::{Parser, ValueEnum};
 use exchange_activesync::testing::{
-    FaultProfile, RbacProfile, Simulator, SimulatorConfig, TenantBuilder,
+    ChaosMode, ChaosPlan, FaultProfile, RbacProfile, SimulatedApp, Simulator, SimulatorConfig,
+    TOKEN_APP_ID, TenantBuilder,
 };
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -77,12 +91,54 @@ struct Args {
     /// RBAC of the caller (reflected in EXOModuleFile and in 403 answers).
     #[arg(long, value_enum, default_value_t = Rbac::Full)]
     rbac: Rbac,
-    /// Write the three EXO_* lines to this file (atomically) once listening.
+    /// Write the EXO_* lines to this file (atomically) once listening.
     #[arg(long)]
     ready_file: Option<PathBuf>,
-    /// Accept any bearer token instead of only the printed one.
+    /// Accept any bearer token instead of only the simulator's own (a token naming another
+    /// served tenant is still refused).
     #[arg(long)]
     accept_any_token: bool,
+    /// Serve this many generated tenants on the same port (1: the single `--seed` tenant).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=1000))]
+    tenants: u16,
+    /// Write the served tenants' GUIDs to this file (one a line, after a `#` comment) and list
+    /// it in the ready file as EXO_TENANTS_FILE.
+    #[arg(long)]
+    tenants_file: Option<PathBuf>,
+    /// The application is not consented in tenant K (1-based; repeatable): its token endpoint
+    /// answers AADSTS700016 and its admin API 401.
+    #[arg(long, value_name = "K")]
+    unconsented_tenant: Vec<usize>,
+    /// Tenant K (1-based; repeatable) grants the application only View-Only Organization
+    /// Management: reads work, every write is answered 403.
+    #[arg(long, value_name = "K")]
+    limited_tenant: Vec<usize>,
+    /// Tenant K (1-based; repeatable) throttles hard: one request in flight at a time and
+    /// sustained 429s (every request still succeeds by its third attempt).
+    #[arg(long, value_name = "K")]
+    hard_throttle_tenant: Vec<usize>,
+    /// Cap of one tenant, as K=N (1-based tenant K allows N requests in flight; repeatable);
+    /// overrides --cap for that tenant.
+    #[arg(long, value_name = "K=N", value_parser = parse_tenant_cap)]
+    tenant_cap: Vec<(usize, usize)>,
+    /// Client id of the application registered for the token endpoint.
+    #[arg(long, default_value = TOKEN_APP_ID)]
+    client_id: String,
+    /// Client secret of that application (default: a fixed test value, printed).
+    #[arg(long)]
+    client_secret: Option<String>,
+}
+
+fn parse_tenant_cap(s: &str) -> Result<(usize, usize), String> {
+    let (k, n) = s
+        .split_once('=')
+        .ok_or_else(|| format!("expected K=N, got {s:?}"))?;
+    let k = k
+        .trim()
+        .parse()
+        .map_err(|_| format!("bad tenant number in {s:?}"))?;
+    let n = n.trim().parse().map_err(|_| format!("bad cap in {s:?}"))?;
+    Ok((k, n))
 }
 
 /// Write `contents` to `path` through a temporary file in the same directory and a rename, so
@@ -134,16 +190,37 @@ async fn interrupted() {
 async fn main() -> ExitCode {
     let args = Args::parse();
     let started = Instant::now();
-    let tenant = TenantBuilder::new()
-        .seed(args.seed)
-        .devices(args.devices)
-        .mailboxes(args.mailboxes.unwrap_or((args.devices / 5).max(10)))
-        .rbac_profile(match args.rbac {
-            Rbac::Full => RbacProfile::Full,
-            Rbac::ExchangeOnlineMinusWrites => RbacProfile::ExchangeOnlineMinusWrites,
-            Rbac::ReadOnly => RbacProfile::ReadOnly,
-        })
-        .build();
+    let rbac = match args.rbac {
+        Rbac::Full => RbacProfile::Full,
+        Rbac::ExchangeOnlineMinusWrites => RbacProfile::ExchangeOnlineMinusWrites,
+        Rbac::ReadOnly => RbacProfile::ReadOnly,
+    };
+    let n = usize::from(args.tenants);
+    for k in args
+        .unconsented_tenant
+        .iter()
+        .chain(&args.limited_tenant)
+        .chain(&args.hard_throttle_tenant)
+        .chain(args.tenant_cap.iter().map(|(k, _)| k))
+    {
+        if *k == 0 || *k > n {
+            eprintln!("simulator: tenant {k} does not exist (tenants are numbered 1 to {n})");
+            return ExitCode::FAILURE;
+        }
+    }
+    let builder = |i: usize| {
+        let limited = args.limited_tenant.contains(&(i + 1));
+        TenantBuilder::new()
+            .seed(args.seed.wrapping_add(i as u64))
+            .devices(args.devices)
+            .mailboxes(args.mailboxes.unwrap_or((args.devices / 5).max(10)))
+            .rbac_profile(if limited { RbacProfile::ReadOnly } else { rbac })
+    };
+    let config = if n == 1 {
+        SimulatorConfig::new(builder(0).build())
+    } else {
+        SimulatorConfig::tenants_from(n, builder)
+    };
     let built = started.elapsed();
     let profile = match args.faults {
         Faults::None => FaultProfile::Calm,
@@ -157,11 +234,29 @@ async fn main() -> ExitCode {
     if let Some(cap) = args.cap {
         plan = plan.max_in_flight(cap);
     }
-    let config = SimulatorConfig::new(tenant)
+    let secret = args
+        .client_secret
+        .clone()
+        .unwrap_or_else(|| exchange_activesync::testing::DEFAULT_CLIENT_SECRET.to_string());
+    let mut config = config
         .faults(plan)
         .port(args.port)
         .key_seed(Some(args.seed))
-        .accept_any_token(args.accept_any_token);
+        .accept_any_token(args.accept_any_token)
+        .app(SimulatedApp::new(args.client_id.clone(), secret));
+    for k in &args.unconsented_tenant {
+        config = config.configure_tenant(k - 1, |s| s.unconsented = true);
+    }
+    for k in &args.hard_throttle_tenant {
+        let seed = args.seed.wrapping_add(*k as u64);
+        config = config.configure_tenant(k - 1, |s| {
+            s.max_in_flight = Some(1);
+            s.chaos = Some(ChaosPlan::new(ChaosMode::Storm, seed));
+        });
+    }
+    for (k, cap) in &args.tenant_cap {
+        config = config.configure_tenant(k - 1, |s| s.max_in_flight = Some(*cap));
+    }
     let handle = match Simulator::start(config).await {
         Ok(h) => h,
         Err(e) => {
@@ -170,11 +265,35 @@ async fn main() -> ExitCode {
         }
     };
     let endpoint = handle.base_url().as_str().trim_end_matches('/').to_string();
-    let lines = format!(
-        "EXO_ENDPOINT={endpoint}\nEXO_TENANT_ID={}\nEXO_ACCESS_TOKEN={}\n",
+    if let Some(path) = &args.tenants_file {
+        let mut text = format!(
+            "# {} tenants served by the simulator at {endpoint}: one tenant id a line\n",
+            handle.tenant_ids().len()
+        );
+        for id in handle.tenant_ids() {
+            text.push_str(&id);
+            text.push('\n');
+        }
+        if let Err(e) = write_atomically(path, &text) {
+            eprintln!(
+                "simulator: cannot write tenants file {}: {e}",
+                path.display()
+            );
+            handle.shutdown().await;
+            return ExitCode::FAILURE;
+        }
+    }
+    let mut lines = format!(
+        "EXO_ENDPOINT={endpoint}\nEXO_TENANT_ID={}\nEXO_ACCESS_TOKEN={}\nEXO_AUTHORITY={endpoint}\nEXO_CLIENT_ID={}\nEXO_CLIENT_SECRET={}\n",
         handle.tenant_id(),
-        handle.token()
+        handle.token(),
+        handle.app().client_id,
+        handle.app().client_secret,
     );
+    if let Some(path) = &args.tenants_file {
+        let absolute = std::path::absolute(path).unwrap_or_else(|_| path.clone());
+        lines.push_str(&format!("EXO_TENANTS_FILE={}\n", absolute.display()));
+    }
     {
         let mut out = std::io::stdout().lock();
         if out
@@ -193,7 +312,8 @@ async fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     eprintln!(
-        "simulator: tenant {} ({}) with {} devices and {} mailboxes built in {:.0?}; listening on {endpoint} (faults {:?}, rbac {:?}, cap {:?}, latency {} ms)",
+        "simulator: {} tenant(s), the first {} ({}), each with {} devices and {} mailboxes, built in {:.0?}; listening on {endpoint} (faults {:?}, rbac {:?}, cap {:?}, latency {} ms)",
+        handle.tenant_ids().len(),
         handle.tenant_id(),
         handle.domain(),
         args.devices,

@@ -353,6 +353,25 @@ pub enum AuthError {
     Other(String),
 }
 
+impl AuthError {
+    /// The Entra ID error code of a [`Rejected`](AuthError::Rejected) answer: the number of
+    /// the `AADSTS<code>:` its description starts with (for example `7000215` for a wrong
+    /// client secret, `700016` for an application not found in the directory, `90002` for an
+    /// unknown tenant).
+    pub fn aadsts_code(&self) -> Option<u32> {
+        let AuthError::Rejected { description, .. } = self else {
+            return None;
+        };
+        let digits: String = description
+            .trim_start()
+            .strip_prefix("AADSTS")?
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        digits.parse().ok()
+    }
+}
+
 /// The error type of this crate.
 #[derive(Debug)]
 #[non_exhaustive]

@@ -1,5 +1,5 @@
 //! The `simulator` example as a separate process, used the way another tool would use it:
-//! only through the three `EXO_*` values it prints.
+//! only through the `EXO_*` values it prints.
 //!
 //! The binary is the one `cargo test` builds next to the tests
 //! (`$CARGO_TARGET_DIR/debug/examples/simulator`, default target dir `target/`).
@@ -81,8 +81,17 @@ struct Exo {
     endpoint: String,
     tenant_id: String,
     token: String,
-    /// The raw three lines.
+    /// The raw lines.
     lines: String,
+}
+
+impl Exo {
+    fn value(&self, name: &str) -> Option<String> {
+        self.lines
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix('='))
+            .map(str::to_string)
+    }
 }
 
 fn start(scratch: &Scratch, args: &[&str]) -> (Running, Exo) {
@@ -131,10 +140,27 @@ fn start(scratch: &Scratch, args: &[&str]) -> (Running, Exo) {
         token: value("EXO_ACCESS_TOKEN"),
         lines: lines.clone(),
     };
-    // stdout carries exactly the same three lines.
+    // stdout carries exactly the same lines: the three of a static token first, then the
+    // client-credentials settings (and the tenants file when asked for).
     let printed = std::fs::read_to_string(&stdout).unwrap_or_default();
     assert_eq!(printed, lines, "stdout and the ready file differ");
-    assert_eq!(lines.lines().count(), 3, "{lines}");
+    let names: Vec<&str> = lines
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(n, _)| n)
+        .collect();
+    let mut expected = vec![
+        "EXO_ENDPOINT",
+        "EXO_TENANT_ID",
+        "EXO_ACCESS_TOKEN",
+        "EXO_AUTHORITY",
+        "EXO_CLIENT_ID",
+        "EXO_CLIENT_SECRET",
+    ];
+    if args.contains(&"--tenants-file") {
+        expected.push("EXO_TENANTS_FILE");
+    }
+    assert_eq!(names, expected, "{lines}");
     (running, exo)
 }
 
@@ -224,4 +250,77 @@ fn stops_on_sigterm_and_serves_the_same_tenant_for_the_same_seed() {
     }
     #[cfg(not(unix))]
     let _ = &mut second;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serves_three_tenants_lists_them_and_issues_tokens_per_tenant() {
+    use exchange_activesync::AuthError;
+    use exchange_activesync::auth::ClientCredentials;
+
+    let scratch = Scratch::new("tenants");
+    let tenants_file = scratch.0.join("tenants.txt");
+    let tenants_arg = tenants_file.to_string_lossy().into_owned();
+    let (running, exo) = start(
+        &scratch,
+        &[
+            "--tenants",
+            "3",
+            "--tenants-file",
+            &tenants_arg,
+            "--devices",
+            "12",
+            "--unconsented-tenant",
+            "3",
+            "--seed",
+            "5",
+        ],
+    );
+    let listed = exo.value("EXO_TENANTS_FILE").expect("tenants file listed");
+    assert_eq!(
+        PathBuf::from(&listed),
+        std::path::absolute(&tenants_file).unwrap()
+    );
+    let text = std::fs::read_to_string(&listed).expect("tenants file");
+    assert!(text.starts_with('#'), "{text}");
+    let ids: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect();
+    assert_eq!(ids.len(), 3, "{text}");
+    assert_eq!(ids[0], exo.tenant_id, "the first tenant is EXO_TENANT_ID");
+    assert_eq!(ids.iter().collect::<HashSet<_>>().len(), 3);
+
+    let authority = url::Url::parse(&exo.value("EXO_AUTHORITY").expect("authority")).unwrap();
+    let client_id = exo.value("EXO_CLIENT_ID").expect("client id");
+    let secret = exo.value("EXO_CLIENT_SECRET").expect("client secret");
+    let env = Environment::custom(&exo.endpoint).expect("loopback endpoint");
+    let provider = |tenant: &str| {
+        ClientCredentials::with_secret(&env, tenant, client_id.clone(), secret.clone())
+            .and_then(|c| c.with_authority(&authority))
+            .expect("provider")
+    };
+    let client = HttpExchangeClient::builder()
+        .environment(env.clone())
+        .tenant(ids[1].to_string())
+        .token_provider(Arc::new(provider(ids[1]).cached()))
+        .build()
+        .expect("client");
+    let listing = client
+        .get_mobile_device(GetMobileDevice::new())
+        .await
+        .unwrap_or_else(|e| panic!("enumeration failed: {e}\n{}", running.stderr()));
+    assert_eq!(listing.items.len(), 12);
+
+    use exchange_activesync::auth::{TokenProvider as _, TokenRequest};
+    let err = provider(ids[2])
+        .token(&TokenRequest::new(""))
+        .await
+        .expect_err("the third tenant did not consent");
+    assert!(
+        matches!(err, AuthError::Rejected { status: 400, .. }),
+        "{err:?}"
+    );
+    assert_eq!(err.aadsts_code(), Some(700016));
+    drop(running);
 }

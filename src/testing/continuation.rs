@@ -48,7 +48,7 @@ impl TokenKey {
         TokenKey(k)
     }
 
-    fn mac(&self, data: &[u8]) -> [u8; 20] {
+    pub(crate) fn mac(&self, data: &[u8]) -> [u8; 20] {
         // HMAC-SHA1 (RFC 2104), block size 64.
         let mut key = [0u8; 64];
         key[..32].copy_from_slice(&self.0);

@@ -14,6 +14,7 @@ pub mod catalog;
 pub mod chaos;
 pub mod continuation;
 pub mod engine;
+mod entra;
 pub mod failure;
 pub mod fake;
 mod fault;
@@ -36,9 +37,10 @@ pub use fake::{FakeExchangeClient, RecordedCall, Scripted, Times};
 pub use rbac::{ManagementRole, Rbac, RbacProfile, RoleAssignment, RoleEntry};
 pub use responder::Responder;
 pub use simulator::{
-    BlockingSimulator, Fault, FaultPlan, FaultProfile, FaultStep, FaultTimes, SimulatedCall,
-    Simulator, SimulatorConfig, SimulatorHandle, TOKEN_APP_ID, TOKEN_OBJECT_ID, refused_endpoint,
-    simulator_token,
+    BlockingSimulator, DEFAULT_CLIENT_SECRET, EXCHANGE_SCOPE, Fault, FaultPlan, FaultProfile,
+    FaultStep, FaultTimes, ServedTenant, SimulatedApp, SimulatedCall, SimulatedTenant, Simulator,
+    SimulatorConfig, SimulatorHandle, TOKEN_APP_ID, TOKEN_OBJECT_ID, TenantSettings,
+    generated_tenant_domain, refused_endpoint, simulator_token,
 };
 pub use tenant::{
     AccessRule, CasSettings, Device, Mailbox, MailboxPolicy, OrgSettings, Tenant, TenantBuilder,

@@ -17,15 +17,19 @@ use axum::serve::ListenerExt as _;
 use serde_json::{Map, Value};
 use url::Url;
 
-use super::chaos::{ChaosDecider, ChaosRequest};
+use super::chaos::{ChaosDecider, ChaosPlan, ChaosRequest};
 use super::continuation::{self, TokenKey};
 use super::engine::{Call, execute};
+use super::entra::{self, DirectoryTenant, TokenCheck};
+pub use super::entra::{DEFAULT_CLIENT_SECRET, EXCHANGE_SCOPE, SimulatedApp};
 use super::failure::{Failure, HttpAnswer};
 pub use super::fault::Fault;
 pub use super::fault_plan::{FaultPlan, FaultProfile, FaultStep, FaultTimes};
 use super::module;
-use super::tenant::Tenant;
-use super::token::token_of_generation;
+use super::tenant::{Tenant, TenantBuilder};
+use super::token::{
+    ISSUED_TOKEN_LIFETIME_SECS, is_issued_token, issue_token, tid_of, token_of_generation,
+};
 pub use super::token::{TOKEN_APP_ID, TOKEN_OBJECT_ID, simulator_token};
 use crate::error::{Error, Result};
 use crate::protocol::{CmdletKind, MAX_PAGE_SIZE};
@@ -42,21 +46,156 @@ pub fn refused_endpoint() -> Result<Url> {
         .map_err(|e| Error::Config(format!("loopback URL: {e}")))
 }
 
+/// Per-tenant settings of a served tenant: its own concurrency cap, latency, faults and
+/// consent. Unset values fall back to the simulator's [`FaultPlan`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TenantSettings {
+    /// This tenant's in-flight cap (`None`: the plan's [`FaultPlan::max_in_flight`]).
+    pub max_in_flight: Option<usize>,
+    /// This tenant's latency (`None`: the plan's [`FaultPlan::latency`]).
+    pub latency: Option<Duration>,
+    /// Scripted faults of this tenant only, checked before the plan's script.
+    pub script: Vec<FaultStep>,
+    /// Seeded random faults of this tenant only, decided after the plan's.
+    pub chaos: Option<ChaosPlan>,
+    /// The registered application is not consented in this tenant: its token endpoint answers
+    /// `AADSTS700016` and its admin API answers 401 to every token.
+    pub unconsented: bool,
+}
+
+impl TenantSettings {
+    /// No per-tenant settings.
+    pub fn new() -> Self {
+        TenantSettings::default()
+    }
+
+    /// Cap this tenant's concurrent requests.
+    pub fn max_in_flight(mut self, n: usize) -> Self {
+        self.max_in_flight = Some(n);
+        self
+    }
+
+    /// Delay every request of this tenant.
+    pub fn latency(mut self, latency: Duration) -> Self {
+        self.latency = Some(latency);
+        self
+    }
+
+    /// Append a scripted fault of this tenant.
+    pub fn step(mut self, step: FaultStep) -> Self {
+        self.script.push(step);
+        self
+    }
+
+    /// Seeded random faults of this tenant.
+    pub fn chaos(mut self, chaos: ChaosPlan) -> Self {
+        self.chaos = Some(chaos);
+        self
+    }
+
+    /// Mark the application as not consented in this tenant.
+    pub fn unconsented(mut self, unconsented: bool) -> Self {
+        self.unconsented = unconsented;
+        self
+    }
+}
+
+/// A tenant served next to the primary one ([`SimulatorConfig::add_tenant`]).
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct ServedTenant {
+    /// The tenant's data.
+    pub tenant: Tenant,
+    /// Its settings.
+    pub settings: TenantSettings,
+}
+
+impl ServedTenant {
+    /// A tenant with these settings.
+    pub fn new(tenant: Tenant, settings: TenantSettings) -> Self {
+        ServedTenant { tenant, settings }
+    }
+}
+
+/// The domain of the `index`-th (0-based) generated tenant of [`SimulatorConfig::tenants`]:
+/// `tenant01.onmicrosoft.com`, `tenant02.onmicrosoft.com`, …
+pub fn generated_tenant_domain(index: usize) -> String {
+    format!("tenant{:02}.onmicrosoft.com", index + 1)
+}
+
 /// Simulator settings.
+///
+/// One simulator serves one tenant ([`SimulatorConfig::new`]) or several on the same port
+/// ([`SimulatorConfig::add_tenant`], [`SimulatorConfig::tenants`]); requests are routed by the
+/// tenant segment of the path (GUID or domain, case-insensitive). Each tenant has its own data,
+/// RBAC, token, in-flight cap, latency and counters; a path naming no served tenant is
+/// answered 401 with the bearer challenge, as the service answers a token that is not valid
+/// for the tenant in the path. The same port serves an Entra-like token endpoint,
+/// `POST /{tenant}/oauth2/v2.0/token`, for one registered multi-tenant application
+/// ([`SimulatedApp`]).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use exchange_activesync::auth::ClientCredentials;
+/// use exchange_activesync::testing::{Simulator, SimulatorConfig, TenantSettings};
+/// use exchange_activesync::{Environment, ExchangeClientExt as _, HttpExchangeClient};
+/// use exchange_activesync::cmdlets::GetMobileDevice;
+///
+/// // Three generated tenants (tenant01..tenant03.onmicrosoft.com); the third has not
+/// // consented to the application, the second allows one request at a time.
+/// let config = SimulatorConfig::tenants(3, 7)
+///     .configure_tenant(1, |s| s.max_in_flight = Some(1))
+///     .configure_tenant(2, |s| s.unconsented = true);
+/// let sim = Simulator::start(config).await?;
+/// assert_eq!(sim.tenant_ids().len(), 3);
+///
+/// let second = sim.tenant_state("tenant02.onmicrosoft.com").expect("served");
+/// let env = Environment::custom(sim.base_url().as_str())?;
+/// let credentials = ClientCredentials::with_secret(
+///     &env,
+///     second.tenant_id(),
+///     sim.app().client_id.clone(),
+///     sim.app().client_secret.clone(),
+/// )?
+/// .with_authority(&sim.authority())?;
+/// let client = HttpExchangeClient::builder()
+///     .environment(env)
+///     .tenant(second.tenant_id())
+///     .token_provider(std::sync::Arc::new(credentials.cached()))
+///     .build()?;
+/// let devices = client.get_mobile_device(GetMobileDevice::new()).await?;
+/// assert_eq!(devices.items.len(), second.tenant().devices().count());
+/// // The other tenants saw nothing of it.
+/// assert_eq!(sim.tenant_at(0).expect("primary").request_count(), 0);
+/// assert_eq!(second.tokens_issued(), 1);
+/// sim.shutdown().await;
+/// # Ok(()) }
+/// ```
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct SimulatorConfig {
-    /// The tenant served.
+    /// The tenant served (the primary one when several are).
     pub tenant: Tenant,
+    /// Per-tenant settings of [`tenant`](Self::tenant).
+    pub settings: TenantSettings,
+    /// Further tenants served on the same port, after the primary one.
+    pub more_tenants: Vec<ServedTenant>,
+    /// The application registered for the token endpoint.
+    pub app: SimulatedApp,
+    /// Scopes the token endpoint accepts (default only `https://outlook.office365.com/.default`).
+    pub scopes: Vec<String>,
     /// Lifetime of continuation links (default 30 minutes, like the service).
     pub continuation_expiry: Duration,
-    /// Faults.
+    /// Faults (the latency and the in-flight cap apply to each tenant separately).
     pub faults: FaultPlan,
     /// Seed of the skiptoken key (`None`: random).
     pub key_seed: Option<u64>,
     /// Port on `127.0.0.1` (0 = a free port).
     pub port: u16,
-    /// Accept any bearer token, not only [`SimulatorHandle::token`].
+    /// Accept any bearer token, not only the tenant's (see [`SimulatorHandle::token`] and the
+    /// token endpoint). A JWT whose `tid` is another served tenant's is still refused.
     pub accept_any_token: bool,
 }
 
@@ -65,6 +204,10 @@ impl SimulatorConfig {
     pub fn new(tenant: Tenant) -> Self {
         SimulatorConfig {
             tenant,
+            settings: TenantSettings::default(),
+            more_tenants: Vec::new(),
+            app: SimulatedApp::default(),
+            scopes: vec![EXCHANGE_SCOPE.to_string()],
             continuation_expiry: Duration::from_secs(30 * 60),
             faults: FaultPlan::default(),
             key_seed: None,
@@ -73,13 +216,78 @@ impl SimulatorConfig {
         }
     }
 
+    /// Serve `n` (at least one) generated tenants: the `i`-th (0-based) from seed
+    /// `seed + i`, with domain [`generated_tenant_domain(i)`](generated_tenant_domain), 20
+    /// devices and 10 mailboxes.
+    pub fn tenants(n: usize, seed: u64) -> Self {
+        Self::tenants_from(n, |i| {
+            TenantBuilder::new()
+                .seed(seed.wrapping_add(i as u64))
+                .devices(20)
+                .mailboxes(10)
+        })
+    }
+
+    /// Serve `n` (at least one) tenants built from `builder(i)` for `i` in `0..n`; each gets
+    /// the domain [`generated_tenant_domain(i)`](generated_tenant_domain). Give each builder
+    /// its own seed, or the tenants share their GUID.
+    pub fn tenants_from(n: usize, mut builder: impl FnMut(usize) -> TenantBuilder) -> Self {
+        let mut build = |i: usize| builder(i).domain(generated_tenant_domain(i)).build();
+        let mut config = SimulatorConfig::new(build(0));
+        for i in 1..n {
+            config = config.add_tenant(build(i));
+        }
+        config
+    }
+
+    /// Serve `tenant` too, with default settings.
+    pub fn add_tenant(self, tenant: Tenant) -> Self {
+        self.add_tenant_with(tenant, TenantSettings::default())
+    }
+
+    /// Serve `tenant` too, with `settings`.
+    pub fn add_tenant_with(mut self, tenant: Tenant, settings: TenantSettings) -> Self {
+        self.more_tenants.push(ServedTenant::new(tenant, settings));
+        self
+    }
+
+    /// Change the settings of the `index`-th tenant (0 = the primary one, then in the order
+    /// added); an index beyond the served tenants changes nothing.
+    pub fn configure_tenant(mut self, index: usize, f: impl FnOnce(&mut TenantSettings)) -> Self {
+        let settings = match index {
+            0 => Some(&mut self.settings),
+            i => self.more_tenants.get_mut(i - 1).map(|t| &mut t.settings),
+        };
+        if let Some(s) = settings {
+            f(s);
+        }
+        self
+    }
+
+    /// How many tenants are served.
+    pub fn tenant_count(&self) -> usize {
+        1 + self.more_tenants.len()
+    }
+
+    /// Register this application for the token endpoint (default [`SimulatedApp::default`]).
+    pub fn app(mut self, app: SimulatedApp) -> Self {
+        self.app = app;
+        self
+    }
+
+    /// Accept `scope` at the token endpoint too (for example a custom environment's).
+    pub fn accept_scope(mut self, scope: impl Into<String>) -> Self {
+        self.scopes.push(scope.into());
+        self
+    }
+
     /// Listen on this port of `127.0.0.1` (0, the default, picks a free one).
     pub fn port(mut self, port: u16) -> Self {
         self.port = port;
         self
     }
 
-    /// Accept any bearer token (default: only the simulator's own token).
+    /// Accept any bearer token (default: only the simulator's own tokens).
     pub fn accept_any_token(mut self, accept: bool) -> Self {
         self.accept_any_token = accept;
         self
@@ -109,26 +317,85 @@ struct Step {
     remaining: Option<u32>,
 }
 
-struct SimState {
-    tenant: Arc<RwLock<Tenant>>,
-    /// The token issued at start ([`SimulatorHandle::token`]).
+fn steps(script: Vec<FaultStep>) -> Vec<Step> {
+    script
+        .into_iter()
+        .map(|step| Step {
+            remaining: match step.times {
+                FaultTimes::Once => Some(1),
+                FaultTimes::N(n) => Some(n),
+                FaultTimes::Always => None,
+            },
+            step,
+        })
+        .collect()
+}
+
+/// The state of one served tenant: plain data and counters, no task of its own.
+struct TenantState {
+    tenant: RwLock<Tenant>,
+    tenant_id: String,
+    domain: String,
+    /// The token issued at start ([`SimulatedTenant::token`]).
     token: String,
-    /// The token accepted now (changed by [`SimulatorHandle::rotate_token`]).
+    /// The token accepted now (changed by [`SimulatedTenant::rotate_token`]).
     current_token: RwLock<String>,
     /// How many times the token was rotated.
     token_generation: AtomicU64,
-    tenant_id: String,
-    domain: String,
-    base: String,
-    key: TokenKey,
-    expiry: Mutex<Duration>,
     latency: Mutex<Option<Duration>>,
     max_in_flight: Mutex<Option<usize>>,
     script: Mutex<Vec<Step>>,
     chaos: Option<Mutex<ChaosDecider>>,
+    consented: AtomicBool,
+    in_flight: AtomicUsize,
+    peak_in_flight: AtomicUsize,
+    requests: AtomicU64,
+    concurrency_rejections: AtomicU64,
+    token_requests: AtomicU64,
+    tokens_issued: AtomicU64,
+}
+
+impl TenantState {
+    fn new(tenant: Tenant, settings: TenantSettings, plan: &FaultPlan) -> TenantState {
+        let tenant_id = tenant.tenant_id().to_string();
+        let domain = tenant.domain().to_string();
+        let token = simulator_token(&tenant_id);
+        TenantState {
+            current_token: RwLock::new(token.clone()),
+            token,
+            token_generation: AtomicU64::new(0),
+            latency: Mutex::new(settings.latency.or(plan.latency)),
+            max_in_flight: Mutex::new(settings.max_in_flight.or(plan.max_in_flight)),
+            script: Mutex::new(steps(settings.script)),
+            chaos: settings.chaos.map(|c| Mutex::new(ChaosDecider::new(c))),
+            consented: AtomicBool::new(!settings.unconsented),
+            in_flight: AtomicUsize::new(0),
+            peak_in_flight: AtomicUsize::new(0),
+            requests: AtomicU64::new(0),
+            concurrency_rejections: AtomicU64::new(0),
+            token_requests: AtomicU64::new(0),
+            tokens_issued: AtomicU64::new(0),
+            tenant: RwLock::new(tenant),
+            tenant_id,
+            domain,
+        }
+    }
+}
+
+struct SimState {
+    /// Served tenants; the first is the primary one.
+    tenants: Vec<TenantState>,
+    /// Lower-case tenant GUID and domain → index in `tenants`.
+    by_name: HashMap<String, usize>,
+    app: SimulatedApp,
+    scopes: Vec<String>,
+    base: String,
+    key: TokenKey,
+    expiry: Mutex<Duration>,
+    script: Mutex<Vec<Step>>,
+    chaos: Option<Mutex<ChaosDecider>>,
     accept_any_token: bool,
     expire_next: AtomicBool,
-    in_flight: AtomicUsize,
     requests: AtomicU64,
     /// Answers sent, by HTTP status.
     statuses: Mutex<HashMap<u16, u64>>,
@@ -136,6 +403,16 @@ struct SimState {
     faults_fired: AtomicU64,
     /// `InvokeCommand` requests received, in order.
     calls: Mutex<Vec<SimulatedCall>>,
+}
+
+impl SimState {
+    fn primary(&self) -> &TenantState {
+        &self.tenants[0]
+    }
+
+    fn lookup(&self, name: &str) -> Option<usize> {
+        self.by_name.get(&name.to_ascii_lowercase()).copied()
+    }
 }
 
 /// One `InvokeCommand` request the simulator received (see [`SimulatorHandle::calls`]).
@@ -146,6 +423,8 @@ pub struct SimulatedCall {
     pub cmdlet: String,
     /// Whether the request followed an `@odata.nextLink` (carried a `$skiptoken`).
     pub continuation: bool,
+    /// The GUID of the tenant whose URL received it.
+    pub tenant_id: String,
 }
 
 /// Entry point: [`Simulator::start`].
@@ -153,6 +432,9 @@ pub struct SimulatedCall {
 pub struct Simulator;
 
 /// A running simulator. Shut down with [`SimulatorHandle::shutdown`] or by dropping it.
+///
+/// The methods that name no tenant (`tenant`, `token`, `set_max_in_flight`, …) act on the
+/// primary tenant; [`tenant_state`](Self::tenant_state) gives any served tenant's.
 pub struct SimulatorHandle {
     state: Arc<SimState>,
     addr: SocketAddr,
@@ -164,14 +446,41 @@ impl std::fmt::Debug for SimulatorHandle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SimulatorHandle")
             .field("addr", &self.addr)
-            .field("tenant_id", &self.state.tenant_id)
+            .field("tenant_id", &self.state.primary().tenant_id)
+            .field("tenants", &self.state.tenants.len())
             .finish_non_exhaustive()
     }
 }
 
 impl Simulator {
     /// Start a simulator on `127.0.0.1` with an ephemeral port.
+    ///
+    /// Fails with [`Error::Config`] when two served tenants share a GUID or a domain, or when
+    /// the port cannot be bound.
     pub async fn start(config: SimulatorConfig) -> Result<SimulatorHandle> {
+        let mut tenants = Vec::with_capacity(config.tenant_count());
+        tenants.push(TenantState::new(
+            config.tenant,
+            config.settings,
+            &config.faults,
+        ));
+        for served in config.more_tenants {
+            tenants.push(TenantState::new(
+                served.tenant,
+                served.settings,
+                &config.faults,
+            ));
+        }
+        let mut by_name = HashMap::with_capacity(2 * tenants.len());
+        for (i, t) in tenants.iter().enumerate() {
+            for name in [&t.tenant_id, &t.domain] {
+                if by_name.insert(name.to_ascii_lowercase(), i).is_some() {
+                    return Err(Error::Config(format!(
+                        "two simulated tenants share the tenant id or domain {name:?}"
+                    )));
+                }
+            }
+        }
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", config.port))
             .await
             .map_err(|e| {
@@ -183,43 +492,21 @@ impl Simulator {
         let addr = listener
             .local_addr()
             .map_err(|e| Error::Config(format!("simulator address: {e}")))?;
-        let tenant_id = config.tenant.tenant_id().to_string();
-        let domain = config.tenant.domain().to_string();
-        let token = simulator_token(&tenant_id);
         let state = Arc::new(SimState {
-            current_token: RwLock::new(token.clone()),
-            token_generation: AtomicU64::new(0),
-            token,
-            tenant_id,
-            domain,
+            tenants,
+            by_name,
+            app: config.app,
+            scopes: config.scopes,
             base: format!("http://{addr}"),
             key: TokenKey::new(config.key_seed),
             expiry: Mutex::new(config.continuation_expiry),
-            latency: Mutex::new(config.faults.latency),
-            max_in_flight: Mutex::new(config.faults.max_in_flight),
-            script: Mutex::new(
-                config
-                    .faults
-                    .script
-                    .into_iter()
-                    .map(|step| Step {
-                        remaining: match step.times {
-                            FaultTimes::Once => Some(1),
-                            FaultTimes::N(n) => Some(n),
-                            FaultTimes::Always => None,
-                        },
-                        step,
-                    })
-                    .collect(),
-            ),
+            script: Mutex::new(steps(config.faults.script)),
             chaos: config
                 .faults
                 .chaos
                 .map(|c| Mutex::new(ChaosDecider::new(c))),
             accept_any_token: config.accept_any_token,
-            tenant: Arc::new(RwLock::new(config.tenant)),
             expire_next: AtomicBool::new(false),
-            in_flight: AtomicUsize::new(0),
             requests: AtomicU64::new(0),
             statuses: Mutex::new(HashMap::new()),
             faults_fired: AtomicU64::new(0),
@@ -261,107 +548,337 @@ impl Simulator {
     }
 }
 
-impl SimulatorHandle {
-    /// Base URL, e.g. `http://127.0.0.1:40123` (use as a custom environment's base URL).
-    pub fn base_url(&self) -> Url {
-        Url::parse(&self.state.base).expect("valid loopback URL")
+/// One served tenant of a running simulator ([`SimulatorHandle::tenant_state`]): its data,
+/// token, cap, latency and counters. Cheap to clone; valid while the simulator runs (and
+/// readable after).
+#[derive(Clone)]
+pub struct SimulatedTenant {
+    state: Arc<SimState>,
+    index: usize,
+}
+
+impl std::fmt::Debug for SimulatedTenant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimulatedTenant")
+            .field("tenant_id", &self.t().tenant_id)
+            .field("domain", &self.t().domain)
+            .finish_non_exhaustive()
+    }
+}
+
+fn invoke_url(base: &str, t: &TenantState) -> String {
+    format!("{base}/adminapi/beta/{}/InvokeCommand", t.tenant_id)
+}
+
+fn module_file_url(base: &str, t: &TenantState) -> String {
+    format!("{base}/adminapi/v1.0/{}/EXOModuleFile", t.tenant_id)
+}
+
+fn rotate(t: &TenantState) -> String {
+    let generation = t.token_generation.fetch_add(1, Ordering::SeqCst) + 1;
+    let token = token_of_generation(&t.tenant_id, generation);
+    *t.current_token.write().unwrap_or_else(|e| e.into_inner()) = token.clone();
+    token
+}
+
+fn push_step(script: &Mutex<Vec<Step>>, step: FaultStep) {
+    script
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .extend(steps(vec![step]));
+}
+
+impl SimulatedTenant {
+    fn t(&self) -> &TenantState {
+        &self.state.tenants[self.index]
+    }
+
+    /// Position among the served tenants (0 = the primary one).
+    pub fn index(&self) -> usize {
+        self.index
     }
 
     /// Tenant id (GUID).
     pub fn tenant_id(&self) -> &str {
-        &self.state.tenant_id
+        &self.t().tenant_id
     }
 
     /// Tenant domain (also accepted in the path).
     pub fn domain(&self) -> &str {
-        &self.state.domain
+        &self.t().domain
     }
 
-    /// The bearer token issued at start (JWT-shaped, app-only, `Exchange.ManageAsApp`). It is
-    /// accepted until [`rotate_token`](Self::rotate_token) is called; see
-    /// [`current_token`](Self::current_token).
+    /// Read access to the tenant's data.
+    pub fn tenant(&self) -> RwLockReadGuard<'_, Tenant> {
+        self.t().tenant.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Write access to the tenant's data.
+    pub fn tenant_mut(&self) -> RwLockWriteGuard<'_, Tenant> {
+        self.t().tenant.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// This tenant's fixed bearer token (as [`SimulatorHandle::token`] is the primary's),
+    /// accepted on this tenant's URLs only, until [`rotate_token`](Self::rotate_token).
     pub fn token(&self) -> &str {
-        &self.state.token
+        &self.t().token
     }
 
-    /// The bearer token accepted now.
+    /// This tenant's fixed token accepted now.
     pub fn current_token(&self) -> String {
-        self.state
+        self.t()
             .current_token
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
     }
 
-    /// Expire the accepted token and issue a new one (same caller and claims, a later issue
-    /// time), returned here and by [`current_token`](Self::current_token). Every request
-    /// still carrying an earlier token is answered 401 with a `WWW-Authenticate` challenge,
-    /// as the service answers a token that expired mid-enumeration.
+    /// Expire this tenant's tokens (the fixed one and every one its token endpoint issued)
+    /// and return a new fixed token.
     pub fn rotate_token(&self) -> String {
-        let generation = self.state.token_generation.fetch_add(1, Ordering::SeqCst) + 1;
-        let token = token_of_generation(&self.state.tenant_id, generation);
-        *self
-            .state
-            .current_token
-            .write()
-            .unwrap_or_else(|e| e.into_inner()) = token.clone();
-        token
+        rotate(self.t())
     }
 
     /// `{base}/adminapi/beta/{tenant}/InvokeCommand`.
     pub fn invoke_url(&self) -> String {
-        format!(
-            "{}/adminapi/beta/{}/InvokeCommand",
-            self.state.base, self.state.tenant_id
-        )
+        invoke_url(&self.state.base, self.t())
     }
 
     /// `{base}/adminapi/v1.0/{tenant}/EXOModuleFile`.
     pub fn module_file_url(&self) -> String {
+        module_file_url(&self.state.base, self.t())
+    }
+
+    /// `{base}/{tenant}/oauth2/v2.0/token`.
+    pub fn token_url(&self) -> String {
         format!(
-            "{}/adminapi/v1.0/{}/EXOModuleFile",
-            self.state.base, self.state.tenant_id
+            "{}/{}/oauth2/v2.0/token",
+            self.state.base,
+            self.t().tenant_id
         )
     }
 
-    /// Read access to the tenant.
+    /// Set this tenant's per-request latency.
+    pub fn set_latency(&self, latency: Option<Duration>) {
+        *self.t().latency.lock().unwrap_or_else(|e| e.into_inner()) = latency;
+    }
+
+    /// Set this tenant's in-flight cap (other tenants' requests never count against it).
+    pub fn set_max_in_flight(&self, max: Option<usize>) {
+        *self
+            .t()
+            .max_in_flight
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = max;
+    }
+
+    /// This tenant's in-flight cap.
+    pub fn max_in_flight(&self) -> Option<usize> {
+        *self
+            .t()
+            .max_in_flight
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Mark the registered application as consented in this tenant, or not.
+    pub fn set_consented(&self, consented: bool) {
+        self.t().consented.store(consented, Ordering::SeqCst);
+    }
+
+    /// Whether the registered application is consented in this tenant.
+    pub fn consented(&self) -> bool {
+        self.t().consented.load(Ordering::SeqCst)
+    }
+
+    /// Append a scripted fault for this tenant's requests only.
+    pub fn push_fault(&self, step: FaultStep) {
+        push_step(&self.t().script, step);
+    }
+
+    /// Admin API requests (`InvokeCommand`, `EXOModuleFile`) received on this tenant's URLs.
+    pub fn request_count(&self) -> u64 {
+        self.t().requests.load(Ordering::SeqCst)
+    }
+
+    /// The most admin API requests of this tenant in flight at once so far.
+    pub fn peak_in_flight(&self) -> usize {
+        self.t().peak_in_flight.load(Ordering::SeqCst)
+    }
+
+    /// Requests of this tenant answered with the concurrency 429 of its cap.
+    pub fn concurrency_rejections(&self) -> u64 {
+        self.t().concurrency_rejections.load(Ordering::SeqCst)
+    }
+
+    /// Token endpoint requests naming this tenant.
+    pub fn token_requests(&self) -> u64 {
+        self.t().token_requests.load(Ordering::SeqCst)
+    }
+
+    /// Tokens this tenant's token endpoint issued.
+    pub fn tokens_issued(&self) -> u64 {
+        self.t().tokens_issued.load(Ordering::SeqCst)
+    }
+
+    /// `InvokeCommand` requests received on this tenant's URLs, in order.
+    pub fn calls(&self) -> Vec<SimulatedCall> {
+        self.state
+            .calls
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .filter(|c| c.tenant_id == self.t().tenant_id)
+            .cloned()
+            .collect()
+    }
+}
+
+impl SimulatorHandle {
+    /// Base URL, e.g. `http://127.0.0.1:40123` (use as a custom environment's base URL).
+    pub fn base_url(&self) -> Url {
+        Url::parse(&self.state.base).expect("valid loopback URL")
+    }
+
+    /// The authority of the token endpoint (the base URL): pass it to
+    /// [`ClientCredentials::with_authority`](crate::auth::ClientCredentials::with_authority).
+    pub fn authority(&self) -> Url {
+        self.base_url()
+    }
+
+    /// The application the token endpoint accepts.
+    pub fn app(&self) -> &SimulatedApp {
+        &self.state.app
+    }
+
+    /// The GUIDs of the served tenants, the primary one first.
+    pub fn tenant_ids(&self) -> Vec<String> {
+        self.state
+            .tenants
+            .iter()
+            .map(|t| t.tenant_id.clone())
+            .collect()
+    }
+
+    /// Every served tenant, the primary one first.
+    pub fn tenants(&self) -> Vec<SimulatedTenant> {
+        (0..self.state.tenants.len())
+            .map(|index| SimulatedTenant {
+                state: self.state.clone(),
+                index,
+            })
+            .collect()
+    }
+
+    /// The served tenant with this GUID or domain (case-insensitive).
+    pub fn tenant_state(&self, id_or_domain: &str) -> Option<SimulatedTenant> {
+        self.state
+            .lookup(id_or_domain)
+            .map(|index| SimulatedTenant {
+                state: self.state.clone(),
+                index,
+            })
+    }
+
+    /// The `index`-th served tenant (0 = the primary one).
+    pub fn tenant_at(&self, index: usize) -> Option<SimulatedTenant> {
+        (index < self.state.tenants.len()).then(|| SimulatedTenant {
+            state: self.state.clone(),
+            index,
+        })
+    }
+
+    /// Tenant id (GUID) of the primary tenant.
+    pub fn tenant_id(&self) -> &str {
+        &self.state.primary().tenant_id
+    }
+
+    /// Domain of the primary tenant (also accepted in the path).
+    pub fn domain(&self) -> &str {
+        &self.state.primary().domain
+    }
+
+    /// The primary tenant's bearer token issued at start (JWT-shaped, app-only,
+    /// `Exchange.ManageAsApp`). It is accepted on that tenant's URLs until
+    /// [`rotate_token`](Self::rotate_token) is called; see
+    /// [`current_token`](Self::current_token).
+    pub fn token(&self) -> &str {
+        &self.state.primary().token
+    }
+
+    /// The primary tenant's bearer token accepted now.
+    pub fn current_token(&self) -> String {
+        self.state
+            .primary()
+            .current_token
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Expire the primary tenant's tokens and issue a new one (same caller and claims, a later
+    /// issue time), returned here and by [`current_token`](Self::current_token). Every request
+    /// still carrying an earlier token (also one from the token endpoint) is answered 401 with
+    /// a `WWW-Authenticate` challenge, as the service answers a token that expired
+    /// mid-enumeration.
+    pub fn rotate_token(&self) -> String {
+        rotate(self.state.primary())
+    }
+
+    /// `{base}/adminapi/beta/{tenant}/InvokeCommand` of the primary tenant.
+    pub fn invoke_url(&self) -> String {
+        invoke_url(&self.state.base, self.state.primary())
+    }
+
+    /// `{base}/adminapi/v1.0/{tenant}/EXOModuleFile` of the primary tenant.
+    pub fn module_file_url(&self) -> String {
+        module_file_url(&self.state.base, self.state.primary())
+    }
+
+    /// Read access to the primary tenant.
     pub fn tenant(&self) -> RwLockReadGuard<'_, Tenant> {
-        self.state.tenant.read().unwrap_or_else(|e| e.into_inner())
+        self.state
+            .primary()
+            .tenant
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Write access to the tenant.
+    /// Write access to the primary tenant.
     pub fn tenant_mut(&self) -> RwLockWriteGuard<'_, Tenant> {
-        self.state.tenant.write().unwrap_or_else(|e| e.into_inner())
+        self.state
+            .primary()
+            .tenant
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The next continuation request fails with "Expired or Invalid pagination request".
+    /// The next continuation request (of any tenant) fails with "Expired or Invalid
+    /// pagination request".
     pub fn expire_next_continuation(&self) {
         self.state.expire_next.store(true, Ordering::SeqCst);
     }
 
-    /// Append a scripted fault.
+    /// Append a scripted fault (for every tenant's requests).
     pub fn push_fault(&self, step: FaultStep) {
-        let remaining = match step.times {
-            FaultTimes::Once => Some(1),
-            FaultTimes::N(n) => Some(n),
-            FaultTimes::Always => None,
-        };
-        self.state
-            .script
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(Step { step, remaining });
+        push_step(&self.state.script, step);
     }
 
-    /// Set the per-request latency.
+    /// Set the primary tenant's per-request latency.
     pub fn set_latency(&self, latency: Option<Duration>) {
-        *self.state.latency.lock().unwrap_or_else(|e| e.into_inner()) = latency;
+        *self
+            .state
+            .primary()
+            .latency
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = latency;
     }
 
-    /// Set the in-flight cap.
+    /// Set the primary tenant's in-flight cap.
     pub fn set_max_in_flight(&self, max: Option<usize>) {
         *self
             .state
+            .primary()
             .max_in_flight
             .lock()
             .unwrap_or_else(|e| e.into_inner()) = max;
@@ -372,7 +889,7 @@ impl SimulatorHandle {
         *self.state.expiry.lock().unwrap_or_else(|e| e.into_inner()) = expiry;
     }
 
-    /// Requests received so far.
+    /// Requests received so far (every path and tenant, token requests included).
     pub fn request_count(&self) -> u64 {
         self.state.requests.load(Ordering::SeqCst)
     }
@@ -521,24 +1038,16 @@ async fn dispatch(State(state): State<Arc<SimState>>, request: Request) -> Respo
 
 async fn route(state: &Arc<SimState>, request: Request) -> Response {
     state.requests.fetch_add(1, Ordering::SeqCst);
-    let count = state.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
-    let _guard = InFlight(&state.in_flight);
-    let cap = *state
-        .max_in_flight
-        .lock()
-        .unwrap_or_else(|e| e.into_inner());
-    let latency = *state.latency.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(l) = latency {
-        // tokio's timer fires on a millisecond tick after the deadline (on this kind of machine
-        // about 1.8 ms late on average, measured), so aim `TIMER_SLACK` early: the delay a client sees then
-        // matches the configured latency on average instead of exceeding it.
-        tokio::time::sleep(l.saturating_sub(TIMER_SLACK)).await;
-    }
-    if cap.is_some_and(|c| count > c) {
-        return answer(Failure::ConcurrencyLimit.answer());
-    }
     let path = request.uri().path().to_string();
     let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
+    if let [t, o, v, op] = segs.as_slice()
+        && o.eq_ignore_ascii_case("oauth2")
+        && v.eq_ignore_ascii_case("v2.0")
+        && op.eq_ignore_ascii_case("token")
+    {
+        let segment = percent_decode(t);
+        return token_endpoint(state, &segment, request).await;
+    }
     let route = match segs.as_slice() {
         [a, v, t, op] if a.eq_ignore_ascii_case("adminapi") => Some((
             v.to_ascii_lowercase(),
@@ -554,27 +1063,111 @@ async fn route(state: &Arc<SimState>, request: Request) -> Response {
             body: Vec::new(),
         });
     };
-    if !authorized(state, request.headers()) {
+    // A tenant the service does not serve: no token can be valid for it, so the answer is
+    // the bearer challenge of an invalid token.
+    let Some(index) = state.lookup(&percent_decode(&tenant)) else {
         return answer(Failure::Unauthorized.answer());
+    };
+    let t = &state.tenants[index];
+    t.requests.fetch_add(1, Ordering::SeqCst);
+    let count = t.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+    let _guard = InFlight(&t.in_flight);
+    t.peak_in_flight.fetch_max(count, Ordering::SeqCst);
+    let cap = *t.max_in_flight.lock().unwrap_or_else(|e| e.into_inner());
+    let latency = *t.latency.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(l) = latency {
+        // tokio's timer fires on a millisecond tick after the deadline (on this kind of machine
+        // about 1.8 ms late on average, measured), so aim `TIMER_SLACK` early: the delay a client sees then
+        // matches the configured latency on average instead of exceeding it.
+        tokio::time::sleep(l.saturating_sub(TIMER_SLACK)).await;
     }
-    let tenant = percent_decode(&tenant);
-    if !tenant.eq_ignore_ascii_case(&state.tenant_id) && !tenant.eq_ignore_ascii_case(&state.domain)
-    {
+    if cap.is_some_and(|c| count > c) {
+        t.concurrency_rejections.fetch_add(1, Ordering::SeqCst);
+        return answer(Failure::ConcurrencyLimit.answer());
+    }
+    if !authorized(state, t, request.headers()) {
         return answer(Failure::Unauthorized.answer());
     }
     match (request.method(), version.as_str(), op.as_str()) {
-        (&Method::POST, "beta", "invokecommand") => invoke(state, request).await,
+        (&Method::POST, "beta", "invokecommand") => invoke(state, t, request).await,
         (&Method::POST, "v1.0", "invokecommand") => answer(HttpAnswer {
             status: 405,
             headers: Vec::new(),
             body: Vec::new(),
         }),
-        (&Method::GET, _, "exomodulefile") => module_file(state, request.headers()),
+        (&Method::GET, _, "exomodulefile") => module_file(t, request.headers()),
         _ => answer(HttpAnswer {
             status: 404,
             headers: Vec::new(),
             body: Vec::new(),
         }),
+    }
+}
+
+fn now_secs(now: SystemTime) -> u64 {
+    now.duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// `POST /{tenant}/oauth2/v2.0/token`: the client-credentials grant (see the `entra` module).
+async fn token_endpoint(state: &SimState, segment: &str, request: Request) -> Response {
+    let json = |status: u16, body: Vec<u8>| {
+        let mut r = Response::new(Body::from(body));
+        *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
+        let h = r.headers_mut();
+        h.insert(
+            "content-type",
+            HeaderValue::from_static("application/json; charset=utf-8"),
+        );
+        h.insert(
+            "cache-control",
+            HeaderValue::from_static("no-store, no-cache"),
+        );
+        with_request_id(r)
+    };
+    if request.method() != Method::POST {
+        return answer(HttpAnswer {
+            status: 405,
+            headers: vec![("Allow".into(), "POST".into())],
+            body: Vec::new(),
+        });
+    }
+    let index = state.lookup(segment);
+    let body = axum::body::to_bytes(request.into_body(), 64 * 1024)
+        .await
+        .unwrap_or_default();
+    let now = SystemTime::now();
+    let tenant = index.map(|i| &state.tenants[i]);
+    if let Some(t) = tenant {
+        t.token_requests.fetch_add(1, Ordering::SeqCst);
+    }
+    let check = TokenCheck {
+        segment,
+        tenant: tenant.map(|t| DirectoryTenant {
+            tenant_id: &t.tenant_id,
+            domain: &t.domain,
+            consented: t.consented.load(Ordering::SeqCst),
+        }),
+        app: &state.app,
+        scopes: &state.scopes,
+        base: &state.base,
+        now,
+    };
+    match (entra::check(&check, &body), tenant) {
+        (Ok(()), Some(t)) => {
+            t.tokens_issued.fetch_add(1, Ordering::SeqCst);
+            let token = issue_token(
+                &state.key,
+                &t.tenant_id,
+                &state.app.client_id,
+                now_secs(now),
+                t.token_generation.load(Ordering::SeqCst),
+            );
+            json(200, entra::token_body(&token, ISSUED_TOKEN_LIFETIME_SECS))
+        }
+        (Err(e), _) => json(e.status, e.body(now)),
+        // `check` refuses a request naming no served tenant.
+        (Ok(()), None) => json(500, Vec::new()),
     }
 }
 
@@ -585,7 +1178,14 @@ fn percent_decode(s: &str) -> String {
         .unwrap_or_default()
 }
 
-fn authorized(state: &SimState, headers: &HeaderMap) -> bool {
+/// Whether the bearer token of `headers` is valid on tenant `t`'s URLs: its fixed token, or
+/// one its token endpoint issued in the current rotation; with `accept_any_token`, any
+/// non-empty token but one whose `tid` names another served tenant. An unconsented tenant
+/// accepts none.
+fn authorized(state: &SimState, t: &TenantState, headers: &HeaderMap) -> bool {
+    if !t.consented.load(Ordering::SeqCst) {
+        return false;
+    }
     headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
@@ -593,14 +1193,27 @@ fn authorized(state: &SimState, headers: &HeaderMap) -> bool {
             v.strip_prefix("Bearer ")
                 .or_else(|| v.strip_prefix("bearer "))
         })
-        .is_some_and(|t| {
-            let t = t.trim();
-            (state.accept_any_token && !t.is_empty())
-                || *state
-                    .current_token
-                    .read()
-                    .unwrap_or_else(|e| e.into_inner())
-                    == t
+        .is_some_and(|token| {
+            let token = token.trim();
+            if token.is_empty() {
+                return false;
+            }
+            if *t.current_token.read().unwrap_or_else(|e| e.into_inner()) == token {
+                return true;
+            }
+            if is_issued_token(
+                &state.key,
+                token,
+                &t.tenant_id,
+                t.token_generation.load(Ordering::SeqCst),
+                now_secs(SystemTime::now()),
+            ) {
+                return true;
+            }
+            state.accept_any_token
+                && tid_of(token).is_none_or(|tid| {
+                    tid.eq_ignore_ascii_case(&t.tenant_id) || state.lookup(&tid).is_none()
+                })
         })
 }
 
@@ -614,8 +1227,8 @@ fn bad_request(message: &str) -> Response {
     )
 }
 
-fn next_fault(state: &SimState, cmdlet: &str) -> Option<Fault> {
-    let mut script = state.script.lock().unwrap_or_else(|e| e.into_inner());
+fn next_step(script: &Mutex<Vec<Step>>, cmdlet: &str) -> Option<Fault> {
+    let mut script = script.lock().unwrap_or_else(|e| e.into_inner());
     let write = CmdletKind::from_cmdlet_name(cmdlet).is_mutating();
     let step = script.iter_mut().find(|s| {
         s.remaining != Some(0)
@@ -628,12 +1241,19 @@ fn next_fault(state: &SimState, cmdlet: &str) -> Option<Fault> {
     if let Some(n) = step.remaining.as_mut() {
         *n -= 1;
     }
-    state.faults_fired.fetch_add(1, Ordering::SeqCst);
     Some(step.step.fault.clone())
 }
 
-async fn invoke(state: &Arc<SimState>, request: Request) -> Response {
-    let (response, late) = answer_invoke(state, request).await;
+/// The next scripted fault for `cmdlet` on tenant `t`: the tenant's own script first, then
+/// the simulator's.
+fn next_fault(state: &SimState, t: &TenantState, cmdlet: &str) -> Option<Fault> {
+    let fault = next_step(&t.script, cmdlet).or_else(|| next_step(&state.script, cmdlet))?;
+    state.faults_fired.fetch_add(1, Ordering::SeqCst);
+    Some(fault)
+}
+
+async fn invoke(state: &Arc<SimState>, t: &TenantState, request: Request) -> Response {
+    let (response, late) = answer_invoke(state, t, request).await;
     match late {
         Some(Fault::ResetMidBody) => cut_mid_body(response).await,
         Some(Fault::Delay(d)) => {
@@ -670,14 +1290,19 @@ async fn cut_mid_body(response: Response) -> Response {
 
 /// The answer to an `InvokeCommand` request, and a fault to apply to it once the cmdlet ran
 /// ([`Fault::ResetMidBody`], [`Fault::Delay`], [`Fault::AfterRun`]).
-async fn answer_invoke(state: &Arc<SimState>, request: Request) -> (Response, Option<Fault>) {
+async fn answer_invoke(
+    state: &Arc<SimState>,
+    t: &TenantState,
+    request: Request,
+) -> (Response, Option<Fault>) {
     let mut late = None;
-    let response = answer_invoke_inner(state, request, &mut late).await;
+    let response = answer_invoke_inner(state, t, request, &mut late).await;
     (response, late)
 }
 
 async fn answer_invoke_inner(
     state: &Arc<SimState>,
+    t: &TenantState,
     request: Request,
     late: &mut Option<Fault>,
 ) -> Response {
@@ -739,8 +1364,9 @@ async fn answer_invoke_inner(
         .push(SimulatedCall {
             cmdlet: cmdlet.to_string(),
             continuation: skiptoken.is_some(),
+            tenant_id: t.tenant_id.clone(),
         });
-    match next_fault(state, cmdlet) {
+    match next_fault(state, t, cmdlet) {
         Some(Fault::Fail(f)) => return answer(f.answer()),
         Some(Fault::ConnectionReset) => return reset(),
         Some(late_fault) => *late = Some(late_fault),
@@ -749,7 +1375,7 @@ async fn answer_invoke_inner(
     let stale_link = skiptoken
         .clone()
         .filter(|_| matches!(late, Some(Fault::StaleNextLink)));
-    if let Some(chaos) = &state.chaos {
+    for chaos in [&state.chaos, &t.chaos].into_iter().flatten() {
         let facts = ChaosRequest::new(CmdletKind::from_cmdlet_name(cmdlet), &body)
             .client_request_id(client_request_id.as_deref())
             .skiptoken(skiptoken.as_deref());
@@ -760,10 +1386,15 @@ async fn answer_invoke_inner(
         match fault {
             Some(Fault::Fail(f)) => return answer(f.answer()),
             Some(Fault::ConnectionReset) => return reset(),
-            Some(late_fault) => *late = Some(late_fault),
+            Some(late_fault) => {
+                *late = Some(late_fault);
+                break;
+            }
             None => {}
         }
     }
+    // Skiptokens are bound to the request body and to the tenant whose URL issued them.
+    let bound: Vec<u8> = [t.tenant_id.as_bytes(), b"\n", &body].concat();
     let mut select: Vec<String> = query
         .iter()
         .find(|(k, _)| k.eq_ignore_ascii_case("$select"))
@@ -781,7 +1412,7 @@ async fn answer_invoke_inner(
                 return answer(Failure::PaginationExpired.answer());
             }
             let expiry = *state.expiry.lock().unwrap_or_else(|e| e.into_inner());
-            match continuation::decode(&state.key, &tok, &body, SystemTime::now(), expiry) {
+            match continuation::decode(&state.key, &tok, &bound, SystemTime::now(), expiry) {
                 Ok((c, s)) => {
                     if select.is_empty() {
                         select = s;
@@ -796,11 +1427,11 @@ async fn answer_invoke_inner(
         .select(&select)
         .page_size(page_size)
         .cursor(cursor.as_ref());
-    let outcome = match execute(&state.tenant, &call) {
+    let outcome = match execute(&t.tenant, &call) {
         Ok(o) => o,
         Err(f) => return answer(f.answer()),
     };
-    let tenant_path = &state.tenant_id;
+    let tenant_path = &t.tenant_id;
     let mut out = Vec::with_capacity(outcome.rows_json.len() + 512);
     out.extend_from_slice(b"{\"@odata.context\":");
     let context = format!(
@@ -822,7 +1453,7 @@ async fn answer_invoke_inner(
         (Some(stale), _) => Some(stale),
         (None, Some(next)) => Some(continuation::encode(
             &state.key,
-            &body,
+            &bound,
             next,
             &select,
             SystemTime::now(),
@@ -853,7 +1484,7 @@ async fn answer_invoke_inner(
     with_request_id(r)
 }
 
-fn module_file(state: &SimState, headers: &HeaderMap) -> Response {
+fn module_file(t: &TenantState, headers: &HeaderMap) -> Response {
     let wanted: Vec<String> = headers
         .get("commandname")
         .and_then(|v| v.to_str().ok())
@@ -863,8 +1494,8 @@ fn module_file(state: &SimState, headers: &HeaderMap) -> Response {
         .filter(|s| !s.is_empty())
         .collect();
     let (content, mut exported) = {
-        let t = state.tenant.read().unwrap_or_else(|e| e.into_inner());
-        module::generate(t.rbac())
+        let tenant = t.tenant.read().unwrap_or_else(|e| e.into_inner());
+        module::generate(tenant.rbac())
     };
     if !wanted.iter().any(|w| w == "*") {
         exported.retain(|e| wanted.iter().any(|w| w.eq_ignore_ascii_case(e)));
