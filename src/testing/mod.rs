@@ -41,6 +41,6 @@ pub use simulator::{
     simulator_token,
 };
 pub use tenant::{
-    AccessRule, CasSettings, Device, Mailbox, MailboxPolicy, OrgSettings, Tenant, TenantBuilder,
-    WipeProgress, WipeState,
+    AccessRule, CasSettings, Device, DeviceBuilder, DeviceMut, Mailbox, MailboxBuilder, MailboxMut,
+    MailboxPolicy, OrgSettings, Tenant, TenantBuilder, WipeProgress, WipeState,
 };
