@@ -125,8 +125,8 @@ fn print_text(r: &ConnectionReport) {
             println!("  Devices:               {}", d.total);
             let width = d
                 .by_access_state
-                .iter()
-                .map(|(s, _)| s.to_string().chars().count())
+                .keys()
+                .map(|s| s.to_string().chars().count())
                 .max()
                 .unwrap_or(0);
             for (state, n) in &d.by_access_state {

@@ -153,13 +153,13 @@ impl Table {
         }
         let line = |cells: &[String]| {
             let mut s = String::new();
-            for i in 0..n {
+            for (i, width) in widths.iter().enumerate() {
                 let c = cells.get(i).map(String::as_str).unwrap_or("");
                 if i + 1 == n {
                     s.push_str(c);
                 } else {
                     s.push_str(c);
-                    s.extend(std::iter::repeat_n(' ', widths[i] - c.chars().count() + 2));
+                    s.extend(std::iter::repeat_n(' ', width - c.chars().count() + 2));
                 }
             }
             s.trim_end().to_string()
