@@ -24,6 +24,10 @@ use exchange_activesync::permissions::{EXIT_ERROR, OutputFormat, Profile, run_ch
 
 /// Can this account run every cmdlet the connector needs?
 #[derive(Debug, Parser)]
+#[command(after_help = "Exit codes:
+  0  every cmdlet the profile needs is granted
+  1  a usage, configuration or connection error (nothing could be checked)
+  2  some cmdlet is not (fully) granted, or could not be determined")]
 struct Args {
     /// Connector profile: exchange-online or hosted-exchange.
     #[arg(long, default_value = "exchange-online")]
@@ -38,7 +42,10 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let args = Args::parse();
+    let args = match common::parse_args::<Args>(EXIT_ERROR) {
+        Ok(a) => a,
+        Err(code) => return code,
+    };
     let profile: Profile = match args.profile.parse() {
         Ok(p) => p,
         Err(e) => {
@@ -57,10 +64,6 @@ async fn main() -> ExitCode {
     let format = match args.format {
         Format::Text => OutputFormat::Text,
         Format::Json => OutputFormat::Json,
-        Format::Csv => {
-            eprintln!("error: --format csv is not supported here (text or json)");
-            return ExitCode::from(EXIT_ERROR);
-        }
     };
     let out = run_check(connection.client.as_ref(), &profile, args.probe, format).await;
     for line in &out.stderr {

@@ -60,7 +60,7 @@ struct Args {
     /// Really remove the devices (otherwise: the plan only).
     #[arg(long)]
     yes: bool,
-    /// Output format (text or json).
+    /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
 }
@@ -100,21 +100,10 @@ fn json_line(c: &StaleCandidate, result: &str, reason: String) -> String {
 async fn main() -> ExitCode {
     common::init_logging();
     // Usage errors exit with 1 (clap's own default would be 2, which here means "skipped").
-    let args = match Args::try_parse() {
+    let args = match common::parse_args::<Args>(1) {
         Ok(a) => a,
-        Err(e) => {
-            let _ = e.print();
-            return if e.use_stderr() {
-                ExitCode::from(1)
-            } else {
-                ExitCode::SUCCESS
-            };
-        }
+        Err(code) => return code,
     };
-    if args.format == Format::Csv {
-        eprintln!("error: --format csv is not supported here (text or json)");
-        return ExitCode::from(1);
-    }
     let conn = match common::connect().await {
         Ok(c) => c,
         Err(e) => {
@@ -166,23 +155,18 @@ async fn main() -> ExitCode {
                 out!("{}", json_line(c, "planned", c.reason.to_string()));
             }
         } else {
-            out!(
-                "{:<20} {:<16} {:<36} IDENTITY / REASON",
-                "LAST SUCCESS SYNC",
-                "CREATED",
-                "GUID"
-            );
+            let mut table =
+                common::Table::new(&["LAST SUCCESS SYNC", "CREATED", "GUID", "IDENTITY", "REASON"]);
             for c in &plan.candidates {
-                out!(
-                    "{:<20} {:<16} {:<36} {}\n{:>74}{}",
+                table.row(vec![
                     ts(c.last_success_sync),
                     ts(c.created),
                     c.guid.map(|g| g.to_string()).unwrap_or_else(|| "-".into()),
-                    c.identity,
-                    "",
-                    c.reason
-                );
+                    c.identity.to_string(),
+                    c.reason.to_string(),
+                ]);
             }
+            let _ = table.write(&mut std::io::stdout().lock());
         }
         if plan.candidates.len() > args.max {
             eprintln!(
@@ -214,6 +198,7 @@ async fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    let mut table = common::Table::new(&["RESULT", "GUID", "IDENTITY", "REASON"]);
     for o in &report.outcomes {
         let reason = match &o.result {
             CandidateResult::Removed | CandidateResult::Gone => o.candidate.reason.to_string(),
@@ -222,17 +207,19 @@ async fn main() -> ExitCode {
         if args.format == Format::Json {
             out!("{}", json_line(&o.candidate, o.result.label(), reason));
         } else {
-            out!(
-                "{:<8} {:<36} {} ({})",
-                o.result.label(),
+            table.row(vec![
+                o.result.label().to_string(),
                 o.candidate
                     .guid
                     .map(|g| g.to_string())
                     .unwrap_or_else(|| "-".into()),
-                o.candidate.identity,
-                reason
-            );
+                o.candidate.identity.to_string(),
+                reason,
+            ]);
         }
+    }
+    if args.format == Format::Text {
+        let _ = table.write(&mut std::io::stdout().lock());
     }
     eprintln!(
         "{} removed, {} already gone, {} skipped, {} refused, {} unknown",

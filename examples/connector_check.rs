@@ -31,11 +31,15 @@ use serde_json::json;
 
 /// Check that the connector can work with a tenant.
 #[derive(Debug, Parser)]
+#[command(after_help = "Exit codes:
+  0  the connection is healthy
+  1  the connection failed, or a usage or configuration error
+  2  the connection is degraded (see the reasons)")]
 struct Args {
     /// Connector profile: exchange-online or hosted-exchange.
     #[arg(long, default_value = "exchange-online")]
     profile: String,
-    /// Output format (text or json).
+    /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
     /// Directory of the per-tenant sync state files (default: the system temp dir).
@@ -119,8 +123,15 @@ fn print_text(r: &ConnectionReport) {
     match &r.devices {
         Some(d) => {
             println!("  Devices:               {}", d.total);
+            let width = d
+                .by_access_state
+                .keys()
+                .map(|s| s.to_string().chars().count())
+                .max()
+                .unwrap_or(0);
             for (state, n) in &d.by_access_state {
-                println!("    {state:<20} {n}");
+                let state = state.to_string();
+                println!("    {state:<width$}  {n}");
             }
         }
         None => println!("  Devices:               unknown"),
@@ -135,7 +146,10 @@ fn print_text(r: &ConnectionReport) {
 #[tokio::main]
 async fn main() -> ExitCode {
     common::init_logging();
-    let args = Args::parse();
+    let args = match common::parse_args::<Args>(1) {
+        Ok(a) => a,
+        Err(code) => return code,
+    };
     let profile = match ConnectorProfile::parse(&args.profile) {
         Ok(p) => p,
         Err(e) => {
@@ -161,7 +175,7 @@ async fn main() -> ExitCode {
     let report = validate_connection(conn.client.clone(), profile, store).await;
     match args.format {
         Format::Json => println!("{}", to_json(&report)),
-        _ => print_text(&report),
+        Format::Text => print_text(&report),
     }
     drop(conn);
     match report.status {

@@ -9,9 +9,10 @@
 //! Exit codes (also in `--help`): 0 done (or dry run), 2 invalid input or no such device, 3
 //! not found by the service or refused, 4 outcome unknown.
 //!
-//! Without `--yes` it resolves the device and prints what it would do; no Set-CASMailbox is
-//! sent. Without `EXO_TENANT_ID`/`EXO_ENDPOINT` it runs against an embedded simulator (and,
-//! with no `--identity`, picks the simulator's first device).
+//! `--identity` is required, also against the embedded simulator: the example never picks a
+//! device by itself. Without `--yes` it resolves the device and prints what it would do; no
+//! Set-CASMailbox is sent. Without `EXO_TENANT_ID`/`EXO_ENDPOINT` it runs against an embedded
+//! simulator.
 
 #[path = "common/mod.rs"]
 mod common;
@@ -31,15 +32,17 @@ use exchange_activesync::models::{DeviceAccessState, DeviceAccessStateReason};
     group(clap::ArgGroup::new("action").required(true).args(["allow", "block", "reset"])),
     after_help = "Exit codes:
   0  done (or, without --yes, the dry run resolved the device)
-  2  invalid input (identity, action, configuration, connection settings), or an identity
+  2  invalid input (a usage error such as no --identity or no action, configuration,
+     connection settings), or an identity
      that matches no device, or a device without a DeviceId (nothing was sent)
   3  the service answered not found or refused the change (nothing changed)
   4  outcome unknown: the change may have been applied; check the device before retrying"
 )]
 struct Args {
-    /// The device: `<mailbox>\ExchangeActiveSyncDevices\<type>§<id>`, its GUID or DN.
+    /// The device: `<mailbox>\ExchangeActiveSyncDevices\<type>§<id>`, its GUID or DN
+    /// (required: the example never picks a device by itself).
     #[arg(long)]
-    identity: Option<String>,
+    identity: String,
     /// Allow the device (allowed list; removed from the blocked list).
     #[arg(long)]
     allow: bool,
@@ -52,7 +55,7 @@ struct Args {
     /// Really send the change.
     #[arg(long)]
     yes: bool,
-    /// Output format (text or json).
+    /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
 }
@@ -68,7 +71,10 @@ fn reason(v: &Option<DeviceAccessStateReason>) -> Option<String> {
 #[tokio::main]
 async fn main() -> ExitCode {
     common::init_logging();
-    let args = Args::parse();
+    let args = match common::parse_args::<Args>(2) {
+        Ok(a) => a,
+        Err(code) => return code,
+    };
     let action = if args.allow {
         DeviceAccessAction::Allow
     } else if args.block {
@@ -76,10 +82,6 @@ async fn main() -> ExitCode {
     } else {
         DeviceAccessAction::Reset
     };
-    if args.format == Format::Csv {
-        eprintln!("error: --format csv is not supported here (text or json)");
-        return ExitCode::from(2);
-    }
     let conn = match common::connect().await {
         Ok(c) => c,
         Err(e) => {
@@ -87,7 +89,7 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let identity = match common::device_identity(args.identity.as_deref(), &conn) {
+    let identity = match common::device_identity(&args.identity) {
         Ok(i) => i,
         Err(e) => {
             eprintln!("{e}");

@@ -17,13 +17,21 @@ use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use clap::Parser;
-use common::Format;
+use common::TableFormat as Format;
 use exchange_activesync::connector::{DeviceRecord, InventorySync};
 
 /// Stream the device inventory.
 #[derive(Debug, Parser)]
+#[command(after_help = "Exit codes:
+  0  every device was listed (with --with-statistics: with its statistics)
+  1  the inventory is incomplete (some mailboxes' statistics failed), or stdout failed
+  2  a usage, configuration or connection error
+  3  the inventory failed (the service refused or stopped answering)
+
+The text table is printed once every device is read, so that its columns fit every cell;
+csv and json stream one line per device.")]
 struct Args {
-    /// Output format: text (table), csv or json (JSON lines).
+    /// Output format: text (aligned table), csv or json (JSON lines).
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
     /// Join each device with its statistics (one call per mailbox).
@@ -85,7 +93,10 @@ fn json_line(r: &DeviceRecord) -> serde_json::Result<String> {
 #[tokio::main]
 async fn main() -> ExitCode {
     common::init_logging();
-    let args = Args::parse();
+    let args = match common::parse_args::<Args>(2) {
+        Ok(a) => a,
+        Err(code) => return code,
+    };
     // The client adapts its concurrency to the tenant's throttling and retries; the sync
     // only fans the calls out.
     let ceiling = args.max_concurrency;
@@ -117,12 +128,10 @@ async fn main() -> ExitCode {
     let mut write_error: Option<std::io::Error> = None;
     let header = match format {
         Format::Csv => Some(COLUMNS.join(",")),
-        Format::Text => Some(format!(
-            "{:<70} {:<12} {:<20} {:<12}",
-            "Identity", "DeviceType", "DeviceModel", "AccessState"
-        )),
-        Format::Json => None,
+        Format::Text | Format::Json => None,
     };
+    let mut table = common::Table::new(&["DeviceType", "DeviceModel", "AccessState", "Identity"]);
+    let table_ref = &mut table;
     if let Some(h) = header
         && let Err(e) = writeln!(out, "{h}")
     {
@@ -144,26 +153,34 @@ async fn main() -> ExitCode {
                 return;
             }
             let line = match format {
+                Format::Text => {
+                    let c = cells(&r);
+                    table_ref.row(vec![c[2].clone(), c[3].clone(), c[5].clone(), c[0].clone()]);
+                    return;
+                }
                 Format::Json => json_line(&r).map_err(std::io::Error::other),
                 Format::Csv => Ok(cells(&r)
                     .iter()
                     .map(|c| csv_field(c))
                     .collect::<Vec<_>>()
                     .join(",")),
-                Format::Text => {
-                    let c = cells(&r);
-                    Ok(format!(
-                        "{:<70} {:<12} {:<20} {:<12}",
-                        c[0], c[2], c[3], c[5]
-                    ))
-                }
             };
             if let Err(e) = line.and_then(|l| writeln!(out, "{l}")) {
                 write_error = Some(e);
             }
         })
         .await;
-    let _ = out.flush();
+    if format == Format::Text
+        && write_error.is_none()
+        && let Err(e) = table.write(&mut out)
+    {
+        write_error = Some(e);
+    }
+    if let Err(e) = out.flush()
+        && write_error.is_none()
+    {
+        write_error = Some(e);
+    }
     if let Some(b) = bar {
         b.finish_and_clear();
     }

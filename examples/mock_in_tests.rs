@@ -59,12 +59,14 @@ async fn check_with_the_fake() -> Result<()> {
 
 /// A responder: two devices for Get-MobileDevice, nothing else supported.
 fn two_devices() -> Responder {
-    let mut a = MobileDevice::default();
-    a.guid = Some(uuid::Uuid::from_u128(1));
-    a.device_access_state = Some(DeviceAccessState::Blocked);
-    let mut b = MobileDevice::default();
-    b.guid = Some(uuid::Uuid::from_u128(2));
-    b.device_access_state = Some(DeviceAccessState::Allowed);
+    let a = MobileDevice::builder()
+        .guid(uuid::Uuid::from_u128(1))
+        .device_access_state(DeviceAccessState::Blocked)
+        .build();
+    let b = MobileDevice::builder()
+        .guid(uuid::Uuid::from_u128(2))
+        .device_access_state(DeviceAccessState::Allowed)
+        .build();
     Responder::new().rows::<GetMobileDevice>(vec![a, b])
 }
 

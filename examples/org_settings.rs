@@ -20,8 +20,11 @@ use exchange_activesync::cmdlets::GetActiveSyncOrganizationSettings;
 
 /// Print the ActiveSync organization settings of a tenant.
 #[derive(Debug, Parser)]
+#[command(after_help = "Exit codes:
+  0  the settings were printed
+  1  a usage, configuration or connection error, or the service refused the call")]
 struct Args {
-    /// Output format (text or json).
+    /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
 }
@@ -29,7 +32,10 @@ struct Args {
 #[tokio::main]
 async fn main() -> ExitCode {
     common::init_logging();
-    let args = Args::parse();
+    let args = match common::parse_args::<Args>(1) {
+        Ok(a) => a,
+        Err(code) => return code,
+    };
     let connection = match common::connect().await {
         Ok(c) => c,
         Err(e) => {
@@ -67,7 +73,7 @@ async fn main() -> ExitCode {
                 return ExitCode::from(1);
             }
         },
-        Format::Text | Format::Csv => {
+        Format::Text => {
             let width = row.keys().map(String::len).max().unwrap_or(0);
             for (key, value) in &row {
                 let shown = match value {

@@ -8,6 +8,7 @@
 #[path = "common/mod.rs"]
 mod common;
 
+use clap::Parser;
 use exchange_activesync::ExchangeClientExt;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -17,8 +18,23 @@ use exchange_activesync::cmdlets::GetMobileDevice;
 use exchange_activesync::{Environment, HttpExchangeClient};
 use futures::TryStreamExt;
 
+/// Stream every mobile device into a counting sink (a memory harness).
+#[derive(Debug, Parser)]
+#[command(
+    after_help = "Reads EXO_TENANT_ID, EXO_ACCESS_TOKEN and EXO_ENDPOINT (or EXO_ENVIRONMENT).
+Prints `devices=<n> pages=<p>` on stdout.
+
+Exit codes:
+  0  every device was read
+  1  a usage or configuration error, or the enumeration failed"
+)]
+struct Args {}
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
+    if let Err(code) = common::parse_args::<Args>(1) {
+        return code;
+    }
     let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
     let (Some(tenant), Some(token)) = (var("EXO_TENANT_ID"), var("EXO_ACCESS_TOKEN")) else {
         eprintln!(

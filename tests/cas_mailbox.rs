@@ -418,8 +418,17 @@ fn example_prints_one_json_object_via_the_embedded_simulator() {
          `cargo build --example device_access --features test-util` first",
     );
     for (yes, after) in [(false, Value::Null), (true, json!("Blocked"))] {
+        // The example never picks a device by itself: name the first device of the tenant
+        // its embedded simulator serves (examples/common::demo_tenant).
+        let tenant = exchange_activesync::testing::TenantBuilder::new()
+            .seed(2024)
+            .mailboxes(120)
+            .devices(300)
+            .rbac_profile(RbacProfile::Full)
+            .build();
+        let identity = tenant.device_identity(tenant.devices().next().unwrap());
         let mut cmd = std::process::Command::new(&bin);
-        cmd.args(["--block", "--format", "json"])
+        cmd.args(["--identity", &identity, "--block", "--format", "json"])
             .env_remove("EXO_TENANT_ID")
             .env_remove("EXO_ENDPOINT");
         if yes {

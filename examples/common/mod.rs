@@ -13,7 +13,8 @@
 //!   `--features azure-identity`).
 //!
 //! Results go to stdout (text by default, `--format json` for machines); logs and progress go
-//! to stderr (`RUST_LOG` controls the level).
+//! to stderr (`RUST_LOG` controls the level), never with colour codes when stderr is not a
+//! terminal.
 #![allow(dead_code)]
 
 use std::sync::Arc;
@@ -24,15 +25,151 @@ use exchange_activesync::testing::{
 };
 use exchange_activesync::{ClientBuilder, Environment, ExchangeClient, HttpExchangeClient};
 
-/// Output format of the examples.
+/// Output format of the examples that print text or JSON (`--format` accepts only these;
+/// clap lists them in `--help` and refuses anything else).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
     /// Human-readable text.
     Text,
     /// JSON.
     Json,
-    /// CSV (where the example supports it).
+}
+
+/// Output format of the examples that also print CSV (the inventory).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum TableFormat {
+    /// An aligned table.
+    Text,
+    /// CSV with a header line.
     Csv,
+    /// JSON lines.
+    Json,
+}
+
+/// Parse the command line; a usage error is printed and exits with `usage_exit` (each
+/// example documents its own codes), `--help` / `--version` exit 0.
+pub fn parse_args<T: clap::Parser>(usage_exit: u8) -> Result<T, std::process::ExitCode> {
+    T::try_parse().map_err(|e| {
+        let _ = e.print();
+        if e.use_stderr() {
+            std::process::ExitCode::from(usage_exit)
+        } else {
+            std::process::ExitCode::SUCCESS
+        }
+    })
+}
+
+/// A notification address (`--notify`): `local@domain`, checked before anything is sent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NotifyAddress(String);
+
+impl NotifyAddress {
+    /// Check `text` (surrounding blanks are ignored): exactly one `@`, a local part of 1 to 64
+    /// characters without blanks, quotes, commas, semicolons or angle brackets, and a domain
+    /// of at least two dot-separated labels of letters, digits and inner hyphens.
+    pub fn parse(text: &str) -> Result<NotifyAddress, String> {
+        let t = text.trim();
+        let bad = |why: &str| Err(format!("'{t}' is not an email address: {why}"));
+        let Some((local, domain)) = t.split_once('@') else {
+            return bad("no '@'");
+        };
+        if domain.contains('@') {
+            return bad("more than one '@'");
+        }
+        if local.is_empty() || local.chars().count() > 64 {
+            return bad("the part before '@' must have 1 to 64 characters");
+        }
+        if local.starts_with('.') || local.ends_with('.') || local.contains("..") {
+            return bad("misplaced '.' before '@'");
+        }
+        if local
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || "\"(),:;<>[]\\".contains(c))
+        {
+            return bad("a blank or one of \"(),:;<>[]\\ before '@'");
+        }
+        let labels: Vec<&str> = domain.split('.').collect();
+        if labels.len() < 2
+            || domain.len() > 253
+            || labels.iter().any(|l| {
+                l.is_empty()
+                    || l.len() > 63
+                    || l.starts_with('-')
+                    || l.ends_with('-')
+                    || !l.chars().all(|c| c.is_alphanumeric() || c == '-')
+            })
+        {
+            return bad("the domain must be like contoso.com");
+        }
+        Ok(NotifyAddress(t.to_string()))
+    }
+
+    /// The address.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for NotifyAddress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A text table: every column as wide as its widest cell (by characters), the last one
+/// unpadded; no cell is ever cut.
+pub struct Table {
+    header: Vec<String>,
+    rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    /// A table with these column titles.
+    pub fn new(header: &[&str]) -> Table {
+        Table {
+            header: header.iter().map(|h| h.to_string()).collect(),
+            rows: Vec::new(),
+        }
+    }
+
+    /// Add a row (missing cells are empty).
+    pub fn row(&mut self, cells: Vec<String>) {
+        self.rows.push(cells);
+    }
+
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Write the table, two spaces between columns.
+    pub fn write(&self, out: &mut impl std::io::Write) -> std::io::Result<()> {
+        let n = self.header.len();
+        let mut widths: Vec<usize> = self.header.iter().map(|h| h.chars().count()).collect();
+        for r in &self.rows {
+            for (i, c) in r.iter().enumerate().take(n) {
+                widths[i] = widths[i].max(c.chars().count());
+            }
+        }
+        let line = |cells: &[String]| {
+            let mut s = String::new();
+            for (i, width) in widths.iter().enumerate() {
+                let c = cells.get(i).map(String::as_str).unwrap_or("");
+                if i + 1 == n {
+                    s.push_str(c);
+                } else {
+                    s.push_str(c);
+                    s.extend(std::iter::repeat_n(' ', width - c.chars().count() + 2));
+                }
+            }
+            s.trim_end().to_string()
+        };
+        writeln!(out, "{}", line(&self.header))?;
+        for r in &self.rows {
+            writeln!(out, "{}", line(r))?;
+        }
+        Ok(())
+    }
 }
 
 /// A connected client and, when the simulator was started, its handle (keep it alive).
@@ -48,25 +185,14 @@ pub struct Connection {
     pub endpoint: String,
 }
 
-/// The device an example acts on: `--identity` when given; against the embedded simulator
-/// without it, the simulated tenant's first device. The error is printed as it is.
+/// The device an example acts on: exactly the `--identity` given (a destructive or
+/// policy-changing example never picks its target by itself, not even in the simulator).
+/// The error is printed as it is.
 pub fn device_identity(
-    identity: Option<&str>,
-    conn: &Connection,
+    identity: &str,
 ) -> Result<exchange_activesync::types::MobileDeviceIdentity, String> {
-    let text = match (identity, &conn.simulator) {
-        (Some(i), _) => i.to_string(),
-        (None, Some(sim)) => {
-            let t = sim.tenant();
-            match t.devices().next() {
-                Some(d) => t.device_identity(d),
-                None => return Err("error: the simulated tenant has no device".into()),
-            }
-        }
-        (None, None) => return Err("error: --identity is required".into()),
-    };
-    exchange_activesync::types::MobileDeviceIdentity::parse(&text)
-        .map_err(|e| format!("error: {}", error_chain(&e)))
+    exchange_activesync::types::MobileDeviceIdentity::parse(identity)
+        .map_err(|e| format!("error: --identity: {}", error_chain(&e)))
 }
 
 fn var(name: &str) -> Option<String> {
@@ -94,12 +220,16 @@ pub fn report(prefix: &str, e: &(dyn std::error::Error + 'static)) {
     eprintln!("{prefix}: {}", error_chain(e));
 }
 
-/// Log to stderr (`RUST_LOG`, default `warn`).
+/// Log to stderr (`RUST_LOG`, default `warn`), in colour only when stderr is a terminal
+/// (and `NO_COLOR` is not set).
 pub fn init_logging() {
+    use std::io::IsTerminal as _;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(colour)
         .with_writer(std::io::stderr)
         .try_init();
 }

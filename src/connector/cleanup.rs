@@ -296,6 +296,12 @@ impl CleanupPlan {
 /// List the stale devices of the tenant as of `now` (pass `Utc::now()` for the real
 /// service): every device joined with its statistics through an [`InventorySync`].
 /// Nothing is changed.
+///
+/// "Now" always comes from the caller, never from the wall clock here. Against a test
+/// tenant (`testing::TenantBuilder`, feature `test-util`), whose clock is fixed at
+/// 2024-06-01 by default, pass the tenant's clock (`fake.tenant().now()`), or build the
+/// tenant with `.now(Utc::now())` and pass `Utc::now()`: a default tenant judged as of
+/// today's date would be stale all through.
 pub async fn plan_stale_cleanup(
     client: Arc<dyn ExchangeClient>,
     criteria: StaleCriteria,

@@ -20,6 +20,31 @@ use crate::types::{ByteSize, ExchangeTimeSpan, Unlimited};
 pub use enums::*;
 pub use field::{FieldValue, is_annotation};
 
+/// Builds one response model outside this crate: `MobileDevice::builder()`,
+/// `MobileDeviceStatistics::builder()`, … return a `ModelBuilder` of that model, with one
+/// setter per field (named like the field, taking anything that converts into its type) and
+/// [`build`](ModelBuilder::build). Unset properties stay `None`, as when `$select` leaves
+/// them out.
+///
+/// ```
+/// use exchange_activesync::models::{ClientType, DeviceAccessState, MobileDevice};
+///
+/// let device = MobileDevice::builder()
+///     .identity(r"alice\ExchangeActiveSyncDevices\iPhone§ABC")
+///     .guid(uuid::Uuid::from_u128(7))
+///     .device_type("iPhone")
+///     .device_id("ABC")
+///     .client_type(ClientType::Eas)
+///     .device_access_state(DeviceAccessState::Blocked)
+///     .build();
+/// assert_eq!(device.device_type.as_deref(), Some("iPhone"));
+/// assert_eq!(device.device_access_state, Some(DeviceAccessState::Blocked));
+/// assert_eq!(device.device_model, None);
+/// ```
+#[derive(Clone, Debug, Default, PartialEq)]
+#[must_use]
+pub struct ModelBuilder<T>(T);
+
 /// Generates a model struct with its hand-rolled `Deserialize` and `Serialize`.
 ///
 /// `adbase` appends the base properties of every AD-backed object (docs/cmdlets.md §0.7).
@@ -96,6 +121,38 @@ macro_rules! model {
         impl $name {
             /// The service property names this model decodes, in output order.
             pub const PROPERTIES: &'static [&'static str] = &[$($key),*];
+
+            #[doc = concat!(
+                "A builder for a `", stringify!($name), "` with chosen properties (every other ",
+                "one `None`), for tests and hand-written mocks outside this crate (the struct is ",
+                "`#[non_exhaustive]`, so it cannot be written as a literal there). One setter ",
+                "per field, named like the field; [`ModelBuilder::extra`] adds an unmodelled ",
+                "property.",
+            )]
+            pub fn builder() -> ModelBuilder<$name> {
+                ModelBuilder($name::default())
+            }
+        }
+
+        impl ModelBuilder<$name> {
+            $(
+                #[doc = concat!("Set `", stringify!($field), "` (service property `", $key, "`).")]
+                pub fn $field(mut self, value: impl Into<$ty>) -> Self {
+                    self.0.$field = Some(value.into());
+                    self
+                }
+            )*
+
+            /// Add a property this version does not model (kept in `extra`, serialized as is).
+            pub fn extra(mut self, key: impl Into<String>, value: impl Into<serde_json::Value>) -> Self {
+                self.0.extra.insert(key.into(), value.into());
+                self
+            }
+
+            #[doc = concat!("The `", stringify!($name), "`.")]
+            pub fn build(self) -> $name {
+                self.0
+            }
         }
 
         impl<'de> serde::Deserialize<'de> for $name {

@@ -259,16 +259,6 @@ impl PermissionReport {
     }
 }
 
-fn truncate(s: &str, width: usize) -> String {
-    if s.chars().count() <= width {
-        s.to_string()
-    } else {
-        let mut t: String = s.chars().take(width.saturating_sub(1)).collect();
-        t.push('…');
-        t
-    }
-}
-
 impl fmt::Display for PermissionReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
@@ -328,7 +318,7 @@ impl fmt::Display for PermissionReport {
                 c.cmdlet,
                 c.access.as_str(),
                 c.status.as_str(),
-                truncate(&evidence, 100)
+                evidence
             )?;
         }
         let remediation: Vec<(&str, &String)> = self

@@ -108,7 +108,45 @@ impl Failure {
     }
 }
 
-/// An in-memory [`ExchangeClient`] backed by the tenant model.
+/// An in-memory [`ExchangeClient`] backed by the tenant model: it runs every cmdlet on a
+/// [`Tenant`] (with the service's validation, RBAC, paging and errors), records the calls,
+/// and fails on request ([`fail`](Self::fail)).
+///
+/// Arrange the tenant through [`tenant_mut`](Self::tenant_mut) (or
+/// [`edit_device`](Self::edit_device)) and assert on [`tenant`](Self::tenant) and
+/// [`calls`](Self::calls).
+///
+/// **The tenant's clock:** a tenant from [`TenantBuilder`](super::TenantBuilder) lives at
+/// [`Tenant::DEFAULT_NOW`] (2024-06-01 00:00:00 UTC) unless built with
+/// [`TenantBuilder::now`](super::TenantBuilder::now). Code under test that uses
+/// `Utc::now()` sees every generated device as stale: build with `.now(Utc::now())`, or
+/// pass `fake.tenant().now()` where the code takes "now" (see
+/// [the tenant's clock](Tenant#the-tenants-clock)).
+///
+/// ```
+/// # async fn demo() -> exchange_activesync::Result<()> {
+/// use chrono::Duration;
+/// use exchange_activesync::ExchangeClientExt;
+/// use exchange_activesync::cmdlets::GetMobileDevice;
+/// use exchange_activesync::testing::{Device, Failure, FakeExchangeClient, TenantBuilder, Times};
+///
+/// let fake = FakeExchangeClient::new(TenantBuilder::new().seed(7).mailboxes(3).devices(5).build());
+/// // This device last synced 200 days ago:
+/// let stale = fake.tenant_mut().create_device(
+///     Device::builder("alice").device_type("Android").last_synced_ago(Duration::days(200)),
+/// );
+/// // The next Get-MobileDevice is throttled (the fake does not retry; retrying callers do).
+/// fake.fail(Some("Get-MobileDevice"), Failure::throttled(Some(1.0)), Times::Once);
+/// let err = fake.call(GetMobileDevice::new()).await.unwrap_err();
+/// assert!(err.is_throttled());
+///
+/// let devices = fake.call(GetMobileDevice::new()).await?;
+/// assert_eq!(devices.items.len(), 6);
+/// assert!(devices.items.iter().any(|d| d.guid == Some(stale)));
+/// assert_eq!(fake.calls_to("Get-MobileDevice").len(), 2);
+/// # Ok(()) }
+/// # tokio::runtime::Runtime::new().unwrap().block_on(demo()).unwrap();
+/// ```
 #[derive(Debug)]
 pub struct FakeExchangeClient {
     tenant: Arc<RwLock<Tenant>>,
@@ -155,6 +193,19 @@ impl FakeExchangeClient {
     /// Write access to the tenant (to arrange a state, or advance a wipe).
     pub fn tenant_mut(&self) -> RwLockWriteGuard<'_, Tenant> {
         self.tenant.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Edit one device of the tenant in place (see [`Tenant::device_mut`]); returns whether a
+    /// device has this GUID.
+    pub fn edit_device(&self, guid: &uuid::Uuid, edit: impl FnOnce(&mut super::Device)) -> bool {
+        let mut tenant = self.tenant_mut();
+        match tenant.device_mut(guid) {
+            Some(mut device) => {
+                edit(&mut device);
+                true
+            }
+            None => false,
+        }
     }
 
     /// A copy of the tenant.

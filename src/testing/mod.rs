@@ -43,6 +43,6 @@ pub use simulator::{
     generated_tenant_domain, refused_endpoint, simulator_token,
 };
 pub use tenant::{
-    AccessRule, CasSettings, Device, Mailbox, MailboxPolicy, OrgSettings, Tenant, TenantBuilder,
-    WipeProgress, WipeState,
+    AccessRule, CasSettings, Device, DeviceBuilder, DeviceMut, Mailbox, MailboxBuilder, MailboxMut,
+    MailboxPolicy, OrgSettings, Tenant, TenantBuilder, WipeProgress, WipeState,
 };

@@ -3,15 +3,43 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use chrono::{DateTime, Duration, TimeZone, Utc};
+use chrono::{DateTime, Duration, Utc};
 use serde_json::Value;
 
 use super::model::{
     AccessRule, Device, Mailbox, MailboxPolicy, OrgSettings, Tenant, WipeState, new_guid,
 };
+use super::spec::{DeviceBuilder, MailboxBuilder};
 use crate::testing::rbac::{Rbac, RbacProfile};
 
-/// Builds a [`Tenant`], empty or generated deterministically from a seed.
+/// Builds a [`Tenant`], empty or generated deterministically from a seed, plus any
+/// hand-made mailboxes and devices ([`with_mailbox`](Self::with_mailbox),
+/// [`with_device`](Self::with_device)).
+///
+/// The tenant's clock is [`Tenant::DEFAULT_NOW`] (2024-06-01 00:00:00 UTC) unless set with
+/// [`now`](Self::now): code that compares with `Utc::now()` should get a tenant built with
+/// `.now(Utc::now())`, or be given [`Tenant::now`].
+///
+/// ```
+/// use chrono::Duration;
+/// use exchange_activesync::testing::{Device, TenantBuilder};
+///
+/// let tenant = TenantBuilder::new()
+///     .seed(42)
+///     .mailboxes(10)
+///     .devices(25)
+///     .with_device(Device::builder("carol").device_model("Pixel 8").never_synced())
+///     .build();
+/// assert_eq!(tenant.device_count(), 26);
+/// assert_eq!(tenant.mailboxes().len(), 11);
+/// assert_eq!(tenant.now().to_rfc3339(), "2024-06-01T00:00:00+00:00");
+/// // Deterministic: the same settings give the same tenant.
+/// let again = TenantBuilder::new().seed(42).mailboxes(10).devices(25).build();
+/// assert!(again.devices().all(|d| tenant.device(&d.guid) == Some(d)));
+/// let carol = tenant.mailbox("carol").unwrap();
+/// assert!(tenant.devices().any(|d| d.last_success_sync.is_none()
+///     && tenant.mailboxes()[d.mailbox].name == carol.name));
+/// ```
 #[derive(Clone, Debug)]
 pub struct TenantBuilder {
     seed: u64,
@@ -21,6 +49,9 @@ pub struct TenantBuilder {
     profile: RbacProfile,
     rbac: Option<Rbac>,
     caller: Option<String>,
+    now: Option<DateTime<Utc>>,
+    mailbox_specs: Vec<MailboxBuilder>,
+    device_specs: Vec<DeviceBuilder>,
 }
 
 impl Default for TenantBuilder {
@@ -137,7 +168,50 @@ impl TenantBuilder {
             profile: RbacProfile::Full,
             rbac: None,
             caller: None,
+            now: None,
+            mailbox_specs: Vec::new(),
+            device_specs: Vec::new(),
         }
+    }
+
+    /// The tenant's clock ([`Tenant::now`]): every generated date (creation, first and last
+    /// syncs, wipes) is drawn relative to it, and so are the "ago" times of
+    /// [`with_device`](Self::with_device). Default: [`Tenant::DEFAULT_NOW`] (2024-06-01
+    /// 00:00:00 UTC), so the same seed gives the same tenant on every run. Code under test
+    /// that reads the wall clock (`Utc::now()`, e.g. a stale-device cutoff) would see every
+    /// generated device as months or years old: build with `.now(Utc::now())` then, or pass
+    /// [`Tenant::now`] to that code instead of `Utc::now()`.
+    ///
+    /// ```
+    /// use chrono::{Duration, Utc};
+    /// use exchange_activesync::testing::TenantBuilder;
+    ///
+    /// let start = Utc::now();
+    /// let tenant = TenantBuilder::new().seed(3).mailboxes(5).devices(20).now(start).build();
+    /// assert_eq!(tenant.now(), start);
+    /// // Every device synced within the two years before the tenant's clock, none after it.
+    /// for d in tenant.devices() {
+    ///     if let Some(last) = d.last_success_sync {
+    ///         assert!(last <= start && last > start - Duration::days(730));
+    ///     }
+    /// }
+    /// ```
+    pub fn now(mut self, now: DateTime<Utc>) -> Self {
+        self.now = Some(now);
+        self
+    }
+
+    /// Add a hand-made mailbox (after the generated ones). See [`Mailbox::builder`].
+    pub fn with_mailbox(mut self, mailbox: MailboxBuilder) -> Self {
+        self.mailbox_specs.push(mailbox);
+        self
+    }
+
+    /// Add a hand-made device (after the generated ones; its owner is created when no
+    /// mailbox matches). See [`Device::builder`] and [`Tenant::create_device`].
+    pub fn with_device(mut self, device: DeviceBuilder) -> Self {
+        self.device_specs.push(device);
+        self
     }
 
     /// Seed of every generated value (GUIDs, names, times).
@@ -186,10 +260,7 @@ impl TenantBuilder {
     /// Build the tenant. Deterministic: the same settings give the same tenant.
     pub fn build(self) -> Tenant {
         let mut rng = fastrand::Rng::with_seed(self.seed ^ 0x5EED_E4C4_A5A1_0001);
-        let epoch = Utc
-            .with_ymd_and_hms(2024, 6, 1, 0, 0, 0)
-            .single()
-            .expect("valid date");
+        let epoch = self.now.unwrap_or(Tenant::DEFAULT_NOW);
         let tenant_id = new_guid(&mut rng);
         let domain = self
             .domain
@@ -234,7 +305,7 @@ impl TenantBuilder {
             self.mailboxes
         };
         if mailboxes == 0 {
-            return tenant;
+            return Self::add_specs(tenant, self.mailbox_specs, self.device_specs);
         }
         // A realistic configuration: a strict policy and a few rules.
         let mut strict = MailboxPolicy::new(
@@ -318,6 +389,20 @@ impl TenantBuilder {
             let mailbox = rng.usize(0..mailboxes);
             let device = generate_device(&mut rng, &tenant, mailbox, epoch);
             tenant.add_device(device);
+        }
+        Self::add_specs(tenant, self.mailbox_specs, self.device_specs)
+    }
+
+    fn add_specs(
+        mut tenant: Tenant,
+        mailboxes: Vec<MailboxBuilder>,
+        devices: Vec<DeviceBuilder>,
+    ) -> Tenant {
+        for m in mailboxes {
+            tenant.create_mailbox(m);
+        }
+        for d in devices {
+            tenant.create_device(d);
         }
         tenant
     }

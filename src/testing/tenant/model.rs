@@ -347,6 +347,32 @@ pub enum WipeProgress {
 }
 
 /// One simulated Exchange Online tenant.
+///
+/// # The tenant's clock
+///
+/// A tenant has a logical clock ([`Tenant::now`]), not the wall clock. A generated tenant
+/// lives at [`Tenant::DEFAULT_NOW`], **2024-06-01 00:00:00 UTC**, unless built with
+/// [`TenantBuilder::now`](super::TenantBuilder::now); every generated date is before it,
+/// and each change the cmdlets make moves it one second on. Code under test that compares
+/// with `Utc::now()` (a stale-device cutoff, "synced in the last 30 days") therefore sees
+/// every generated device as long stale. Either build the tenant at the wall clock:
+///
+/// ```
+/// use chrono::Utc;
+/// use exchange_activesync::testing::TenantBuilder;
+/// let tenant = TenantBuilder::new().seed(1).devices(10).now(Utc::now()).build();
+/// assert!(Utc::now() - tenant.now() < chrono::Duration::minutes(5));
+/// ```
+///
+/// or keep the reproducible default and hand the tenant's clock to the code under test
+/// (`plan_stale_cleanup(client, criteria, fake.tenant().now())`). [`Tenant::set_now`] moves
+/// the clock later (e.g. to make devices age).
+///
+/// # Editing
+///
+/// [`Tenant::create_device`] / [`Tenant::create_mailbox`] add hand-made objects
+/// ([`Device::builder`], [`Mailbox::builder`]); [`Tenant::device_mut`] /
+/// [`Tenant::mailbox_mut`] change existing ones with the indexes kept right.
 #[derive(Clone, Debug)]
 pub struct Tenant {
     pub(crate) tenant_id: Uuid,
@@ -373,6 +399,13 @@ pub(crate) fn new_guid(rng: &mut fastrand::Rng) -> Uuid {
 }
 
 impl Tenant {
+    /// The clock of a tenant built without [`TenantBuilder::now`](super::TenantBuilder::now):
+    /// 2024-06-01 00:00:00 UTC (fixed, so a seed always gives the same tenant).
+    pub const DEFAULT_NOW: DateTime<Utc> = match DateTime::from_timestamp(1_717_200_000, 0) {
+        Some(t) => t,
+        None => DateTime::<Utc>::MIN_UTC,
+    };
+
     /// Tenant id (GUID in the URL path).
     pub fn tenant_id(&self) -> Uuid {
         self.tenant_id
@@ -521,13 +554,15 @@ impl Tenant {
         &self.caller
     }
 
-    /// The tenant's logical clock (no wall clock: it starts at a fixed instant and moves one
-    /// second per change).
+    /// The tenant's logical clock (no wall clock: it starts at the builder's instant,
+    /// [`Tenant::DEFAULT_NOW`] by default, and moves one second per change). See
+    /// [the tenant's clock](Tenant#the-tenants-clock).
     pub fn now(&self) -> DateTime<Utc> {
         self.clock
     }
 
-    /// Set the logical clock.
+    /// Set the logical clock (existing dates stay as they are: moving it on ages every
+    /// device).
     pub fn set_now(&mut self, now: DateTime<Utc>) {
         self.clock = now;
     }
