@@ -158,7 +158,7 @@ async fn main() -> ExitCode {
             &conn.endpoint,
         ),
     });
-    let report = validate_connection(conn.client.clone(), profile, store).await;
+    let report = validate_connection(&*conn.client, profile, store).await;
     match args.format {
         Format::Json => println!("{}", to_json(&report)),
         _ => print_text(&report),

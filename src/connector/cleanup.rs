@@ -20,7 +20,6 @@
 //!   in use again. [`Recheck::WhenPlanOlderThan`] skips the read for a plan made moments ago.
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -291,7 +290,7 @@ impl CleanupPlan {
 /// service): every device joined with its statistics through an [`InventorySync`].
 /// Nothing is changed.
 pub async fn plan_stale_cleanup(
-    client: Arc<dyn ExchangeClient>,
+    client: &dyn ExchangeClient,
     criteria: StaleCriteria,
     now: DateTime<Utc>,
 ) -> Result<CleanupPlan> {
@@ -301,7 +300,7 @@ pub async fn plan_stale_cleanup(
 /// [`plan_stale_cleanup`] with a configured sync (concurrency, limiter, progress); statistics
 /// are switched on.
 pub async fn plan_with(
-    sync: InventorySync,
+    sync: InventorySync<'_>,
     criteria: StaleCriteria,
     now: DateTime<Utc>,
 ) -> Result<CleanupPlan> {

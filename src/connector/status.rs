@@ -216,14 +216,14 @@ pub struct ConnectionReport {
 /// # }
 /// ```
 #[derive(Clone)]
-pub struct ConnectionValidator {
-    client: Arc<dyn ExchangeClient>,
+pub struct ConnectionValidator<'a> {
+    client: &'a dyn ExchangeClient,
     profile: ConnectorProfile,
     permissions: Arc<dyn PermissionCheck>,
     store: Option<Arc<dyn SyncStateStore>>,
 }
 
-impl std::fmt::Debug for ConnectionValidator {
+impl std::fmt::Debug for ConnectionValidator<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ConnectionValidator")
             .field("profile", &self.profile)
@@ -242,10 +242,11 @@ fn is_fatal(e: &Error) -> bool {
     }
 }
 
-impl ConnectionValidator {
+impl<'a> ConnectionValidator<'a> {
     /// A validator for `profile` with the default permission check
-    /// ([`RbacPermissionCheck`]) and no store.
-    pub fn new(client: Arc<dyn ExchangeClient>, profile: ConnectorProfile) -> Self {
+    /// ([`RbacPermissionCheck`]) and no store. It borrows the client: pass `&client`, or
+    /// `&*arc` for an `Arc<dyn ExchangeClient>`.
+    pub fn new(client: &'a dyn ExchangeClient, profile: ConnectorProfile) -> Self {
         ConnectionValidator {
             client,
             profile,
@@ -269,7 +270,7 @@ impl ConnectionValidator {
     /// Run every check. Never fails: problems are reported in the status.
     pub async fn validate(&self) -> ConnectionReport {
         let checked_at = Utc::now();
-        let client = self.client.as_ref();
+        let client = self.client;
         let mut reasons = Vec::new();
         let mut previous = None;
         if let Some(store) = &self.store {
@@ -397,7 +398,7 @@ impl ConnectionValidator {
 
 /// Shorthand for `ConnectionValidator::new(client, profile).store(store).validate()`.
 pub async fn validate_connection(
-    client: Arc<dyn ExchangeClient>,
+    client: &dyn ExchangeClient,
     profile: ConnectorProfile,
     store: Arc<dyn SyncStateStore>,
 ) -> ConnectionReport {
