@@ -295,6 +295,34 @@ impl std::error::Error for WipeError {
     }
 }
 
+/// `?` in a function returning [`crate::Result`]: a mismatched confirmation becomes
+/// [`Error::InvalidInput`] (nothing was sent), the others [`Error::Wipe`], which keeps the
+/// failure (its [`status`](Error::status), [`api`](Error::api), …) and, for
+/// [`WipeError::OutcomeUnknown`], reads as unknown: [`Error::send_state`] is
+/// [`SendState::Ambiguous`](crate::error::SendState::Ambiguous) and
+/// [`Error::may_have_acted`] is `true`.
+impl From<WipeError> for Error {
+    fn from(e: WipeError) -> Self {
+        match e {
+            WipeError::ConfirmationMismatch { .. } => Error::invalid_parameter(
+                Some("Clear-MobileDevice".to_string()),
+                "Identity",
+                e.to_string(),
+            ),
+            WipeError::OutcomeUnknown { identity, source } => Error::Wipe {
+                identity,
+                outcome_unknown: true,
+                failure: Box::new(source),
+            },
+            WipeError::Failed { identity, source } => Error::Wipe {
+                identity,
+                outcome_unknown: false,
+                failure: Box::new(source),
+            },
+        }
+    }
+}
+
 /// Send a remote wipe (`Clear-MobileDevice`), once. A failure after which the service may
 /// have acted ([`Error::may_have_acted`]) gives [`WipeError::OutcomeUnknown`] and is never
 /// retried here; only a definite refusal or a request never sent gives
