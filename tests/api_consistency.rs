@@ -55,7 +55,14 @@ async fn every_helper(client: &dyn ExchangeClient, devices: usize, device: &Mobi
     let (stream, report) = InventorySync::new(client).stream();
     let records: Vec<_> = futures::StreamExt::collect(stream).await;
     assert_eq!(records.len(), devices);
-    assert_eq!(report.await.expect("the stream ran to its end").unwrap().devices, devices);
+    assert_eq!(
+        report
+            .await
+            .expect("the stream ran to its end")
+            .unwrap()
+            .devices,
+        devices
+    );
 
     let status = ConnectionValidator::new(client, ConnectorProfile::ExchangeOnline)
         .validate()
@@ -87,9 +94,13 @@ async fn every_helper(client: &dyn ExchangeClient, devices: usize, device: &Mobi
     .expect("family access");
 
     let now = chrono::Utc::now() + chrono::Duration::days(3650);
-    let plan = plan_stale_cleanup(client, StaleCriteria::older_than(Duration::from_secs(1)), now)
-        .await
-        .expect("plan");
+    let plan = plan_stale_cleanup(
+        client,
+        StaleCriteria::older_than(Duration::from_secs(1)),
+        now,
+    )
+    .await
+    .expect("plan");
     assert_eq!(plan.devices_seen, devices);
     let empty = plan_stale_cleanup(
         client,
@@ -229,8 +240,15 @@ async fn an_unknown_wipe_outcome_still_reads_as_unknown_after_question_mark() {
     let err = wipe_with_question_mark(&fake, &id, &id).await.unwrap_err();
     assert_eq!(err.send_state(), SendState::Ambiguous, "{err:?}");
     assert!(err.may_have_acted());
-    assert!(!err.is_retryable(), "a wipe of unknown outcome is never retried blindly");
-    assert_eq!(err.status(), Some(504), "the service's error stays reachable");
+    assert!(
+        !err.is_retryable(),
+        "a wipe of unknown outcome is never retried blindly"
+    );
+    assert_eq!(
+        err.status(),
+        Some(504),
+        "the service's error stays reachable"
+    );
     assert!(err.api().is_some());
     assert!(matches!(
         &err,

@@ -306,8 +306,7 @@ async fn set_device_access_allow_block_reset_sends_one_set_each() {
     );
     // an unknown device: a clear error, nothing set
     let before = f.calls_to("Set-CASMailbox").len();
-    let missing =
-        MobileDeviceIdentity::new("nobody\\ExchangeActiveSyncDevices\\iPhone§X").unwrap();
+    let missing = MobileDeviceIdentity::new("nobody\\ExchangeActiveSyncDevices\\iPhone§X").unwrap();
     let e = set_device_access(&f, &missing, DeviceAccessAction::Block)
         .await
         .unwrap_err();

@@ -299,10 +299,7 @@ async fn incremental_filters_on_when_changed_and_saves_the_mark() {
     let _ = changed;
     let store = Arc::new(MemoryStore::with(cutoff));
     let client: Arc<dyn ExchangeClient> = Arc::new(chaos);
-    let full = InventorySync::new(&*client)
-        .run(|_| {})
-        .await
-        .unwrap();
+    let full = InventorySync::new(&*client).run(|_| {}).await.unwrap();
     assert_eq!(full.devices, 50);
     let mut delivered = Vec::new();
     let report = InventorySync::new(&*client)

@@ -107,12 +107,7 @@ async fn bad_token_fails() {
         .build()
         .unwrap();
     let (dir, store) = temp_store();
-    let r = validate_connection(
-        &client,
-        ConnectorProfile::HostedExchange,
-        store.clone(),
-    )
-    .await;
+    let r = validate_connection(&client, ConnectorProfile::HostedExchange, store.clone()).await;
     match &r.status {
         ConnectionStatus::Failed { error } => assert!(error.contains("401"), "{error}"),
         other => panic!("expected failed, got {other:?}"),

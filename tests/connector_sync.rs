@@ -306,10 +306,7 @@ async fn a_huge_retry_after_on_a_page_fails_the_sync_with_a_typed_error() {
     );
     let throttle = client.throttle().clone();
     assert_eq!(throttle.max_retry_after(), Duration::from_secs(10));
-    let err = InventorySync::new(&client)
-        .run(|_| {})
-        .await
-        .unwrap_err();
+    let err = InventorySync::new(&client).run(|_| {}).await.unwrap_err();
     assert!(err.to_string().contains("10s"), "{err}");
 }
 
