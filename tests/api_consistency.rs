@@ -308,3 +308,26 @@ fn the_converted_error_keeps_a_wipe_error_s_text() {
     let err: Error = wipe.into();
     assert_eq!(err.to_string(), text);
 }
+
+// ---- re-exports ---------------------------------------------------------------------------
+
+/// The types a caller must name, named only through this crate's paths.
+#[tokio::test]
+async fn the_crates_a_caller_names_are_re_exported() {
+    use exchange_activesync::prelude::{StreamExt as _, TryStreamExt as _};
+    let fake = FakeExchangeClient::new(tenant());
+    let mut devices = exchange_activesync::ExchangeClientExt::get_mobile_device_stream(
+        &fake,
+        exchange_activesync::cmdlets::GetMobileDevice::new(),
+    );
+    let first = devices.try_next().await.unwrap().expect("a device");
+    let guid: exchange_activesync::uuid::Uuid = first.guid.expect("a guid");
+    assert!(!guid.is_nil());
+    let changed: Option<exchange_activesync::chrono::DateTime<exchange_activesync::chrono::Utc>> =
+        first.when_changed_utc;
+    assert!(changed.is_some());
+    let rest: Vec<_> = devices.by_ref().collect().await;
+    assert_eq!(rest.len(), 8);
+    fn is_stream<S: exchange_activesync::prelude::Stream>(_: &S) {}
+    is_stream(&exchange_activesync::futures::stream::empty::<()>());
+}

@@ -111,7 +111,7 @@ impl GetCasMailbox {
     select_setter!();
 }
 
-/// Read access to the parameters (`get_<setter>()`; see the [module](self) documentation).
+/// Read access to the parameters (`get_<setter>()`; see the [module](crate::cmdlets) documentation).
 impl GetCasMailbox {
     /// What [`identity`](Self::identity) set (read access, e.g. for a mock).
     pub fn get_identity(&self) -> Option<&MailboxIdentity> {
@@ -331,7 +331,7 @@ fn check_device_ids<C: Cmdlet>(parameter: &str, change: &Patch<ListChange>) -> R
     Ok(())
 }
 
-/// Read access to the parameters (`get_<setter>()`; see the [module](self) documentation).
+/// Read access to the parameters (`get_<setter>()`; see the [module](crate::cmdlets) documentation).
 impl SetCasMailbox {
     /// What [`identity`](Self::identity) set (read access, e.g. for a mock).
     pub fn get_identity(&self) -> &MailboxIdentity {

@@ -138,7 +138,7 @@ impl GetMobileDevice {
     select_setter!();
 }
 
-/// Read access to the parameters (`get_<setter>()`; see the [module](self) documentation).
+/// Read access to the parameters (`get_<setter>()`; see the [module](crate::cmdlets) documentation).
 impl GetMobileDevice {
     /// What [`identity`](Self::identity) set (read access, e.g. for a mock).
     pub fn get_identity(&self) -> Option<&MobileDeviceIdentity> {
@@ -317,7 +317,7 @@ impl GetMobileDeviceStatistics {
     select_setter!();
 }
 
-/// Read access to the parameters (`get_<setter>()`; see the [module](self) documentation).
+/// Read access to the parameters (`get_<setter>()`; see the [module](crate::cmdlets) documentation).
 impl GetMobileDeviceStatistics {
     /// The `identity` given to the constructor (read access, e.g. for a mock).
     pub fn get_identity(&self) -> Option<&MobileDeviceIdentity> {
@@ -474,7 +474,7 @@ impl ClearMobileDevice {
     }
 }
 
-/// Read access to the parameters (`get_<setter>()`; see the [module](self) documentation).
+/// Read access to the parameters (`get_<setter>()`; see the [module](crate::cmdlets) documentation).
 impl ClearMobileDevice {
     /// What [`identity`](Self::identity) set (read access, e.g. for a mock).
     pub fn get_identity(&self) -> &MobileDeviceIdentity {
@@ -544,7 +544,7 @@ impl RemoveMobileDevice {
     }
 }
 
-/// Read access to the parameters (`get_<setter>()`; see the [module](self) documentation).
+/// Read access to the parameters (`get_<setter>()`; see the [module](crate::cmdlets) documentation).
 impl RemoveMobileDevice {
     /// The `identity` given to the constructor (read access, e.g. for a mock).
     pub fn get_identity(&self) -> &MobileDeviceIdentity {

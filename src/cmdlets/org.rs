@@ -27,7 +27,7 @@ impl GetActiveSyncOrganizationSettings {
     select_setter!();
 }
 
-/// Read access to the parameters (`get_<setter>()`; see the [module](self) documentation).
+/// Read access to the parameters (`get_<setter>()`; see the [module](crate::cmdlets) documentation).
 impl GetActiveSyncOrganizationSettings {
     /// What [`identity`](Self::identity) set (read access, e.g. for a mock).
     pub fn get_identity(&self) -> Option<&str> {
@@ -164,7 +164,7 @@ fn check_insert<C: Cmdlet>(name: &str, v: &Patch<String>) -> Result<()> {
     Ok(())
 }
 
-/// Read access to the parameters (`get_<setter>()`; see the [module](self) documentation).
+/// Read access to the parameters (`get_<setter>()`; see the [module](crate::cmdlets) documentation).
 impl SetActiveSyncOrganizationSettings {
     /// What [`identity`](Self::identity) set (read access, e.g. for a mock).
     pub fn get_identity(&self) -> Option<&str> {

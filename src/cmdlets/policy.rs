@@ -299,7 +299,7 @@ impl GetMobileDeviceMailboxPolicy {
     select_setter!();
 }
 
-/// Read access to the parameters (`get_<setter>()`; see the [module](self) documentation).
+/// Read access to the parameters (`get_<setter>()`; see the [module](crate::cmdlets) documentation).
 impl GetMobileDeviceMailboxPolicy {
     /// What [`identity`](Self::identity) set (read access, e.g. for a mock).
     pub fn get_identity(&self) -> Option<&PolicyIdentity> {
@@ -355,7 +355,7 @@ impl NewMobileDeviceMailboxPolicy {
     policy_settings!(define_setters);
 }
 
-/// Read access to the parameters (`get_<setter>()`; see the [module](self) documentation).
+/// Read access to the parameters (`get_<setter>()`; see the [module](crate::cmdlets) documentation).
 impl NewMobileDeviceMailboxPolicy {
     /// The `name` given to the constructor (read access, e.g. for a mock).
     pub fn get_name(&self) -> &str {
@@ -412,7 +412,7 @@ impl SetMobileDeviceMailboxPolicy {
     policy_settings!(define_setters);
 }
 
-/// Read access to the parameters (`get_<setter>()`; see the [module](self) documentation).
+/// Read access to the parameters (`get_<setter>()`; see the [module](crate::cmdlets) documentation).
 impl SetMobileDeviceMailboxPolicy {
     /// The `identity` given to the constructor (read access, e.g. for a mock).
     pub fn get_identity(&self) -> &PolicyIdentity {
@@ -472,7 +472,7 @@ impl RemoveMobileDeviceMailboxPolicy {
     }
 }
 
-/// Read access to the parameters (`get_<setter>()`; see the [module](self) documentation).
+/// Read access to the parameters (`get_<setter>()`; see the [module](crate::cmdlets) documentation).
 impl RemoveMobileDeviceMailboxPolicy {
     /// The `identity` given to the constructor (read access, e.g. for a mock).
     pub fn get_identity(&self) -> &PolicyIdentity {

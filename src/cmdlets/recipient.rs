@@ -105,7 +105,7 @@ impl GetRecipient {
     select_setter!();
 }
 
-/// Read access to the parameters (`get_<setter>()`; see the [module](self) documentation).
+/// Read access to the parameters (`get_<setter>()`; see the [module](crate::cmdlets) documentation).
 impl GetRecipient {
     /// What [`identity`](Self::identity) set (read access, e.g. for a mock).
     pub fn get_identity(&self) -> Option<&RecipientIdentity> {

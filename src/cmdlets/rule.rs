@@ -30,7 +30,7 @@ impl GetActiveSyncDeviceAccessRule {
     select_setter!();
 }
 
-/// Read access to the parameters (`get_<setter>()`; see the [module](self) documentation).
+/// Read access to the parameters (`get_<setter>()`; see the [module](crate::cmdlets) documentation).
 impl GetActiveSyncDeviceAccessRule {
     /// What [`identity`](Self::identity) set (read access, e.g. for a mock).
     pub fn get_identity(&self) -> Option<&AccessRuleIdentity> {
@@ -93,7 +93,7 @@ impl NewActiveSyncDeviceAccessRule {
     }
 }
 
-/// Read access to the parameters (`get_<setter>()`; see the [module](self) documentation).
+/// Read access to the parameters (`get_<setter>()`; see the [module](crate::cmdlets) documentation).
 impl NewActiveSyncDeviceAccessRule {
     /// The `query_string` given to the constructor (read access, e.g. for a mock).
     pub fn get_query_string(&self) -> &str {
@@ -144,7 +144,7 @@ impl SetActiveSyncDeviceAccessRule {
     }
 }
 
-/// Read access to the parameters (`get_<setter>()`; see the [module](self) documentation).
+/// Read access to the parameters (`get_<setter>()`; see the [module](crate::cmdlets) documentation).
 impl SetActiveSyncDeviceAccessRule {
     /// The `identity` given to the constructor (read access, e.g. for a mock).
     pub fn get_identity(&self) -> &AccessRuleIdentity {
@@ -188,7 +188,7 @@ impl RemoveActiveSyncDeviceAccessRule {
     }
 }
 
-/// Read access to the parameters (`get_<setter>()`; see the [module](self) documentation).
+/// Read access to the parameters (`get_<setter>()`; see the [module](crate::cmdlets) documentation).
 impl RemoveActiveSyncDeviceAccessRule {
     /// The `identity` given to the constructor (read access, e.g. for a mock).
     pub fn get_identity(&self) -> &AccessRuleIdentity {
@@ -250,7 +250,7 @@ impl GetActiveSyncDeviceClass {
     select_setter!();
 }
 
-/// Read access to the parameters (`get_<setter>()`; see the [module](self) documentation).
+/// Read access to the parameters (`get_<setter>()`; see the [module](crate::cmdlets) documentation).
 impl GetActiveSyncDeviceClass {
     /// What [`identity`](Self::identity) set (read access, e.g. for a mock).
     pub fn get_identity(&self) -> Option<&str> {
