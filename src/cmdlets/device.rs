@@ -67,6 +67,37 @@ fn mailbox_routing(inv: Invocation, mailbox: Option<&MailboxIdentity>) -> Invoca
 ///
 /// Sends `ResultSize: "Unlimited"` unless [`result_size`](Self::result_size) is set (the
 /// service otherwise stops at 1000).
+///
+/// ```
+/// use exchange_activesync::cmdlets::GetMobileDevice;
+/// use exchange_activesync::models::DeviceAccessState;
+/// use exchange_activesync::testing::{FakeExchangeClient, TenantBuilder};
+/// use exchange_activesync::types::{Filter, MailboxIdentity};
+/// use exchange_activesync::ExchangeClientExt;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let client = FakeExchangeClient::new(TenantBuilder::new().seed(9).mailboxes(4).devices(16).build());
+/// let all = client.get_mobile_device(GetMobileDevice::new()).await?;
+/// assert_eq!(all.items.len(), 16);
+///
+/// // One mailbox's devices, only two properties of each.
+/// let owner = all.items[0].user_display_name.clone();
+/// let mailbox = MailboxIdentity::new(all.items[0].identity.as_deref().unwrap().split('\\').next().unwrap())?;
+/// let request = GetMobileDevice::for_mailbox(mailbox.clone()).select(["Identity", "DeviceAccessState"]);
+/// assert_eq!(request.get_mailbox(), Some(&mailbox));
+/// let mine = client.get_mobile_device(request).await?;
+/// assert!(!mine.items.is_empty() && mine.items.len() < 16);
+/// assert!(mine.items.iter().all(|d| d.device_model.is_none()), "not selected");
+/// # let _ = owner;
+///
+/// // A server-side filter.
+/// let blocked = client
+///     .get_mobile_device(GetMobileDevice::new().filter(Filter::eq("DeviceAccessState", "Blocked")))
+///     .await?;
+/// assert!(blocked.items.iter().all(|d| d.device_access_state == Some(DeviceAccessState::Blocked)));
+/// # Ok(()) }
+/// ```
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
 pub struct GetMobileDevice {

@@ -180,14 +180,29 @@ pub const DEFAULT_MAX_PENDING_STATISTICS: usize = 10_000;
 ///   wipe acknowledgement) is missed unless statistics are requested; devices removed since
 ///   the mark are not reported (run a full sync to detect deletions).
 ///
-/// ```no_run
-/// # async fn demo(client: std::sync::Arc<dyn exchange_activesync::ExchangeClient>) -> exchange_activesync::Result<()> {
-/// use exchange_activesync::connector::InventorySync;
-/// let report = InventorySync::new(client)
+/// ```
+/// use exchange_activesync::connector::{InventorySync, MemoryStore, SyncStateStore};
+/// use exchange_activesync::prelude::*;
+/// use exchange_activesync::testing::{FakeExchangeClient, TenantBuilder};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> exchange_activesync::Result<()> {
+/// let client = FakeExchangeClient::new(TenantBuilder::new().seed(2).mailboxes(5).devices(20).build());
+/// let mut records = Vec::new();
+/// let report = InventorySync::new(&client)
 ///     .with_statistics(true)
-///     .run(|record| println!("{:?}", record.device.identity))
+///     .run(|record| records.push(record))
 ///     .await?;
-/// println!("{} devices, {} failed mailboxes", report.devices, report.failed_mailboxes.len());
+/// assert!(report.is_complete());
+/// assert_eq!((report.devices, records.len()), (20, 20));
+/// assert!(records.iter().all(|r| r.statistics.is_some()));
+///
+/// // As a stream; the mark of the last complete sync is kept in the store.
+/// let store = std::sync::Arc::new(MemoryStore::new());
+/// let (stream, report) = InventorySync::new(&client).state_store(store.clone()).stream();
+/// assert_eq!(stream.count().await, 20);
+/// let report = report.await.expect("the stream ran to its end")?;
+/// assert_eq!(store.load().await?, Some(report.started_at));
 /// # Ok(()) }
 /// ```
 #[derive(Clone)]

@@ -204,15 +204,30 @@ pub struct ConnectionReport {
 /// access rules, device classes and device counts. A healthy check records a successful sync
 /// in the store (it read the whole device list).
 ///
-/// ```no_run
-/// # async fn demo(client: std::sync::Arc<dyn exchange_activesync::ExchangeClient>) {
+/// ```
+/// use std::sync::Arc;
 /// use exchange_activesync::connector::*;
-/// let store = std::sync::Arc::new(JsonFileStore::new(JsonFileStore::default_path()));
-/// let report = ConnectionValidator::new(client, ConnectorProfile::ExchangeOnline)
-///     .store(store)
+/// use exchange_activesync::testing::{FakeExchangeClient, RbacProfile, TenantBuilder};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let client = FakeExchangeClient::new(TenantBuilder::new().seed(4).devices(8).build());
+/// let store = Arc::new(MemoryStore::new()); // or a JsonFileStore
+/// let report = ConnectionValidator::new(&client, ConnectorProfile::ExchangeOnline)
+///     .store(store.clone())
 ///     .validate()
 ///     .await;
-/// println!("{}", report.status.as_str());
+/// assert_eq!(report.status, ConnectionStatus::Healthy);
+/// assert_eq!(report.devices.map(|d| d.total), Some(8));
+/// assert!(report.last_successful_sync.is_some());
+///
+/// // A read-only account: readable, but the connector's writes are missing.
+/// let read_only = FakeExchangeClient::new(
+///     TenantBuilder::new().seed(4).rbac_profile(RbacProfile::ReadOnly).build(),
+/// );
+/// let report = validate_connection(&read_only, ConnectorProfile::ExchangeOnline, store).await;
+/// assert_eq!(report.status.as_str(), "degraded");
+/// assert!(!report.permissions.unwrap().all_granted);
 /// # }
 /// ```
 #[derive(Clone)]
