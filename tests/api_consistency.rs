@@ -199,11 +199,11 @@ fn every_identity_type_constructs_the_same_way() {
     // `new` takes a `&str` or a `String`, like the other identity types.
     assert_eq!(
         MobileDeviceIdentity::new(device).unwrap(),
-        MobileDeviceIdentity::new(device.to_string()).unwrap()
+        MobileDeviceIdentity::new(String::from(device)).unwrap()
     );
     assert_eq!(
         MailboxIdentity::new("alice").unwrap(),
-        MailboxIdentity::new("alice".to_string()).unwrap()
+        MailboxIdentity::new(String::from("alice")).unwrap()
     );
     assert!(MobileDeviceIdentity::new("alice*").is_err());
     #[allow(deprecated)]

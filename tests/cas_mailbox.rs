@@ -35,7 +35,7 @@ fn mailbox_with_two_devices(t: &Tenant) -> (String, Vec<(MobileDeviceIdentity, S
             .filter(|d| d.mailbox == m && !d.device_id.is_empty())
             .map(|d| {
                 (
-                    MobileDeviceIdentity::new(&t.device_identity(d)).unwrap(),
+                    MobileDeviceIdentity::new(t.device_identity(d)).unwrap(),
                     d.device_id.clone(),
                     d.access_state.clone(),
                 )

@@ -151,7 +151,7 @@ async fn plan_lists_devices_by_last_sync_never_synced_and_filters() {
         let t = f.tenant();
         let d = t.device(&stale[0]).unwrap();
         let id = t.device_identity(d);
-        let mailbox = MobileDeviceIdentity::new(&id)
+        let mailbox = MobileDeviceIdentity::new(id)
             .unwrap()
             .mailbox()
             .unwrap()

@@ -96,7 +96,7 @@ fn tenant_guids(fake: &FakeExchangeClient) -> HashSet<Uuid> {
 fn mailbox_of_first_device(fake: &FakeExchangeClient) -> String {
     let t = fake.tenant();
     let d = t.devices().next().unwrap();
-    let id = MobileDeviceIdentity::new(&t.device_identity(d)).unwrap();
+    let id = MobileDeviceIdentity::new(t.device_identity(d)).unwrap();
     id.mailbox().unwrap().to_string()
 }
 
@@ -124,7 +124,7 @@ async fn exact_tenant_devices_despite_expired_continuations_and_a_failing_mailbo
         let t = chaos.inner.tenant();
         t.devices()
             .filter(|d| {
-                MobileDeviceIdentity::new(&t.device_identity(d))
+                MobileDeviceIdentity::new(t.device_identity(d))
                     .unwrap()
                     .mailbox()
                     == Some(bad.as_str())

@@ -473,7 +473,7 @@ async fn a_wipe_reset_mid_body_is_not_retried_and_is_ambiguous() {
         let requests = s.request_count();
         let e = client(&s)
             .clear_mobile_device(ClearMobileDevice::full_wipe(
-                MobileDeviceIdentity::new(&identity).expect("identity"),
+                MobileDeviceIdentity::new(identity).expect("identity"),
             ))
             .await
             .expect_err("the reset is returned");
@@ -570,7 +570,7 @@ async fn a_next_link_on_a_wipe_answer_does_not_send_the_wipe_twice() {
         ));
         let outcome = client(&s)
             .clear_mobile_device(ClearMobileDevice::full_wipe(
-                MobileDeviceIdentity::new(&identity).expect("identity"),
+                MobileDeviceIdentity::new(identity).expect("identity"),
             ))
             .await
             .expect("the wipe is accepted");

@@ -65,7 +65,7 @@ pub fn device_identity(
         }
         (None, None) => return Err("error: --identity is required".into()),
     };
-    exchange_activesync::types::MobileDeviceIdentity::new(&text)
+    exchange_activesync::types::MobileDeviceIdentity::new(text)
         .map_err(|e| format!("error: {}", error_chain(&e)))
 }
 
