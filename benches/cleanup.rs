@@ -62,7 +62,7 @@ async fn run(concurrency: usize) -> (Duration, u64, u64) {
         .await
         .expect("simulator starts");
     let client = client(&sim);
-    let plan = plan_stale_cleanup(client.clone(), StaleCriteria::older_than(days(90)), now)
+    let plan = plan_stale_cleanup(&*client, StaleCriteria::older_than(days(90)), now)
         .await
         .expect("plan");
     assert_eq!(plan.candidates.len(), DEVICES);

@@ -122,7 +122,7 @@ async fn adaptive(
     let mut seen: HashSet<Uuid> = HashSet::with_capacity(expected.len());
     let mut joined = 0usize;
     let mut duplicates = 0usize;
-    let report = InventorySync::new(client.clone())
+    let report = InventorySync::new(&*client)
         .with_statistics(true)
         .run(|record| {
             if record

@@ -128,7 +128,7 @@ async fn main() -> ExitCode {
         criteria = criteria.mailbox(m);
     }
     eprintln!("reading the inventory (devices and statistics)…");
-    let plan = match plan_stale_cleanup(conn.client.clone(), criteria, now).await {
+    let plan = match plan_stale_cleanup(&*conn.client, criteria, now).await {
         Ok(p) => p,
         Err(e) => {
             common::report("error", &e);

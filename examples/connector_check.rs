@@ -172,7 +172,7 @@ async fn main() -> ExitCode {
             &conn.endpoint,
         ),
     });
-    let report = validate_connection(conn.client.clone(), profile, store).await;
+    let report = validate_connection(&*conn.client, profile, store).await;
     match args.format {
         Format::Json => println!("{}", to_json(&report)),
         Format::Text => print_text(&report),

@@ -137,7 +137,7 @@ async fn main() -> ExitCode {
     {
         write_error = Some(e);
     }
-    let result = InventorySync::new(conn.client.clone())
+    let result = InventorySync::new(&*conn.client)
         .with_statistics(args.with_statistics)
         .on_progress(move |p| {
             if let Some(b) = &progress_bar {

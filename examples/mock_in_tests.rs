@@ -19,7 +19,7 @@ use exchange_activesync::testing::{Failure, FakeExchangeClient, Responder, Tenan
 use exchange_activesync::{ExchangeClient, Result};
 
 /// The downstream code under test: how many devices are blocked?
-async fn count_blocked(client: Arc<dyn ExchangeClient>) -> Result<usize> {
+async fn count_blocked(client: &dyn ExchangeClient) -> Result<usize> {
     let mut blocked = 0;
     InventorySync::new(client)
         .run(|r| {
@@ -50,7 +50,7 @@ async fn check_with_the_fake() -> Result<()> {
         Failure::throttled(Some(0.1)),
         Times::Once,
     );
-    let n = count_blocked(fake.clone()).await?;
+    let n = count_blocked(&*fake).await?;
     assert_eq!(n, expected);
     assert_eq!(fake.calls_to("Get-MobileDevice").len(), 2, "one retry");
     println!("fake: {n} blocked device(s), as in the tenant model");
@@ -71,7 +71,7 @@ fn two_devices() -> Responder {
 }
 
 async fn check_with_a_responder() -> Result<()> {
-    let n = count_blocked(Arc::new(two_devices())).await?;
+    let n = count_blocked(&two_devices()).await?;
     assert_eq!(n, 1);
     println!("responder: {n} blocked device");
     Ok(())

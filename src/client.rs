@@ -188,7 +188,7 @@ macro_rules! named_methods {
 /// // a single object, a destructive cmdlet (POSTed once, never paged)
 /// let settings = client.get_active_sync_organization_settings(GetActiveSyncOrganizationSettings::new()).await?;
 /// println!("{:?}", settings.value.default_access_level);
-/// let id = MobileDeviceIdentity::parse("5c1f6a2e-0d4b-4a5e-9a0f-2b1d3c4e5f60")?;
+/// let id = MobileDeviceIdentity::new("5c1f6a2e-0d4b-4a5e-9a0f-2b1d3c4e5f60")?;
 /// let outcome = client.clear_mobile_device(ClearMobileDevice::account_only(id)).await?;
 /// for w in &outcome.warnings { println!("{w}"); }
 /// # Ok(()) }
@@ -508,7 +508,7 @@ mod tests {
         use crate::cmdlets::ClearMobileDevice;
         use crate::types::MobileDeviceIdentity;
         let c = AlwaysMore(AtomicUsize::new(0));
-        let id = MobileDeviceIdentity::parse("5c1f6a2e-0d4b-4a5e-9a0f-2b1d3c4e5f60").unwrap();
+        let id = MobileDeviceIdentity::new("5c1f6a2e-0d4b-4a5e-9a0f-2b1d3c4e5f60").unwrap();
         let outcome = c
             .clear_mobile_device(ClearMobileDevice::account_only(id))
             .await

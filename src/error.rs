@@ -444,6 +444,20 @@ pub enum Error {
     /// The client implementation does not support this operation (for example a hand-written
     /// test double that did not implement a method).
     Unsupported(String),
+    /// A remote wipe that failed or whose outcome is unknown (what a
+    /// `connector::WipeError` becomes with `?`). The failure is kept in `failure`:
+    /// [`status`](Error::status), [`api`](Error::api) and the other accessors look through to
+    /// it. With `outcome_unknown`, [`send_state`](Error::send_state) is
+    /// [`SendState::Ambiguous`] and [`may_have_acted`](Error::may_have_acted) is `true`: check
+    /// the device's statistics before sending the wipe again.
+    Wipe {
+        /// The device.
+        identity: String,
+        /// The service may have queued the wipe.
+        outcome_unknown: bool,
+        /// The failure.
+        failure: Box<Error>,
+    },
 }
 
 /// How [`Error`] and its wrappers print: a wrapper that shows its inner error's text in its
@@ -500,6 +514,19 @@ impl fmt::Display for Error {
                 max.as_secs_f64()
             ),
             Error::Unsupported(m) => write!(f, "operation not supported by this client: {m}"),
+            Error::Wipe {
+                identity,
+                outcome_unknown: true,
+                failure,
+            } => write!(
+                f,
+                "the wipe of {identity} may or may not have been queued ({failure}); check the \
+                 device statistics (DeviceWipeRequestTime / AccountOnlyDeviceWipeRequestTime) \
+                 before retrying"
+            ),
+            Error::Wipe {
+                identity, failure, ..
+            } => write!(f, "the wipe of {identity} failed: {failure}"),
         }
     }
 }
@@ -513,6 +540,7 @@ impl std::error::Error for Error {
             Error::RetriesExhausted { last, .. } | Error::RetryAfterTooLong { last, .. } => {
                 last.source()
             }
+            Error::Wipe { failure, .. } => failure.source(),
             _ => None,
         }
     }
@@ -668,13 +696,14 @@ impl Error {
         }))
     }
 
-    /// The innermost error (unwraps [`Error::RetriesExhausted`] and
-    /// [`Error::RetryAfterTooLong`]).
+    /// The innermost error (unwraps [`Error::RetriesExhausted`],
+    /// [`Error::RetryAfterTooLong`] and [`Error::Wipe`]).
     pub fn root(&self) -> &Error {
         match self {
             Error::RetriesExhausted { last, .. } | Error::RetryAfterTooLong { last, .. } => {
                 last.root()
             }
+            Error::Wipe { failure, .. } => failure.root(),
             other => other,
         }
     }
@@ -735,7 +764,7 @@ impl Error {
 
     /// Whether the same request may succeed if retried later (for a read-only cmdlet).
     pub fn is_retryable(&self) -> bool {
-        if self.is_retry_after_too_long() {
+        if self.is_retry_after_too_long() || self.is_outcome_unknown_wipe() {
             return false;
         }
         match self.root() {
@@ -751,6 +780,9 @@ impl Error {
     /// [`SendState`]). Mutating calls are retried only after failures that were not
     /// processed, so the last attempt's state is the state of the whole call.
     pub fn send_state(&self) -> SendState {
+        if self.is_outcome_unknown_wipe() {
+            return SendState::Ambiguous;
+        }
         match self.root() {
             Error::Transport { send_state, .. } => *send_state,
             Error::Timeout { kind, .. } => match kind {
@@ -762,6 +794,19 @@ impl Error {
             // A success status whose body could not be understood: the cmdlet may have run.
             Error::Decode { .. } => SendState::Ambiguous,
             _ => SendState::NotSent,
+        }
+    }
+
+    /// A wipe whose outcome is unknown (possibly inside a retry wrapper).
+    fn is_outcome_unknown_wipe(&self) -> bool {
+        match self {
+            Error::Wipe {
+                outcome_unknown, ..
+            } => *outcome_unknown,
+            Error::RetriesExhausted { last, .. } | Error::RetryAfterTooLong { last, .. } => {
+                last.is_outcome_unknown_wipe()
+            }
+            _ => false,
         }
     }
 

@@ -35,6 +35,46 @@
 //!   tenant's failure its own result);
 //! * `testing` (feature `test-util`): the fake tenant, `FakeExchangeClient`, the simulator and
 //!   the typed `Responder` for mocks.
+//!
+//! ## Quick start
+//!
+//! The same code runs against a real tenant ([`http::client_from_env`]) and, as here, against
+//! the in-memory fake tenant of feature `test-util`:
+//!
+//! ```
+//! use exchange_activesync::prelude::*;
+//! use exchange_activesync::cmdlets::GetMobileDevice;
+//! use exchange_activesync::testing::{FakeExchangeClient, TenantBuilder};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> exchange_activesync::Result<()> {
+//! let client = FakeExchangeClient::new(TenantBuilder::new().seed(1).devices(12).build());
+//! // Stream every device (one page in memory at a time)...
+//! let mut devices = client.get_mobile_device_stream(GetMobileDevice::new());
+//! let mut count = 0;
+//! while let Some(device) = devices.try_next().await? {
+//!     assert!(device.guid.is_some());
+//!     count += 1;
+//! }
+//! assert_eq!(count, 12);
+//! // ...or run a connector job over the same client.
+//! let report = exchange_activesync::connector::InventorySync::new(&client)
+//!     .run(|_| {})
+//!     .await?;
+//! assert_eq!(report.devices, 12);
+//! # Ok(()) }
+//! ```
+//!
+//! ## Dependencies you do not need to add
+//!
+//! Everything a caller has to name is reachable through this crate: [`chrono`] (timestamps
+//! of the models), [`uuid`] (GUIDs), [`futures`] and, in [`prelude`], the stream traits
+//! ([`futures::Stream`], [`StreamExt`](futures::StreamExt),
+//! [`TryStreamExt`](futures::TryStreamExt)) that consume [`ObjectStream`] and
+//! `InventorySync::stream`, and [`async_trait`](macro@async_trait) to implement
+//! [`ExchangeClient`]. What you add yourself is an async runtime (`tokio`, with the `macros`
+//! and `rt-multi-thread` or `rt` features for `#[tokio::main]`), and `serde_json` only if you
+//! serialize the models yourself.
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
@@ -60,6 +100,33 @@ pub mod typed;
 pub mod types;
 
 pub use async_trait::async_trait;
+/// Date and time types of the models (`DateTime<Utc>`), re-exported.
+pub use chrono;
+/// Streams and their combinators, re-exported (the traits are also in [`prelude`]).
+pub use futures;
+/// GUIDs of the models and identities, re-exported.
+pub use uuid;
+
+/// What most callers need in scope: the client traits and the stream traits that consume
+/// [`ObjectStream`] and the stream of `InventorySync::stream`.
+///
+/// ```
+/// use exchange_activesync::prelude::*;
+/// use exchange_activesync::uuid::Uuid;
+/// use exchange_activesync::chrono::{DateTime, Utc};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let mut numbers = exchange_activesync::futures::stream::iter([1, 2, 3]);
+/// assert_eq!(numbers.next().await, Some(1));
+/// let never: Option<DateTime<Utc>> = None;
+/// assert!(never.is_none() && !Uuid::nil().to_string().is_empty());
+/// # }
+/// ```
+pub mod prelude {
+    pub use crate::client::{ExchangeClient, ExchangeClientExt};
+    pub use futures::{Stream, StreamExt, TryStreamExt};
+}
 pub use catalog::{CmdletInfo, CmdletKind, ConnectorProfile};
 pub use client::{ExchangeClient, ExchangeClientExt, ModuleFile, ModuleFileEntry};
 pub use environment::Environment;

@@ -1,5 +1,5 @@
 //! The one paging loop: every listing (collected, streamed, enumerated by the inventory sync
-//! or the connection check) is read through a [`Pager`], which applies the same rules:
+//! or the connection check) is read through one internal pager, which applies the same rules:
 //!
 //! * a cmdlet whose [`crate::catalog`] shape is not a listing is POSTed once; a next
 //!   link it offers anyway is reported as a warning and not followed (a destructive cmdlet is
@@ -254,7 +254,7 @@ fn absorb_warnings(report: &mut StreamReport, warnings: Vec<Warning>, has_next: 
 /// Fetching is the caller's business (so the inventory sync can put its limiter and retries
 /// around it); [`Pager::accept`] and [`Pager::recover`] apply the rules of this module.
 #[derive(Debug)]
-pub struct Pager {
+pub(crate) struct Pager {
     cmdlet: String,
     follow: bool,
     key: Option<RowKey>,

@@ -35,7 +35,7 @@ fn mailbox_with_two_devices(t: &Tenant) -> (String, Vec<(MobileDeviceIdentity, S
             .filter(|d| d.mailbox == m && !d.device_id.is_empty())
             .map(|d| {
                 (
-                    MobileDeviceIdentity::parse(&t.device_identity(d)).unwrap(),
+                    MobileDeviceIdentity::new(t.device_identity(d)).unwrap(),
                     d.device_id.clone(),
                     d.access_state.clone(),
                 )
@@ -306,8 +306,7 @@ async fn set_device_access_allow_block_reset_sends_one_set_each() {
     );
     // an unknown device: a clear error, nothing set
     let before = f.calls_to("Set-CASMailbox").len();
-    let missing =
-        MobileDeviceIdentity::parse("nobody\\ExchangeActiveSyncDevices\\iPhone§X").unwrap();
+    let missing = MobileDeviceIdentity::new("nobody\\ExchangeActiveSyncDevices\\iPhone§X").unwrap();
     let e = set_device_access(&f, &missing, DeviceAccessAction::Block)
         .await
         .unwrap_err();

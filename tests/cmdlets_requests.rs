@@ -79,7 +79,7 @@ fn check(inv: &Invocation, name: &str, kind: CmdletKind, params: Value) {
 }
 
 fn device() -> MobileDeviceIdentity {
-    MobileDeviceIdentity::parse("alice\\ExchangeActiveSyncDevices\\iPhone§ApplB4F3").unwrap()
+    MobileDeviceIdentity::new("alice\\ExchangeActiveSyncDevices\\iPhone§ApplB4F3").unwrap()
 }
 
 #[tokio::test]
@@ -509,7 +509,7 @@ async fn get_recipient() {
 #[tokio::test]
 async fn clear_mobile_device_intents() {
     let c = Recorder::default();
-    let id = MobileDeviceIdentity::parse("5c1f6a2e-0d4b-4a5e-9a0f-2b1d3c4e5f60").unwrap();
+    let id = MobileDeviceIdentity::new("5c1f6a2e-0d4b-4a5e-9a0f-2b1d3c4e5f60").unwrap();
     c.clear_mobile_device(
         ClearMobileDevice::account_only(id.clone()).notify(["helpdesk@contoso.com"]),
     )

@@ -131,7 +131,7 @@ async fn check_request(server: &MockServer, expected: &Expected) {
 }
 
 fn device() -> MobileDeviceIdentity {
-    MobileDeviceIdentity::parse("alice\\ExchangeActiveSyncDevices\\iPhone§B4F3A9C2D1E0").unwrap()
+    MobileDeviceIdentity::new("alice\\ExchangeActiveSyncDevices\\iPhone§B4F3A9C2D1E0").unwrap()
 }
 
 fn utc(y: i32, mo: u32, d: u32, h: u32, mi: u32, s: u32) -> chrono::DateTime<Utc> {

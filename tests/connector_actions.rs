@@ -32,7 +32,7 @@ fn first_device(f: &FakeExchangeClient) -> (Uuid, MobileDeviceIdentity) {
     let d = t.devices().next().unwrap();
     (
         d.guid,
-        MobileDeviceIdentity::parse(&t.device_identity(d)).unwrap(),
+        MobileDeviceIdentity::new(t.device_identity(d)).unwrap(),
     )
 }
 

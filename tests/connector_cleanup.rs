@@ -68,7 +68,7 @@ fn days(n: u64) -> Duration {
 
 async fn plan(f: &Arc<FakeExchangeClient>, criteria: StaleCriteria) -> CleanupPlan {
     let now = f.tenant().now();
-    plan_stale_cleanup(f.clone(), criteria, now).await.unwrap()
+    plan_stale_cleanup(&**f, criteria, now).await.unwrap()
 }
 
 fn guids(plan: &CleanupPlan) -> Vec<Uuid> {
@@ -153,7 +153,7 @@ async fn plan_lists_devices_by_last_sync_never_synced_and_filters() {
         let t = f.tenant();
         let d = t.device(&stale[0]).unwrap();
         let id = t.device_identity(d);
-        let mailbox = MobileDeviceIdentity::parse(&id)
+        let mailbox = MobileDeviceIdentity::new(id)
             .unwrap()
             .mailbox()
             .unwrap()
@@ -500,7 +500,7 @@ fn http_client(sim: &SimulatorHandle) -> HttpExchangeClient {
 
 async fn sim_plan(sim: &SimulatorHandle, client: Arc<dyn ExchangeClient>) -> CleanupPlan {
     let now: DateTime<Utc> = sim.tenant().now();
-    plan_stale_cleanup(client, StaleCriteria::older_than(days(90)), now)
+    plan_stale_cleanup(&*client, StaleCriteria::older_than(days(90)), now)
         .await
         .unwrap()
 }

@@ -96,7 +96,7 @@ fn tenant_guids(fake: &FakeExchangeClient) -> HashSet<Uuid> {
 fn mailbox_of_first_device(fake: &FakeExchangeClient) -> String {
     let t = fake.tenant();
     let d = t.devices().next().unwrap();
-    let id = MobileDeviceIdentity::parse(&t.device_identity(d)).unwrap();
+    let id = MobileDeviceIdentity::new(t.device_identity(d)).unwrap();
     id.mailbox().unwrap().to_string()
 }
 
@@ -124,7 +124,7 @@ async fn exact_tenant_devices_despite_expired_continuations_and_a_failing_mailbo
         let t = chaos.inner.tenant();
         t.devices()
             .filter(|d| {
-                MobileDeviceIdentity::parse(&t.device_identity(d))
+                MobileDeviceIdentity::new(t.device_identity(d))
                     .unwrap()
                     .mailbox()
                     == Some(bad.as_str())
@@ -137,7 +137,7 @@ async fn exact_tenant_devices_despite_expired_continuations_and_a_failing_mailbo
     let mut records = Vec::new();
     let progress = Arc::new(Mutex::new(Vec::new()));
     let p = progress.clone();
-    let report = InventorySync::new(client)
+    let report = InventorySync::new(&*client)
         .with_statistics(true)
         .on_progress(move |s| p.lock().unwrap().push(s.clone()))
         .run(|r| records.push(r))
@@ -184,7 +184,7 @@ async fn statistics_are_read_once_per_mailbox_across_pages() {
             (expected, mailboxes)
         };
         let client: Arc<dyn ExchangeClient> = chaos.clone();
-        let mut sync = InventorySync::new(client).with_statistics(true);
+        let mut sync = InventorySync::new(&*client).with_statistics(true);
         if let Some(rows) = pending {
             sync = sync.max_pending_statistics(rows);
         }
@@ -219,7 +219,7 @@ async fn statistics_are_read_once_per_mailbox_across_pages() {
 #[tokio::test]
 async fn stream_delivers_every_device_once() {
     let client: Arc<dyn ExchangeClient> = Arc::new(Chaos::new(fake(120, 30)));
-    let (stream, handle) = InventorySync::new(client).stream();
+    let (stream, handle) = InventorySync::new(&*client).stream();
     let records: Vec<DeviceRecord> = stream.collect().await;
     let report = handle.await.unwrap().unwrap();
     assert_eq!(records.len(), 120);
@@ -245,7 +245,7 @@ async fn the_sync_makes_no_retries_of_its_own() {
     );
     let chaos = Arc::new(chaos);
     let client: Arc<dyn ExchangeClient> = chaos.clone();
-    let err = InventorySync::new(client.clone())
+    let err = InventorySync::new(&*client)
         .with_statistics(true)
         .run(|_| {})
         .await
@@ -256,7 +256,7 @@ async fn the_sync_makes_no_retries_of_its_own() {
         1,
         "the page was retried"
     );
-    let report = InventorySync::new(client)
+    let report = InventorySync::new(&*client)
         .with_statistics(true)
         .run(|_| {})
         .await
@@ -299,13 +299,10 @@ async fn incremental_filters_on_when_changed_and_saves_the_mark() {
     let _ = changed;
     let store = Arc::new(MemoryStore::with(cutoff));
     let client: Arc<dyn ExchangeClient> = Arc::new(chaos);
-    let full = InventorySync::new(client.clone())
-        .run(|_| {})
-        .await
-        .unwrap();
+    let full = InventorySync::new(&*client).run(|_| {}).await.unwrap();
     assert_eq!(full.devices, 50);
     let mut delivered = Vec::new();
-    let report = InventorySync::new(client)
+    let report = InventorySync::new(&*client)
         .state_store(store.clone())
         .incremental()
         .run(|r| delivered.push(r))
@@ -374,7 +371,7 @@ async fn over_http_with_throttling_resets_and_expiring_skiptokens() {
     let s2 = sim.clone();
     let pages = Arc::new(Mutex::new(0usize));
     let p2 = pages.clone();
-    let report = InventorySync::new(client)
+    let report = InventorySync::new(&*client)
         .with_statistics(true)
         .on_progress(move |_| {
             let mut p = p2.lock().unwrap();

@@ -36,7 +36,7 @@ async fn healthy_counts_everything_and_persists_the_sync() {
     let default_level = fake.tenant().org_settings().default_access_level.clone();
     let client: Arc<dyn ExchangeClient> = Arc::new(fake);
     let (dir, store) = temp_store();
-    let r = validate_connection(client, ConnectorProfile::ExchangeOnline, store.clone()).await;
+    let r = validate_connection(&*client, ConnectorProfile::ExchangeOnline, store.clone()).await;
     assert_eq!(r.status, ConnectionStatus::Healthy, "{r:?}");
     let p = r.permissions.as_ref().unwrap();
     assert!(p.all_granted);
@@ -72,7 +72,7 @@ async fn missing_permission_is_degraded_and_keeps_the_previous_sync() {
         .unwrap()
         .with_timezone(&chrono::Utc);
     store.save(before).await.unwrap();
-    let r = ConnectionValidator::new(client.clone(), ConnectorProfile::ExchangeOnline)
+    let r = ConnectionValidator::new(&*client, ConnectorProfile::ExchangeOnline)
         .store(store.clone())
         .validate()
         .await;
@@ -107,12 +107,7 @@ async fn bad_token_fails() {
         .build()
         .unwrap();
     let (dir, store) = temp_store();
-    let r = validate_connection(
-        Arc::new(client),
-        ConnectorProfile::HostedExchange,
-        store.clone(),
-    )
-    .await;
+    let r = validate_connection(&client, ConnectorProfile::HostedExchange, store.clone()).await;
     match &r.status {
         ConnectionStatus::Failed { error } => assert!(error.contains("401"), "{error}"),
         other => panic!("expected failed, got {other:?}"),
@@ -138,7 +133,7 @@ async fn an_expired_first_continuation_still_counts_every_device() {
         .unwrap();
     sim.expire_next_continuation();
     let (dir, store) = temp_store();
-    let r = validate_connection(Arc::new(client), ConnectorProfile::HostedExchange, store).await;
+    let r = validate_connection(&client, ConnectorProfile::HostedExchange, store).await;
     let devices = r.devices.as_ref().expect("devices are counted");
     assert_eq!(devices.total, total, "{r:?}");
     if let ConnectionStatus::Degraded { reasons } = &r.status {

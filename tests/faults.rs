@@ -473,7 +473,7 @@ async fn a_wipe_reset_mid_body_is_not_retried_and_is_ambiguous() {
         let requests = s.request_count();
         let e = client(&s)
             .clear_mobile_device(ClearMobileDevice::full_wipe(
-                MobileDeviceIdentity::parse(&identity).expect("identity"),
+                MobileDeviceIdentity::new(identity).expect("identity"),
             ))
             .await
             .expect_err("the reset is returned");
@@ -570,7 +570,7 @@ async fn a_next_link_on_a_wipe_answer_does_not_send_the_wipe_twice() {
         ));
         let outcome = client(&s)
             .clear_mobile_device(ClearMobileDevice::full_wipe(
-                MobileDeviceIdentity::parse(&identity).expect("identity"),
+                MobileDeviceIdentity::new(identity).expect("identity"),
             ))
             .await
             .expect("the wipe is accepted");
@@ -850,7 +850,7 @@ async fn sync(
 ) {
     let client: Arc<dyn ExchangeClient> = Arc::new(client);
     let mut rows = Vec::new();
-    let sync = InventorySync::new(client).with_statistics(true);
+    let sync = InventorySync::new(&*client).with_statistics(true);
     let report = configure(sync)
         .run(|r| rows.push(r))
         .await
@@ -947,7 +947,7 @@ async fn inventory_sync_gives_up_with_a_typed_error_when_skiptokens_keep_expirin
         let h = s.handle.clone();
         let client: Arc<dyn ExchangeClient> = Arc::new(client(&s));
         let mut delivered = HashSet::new();
-        let e = InventorySync::new(client)
+        let e = InventorySync::new(&*client)
             .max_restarts(2)
             // Every continuation the sync is about to follow expires.
             .on_progress(move |_| h.expire_next_continuation())
@@ -968,7 +968,7 @@ async fn inventory_sync_stream_reports_the_failure_through_its_handle() {
         let s = sim().await;
         let h = s.handle.clone();
         let client: Arc<dyn ExchangeClient> = Arc::new(client(&s));
-        let (stream, handle) = InventorySync::new(client)
+        let (stream, handle) = InventorySync::new(&*client)
             .on_progress(move |_| {
                 h.push_fault(step(
                     GET,
@@ -980,7 +980,7 @@ async fn inventory_sync_stream_reports_the_failure_through_its_handle() {
         let records: Vec<_> = stream.collect().await;
         let e = handle
             .await
-            .expect("the sync task does not panic")
+            .expect("the sync ran to its end")
             .expect_err("the failure reaches the handle");
         assert_eq!(e.status(), Some(503), "{e:?}");
         assert!(records.len() < DEVICES, "{} records", records.len());
@@ -1024,7 +1024,7 @@ async fn a_next_link_that_never_advances_is_a_decode_error_not_an_endless_enumer
         }
         let client: Arc<dyn ExchangeClient> = Arc::new(c);
         stuck(
-            &InventorySync::new(client)
+            &InventorySync::new(&*client)
                 .run(|_| {})
                 .await
                 .expect_err("the sync must fail"),

@@ -80,7 +80,7 @@ async fn mobile_device() {
     );
     assert_eq!(d.extra.len(), 1, "{:?}", d.extra);
     // The identity parses into its parts.
-    let id = MobileDeviceIdentity::parse(d.identity.as_deref().unwrap()).unwrap();
+    let id = MobileDeviceIdentity::new(d.identity.as_deref().unwrap()).unwrap();
     assert_eq!(id.mailbox(), Some("alice"));
     assert_eq!(id.device_type(), Some("iPhone"));
     assert_eq!(id.device_id(), Some("B4F3A9C2D1E0"));
@@ -92,7 +92,7 @@ async fn mobile_device() {
         o.object_state,
         Some(ObjectState::Other("SomethingNew".into()))
     );
-    let id = MobileDeviceIdentity::parse(o.identity.as_deref().unwrap()).unwrap();
+    let id = MobileDeviceIdentity::new(o.identity.as_deref().unwrap()).unwrap();
     assert_eq!(id.client_type(), Some(ClientType::Rest));
     assert_eq!(id.device_type(), Some("Outlook"));
     assert_eq!(id.device_id(), Some("5eec4e941e0748a264512fd83770d5ac"));

@@ -15,7 +15,7 @@ fn invalid(e: Error) -> (Option<String>, String) {
 
 #[test]
 fn device_identity_forms() {
-    let id = MobileDeviceIdentity::parse(
+    let id = MobileDeviceIdentity::new(
         "Zoë Ångström\\ExchangeActiveSyncDevices\\Android§android94732903",
     )
     .unwrap();
@@ -32,7 +32,7 @@ fn device_identity_forms() {
         "bob@contoso.com\\ExchangeActiveSyncDevices\\iPhone§ApplB4F3"
     );
 
-    let g = MobileDeviceIdentity::parse(" 5C1F6A2E-0D4B-4A5E-9A0F-2B1D3C4E5F60 ").unwrap();
+    let g = MobileDeviceIdentity::new(" 5C1F6A2E-0D4B-4A5E-9A0F-2B1D3C4E5F60 ").unwrap();
     assert!(g.guid().is_some());
     assert_eq!(g.as_str(), "5c1f6a2e-0d4b-4a5e-9a0f-2b1d3c4e5f60");
     assert_eq!(g.mailbox(), None);
@@ -45,7 +45,7 @@ fn device_identity_forms() {
         "*",
         "just-a-name",
     ] {
-        assert!(MobileDeviceIdentity::parse(bad).is_err(), "{bad:?}");
+        assert!(MobileDeviceIdentity::new(bad).is_err(), "{bad:?}");
     }
     assert!(MobileDeviceIdentity::from_parts("alice", "", "x").is_err());
     let json: MobileDeviceIdentity =
@@ -272,7 +272,7 @@ fn names_and_kinds() {
         exchange_activesync::protocol::CmdletKind::Write
     );
     let c = ClearMobileDevice::cancel(
-        MobileDeviceIdentity::parse("5c1f6a2e-0d4b-4a5e-9a0f-2b1d3c4e5f60").unwrap(),
+        MobileDeviceIdentity::new("5c1f6a2e-0d4b-4a5e-9a0f-2b1d3c4e5f60").unwrap(),
     );
     assert_eq!(c.intent(), WipeIntent::Cancel);
     assert!(

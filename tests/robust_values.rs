@@ -104,7 +104,7 @@ proptest! {
 
     #[test]
     fn blank_device_identities_are_refused(blank in "[ \\t\\r\\n]{0,6}") {
-        prop_assert!(MobileDeviceIdentity::parse(&blank).is_err());
+        prop_assert!(MobileDeviceIdentity::new(&blank).is_err());
     }
 
     #[test]

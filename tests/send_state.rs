@@ -69,7 +69,7 @@ fn first_device(t: &Tenant) -> (Uuid, MobileDeviceIdentity) {
     let d = t.devices().next().expect("a device");
     (
         d.guid,
-        MobileDeviceIdentity::parse(&t.device_identity(d)).expect("identity"),
+        MobileDeviceIdentity::new(t.device_identity(d)).expect("identity"),
     )
 }
 

@@ -157,7 +157,7 @@ async fn the_fake_serves_hand_made_and_edited_devices() {
         .find(|d| d.guid == Some(guid))
         .expect("served");
     assert_eq!(d.device_model.as_deref(), Some("iPhone16C1"));
-    let identity = MobileDeviceIdentity::parse(d.identity.as_deref().unwrap()).unwrap();
+    let identity = MobileDeviceIdentity::new(d.identity.as_deref().unwrap()).unwrap();
     let stats = fake
         .call(GetMobileDeviceStatistics::new(Some(identity), None).unwrap())
         .await
@@ -214,7 +214,7 @@ async fn a_tenant_at_the_wall_clock_is_not_all_stale_for_a_wall_clock_plan() {
             .build(),
     ));
     let criteria = StaleCriteria::older_than(StdDuration::from_secs(90 * 86_400));
-    let plan = plan_stale_cleanup(fake.clone(), criteria.clone(), Utc::now())
+    let plan = plan_stale_cleanup(fake.as_ref(), criteria.clone(), Utc::now())
         .await
         .unwrap();
     let cutoff = criteria.cutoff(Utc::now());

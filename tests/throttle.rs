@@ -48,7 +48,7 @@ fn builder(sim: &SimulatorHandle) -> ClientBuilder {
 fn first_mailbox(sim: &SimulatorHandle) -> MailboxIdentity {
     let t = sim.tenant();
     let d = t.devices().next().unwrap();
-    let id = exchange_activesync::types::MobileDeviceIdentity::parse(&t.device_identity(d))
+    let id = exchange_activesync::types::MobileDeviceIdentity::new(t.device_identity(d))
         .unwrap()
         .mailbox()
         .unwrap()

@@ -191,7 +191,7 @@ pub struct Connection {
 pub fn device_identity(
     identity: &str,
 ) -> Result<exchange_activesync::types::MobileDeviceIdentity, String> {
-    exchange_activesync::types::MobileDeviceIdentity::parse(identity)
+    exchange_activesync::types::MobileDeviceIdentity::new(identity)
         .map_err(|e| format!("error: --identity: {}", error_chain(&e)))
 }
 

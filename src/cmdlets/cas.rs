@@ -111,6 +111,69 @@ impl GetCasMailbox {
     select_setter!();
 }
 
+/// Read access to the parameters (`get_<setter>()`; see the [module](crate::cmdlets) documentation).
+impl GetCasMailbox {
+    /// What [`identity`](Self::identity) set (read access, e.g. for a mock).
+    pub fn get_identity(&self) -> Option<&MailboxIdentity> {
+        self.identity.as_ref()
+    }
+
+    /// What [`anr`](Self::anr) set (read access, e.g. for a mock).
+    pub fn get_anr(&self) -> Option<&str> {
+        self.anr.as_deref()
+    }
+
+    /// What [`filter`](Self::filter) set (read access, e.g. for a mock).
+    pub fn get_filter(&self) -> Option<&Filter> {
+        self.filter.as_ref()
+    }
+
+    /// What [`organizational_unit`](Self::organizational_unit) set (read access, e.g. for a mock).
+    pub fn get_organizational_unit(&self) -> Option<&str> {
+        self.organizational_unit.as_deref()
+    }
+
+    /// What [`recipient_type_details`](Self::recipient_type_details) set (read access, e.g. for a mock).
+    pub fn get_recipient_type_details(&self) -> &[RecipientTypeDetails] {
+        &self.recipient_type_details
+    }
+
+    /// What [`result_size`](Self::result_size) set (read access, e.g. for a mock).
+    pub fn get_result_size(&self) -> Option<u32> {
+        self.result_size
+    }
+
+    /// What [`sort_by`](Self::sort_by) set (read access, e.g. for a mock).
+    pub fn get_sort_by(&self) -> Option<&str> {
+        self.sort_by.as_deref()
+    }
+
+    /// What [`protocol_settings`](Self::protocol_settings) set (read access, e.g. for a mock).
+    pub fn get_protocol_settings(&self) -> bool {
+        self.protocol_settings
+    }
+
+    /// What [`recalculate_has_active_sync_device_partnership`](Self::recalculate_has_active_sync_device_partnership) set (read access, e.g. for a mock).
+    pub fn get_recalculate_has_active_sync_device_partnership(&self) -> bool {
+        self.recalculate_partnership
+    }
+
+    /// What [`active_sync_debug_logging`](Self::active_sync_debug_logging) set (read access, e.g. for a mock).
+    pub fn get_active_sync_debug_logging(&self) -> bool {
+        self.active_sync_debug_logging
+    }
+
+    /// What [`active_sync_suppress_read_receipt`](Self::active_sync_suppress_read_receipt) set (read access, e.g. for a mock).
+    pub fn get_active_sync_suppress_read_receipt(&self) -> bool {
+        self.active_sync_suppress_read_receipt
+    }
+
+    /// What [`select`](Self::select) set (read access, e.g. for a mock).
+    pub fn get_select(&self) -> &[String] {
+        &self.select
+    }
+}
+
 impl Cmdlet for GetCasMailbox {
     type Output = CasMailbox;
     type Shape = crate::typed::ListingShape;
@@ -266,6 +329,44 @@ fn check_device_ids<C: Cmdlet>(parameter: &str, change: &Patch<ListChange>) -> R
         }
     }
     Ok(())
+}
+
+/// Read access to the parameters (`get_<setter>()`; see the [module](crate::cmdlets) documentation).
+impl SetCasMailbox {
+    /// What [`identity`](Self::identity) set (read access, e.g. for a mock).
+    pub fn get_identity(&self) -> &MailboxIdentity {
+        &self.identity
+    }
+
+    /// What [`active_sync_enabled`](Self::active_sync_enabled) set (read access, e.g. for a mock).
+    pub fn get_active_sync_enabled(&self) -> Option<bool> {
+        self.active_sync_enabled
+    }
+
+    /// What [`allowed_device_ids`](Self::allowed_device_ids) set (read access, e.g. for a mock).
+    pub fn get_allowed_device_ids(&self) -> &Patch<ListChange> {
+        &self.allowed_device_ids
+    }
+
+    /// What [`blocked_device_ids`](Self::blocked_device_ids) set (read access, e.g. for a mock).
+    pub fn get_blocked_device_ids(&self) -> &Patch<ListChange> {
+        &self.blocked_device_ids
+    }
+
+    /// What [`active_sync_mailbox_policy`](Self::active_sync_mailbox_policy) set (read access, e.g. for a mock).
+    pub fn get_active_sync_mailbox_policy(&self) -> Option<&PolicyIdentity> {
+        self.active_sync_mailbox_policy.as_ref()
+    }
+
+    /// What [`active_sync_suppress_read_receipt`](Self::active_sync_suppress_read_receipt) set (read access, e.g. for a mock).
+    pub fn get_active_sync_suppress_read_receipt(&self) -> Option<bool> {
+        self.active_sync_suppress_read_receipt
+    }
+
+    /// What [`active_sync_debug_logging`](Self::active_sync_debug_logging) set (read access, e.g. for a mock).
+    pub fn get_active_sync_debug_logging(&self) -> Option<bool> {
+        self.active_sync_debug_logging
+    }
 }
 
 impl Cmdlet for SetCasMailbox {

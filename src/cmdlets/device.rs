@@ -67,6 +67,37 @@ fn mailbox_routing(inv: Invocation, mailbox: Option<&MailboxIdentity>) -> Invoca
 ///
 /// Sends `ResultSize: "Unlimited"` unless [`result_size`](Self::result_size) is set (the
 /// service otherwise stops at 1000).
+///
+/// ```
+/// use exchange_activesync::cmdlets::GetMobileDevice;
+/// use exchange_activesync::models::DeviceAccessState;
+/// use exchange_activesync::testing::{FakeExchangeClient, TenantBuilder};
+/// use exchange_activesync::types::{Filter, MailboxIdentity};
+/// use exchange_activesync::ExchangeClientExt;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let client = FakeExchangeClient::new(TenantBuilder::new().seed(9).mailboxes(4).devices(16).build());
+/// let all = client.get_mobile_device(GetMobileDevice::new()).await?;
+/// assert_eq!(all.items.len(), 16);
+///
+/// // One mailbox's devices, only two properties of each.
+/// let owner = all.items[0].user_display_name.clone();
+/// let mailbox = MailboxIdentity::new(all.items[0].identity.as_deref().unwrap().split('\\').next().unwrap())?;
+/// let request = GetMobileDevice::for_mailbox(mailbox.clone()).select(["Identity", "DeviceAccessState"]);
+/// assert_eq!(request.get_mailbox(), Some(&mailbox));
+/// let mine = client.get_mobile_device(request).await?;
+/// assert!(!mine.items.is_empty() && mine.items.len() < 16);
+/// assert!(mine.items.iter().all(|d| d.device_model.is_none()), "not selected");
+/// # let _ = owner;
+///
+/// // A server-side filter.
+/// let blocked = client
+///     .get_mobile_device(GetMobileDevice::new().filter(Filter::eq("DeviceAccessState", "Blocked")))
+///     .await?;
+/// assert!(blocked.items.iter().all(|d| d.device_access_state == Some(DeviceAccessState::Blocked)));
+/// # Ok(()) }
+/// ```
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
 pub struct GetMobileDevice {
@@ -136,6 +167,64 @@ impl GetMobileDevice {
     }
 
     select_setter!();
+}
+
+/// Read access to the parameters (`get_<setter>()`; see the [module](crate::cmdlets) documentation).
+impl GetMobileDevice {
+    /// What [`identity`](Self::identity) set (read access, e.g. for a mock).
+    pub fn get_identity(&self) -> Option<&MobileDeviceIdentity> {
+        self.identity.as_ref()
+    }
+
+    /// What [`mailbox`](Self::mailbox) set (read access, e.g. for a mock).
+    pub fn get_mailbox(&self) -> Option<&MailboxIdentity> {
+        self.mailbox.as_ref()
+    }
+
+    /// What [`active_sync`](Self::active_sync) set (read access, e.g. for a mock).
+    pub fn get_active_sync(&self) -> bool {
+        self.switches.active_sync
+    }
+
+    /// What [`owa_for_devices`](Self::owa_for_devices) set (read access, e.g. for a mock).
+    pub fn get_owa_for_devices(&self) -> bool {
+        self.switches.owa_for_devices
+    }
+
+    /// What [`rest_api`](Self::rest_api) set (read access, e.g. for a mock).
+    pub fn get_rest_api(&self) -> bool {
+        self.switches.rest_api
+    }
+
+    /// What [`universal_outlook`](Self::universal_outlook) set (read access, e.g. for a mock).
+    pub fn get_universal_outlook(&self) -> bool {
+        self.switches.universal_outlook
+    }
+
+    /// What [`filter`](Self::filter) set (read access, e.g. for a mock).
+    pub fn get_filter(&self) -> Option<&Filter> {
+        self.filter.as_ref()
+    }
+
+    /// What [`organizational_unit`](Self::organizational_unit) set (read access, e.g. for a mock).
+    pub fn get_organizational_unit(&self) -> Option<&str> {
+        self.organizational_unit.as_deref()
+    }
+
+    /// What [`result_size`](Self::result_size) set (read access, e.g. for a mock).
+    pub fn get_result_size(&self) -> Option<u32> {
+        self.result_size
+    }
+
+    /// What [`sort_by`](Self::sort_by) set (read access, e.g. for a mock).
+    pub fn get_sort_by(&self) -> Option<&str> {
+        self.sort_by.as_deref()
+    }
+
+    /// What [`select`](Self::select) set (read access, e.g. for a mock).
+    pub fn get_select(&self) -> &[String] {
+        &self.select
+    }
 }
 
 impl Cmdlet for GetMobileDevice {
@@ -259,6 +348,54 @@ impl GetMobileDeviceStatistics {
     select_setter!();
 }
 
+/// Read access to the parameters (`get_<setter>()`; see the [module](crate::cmdlets) documentation).
+impl GetMobileDeviceStatistics {
+    /// The `identity` given to the constructor (read access, e.g. for a mock).
+    pub fn get_identity(&self) -> Option<&MobileDeviceIdentity> {
+        self.identity.as_ref()
+    }
+
+    /// The `mailbox` given to the constructor (read access, e.g. for a mock).
+    pub fn get_mailbox(&self) -> Option<&MailboxIdentity> {
+        self.mailbox.as_ref()
+    }
+
+    /// What [`active_sync`](Self::active_sync) set (read access, e.g. for a mock).
+    pub fn get_active_sync(&self) -> bool {
+        self.switches.active_sync
+    }
+
+    /// What [`owa_for_devices`](Self::owa_for_devices) set (read access, e.g. for a mock).
+    pub fn get_owa_for_devices(&self) -> bool {
+        self.switches.owa_for_devices
+    }
+
+    /// What [`rest_api`](Self::rest_api) set (read access, e.g. for a mock).
+    pub fn get_rest_api(&self) -> bool {
+        self.switches.rest_api
+    }
+
+    /// What [`universal_outlook`](Self::universal_outlook) set (read access, e.g. for a mock).
+    pub fn get_universal_outlook(&self) -> bool {
+        self.switches.universal_outlook
+    }
+
+    /// What [`mailbox_log_to`](Self::mailbox_log_to) set (read access, e.g. for a mock).
+    pub fn get_mailbox_log_to(&self) -> &[String] {
+        &self.mailbox_log_to
+    }
+
+    /// What [`show_recovery_password`](Self::show_recovery_password) set (read access, e.g. for a mock).
+    pub fn get_show_recovery_password(&self) -> bool {
+        self.show_recovery_password
+    }
+
+    /// What [`select`](Self::select) set (read access, e.g. for a mock).
+    pub fn get_select(&self) -> &[String] {
+        &self.select
+    }
+}
+
 impl Cmdlet for GetMobileDeviceStatistics {
     type Output = MobileDeviceStatistics;
     type Shape = crate::typed::ListingShape;
@@ -368,6 +505,29 @@ impl ClearMobileDevice {
     }
 }
 
+/// Read access to the parameters (`get_<setter>()`; see the [module](crate::cmdlets) documentation).
+impl ClearMobileDevice {
+    /// What [`identity`](Self::identity) set (read access, e.g. for a mock).
+    pub fn get_identity(&self) -> &MobileDeviceIdentity {
+        &self.identity
+    }
+
+    /// What [`intent`](Self::intent) set (read access, e.g. for a mock).
+    pub fn get_intent(&self) -> WipeIntent {
+        self.intent
+    }
+
+    /// What [`notify`](Self::notify) set (read access, e.g. for a mock).
+    pub fn get_notify(&self) -> &[String] {
+        &self.notify
+    }
+
+    /// Whether this wipes only the mailbox data (`-AccountOnly`).
+    pub fn is_account_only(&self) -> bool {
+        self.intent == WipeIntent::AccountOnly
+    }
+}
+
 impl Cmdlet for ClearMobileDevice {
     type Output = NoOutput;
     type Shape = crate::typed::NoOutputShape;
@@ -412,6 +572,19 @@ impl RemoveMobileDevice {
     /// Remove the partnership `identity`.
     pub fn new(identity: MobileDeviceIdentity) -> Self {
         RemoveMobileDevice { identity }
+    }
+}
+
+/// Read access to the parameters (`get_<setter>()`; see the [module](crate::cmdlets) documentation).
+impl RemoveMobileDevice {
+    /// The `identity` given to the constructor (read access, e.g. for a mock).
+    pub fn get_identity(&self) -> &MobileDeviceIdentity {
+        &self.identity
+    }
+
+    /// The identity given to the constructor.
+    pub fn identity(&self) -> &MobileDeviceIdentity {
+        &self.identity
     }
 }
 

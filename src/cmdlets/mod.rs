@@ -6,6 +6,28 @@
 //! and internal parameters are not). Values are checked in [`Cmdlet::invocation`] (and in
 //! [`PreparedCmdlet::new`]); an out-of-range value gives [`Error::InvalidInput`] naming the
 //! parameter and the allowed range, and nothing is sent.
+//!
+//! Every parameter can be read back, e.g. by a mock asserting on the request it was given:
+//! `get_<setter>()` returns what the setter (or the constructor) set, borrowed and typed
+//! (`GetMobileDevice::get_identity()`, `get_mailbox()`, `get_filter()`,
+//! `get_result_size()`, `get_select()`; `SetCasMailbox::get_blocked_device_ids()`;
+//! `ClearMobileDevice::get_notify()`). The plain name is the setter, so the getter carries
+//! the `get_` prefix; an identity given to the constructor of a Set-, Clear- or Remove-
+//! request can also be read with `identity()`.
+//!
+//! ```
+//! use exchange_activesync::cmdlets::GetMobileDevice;
+//! use exchange_activesync::types::MailboxIdentity;
+//!
+//! let request = GetMobileDevice::for_mailbox(MailboxIdentity::new("alice@contoso.com")?)
+//!     .result_size(10)
+//!     .select(["DeviceId"]);
+//! assert_eq!(request.get_mailbox().map(|m| m.as_str()), Some("alice@contoso.com"));
+//! assert_eq!(request.get_result_size(), Some(10));
+//! assert_eq!(request.get_select(), ["DeviceId"]);
+//! assert!(request.get_identity().is_none());
+//! # Ok::<(), exchange_activesync::types::ValueError>(())
+//! ```
 
 mod cas;
 mod device;

@@ -27,6 +27,19 @@ impl GetActiveSyncOrganizationSettings {
     select_setter!();
 }
 
+/// Read access to the parameters (`get_<setter>()`; see the [module](crate::cmdlets) documentation).
+impl GetActiveSyncOrganizationSettings {
+    /// What [`identity`](Self::identity) set (read access, e.g. for a mock).
+    pub fn get_identity(&self) -> Option<&str> {
+        self.identity.as_deref()
+    }
+
+    /// What [`select`](Self::select) set (read access, e.g. for a mock).
+    pub fn get_select(&self) -> &[String] {
+        &self.select
+    }
+}
+
 impl Cmdlet for GetActiveSyncOrganizationSettings {
     type Output = ActiveSyncOrganizationSettings;
     type Shape = crate::typed::SingleShape;
@@ -149,6 +162,54 @@ fn check_insert<C: Cmdlet>(name: &str, v: &Patch<String>) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Read access to the parameters (`get_<setter>()`; see the [module](crate::cmdlets) documentation).
+impl SetActiveSyncOrganizationSettings {
+    /// What [`identity`](Self::identity) set (read access, e.g. for a mock).
+    pub fn get_identity(&self) -> Option<&str> {
+        self.identity.as_deref()
+    }
+
+    /// What [`admin_mail_recipients`](Self::admin_mail_recipients) set (read access, e.g. for a mock).
+    pub fn get_admin_mail_recipients(&self) -> &Patch<ListChange> {
+        &self.admin_mail_recipients
+    }
+
+    /// What [`allow_access_for_unsupported_platform`](Self::allow_access_for_unsupported_platform) set (read access, e.g. for a mock).
+    pub fn get_allow_access_for_unsupported_platform(&self) -> Option<bool> {
+        self.allow_access_for_unsupported_platform
+    }
+
+    /// What [`allow_rms_support_for_unenlightened_apps`](Self::allow_rms_support_for_unenlightened_apps) set (read access, e.g. for a mock).
+    pub fn get_allow_rms_support_for_unenlightened_apps(&self) -> Option<bool> {
+        self.allow_rms_support_for_unenlightened_apps
+    }
+
+    /// What [`default_access_level`](Self::default_access_level) set (read access, e.g. for a mock).
+    pub fn get_default_access_level(&self) -> Option<&DeviceAccessLevel> {
+        self.default_access_level.as_ref()
+    }
+
+    /// What [`enable_mobile_mailbox_policy_when_ca_inplace`](Self::enable_mobile_mailbox_policy_when_ca_inplace) set (read access, e.g. for a mock).
+    pub fn get_enable_mobile_mailbox_policy_when_ca_inplace(&self) -> Option<bool> {
+        self.enable_mobile_mailbox_policy_when_ca_inplace
+    }
+
+    /// What [`ota_notification_mail_insert`](Self::ota_notification_mail_insert) set (read access, e.g. for a mock).
+    pub fn get_ota_notification_mail_insert(&self) -> &Patch<String> {
+        &self.ota_notification_mail_insert
+    }
+
+    /// What [`tenant_admin_preference`](Self::tenant_admin_preference) set (read access, e.g. for a mock).
+    pub fn get_tenant_admin_preference(&self) -> Option<&TenantAdminPreference> {
+        self.tenant_admin_preference.as_ref()
+    }
+
+    /// What [`user_mail_insert`](Self::user_mail_insert) set (read access, e.g. for a mock).
+    pub fn get_user_mail_insert(&self) -> &Patch<String> {
+        &self.user_mail_insert
+    }
 }
 
 impl Cmdlet for SetActiveSyncOrganizationSettings {

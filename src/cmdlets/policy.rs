@@ -299,6 +299,19 @@ impl GetMobileDeviceMailboxPolicy {
     select_setter!();
 }
 
+/// Read access to the parameters (`get_<setter>()`; see the [module](crate::cmdlets) documentation).
+impl GetMobileDeviceMailboxPolicy {
+    /// What [`identity`](Self::identity) set (read access, e.g. for a mock).
+    pub fn get_identity(&self) -> Option<&PolicyIdentity> {
+        self.identity.as_ref()
+    }
+
+    /// What [`select`](Self::select) set (read access, e.g. for a mock).
+    pub fn get_select(&self) -> &[String] {
+        &self.select
+    }
+}
+
 impl Cmdlet for GetMobileDeviceMailboxPolicy {
     type Output = MobileDeviceMailboxPolicy;
     type Shape = crate::typed::ListingShape;
@@ -340,6 +353,14 @@ impl NewMobileDeviceMailboxPolicy {
     }
 
     policy_settings!(define_setters);
+}
+
+/// Read access to the parameters (`get_<setter>()`; see the [module](crate::cmdlets) documentation).
+impl NewMobileDeviceMailboxPolicy {
+    /// The `name` given to the constructor (read access, e.g. for a mock).
+    pub fn get_name(&self) -> &str {
+        &self.name
+    }
 }
 
 impl Cmdlet for NewMobileDeviceMailboxPolicy {
@@ -391,6 +412,24 @@ impl SetMobileDeviceMailboxPolicy {
     policy_settings!(define_setters);
 }
 
+/// Read access to the parameters (`get_<setter>()`; see the [module](crate::cmdlets) documentation).
+impl SetMobileDeviceMailboxPolicy {
+    /// The `identity` given to the constructor (read access, e.g. for a mock).
+    pub fn get_identity(&self) -> &PolicyIdentity {
+        &self.identity
+    }
+
+    /// The identity given to the constructor.
+    pub fn identity(&self) -> &PolicyIdentity {
+        &self.identity
+    }
+
+    /// What [`name`](Self::name) set (read access, e.g. for a mock).
+    pub fn get_name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+}
+
 impl Cmdlet for SetMobileDeviceMailboxPolicy {
     type Output = NoOutput;
     type Shape = crate::typed::NoOutputShape;
@@ -430,6 +469,24 @@ impl RemoveMobileDeviceMailboxPolicy {
     pub fn force(mut self) -> Self {
         self.force = true;
         self
+    }
+}
+
+/// Read access to the parameters (`get_<setter>()`; see the [module](crate::cmdlets) documentation).
+impl RemoveMobileDeviceMailboxPolicy {
+    /// The `identity` given to the constructor (read access, e.g. for a mock).
+    pub fn get_identity(&self) -> &PolicyIdentity {
+        &self.identity
+    }
+
+    /// The identity given to the constructor.
+    pub fn identity(&self) -> &PolicyIdentity {
+        &self.identity
+    }
+
+    /// What [`force`](Self::force) set (read access, e.g. for a mock).
+    pub fn get_force(&self) -> bool {
+        self.force
     }
 }
 

@@ -105,6 +105,69 @@ impl GetRecipient {
     select_setter!();
 }
 
+/// Read access to the parameters (`get_<setter>()`; see the [module](crate::cmdlets) documentation).
+impl GetRecipient {
+    /// What [`identity`](Self::identity) set (read access, e.g. for a mock).
+    pub fn get_identity(&self) -> Option<&RecipientIdentity> {
+        self.identity.as_ref()
+    }
+
+    /// What [`anr`](Self::anr) set (read access, e.g. for a mock).
+    pub fn get_anr(&self) -> Option<&str> {
+        self.anr.as_deref()
+    }
+
+    /// What [`recipient_preview_filter`](Self::recipient_preview_filter) set (read access, e.g. for a mock).
+    pub fn get_recipient_preview_filter(&self) -> Option<&str> {
+        self.recipient_preview_filter.as_deref()
+    }
+
+    /// What [`filter`](Self::filter) set (read access, e.g. for a mock).
+    pub fn get_filter(&self) -> Option<&Filter> {
+        self.filter.as_ref()
+    }
+
+    /// What [`recipient_type`](Self::recipient_type) set (read access, e.g. for a mock).
+    pub fn get_recipient_type(&self) -> &[RecipientType] {
+        &self.recipient_type
+    }
+
+    /// What [`recipient_type_details`](Self::recipient_type_details) set (read access, e.g. for a mock).
+    pub fn get_recipient_type_details(&self) -> &[RecipientTypeDetails] {
+        &self.recipient_type_details
+    }
+
+    /// What [`result_size`](Self::result_size) set (read access, e.g. for a mock).
+    pub fn get_result_size(&self) -> Option<u32> {
+        self.result_size
+    }
+
+    /// What [`sort_by`](Self::sort_by) set (read access, e.g. for a mock).
+    pub fn get_sort_by(&self) -> Option<&str> {
+        self.sort_by.as_deref()
+    }
+
+    /// What [`organizational_unit`](Self::organizational_unit) set (read access, e.g. for a mock).
+    pub fn get_organizational_unit(&self) -> Option<&str> {
+        self.organizational_unit.as_deref()
+    }
+
+    /// What [`authentication_type`](Self::authentication_type) set (read access, e.g. for a mock).
+    pub fn get_authentication_type(&self) -> Option<&str> {
+        self.authentication_type.as_deref()
+    }
+
+    /// What [`include_soft_deleted_recipients`](Self::include_soft_deleted_recipients) set (read access, e.g. for a mock).
+    pub fn get_include_soft_deleted_recipients(&self) -> bool {
+        self.include_soft_deleted_recipients
+    }
+
+    /// What [`select`](Self::select) set (read access, e.g. for a mock).
+    pub fn get_select(&self) -> &[String] {
+        &self.select
+    }
+}
+
 impl Cmdlet for GetRecipient {
     type Output = Recipient;
     type Shape = crate::typed::ListingShape;

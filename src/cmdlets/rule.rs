@@ -30,6 +30,19 @@ impl GetActiveSyncDeviceAccessRule {
     select_setter!();
 }
 
+/// Read access to the parameters (`get_<setter>()`; see the [module](crate::cmdlets) documentation).
+impl GetActiveSyncDeviceAccessRule {
+    /// What [`identity`](Self::identity) set (read access, e.g. for a mock).
+    pub fn get_identity(&self) -> Option<&AccessRuleIdentity> {
+        self.identity.as_ref()
+    }
+
+    /// What [`select`](Self::select) set (read access, e.g. for a mock).
+    pub fn get_select(&self) -> &[String] {
+        &self.select
+    }
+}
+
 impl Cmdlet for GetActiveSyncDeviceAccessRule {
     type Output = ActiveSyncDeviceAccessRule;
     type Shape = crate::typed::ListingShape;
@@ -80,6 +93,24 @@ impl NewActiveSyncDeviceAccessRule {
     }
 }
 
+/// Read access to the parameters (`get_<setter>()`; see the [module](crate::cmdlets) documentation).
+impl NewActiveSyncDeviceAccessRule {
+    /// The `query_string` given to the constructor (read access, e.g. for a mock).
+    pub fn get_query_string(&self) -> &str {
+        &self.query_string
+    }
+
+    /// The `characteristic` given to the constructor (read access, e.g. for a mock).
+    pub fn get_characteristic(&self) -> &DeviceAccessCharacteristic {
+        &self.characteristic
+    }
+
+    /// The `access_level` given to the constructor (read access, e.g. for a mock).
+    pub fn get_access_level(&self) -> &DeviceAccessLevel {
+        &self.access_level
+    }
+}
+
 impl Cmdlet for NewActiveSyncDeviceAccessRule {
     type Output = ActiveSyncDeviceAccessRule;
     type Shape = crate::typed::CreatedShape;
@@ -113,6 +144,24 @@ impl SetActiveSyncDeviceAccessRule {
     }
 }
 
+/// Read access to the parameters (`get_<setter>()`; see the [module](crate::cmdlets) documentation).
+impl SetActiveSyncDeviceAccessRule {
+    /// The `identity` given to the constructor (read access, e.g. for a mock).
+    pub fn get_identity(&self) -> &AccessRuleIdentity {
+        &self.identity
+    }
+
+    /// The identity given to the constructor.
+    pub fn identity(&self) -> &AccessRuleIdentity {
+        &self.identity
+    }
+
+    /// The `access_level` given to the constructor (read access, e.g. for a mock).
+    pub fn get_access_level(&self) -> &DeviceAccessLevel {
+        &self.access_level
+    }
+}
+
 impl Cmdlet for SetActiveSyncDeviceAccessRule {
     type Output = NoOutput;
     type Shape = crate::typed::NoOutputShape;
@@ -136,6 +185,19 @@ impl RemoveActiveSyncDeviceAccessRule {
     /// Remove the rule `identity`.
     pub fn new(identity: AccessRuleIdentity) -> Self {
         RemoveActiveSyncDeviceAccessRule { identity }
+    }
+}
+
+/// Read access to the parameters (`get_<setter>()`; see the [module](crate::cmdlets) documentation).
+impl RemoveActiveSyncDeviceAccessRule {
+    /// The `identity` given to the constructor (read access, e.g. for a mock).
+    pub fn get_identity(&self) -> &AccessRuleIdentity {
+        &self.identity
+    }
+
+    /// The identity given to the constructor.
+    pub fn identity(&self) -> &AccessRuleIdentity {
+        &self.identity
     }
 }
 
@@ -186,6 +248,29 @@ impl GetActiveSyncDeviceClass {
     }
 
     select_setter!();
+}
+
+/// Read access to the parameters (`get_<setter>()`; see the [module](crate::cmdlets) documentation).
+impl GetActiveSyncDeviceClass {
+    /// What [`identity`](Self::identity) set (read access, e.g. for a mock).
+    pub fn get_identity(&self) -> Option<&str> {
+        self.identity.as_deref()
+    }
+
+    /// What [`filter`](Self::filter) set (read access, e.g. for a mock).
+    pub fn get_filter(&self) -> Option<&Filter> {
+        self.filter.as_ref()
+    }
+
+    /// What [`sort_by`](Self::sort_by) set (read access, e.g. for a mock).
+    pub fn get_sort_by(&self) -> Option<&str> {
+        self.sort_by.as_deref()
+    }
+
+    /// What [`select`](Self::select) set (read access, e.g. for a mock).
+    pub fn get_select(&self) -> &[String] {
+        &self.select
+    }
 }
 
 impl Cmdlet for GetActiveSyncDeviceClass {

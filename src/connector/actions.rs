@@ -74,6 +74,28 @@ pub enum FamilyAccessChange {
 /// `<QueryString> (<Characteristic>)` or update its level. Idempotent: a rule that already has
 /// the level is left alone; a rule created concurrently (the New- call answering "already
 /// exists") is updated instead.
+///
+/// ```
+/// use exchange_activesync::connector::{DeviceFamily, FamilyAccessChange, set_family_access};
+/// use exchange_activesync::models::DeviceAccessLevel;
+/// use exchange_activesync::testing::{FakeExchangeClient, TenantBuilder};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> exchange_activesync::Result<()> {
+/// let client = FakeExchangeClient::new(TenantBuilder::new().seed(1).build());
+/// let family = DeviceFamily::DeviceModel("ContosoPhone 3".into());
+/// let first = set_family_access(&client, &family, DeviceAccessLevel::Block).await?;
+/// assert!(matches!(first, FamilyAccessChange::Created(_)));
+/// // Idempotent: the same level again sends nothing.
+/// let again = set_family_access(&client, &family, DeviceAccessLevel::Block).await?;
+/// assert!(matches!(again, FamilyAccessChange::Unchanged { .. }));
+/// let allowed = set_family_access(&client, &family, DeviceAccessLevel::Allow).await?;
+/// assert!(matches!(
+///     allowed,
+///     FamilyAccessChange::Updated { previous: Some(DeviceAccessLevel::Block), .. }
+/// ));
+/// # Ok(()) }
+/// ```
 pub async fn set_family_access(
     client: &dyn ExchangeClient,
     family: &DeviceFamily,
@@ -295,10 +317,74 @@ impl std::error::Error for WipeError {
     }
 }
 
+/// `?` in a function returning [`crate::Result`]: a mismatched confirmation becomes
+/// [`Error::InvalidInput`] (nothing was sent), the others [`Error::Wipe`], which keeps the
+/// failure (its [`status`](Error::status), [`api`](Error::api), …) and, for
+/// [`WipeError::OutcomeUnknown`], reads as unknown: [`Error::send_state`] is
+/// [`SendState::Ambiguous`](crate::error::SendState::Ambiguous) and
+/// [`Error::may_have_acted`] is `true`.
+impl From<WipeError> for Error {
+    fn from(e: WipeError) -> Self {
+        match e {
+            WipeError::ConfirmationMismatch { .. } => Error::invalid_parameter(
+                Some("Clear-MobileDevice".to_string()),
+                "Identity",
+                e.to_string(),
+            ),
+            WipeError::OutcomeUnknown { identity, source } => Error::Wipe {
+                identity,
+                outcome_unknown: true,
+                failure: Box::new(source),
+            },
+            WipeError::Failed { identity, source } => Error::Wipe {
+                identity,
+                outcome_unknown: false,
+                failure: Box::new(source),
+            },
+        }
+    }
+}
+
 /// Send a remote wipe (`Clear-MobileDevice`), once. A failure after which the service may
 /// have acted ([`Error::may_have_acted`]) gives [`WipeError::OutcomeUnknown`] and is never
 /// retried here; only a definite refusal or a request never sent gives
 /// [`WipeError::Failed`].
+///
+/// ```
+/// use exchange_activesync::connector::{WipeConfirmation, WipeError, WipeRequest, remote_wipe};
+/// use exchange_activesync::testing::{Failure, FakeExchangeClient, TenantBuilder, Times};
+/// use exchange_activesync::types::MobileDeviceIdentity;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> exchange_activesync::Result<()> {
+/// let client = FakeExchangeClient::new(TenantBuilder::new().seed(1).devices(3).build());
+/// let guid = client.tenant().devices().next().unwrap().guid;
+/// let device = MobileDeviceIdentity::from_guid(guid);
+///
+/// // The confirmation must name the same device.
+/// let ticket = remote_wipe(
+///     &client,
+///     &WipeRequest::full(device.clone()),
+///     WipeConfirmation::i_understand_this_erases(&device),
+/// )
+/// .await?; // a `WipeError` converts into the crate's `Error`
+/// assert_eq!(ticket.identity, device);
+/// assert!(client.tenant().device(&guid).unwrap().wipe.is_pending());
+///
+/// // A gateway timeout: the service may have queued it, so it is not retried.
+/// client.fail(Some("Clear-MobileDevice"), Failure::GatewayTimeout, Times::Once);
+/// let err = remote_wipe(
+///     &client,
+///     &WipeRequest::full(device.clone()),
+///     WipeConfirmation::i_understand_this_erases(&device),
+/// )
+/// .await
+/// .unwrap_err();
+/// assert!(matches!(err, WipeError::OutcomeUnknown { .. }));
+/// let err = exchange_activesync::Error::from(err);
+/// assert!(err.may_have_acted());
+/// # Ok(()) }
+/// ```
 pub async fn remote_wipe(
     client: &dyn ExchangeClient,
     request: &WipeRequest,

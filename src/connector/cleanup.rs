@@ -24,7 +24,6 @@
 //!   in use again. [`Recheck::WhenPlanOlderThan`] skips the read for a plan made moments ago.
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -303,7 +302,7 @@ impl CleanupPlan {
 /// tenant with `.now(Utc::now())` and pass `Utc::now()`: a default tenant judged as of
 /// today's date would be stale all through.
 pub async fn plan_stale_cleanup(
-    client: Arc<dyn ExchangeClient>,
+    client: &dyn ExchangeClient,
     criteria: StaleCriteria,
     now: DateTime<Utc>,
 ) -> Result<CleanupPlan> {
@@ -313,7 +312,7 @@ pub async fn plan_stale_cleanup(
 /// [`plan_stale_cleanup`] with a configured sync (concurrency, limiter, progress); statistics
 /// are switched on.
 pub async fn plan_with(
-    sync: InventorySync,
+    sync: InventorySync<'_>,
     criteria: StaleCriteria,
     now: DateTime<Utc>,
 ) -> Result<CleanupPlan> {

@@ -105,13 +105,36 @@ enum StreamMessage {
     AllSent(tokio::sync::oneshot::Sender<()>),
 }
 
-/// Aborts the task when dropped (unless disarmed by taking the handle out).
-struct AbortOnDrop(Option<tokio::task::AbortHandle>);
+/// The stream of [`InventorySync::stream`]: polls the sync (`driver`) and hands out what it
+/// sends. The driver ends after its last message, so the channel closes once it is done.
+struct SyncStream<'a> {
+    driver: Option<std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'a>>>,
+    rx: tokio::sync::mpsc::Receiver<StreamMessage>,
+}
 
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        if let Some(h) = self.0.take() {
-            h.abort();
+impl Stream for SyncStream<'_> {
+    type Item = DeviceRecord;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<DeviceRecord>> {
+        use std::task::Poll;
+        loop {
+            if let Some(driver) = self.driver.as_mut()
+                && driver.as_mut().poll(cx).is_ready()
+            {
+                self.driver = None;
+            }
+            match self.rx.poll_recv(cx) {
+                Poll::Ready(Some(StreamMessage::Record(r))) => return Poll::Ready(Some(r)),
+                Poll::Ready(Some(StreamMessage::AllSent(ack))) => {
+                    // Every record was taken: let the driver save the mark and finish.
+                    let _ = ack.send(());
+                }
+                Poll::Ready(None) => return Poll::Ready(None),
+                Poll::Pending => return Poll::Pending,
+            }
         }
     }
 }
@@ -157,19 +180,34 @@ pub const DEFAULT_MAX_PENDING_STATISTICS: usize = 10_000;
 ///   wipe acknowledgement) is missed unless statistics are requested; devices removed since
 ///   the mark are not reported (run a full sync to detect deletions).
 ///
-/// ```no_run
-/// # async fn demo(client: std::sync::Arc<dyn exchange_activesync::ExchangeClient>) -> exchange_activesync::Result<()> {
-/// use exchange_activesync::connector::InventorySync;
-/// let report = InventorySync::new(client)
+/// ```
+/// use exchange_activesync::connector::{InventorySync, MemoryStore, SyncStateStore};
+/// use exchange_activesync::prelude::*;
+/// use exchange_activesync::testing::{FakeExchangeClient, TenantBuilder};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> exchange_activesync::Result<()> {
+/// let client = FakeExchangeClient::new(TenantBuilder::new().seed(2).mailboxes(5).devices(20).build());
+/// let mut records = Vec::new();
+/// let report = InventorySync::new(&client)
 ///     .with_statistics(true)
-///     .run(|record| println!("{:?}", record.device.identity))
+///     .run(|record| records.push(record))
 ///     .await?;
-/// println!("{} devices, {} failed mailboxes", report.devices, report.failed_mailboxes.len());
+/// assert!(report.is_complete());
+/// assert_eq!((report.devices, records.len()), (20, 20));
+/// assert!(records.iter().all(|r| r.statistics.is_some()));
+///
+/// // As a stream; the mark of the last complete sync is kept in the store.
+/// let store = std::sync::Arc::new(MemoryStore::new());
+/// let (stream, report) = InventorySync::new(&client).state_store(store.clone()).stream();
+/// assert_eq!(stream.count().await, 20);
+/// let report = report.await.expect("the stream ran to its end")?;
+/// assert_eq!(store.load().await?, Some(report.started_at));
 /// # Ok(()) }
 /// ```
 #[derive(Clone)]
-pub struct InventorySync {
-    client: Arc<dyn ExchangeClient>,
+pub struct InventorySync<'a> {
+    client: &'a dyn ExchangeClient,
     with_statistics: bool,
     fan_out: usize,
     max_restarts: u32,
@@ -180,7 +218,7 @@ pub struct InventorySync {
     progress: Option<ProgressFn>,
 }
 
-impl std::fmt::Debug for InventorySync {
+impl std::fmt::Debug for InventorySync<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("InventorySync")
             .field("with_statistics", &self.with_statistics)
@@ -190,10 +228,11 @@ impl std::fmt::Debug for InventorySync {
     }
 }
 
-impl InventorySync {
+impl<'a> InventorySync<'a> {
     /// A sync over `client` (defaults: no statistics, up to [`DEFAULT_FAN_OUT`] statistics
-    /// calls handed to the client at once, 5 restarts).
-    pub fn new(client: Arc<dyn ExchangeClient>) -> Self {
+    /// calls handed to the client at once, 5 restarts). The sync borrows the client: pass
+    /// `&client`, or `&*arc` for an `Arc<dyn ExchangeClient>`.
+    pub fn new(client: &'a dyn ExchangeClient) -> Self {
         InventorySync {
             client,
             with_statistics: false,
@@ -264,57 +303,50 @@ impl InventorySync {
         self
     }
 
-    /// Run as a stream of records; the report arrives through the returned task handle once
-    /// the stream ends. The channel holds at most one page of records, so a slow consumer
-    /// slows the sync down instead of growing memory. Needs a Tokio runtime.
+    /// Run as a stream of records; the report arrives through the returned receiver once
+    /// the stream ends. The stream borrows the client and drives the sync itself (nothing is
+    /// spawned): the sync makes progress while the stream is polled, and its channel holds
+    /// at most one page of records, so a slow consumer slows the sync down instead of
+    /// growing memory.
     ///
-    /// Dropping the stream before its end stops the sync: the background task is aborted
-    /// (awaiting the handle then gives a cancelled [`JoinError`](tokio::task::JoinError)),
-    /// and no mark is saved in the [`state_store`](Self::state_store). The mark is saved
-    /// only once the consumer has taken every record out of the stream, so an incremental
-    /// sync never skips a device that was not handled.
+    /// Dropping the stream before its end stops the sync (awaiting the receiver then gives a
+    /// [`RecvError`](tokio::sync::oneshot::error::RecvError)), and no mark is saved in the
+    /// [`state_store`](Self::state_store). The mark is saved only once the consumer has taken
+    /// every record out of the stream, so an incremental sync never skips a device that was
+    /// not handled.
     pub fn stream(
         self,
     ) -> (
-        impl Stream<Item = DeviceRecord> + Send + 'static,
-        tokio::task::JoinHandle<Result<SyncReport>>,
+        impl Stream<Item = DeviceRecord> + Send + Unpin + 'a,
+        tokio::sync::oneshot::Receiver<Result<SyncReport>>,
     ) {
         let (tx, rx) = tokio::sync::mpsc::channel::<StreamMessage>(1000);
+        let (report_tx, report_rx) = tokio::sync::oneshot::channel();
         let confirm_tx = tx.clone();
-        let handle = tokio::spawn(async move {
-            self.run_inner(
-                |record| {
-                    let tx = tx.clone();
-                    // A failed send means the consumer is gone: not delivered.
-                    async move { tx.send(StreamMessage::Record(record)).await.is_ok() }
-                },
-                || async move {
-                    // The stream answers once the consumer asked for the item after the
-                    // last record, i.e. took every record.
-                    let (ack, taken) = tokio::sync::oneshot::channel();
-                    confirm_tx.send(StreamMessage::AllSent(ack)).await.is_ok()
-                        && taken.await.is_ok()
-                },
-            )
-            .await
-        });
-        let guard = AbortOnDrop(Some(handle.abort_handle()));
-        let stream = stream::unfold((rx, guard), |(mut rx, mut guard)| async move {
-            loop {
-                match rx.recv().await {
-                    Some(StreamMessage::Record(r)) => return Some((r, (rx, guard))),
-                    Some(StreamMessage::AllSent(ack)) => {
-                        let _ = ack.send(());
-                    }
-                    None => {
-                        // The task has finished: nothing left to stop.
-                        let _ = guard.0.take();
-                        return None;
-                    }
-                }
-            }
-        });
-        (stream, handle)
+        let driver = async move {
+            let report = self
+                .run_inner(
+                    |record| {
+                        let tx = tx.clone();
+                        // A failed send means the consumer is gone: not delivered.
+                        async move { tx.send(StreamMessage::Record(record)).await.is_ok() }
+                    },
+                    || async move {
+                        // The stream answers once the consumer asked for the item after the
+                        // last record, i.e. took every record.
+                        let (ack, taken) = tokio::sync::oneshot::channel();
+                        confirm_tx.send(StreamMessage::AllSent(ack)).await.is_ok()
+                            && taken.await.is_ok()
+                    },
+                )
+                .await;
+            let _ = report_tx.send(report);
+        };
+        let stream = SyncStream {
+            driver: Some(Box::pin(driver)),
+            rx,
+        };
+        (stream, report_rx)
     }
 
     /// Run, handing every record to `sink`.
@@ -547,7 +579,7 @@ impl InventorySync {
 /// The mailbox part of a device's identity (`<mailbox>\ExchangeActiveSyncDevices\…`).
 pub fn device_mailbox(device: &MobileDevice) -> Option<String> {
     let id = device.identity.as_deref()?;
-    MobileDeviceIdentity::parse(id)
+    MobileDeviceIdentity::new(id)
         .ok()?
         .mailbox()
         .map(str::to_string)
@@ -634,14 +666,14 @@ fn changed_after(record: &DeviceRecord, since: DateTime<Utc>) -> bool {
 
 /// The enumeration of `Get-MobileDevice` pages: the paging loop's [`Pager`] (loop and
 /// empty-page guards, restarts, de-duplication by `Guid`); the client retries each page.
-struct Cursor<'a> {
-    sync: &'a InventorySync,
+struct Cursor<'a, 'c> {
+    sync: &'a InventorySync<'c>,
     throttled_errors: &'a AtomicU64,
     prepared: PreparedCmdlet<GetMobileDevice>,
     pager: Pager,
 }
 
-impl Cursor<'_> {
+impl Cursor<'_, '_> {
     /// The next page's new devices (`None` at the end).
     async fn next_page(&mut self) -> Result<Option<Vec<MobileDevice>>> {
         loop {

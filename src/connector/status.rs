@@ -204,26 +204,41 @@ pub struct ConnectionReport {
 /// access rules, device classes and device counts. A healthy check records a successful sync
 /// in the store (it read the whole device list).
 ///
-/// ```no_run
-/// # async fn demo(client: std::sync::Arc<dyn exchange_activesync::ExchangeClient>) {
+/// ```
+/// use std::sync::Arc;
 /// use exchange_activesync::connector::*;
-/// let store = std::sync::Arc::new(JsonFileStore::new(JsonFileStore::default_path()));
-/// let report = ConnectionValidator::new(client, ConnectorProfile::ExchangeOnline)
-///     .store(store)
+/// use exchange_activesync::testing::{FakeExchangeClient, RbacProfile, TenantBuilder};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let client = FakeExchangeClient::new(TenantBuilder::new().seed(4).devices(8).build());
+/// let store = Arc::new(MemoryStore::new()); // or a JsonFileStore
+/// let report = ConnectionValidator::new(&client, ConnectorProfile::ExchangeOnline)
+///     .store(store.clone())
 ///     .validate()
 ///     .await;
-/// println!("{}", report.status.as_str());
+/// assert_eq!(report.status, ConnectionStatus::Healthy);
+/// assert_eq!(report.devices.map(|d| d.total), Some(8));
+/// assert!(report.last_successful_sync.is_some());
+///
+/// // A read-only account: readable, but the connector's writes are missing.
+/// let read_only = FakeExchangeClient::new(
+///     TenantBuilder::new().seed(4).rbac_profile(RbacProfile::ReadOnly).build(),
+/// );
+/// let report = validate_connection(&read_only, ConnectorProfile::ExchangeOnline, store).await;
+/// assert_eq!(report.status.as_str(), "degraded");
+/// assert!(!report.permissions.unwrap().all_granted);
 /// # }
 /// ```
 #[derive(Clone)]
-pub struct ConnectionValidator {
-    client: Arc<dyn ExchangeClient>,
+pub struct ConnectionValidator<'a> {
+    client: &'a dyn ExchangeClient,
     profile: ConnectorProfile,
     permissions: Arc<dyn PermissionCheck>,
     store: Option<Arc<dyn SyncStateStore>>,
 }
 
-impl std::fmt::Debug for ConnectionValidator {
+impl std::fmt::Debug for ConnectionValidator<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ConnectionValidator")
             .field("profile", &self.profile)
@@ -242,10 +257,11 @@ fn is_fatal(e: &Error) -> bool {
     }
 }
 
-impl ConnectionValidator {
+impl<'a> ConnectionValidator<'a> {
     /// A validator for `profile` with the default permission check
-    /// ([`RbacPermissionCheck`]) and no store.
-    pub fn new(client: Arc<dyn ExchangeClient>, profile: ConnectorProfile) -> Self {
+    /// ([`RbacPermissionCheck`]) and no store. It borrows the client: pass `&client`, or
+    /// `&*arc` for an `Arc<dyn ExchangeClient>`.
+    pub fn new(client: &'a dyn ExchangeClient, profile: ConnectorProfile) -> Self {
         ConnectionValidator {
             client,
             profile,
@@ -269,7 +285,7 @@ impl ConnectionValidator {
     /// Run every check. Never fails: problems are reported in the status.
     pub async fn validate(&self) -> ConnectionReport {
         let checked_at = Utc::now();
-        let client = self.client.as_ref();
+        let client = self.client;
         let mut reasons = Vec::new();
         let mut previous = None;
         if let Some(store) = &self.store {
@@ -397,7 +413,7 @@ impl ConnectionValidator {
 
 /// Shorthand for `ConnectionValidator::new(client, profile).store(store).validate()`.
 pub async fn validate_connection(
-    client: Arc<dyn ExchangeClient>,
+    client: &dyn ExchangeClient,
     profile: ConnectorProfile,
     store: Arc<dyn SyncStateStore>,
 ) -> ConnectionReport {

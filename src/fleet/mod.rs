@@ -891,7 +891,7 @@ async fn check_tenant(
     });
     let client: Arc<dyn ExchangeClient> = tap.clone();
     let permissions = Arc::new(KeepReport::default());
-    let report = ConnectionValidator::new(client.clone(), profile)
+    let report = ConnectionValidator::new(&*client, profile)
         .permission_check(permissions.clone())
         .validate()
         .await;
@@ -1042,7 +1042,7 @@ async fn inventory_tenant(
     let delivered = Arc::new(AtomicU64::new(0));
     let with_stats = AtomicU64::new(0);
     let (p, t, d) = (progress.clone(), tenant.clone(), delivered.clone());
-    let sync = InventorySync::new(client.clone())
+    let sync = InventorySync::new(&*client)
         .with_statistics(with_statistics)
         .on_progress(move |_| p.report(&t, d.load(Ordering::Relaxed), false, false));
     let result = sync

@@ -75,19 +75,36 @@ impl TimeoutConfig {
 
 /// Builds an [`HttpExchangeClient`]; obtained from [`HttpExchangeClient::builder`].
 ///
-/// ```no_run
-/// # fn demo() -> exchange_activesync::Result<()> {
+/// Building sends nothing, so this runs without a tenant; a bad setting is a typed error:
+///
+/// ```
 /// use std::sync::Arc;
+/// use std::time::Duration;
 /// use exchange_activesync::auth::StaticToken;
-/// use exchange_activesync::http::HttpExchangeClient;
+/// use exchange_activesync::http::{HttpExchangeClient, RetryPolicy, TimeoutConfig};
 /// use exchange_activesync::Environment;
 ///
+/// # fn main() -> exchange_activesync::Result<()> {
 /// let client = HttpExchangeClient::builder()
 ///     .tenant("contoso.onmicrosoft.com")
 ///     .environment(Environment::Commercial)
 ///     .token_provider(Arc::new(StaticToken::new("eyJ...")))
+///     .retry_policy(RetryPolicy::default().with_max_attempts(3))
+///     .timeouts(TimeoutConfig::default().with_call(Some(Duration::from_secs(60))))
 ///     .build()?;
-/// # let _ = client; Ok(()) }
+/// assert!(client.throttle().limit() >= 1);
+///
+/// // Without a tenant, or with one that is neither a GUID nor a DNS name: refused.
+/// let missing = HttpExchangeClient::builder()
+///     .token_provider(Arc::new(StaticToken::new("eyJ...")))
+///     .build();
+/// assert!(missing.is_err());
+/// let bad = HttpExchangeClient::builder()
+///     .tenant("contoso/../other")
+///     .token_provider(Arc::new(StaticToken::new("eyJ...")))
+///     .build();
+/// assert!(matches!(bad, Err(exchange_activesync::Error::InvalidTenant(_))));
+/// # Ok(()) }
 /// ```
 #[derive(Clone)]
 #[must_use]

@@ -87,6 +87,32 @@ macro_rules! event {
 /// the base URL pinned after a regional redirect and the tenant's throttling authority
 /// ([`TenantThrottle`], see [`throttle`](Self::throttle)). Build one with
 /// [`HttpExchangeClient::builder`].
+///
+/// Here against the embedded simulator (feature `test-util`), reached through the endpoint
+/// override [`Environment::custom`](crate::Environment::custom) (a loopback URL; `EXO_ENDPOINT`
+/// does the same for [`client_from_env`]):
+///
+/// ```
+/// use std::sync::Arc;
+/// use exchange_activesync::auth::StaticToken;
+/// use exchange_activesync::cmdlets::GetMobileDevice;
+/// use exchange_activesync::testing::{Simulator, SimulatorConfig, TenantBuilder};
+/// use exchange_activesync::{Environment, ExchangeClientExt, HttpExchangeClient};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let sim = Simulator::start(SimulatorConfig::new(TenantBuilder::new().seed(3).devices(30).build())).await?;
+/// let client = HttpExchangeClient::builder()
+///     .tenant(sim.tenant_id())
+///     .environment(Environment::custom(sim.base_url().as_str())?)
+///     .token_provider(Arc::new(StaticToken::new(sim.token())))
+///     .page_size(10)
+///     .build()?;
+/// let devices = client.get_mobile_device(GetMobileDevice::new()).await?;
+/// assert_eq!((devices.items.len(), devices.pages), (30, 3));
+/// sim.shutdown().await;
+/// # Ok(()) }
+/// ```
 #[derive(Clone)]
 pub struct HttpExchangeClient {
     inner: Arc<Inner>,

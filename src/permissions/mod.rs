@@ -53,6 +53,29 @@ use crate::client::ExchangeClient;
 use crate::error::Result;
 
 /// Runs the permission check of a [`Profile`] against an [`ExchangeClient`].
+///
+/// ```
+/// use exchange_activesync::permissions::{PermissionChecker, Profile, Status};
+/// use exchange_activesync::testing::{FakeExchangeClient, RbacProfile, TenantBuilder};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> exchange_activesync::Result<()> {
+/// let full = FakeExchangeClient::new(TenantBuilder::new().seed(1).build());
+/// let report = PermissionChecker::new(&full).check(&Profile::exchange_online()).await?;
+/// assert!(report.all_granted, "{report}");
+///
+/// let read_only = FakeExchangeClient::new(
+///     TenantBuilder::new().seed(1).rbac_profile(RbacProfile::ReadOnly).build(),
+/// );
+/// let report = PermissionChecker::new(&read_only)
+///     .probe(true)
+///     .check(&Profile::exchange_online())
+///     .await?;
+/// assert!(!report.all_granted);
+/// assert_eq!(report.cmdlet("Get-MobileDevice").map(|c| c.status), Some(Status::Granted));
+/// assert_ne!(report.cmdlet("Set-CASMailbox").map(|c| c.status), Some(Status::Granted));
+/// # Ok(()) }
+/// ```
 #[derive(Clone, Copy)]
 pub struct PermissionChecker<'a> {
     client: &'a dyn ExchangeClient,

@@ -173,8 +173,20 @@ enum DeviceIdKind {
 }
 
 impl MobileDeviceIdentity {
-    /// Parse any accepted form (see the type documentation).
+    /// Parse any accepted form (see the type documentation); empty, whitespace-only and
+    /// wildcard input is refused. Surrounding whitespace is trimmed. Like every identity
+    /// type, also `FromStr`, `TryFrom<&str>` and `TryFrom<String>`.
+    pub fn new(value: impl AsRef<str>) -> Result<Self, ValueError> {
+        Self::parse_str(value.as_ref())
+    }
+
+    /// Parse any accepted form.
+    #[deprecated(note = "use new")]
     pub fn parse(value: &str) -> Result<Self, ValueError> {
+        Self::new(value)
+    }
+
+    fn parse_str(value: &str) -> Result<Self, ValueError> {
         const KIND: &str = "MobileDeviceIdentity";
         let t = non_empty(KIND, value)?;
         if t.contains('*') || t.contains('?') {
@@ -231,7 +243,7 @@ impl MobileDeviceIdentity {
         device_type: &str,
         device_id: &str,
     ) -> Result<Self, ValueError> {
-        Self::parse(&format!(
+        Self::new(format!(
             "{}\\{DEVICES_CONTAINER}\\{}{DEVICE_NAME_SEPARATOR}{}",
             mailbox.trim(),
             device_type.trim(),
@@ -329,14 +341,27 @@ impl fmt::Display for MobileDeviceIdentity {
 impl FromStr for MobileDeviceIdentity {
     type Err = ValueError;
     fn from_str(s: &str) -> Result<Self, ValueError> {
-        Self::parse(s)
+        Self::new(s)
     }
 }
 
 impl TryFrom<&str> for MobileDeviceIdentity {
     type Error = ValueError;
     fn try_from(s: &str) -> Result<Self, ValueError> {
-        Self::parse(s)
+        Self::new(s)
+    }
+}
+
+impl TryFrom<String> for MobileDeviceIdentity {
+    type Error = ValueError;
+    fn try_from(s: String) -> Result<Self, ValueError> {
+        Self::new(s)
+    }
+}
+
+impl AsRef<str> for MobileDeviceIdentity {
+    fn as_ref(&self) -> &str {
+        &self.text
     }
 }
 
