@@ -1,4 +1,13 @@
-#![doc = include_str!("../README.md")]
+//! Typed, async access to the Exchange Online cmdlets behind Exchange ActiveSync mobile-device
+//! management: the admin REST API (`InvokeCommand`) over HTTPS with OAuth, paging, retries and
+//! a per-tenant throttle; a permission check that names what is missing and which role grants
+//! it; the connector's jobs (connection check, inventory sync, device access, safe wipe, stale
+//! cleanup); many tenants at once ([`fleet`]); and three test doubles (a hand mock of the
+//! object-safe [`ExchangeClient`] trait, the in-memory `FakeExchangeClient`, and the loopback
+//! `Simulator`, feature `test-util`).
+//!
+//! The README (set-up, examples, safety guarantees, permissions, performance) is on the
+//! crate's repository page; its code blocks are compiled and run as doctests too.
 //!
 //! ## Crate layout
 //!
@@ -135,3 +144,8 @@ pub use http::{ClientBuilder, HttpExchangeClient, RetryPolicy, TimeoutConfig};
 pub use paging::{Listing, ObjectStream, Page, StreamReport};
 pub use permissions::{PermissionChecker, PermissionReport, Profile};
 pub use typed::{Cmdlet, NoOutput, Outcome, PreparedCmdlet, Response};
+
+/// The README's code blocks, compiled and run as doctests (not part of the API).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
