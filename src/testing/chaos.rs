@@ -36,7 +36,7 @@ pub const TRANSIENT_BLOCK: u64 = 16;
 /// Largest number of request keys remembered (older memory is dropped wholesale).
 const MEMORY: usize = 65_536;
 
-/// How a [`ChaosDecider`] misbehaves.
+/// How the simulator misbehaves under a [`ChaosPlan`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ChaosMode {
@@ -165,11 +165,6 @@ impl ChaosDecider {
             expired_once: false,
             failed: HashMap::new(),
         }
-    }
-
-    /// The plan.
-    pub fn plan(&self) -> ChaosPlan {
-        self.plan
     }
 
     fn remember(&mut self, key: u64, attempts: u32) {

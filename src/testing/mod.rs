@@ -6,22 +6,23 @@
 //!   policies, device access rules, device classes, mailboxes, devices with statistics, and
 //!   RBAC ([`Rbac`], [`RbacProfile`]). Generation is deterministic: the same seed gives
 //!   byte-identical output.
-//! * [`engine`]: runs one page of any of the 16 mobile-device cmdlets (plus
-//!   `Get-ManagementRoleAssignment` and `Get-ManagementRoleEntry`) with the service's
-//!   validation, RBAC, confirmation, paging and JSON encoding.
+//! * Behind both, one engine runs one page of any of the 16 mobile-device cmdlets (plus
+//!   Get/Set-CASMailbox, `Get-ManagementRoleAssignment` and `Get-ManagementRoleEntry`) with
+//!   the service's validation, RBAC, confirmation, paging and JSON encoding. It is internal:
+//!   use it through the fake or the simulator.
 
-pub mod catalog;
-pub mod chaos;
-pub mod continuation;
-pub mod engine;
+mod catalog;
+mod chaos;
+mod continuation;
+mod engine;
 mod entra;
 pub mod failure;
 pub mod fake;
 mod fault;
 mod fault_plan;
 mod filter;
-pub mod format;
-pub mod module;
+mod format;
+mod module;
 mod policy;
 pub mod rbac;
 pub mod responder;
@@ -30,8 +31,10 @@ pub mod tenant;
 mod token;
 
 pub use catalog::{Catalog, CmdletSpec, ConfirmImpact, ParameterSpec};
-pub use chaos::{ChaosDecider, ChaosMode, ChaosPlan, ChaosRequest};
-pub use engine::{Call, Cursor, Outcome, execute, tenant_json};
+pub use chaos::{ChaosMode, ChaosPlan};
+// The engine, for the crate's own benchmarks and tests; not part of the API.
+#[doc(hidden)]
+pub use engine::{Call, execute, tenant_json};
 pub use failure::{CONCURRENCY_BODY, Failure, HttpAnswer};
 pub use fake::{FakeExchangeClient, RecordedCall, Scripted, Times};
 pub use rbac::{ManagementRole, Rbac, RbacProfile, RoleAssignment, RoleEntry};
