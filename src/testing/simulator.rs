@@ -427,7 +427,35 @@ pub struct SimulatedCall {
     pub tenant_id: String,
 }
 
-/// Entry point: [`Simulator::start`].
+/// Entry point: [`Simulator::start`] (or [`Simulator::start_blocking`] for synchronous
+/// tests). One tenant, the real HTTP client, the simulator's own token:
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use std::sync::Arc;
+/// use exchange_activesync::auth::StaticToken;
+/// use exchange_activesync::cmdlets::GetMobileDevice;
+/// use exchange_activesync::testing::{Simulator, SimulatorConfig, TenantBuilder};
+/// use exchange_activesync::{Environment, ExchangeClientExt as _, HttpExchangeClient};
+///
+/// let sim = Simulator::start(SimulatorConfig::new(
+///     TenantBuilder::new().seed(2).devices(30).build(),
+/// ))
+/// .await?;
+/// let client = HttpExchangeClient::builder()
+///     .environment(Environment::custom(sim.base_url().as_str())?)
+///     .tenant(sim.tenant_id())
+///     .token_provider(Arc::new(StaticToken::new(sim.token())))
+///     .page_size(10)
+///     .build()?;
+/// let devices = client.get_mobile_device(GetMobileDevice::new()).await?;
+/// assert_eq!(devices.items.len(), 30);
+/// assert_eq!(devices.pages, 3);
+/// assert_eq!(sim.calls_to("Get-MobileDevice"), 3);
+/// sim.shutdown().await;
+/// # Ok(()) }
+/// ```
 #[derive(Debug)]
 pub struct Simulator;
 
