@@ -58,11 +58,11 @@ struct Cli {
 }
 
 const EXIT_CODES: &str = "Exit codes:
-  check:      0 every tenant is healthy, 2 any tenant is degraded or failed
-  inventory:  0 every tenant synced completely, 2 any tenant failed or is partial
-              (the other tenants still stream in full)
-  both:       1 a usage or configuration error (bad tenants file, missing credentials),
-              or stdout could not be written
+  0  check: every tenant is healthy; inventory: every tenant synced completely
+  1  a usage or configuration error (bad or repeated tenants file line, missing
+     credentials), or stdout could not be written
+  2  check: any tenant is degraded or failed; inventory: any tenant failed or is
+     partial (the other tenants still stream in full)
 
 Credentials: EXO_CLIENT_ID with EXO_CLIENT_SECRET or EXO_CLIENT_CERTIFICATE
 (+ EXO_CLIENT_CERTIFICATE_KEY); EXO_ENVIRONMENT, EXO_AUTHORITY, EXO_ENDPOINT and
@@ -335,6 +335,7 @@ async fn run_check(args: CheckArgs) -> Result<ExitCode, Usage> {
     let mut out = std::io::BufWriter::new(std::io::stdout());
     let mut results = Vec::new();
     let mut unhealthy = 0usize;
+    let mut done = 0usize;
     while let Some(c) = stream.next().await {
         let status = status_of(&c);
         if status != "healthy" {
@@ -342,17 +343,19 @@ async fn run_check(args: CheckArgs) -> Result<ExitCode, Usage> {
         }
         eprintln!(
             "[{}/{total}] {}: {status}{}",
-            results.len() + 1,
+            done + 1,
             c.tenant,
             c.error
                 .as_ref()
                 .map(|e| format!(" ({})", first_line(e)))
                 .unwrap_or_default()
         );
-        if args.format == common::Format::Json {
-            writeln!(out, "{}", check_json(&c)).map_err(write_error)?;
+        done += 1;
+        match args.format {
+            common::Format::Json => writeln!(out, "{}", check_json(&c)).map_err(write_error)?,
+            // The table is printed at the end, in the order of the tenants file.
+            common::Format::Text => results.push(c),
         }
-        results.push(c);
     }
     if args.format == common::Format::Text {
         // In the order of the tenants file.
@@ -485,7 +488,8 @@ async fn run_inventory(args: InventoryArgs) -> Result<ExitCode, Usage> {
         "ACCESSSTATE",
         "IDENTITY",
     ]);
-    let mut summaries: Vec<TenantSyncSummary> = Vec::new();
+    let mut incomplete: Vec<TenantSyncSummary> = Vec::new();
+    let (mut finished, mut devices) = (0usize, 0u64);
     while let Some(item) = stream.next().await {
         match item {
             FleetItem::Record { tenant, record } => {
@@ -514,8 +518,14 @@ async fn run_inventory(args: InventoryArgs) -> Result<ExitCode, Usage> {
                     .map_err(write_error)?;
             }
             FleetItem::TenantDone(s) => {
-                eprintln!("[{}/{total}] {}", summaries.len() + 1, summary_line(&s));
-                summaries.push(s);
+                finished += 1;
+                devices += s.devices;
+                eprintln!("[{finished}/{total}] {}", summary_line(&s));
+                // Only the tenants to list again at the end are kept: memory stays flat in
+                // the number of tenants.
+                if s.outcome != SyncOutcome::Complete {
+                    incomplete.push(s);
+                }
             }
             _ => {}
         }
@@ -524,20 +534,13 @@ async fn run_inventory(args: InventoryArgs) -> Result<ExitCode, Usage> {
         table.write(&mut out).map_err(write_error)?;
     }
     out.flush().map_err(write_error)?;
-    summaries.sort_by_key(|s| s.tenant.index());
-    let complete = summaries
-        .iter()
-        .filter(|s| s.outcome == SyncOutcome::Complete)
-        .count();
-    let devices: u64 = summaries.iter().map(|s| s.devices).sum();
+    incomplete.sort_by_key(|s| s.tenant.index());
+    let complete = finished - incomplete.len();
     eprintln!(
         "summary: {total} tenants, {complete} complete, {} not; {devices} devices",
         total - complete
     );
-    for s in summaries
-        .iter()
-        .filter(|s| s.outcome != SyncOutcome::Complete)
-    {
+    for s in &incomplete {
         eprintln!("  {}", summary_line(s));
     }
     drop(sim);
