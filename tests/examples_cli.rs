@@ -248,6 +248,7 @@ fn every_help_lists_the_exit_codes() {
         "cleanup_stale",
         "connector_check",
         "device_access",
+        "fleet",
         "inventory",
         "org_settings",
         "stream_to_sink",

@@ -1,0 +1,577 @@
+//! Many tenants at once with one multi-tenant app: check every tenant, or stream every
+//! device of every tenant.
+//!
+//! ```text
+//! cargo run --example fleet -- check                        # embedded demo, table
+//! cargo run --example fleet -- check --tenants tenants.txt --format json
+//! cargo run --example fleet -- inventory --tenants tenants.txt --with-statistics --format csv
+//! ```
+//!
+//! * Tenants file (`--tenants FILE`): one tenant GUID or domain per line; blank lines and `#`
+//!   comments are ignored; a bad or repeated line is a usage error naming the line.
+//! * Credentials: `EXO_CLIENT_ID` with `EXO_CLIENT_SECRET`, or `EXO_CLIENT_CERTIFICATE`
+//!   (+ `EXO_CLIENT_CERTIFICATE_KEY`), of a multi-tenant app; each tenant gets its own token
+//!   from `{authority}/{tenant}/oauth2/v2.0/token`. `EXO_ENVIRONMENT` picks the cloud,
+//!   `EXO_AUTHORITY` overrides the login host and `EXO_ENDPOINT` the API's base URL (plain
+//!   http only for loopback; any other https host needs `EXO_ALLOW_CUSTOM_ENDPOINT=1`). The
+//!   tenant goes into each request's path; `EXO_TENANT_ID` is not used.
+//! * With none of `EXO_TENANT_ID`, `EXO_ENDPOINT` and `EXO_CLIENT_ID` set, it runs against an
+//!   embedded simulator serving five tenants (one not consented, one with missing
+//!   permissions, one throttling hard), through the same OAuth code, and says so on stderr.
+//!
+//! Results go to stdout; per-tenant progress, the summary and logs go to stderr (no colour
+//! codes when stderr is not a terminal).
+
+#[path = "common/mod.rs"]
+mod common;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args as ClapArgs, Parser, Subcommand};
+use exchange_activesync::Environment;
+use exchange_activesync::auth::{
+    ClientCertificate, VAR_AUTHORITY, VAR_CLIENT_CERTIFICATE, VAR_CLIENT_CERTIFICATE_KEY,
+    VAR_CLIENT_ID, VAR_CLIENT_SECRET, VAR_ENVIRONMENT, VAR_TENANT_ID,
+    allow_custom_endpoint_from_lookup,
+};
+use exchange_activesync::connector::{ConnectionStatus, ConnectorProfile, DeviceRecord};
+use exchange_activesync::fleet::{
+    Fleet, FleetBuilder, FleetItem, SyncOutcome, TenantCheck, TenantList, TenantSyncSummary,
+};
+use exchange_activesync::http::VAR_ENDPOINT;
+use exchange_activesync::testing::{
+    Failure, Fault, FaultStep, FaultTimes, RbacProfile, Simulator, SimulatorConfig,
+    SimulatorHandle, TenantBuilder,
+};
+use futures::StreamExt;
+use serde_json::json;
+use url::Url;
+
+/// Work many tenants at once with one multi-tenant app.
+#[derive(Debug, Parser)]
+#[command(name = "fleet", after_help = EXIT_CODES)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+const EXIT_CODES: &str = "Exit codes:
+  0  check: every tenant is healthy; inventory: every tenant synced completely
+  1  a usage or configuration error (bad or repeated tenants file line, missing
+     credentials), or stdout could not be written
+  2  check: any tenant is degraded or failed; inventory: any tenant failed or is
+     partial (the other tenants still stream in full)
+
+Credentials: EXO_CLIENT_ID with EXO_CLIENT_SECRET or EXO_CLIENT_CERTIFICATE
+(+ EXO_CLIENT_CERTIFICATE_KEY); EXO_ENVIRONMENT, EXO_AUTHORITY, EXO_ENDPOINT and
+EXO_ALLOW_CUSTOM_ENDPOINT as for the other examples. With none of EXO_TENANT_ID,
+EXO_ENDPOINT and EXO_CLIENT_ID set, an embedded simulator serving five tenants is used.";
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check every tenant: connection status, permissions and device count.
+    #[command(after_help = EXIT_CODES)]
+    Check(CheckArgs),
+    /// Stream every device of every tenant, tagged with its tenant.
+    #[command(after_help = EXIT_CODES)]
+    Inventory(InventoryArgs),
+}
+
+#[derive(Debug, ClapArgs)]
+struct Common {
+    /// Tenants file: one tenant GUID or domain per line, `#` comments (required unless
+    /// the embedded simulator runs, whose tenants are used then).
+    #[arg(long, value_name = "FILE")]
+    tenants: Option<PathBuf>,
+    /// Tenants worked at once (default 32).
+    #[arg(long, value_name = "N")]
+    tenant_concurrency: Option<usize>,
+    /// Requests in flight over all tenants (default 256).
+    #[arg(long, value_name = "N")]
+    global_budget: Option<usize>,
+}
+
+#[derive(Debug, ClapArgs)]
+struct CheckArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Connector profile: exchange-online or hosted-exchange.
+    #[arg(long, default_value = "exchange-online")]
+    profile: String,
+    /// Output format: text (aligned table) or json (one object per tenant a line).
+    #[arg(long, value_enum, default_value_t = common::Format::Text)]
+    format: common::Format,
+}
+
+#[derive(Debug, ClapArgs)]
+struct InventoryArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Join each device with its statistics (one call per mailbox).
+    #[arg(long)]
+    with_statistics: bool,
+    /// Output format: text (aligned table), csv (Tenant column first) or json (JSON lines,
+    /// the `inventory` example's objects with a `Tenant` key).
+    #[arg(long, value_enum, default_value_t = common::TableFormat::Text)]
+    format: common::TableFormat,
+}
+
+/// A usage or configuration error (exit 1).
+struct Usage(String);
+
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+/// Tenants in the embedded demo.
+const DEMO_TENANTS: usize = 5;
+
+/// The embedded demo: five tenants of 40 devices; the third grants only View-Only
+/// Organization Management, the fourth has not consented to the app, the fifth throttles
+/// every request (429, `Retry-After: 0.1`), so its retries run out and it fails as throttled.
+async fn start_demo() -> Result<SimulatorHandle, Usage> {
+    let config = SimulatorConfig::tenants_from(DEMO_TENANTS, |i| {
+        TenantBuilder::new()
+            .seed(2024 + i as u64)
+            .devices(40)
+            .mailboxes(20)
+            .rbac_profile(if i == 2 {
+                RbacProfile::ReadOnly
+            } else {
+                RbacProfile::Full
+            })
+    })
+    .configure_tenant(3, |s| s.unconsented = true)
+    .configure_tenant(4, |s| {
+        s.script.push(FaultStep::new(
+            None,
+            Fault::Fail(Failure::Throttled {
+                retry_after: Some("0.1".into()),
+            }),
+            FaultTimes::Always,
+        ))
+    });
+    let sim = Simulator::start(config)
+        .await
+        .map_err(|e| Usage(format!("could not start the embedded simulator: {e}")))?;
+    let domains: Vec<String> = sim
+        .tenants()
+        .iter()
+        .map(|t| t.domain().to_string())
+        .collect();
+    eprintln!(
+        "note: EXO_TENANT_ID, EXO_ENDPOINT and EXO_CLIENT_ID are not set; using the embedded \
+         simulator at {} serving {} tenants ({}); {} grants only read roles (missing \
+         permissions), {} has not consented to the app, {} throttles hard; tokens come from \
+         its token endpoint",
+        sim.base_url(),
+        domains.len(),
+        domains.join(", "),
+        domains[2],
+        domains[3],
+        domains[4],
+    );
+    Ok(sim)
+}
+
+fn read_tenants(path: &PathBuf) -> Result<TenantList, Usage> {
+    let list = TenantList::from_file(path)
+        .map_err(|e| Usage(format!("{}: {}", path.display(), common::error_chain(&e))))?;
+    if list.is_empty() {
+        return Err(Usage(format!("{}: no tenant listed", path.display())));
+    }
+    Ok(list)
+}
+
+/// The fleet (and the embedded simulator, kept alive while it runs).
+async fn configure(common: &Common) -> Result<(FleetBuilder, Option<SimulatorHandle>), Usage> {
+    let embedded =
+        var(VAR_TENANT_ID).is_none() && var(VAR_ENDPOINT).is_none() && var(VAR_CLIENT_ID).is_none();
+    let (mut builder, sim) = if embedded {
+        // A bad tenants file is refused before anything starts.
+        let listed = common.tenants.as_ref().map(read_tenants).transpose()?;
+        let sim = start_demo().await?;
+        let tenants = match listed {
+            Some(list) => list,
+            None => TenantList::from_ids(sim.tenants().iter().map(|t| t.domain().to_string()))
+                .map_err(|e| Usage(common::error_chain(&e)))?,
+        };
+        let builder = Fleet::builder(tenants)
+            .endpoint(sim.base_url())
+            .authority(sim.authority())
+            .client_secret(sim.app().client_id.clone(), sim.app().client_secret.clone());
+        (builder, Some(sim))
+    } else {
+        let Some(path) = &common.tenants else {
+            return Err(Usage("--tenants FILE is required".into()));
+        };
+        (from_env(read_tenants(path)?)?, None)
+    };
+    if let Some(n) = common.tenant_concurrency {
+        builder = builder.tenant_concurrency(n);
+    }
+    if let Some(n) = common.global_budget {
+        builder = builder.global_budget(n);
+    }
+    Ok((builder, sim))
+}
+
+/// The HTTP way from the `EXO_*` variables.
+fn from_env(tenants: TenantList) -> Result<FleetBuilder, Usage> {
+    let environment: Environment = match var(VAR_ENVIRONMENT) {
+        None => Environment::Commercial,
+        Some(v) => v.parse().map_err(|_| {
+            Usage(format!(
+                "{VAR_ENVIRONMENT}: expected commercial, gcc-high, dod or china, not {v:?}"
+            ))
+        })?,
+    };
+    let allow = allow_custom_endpoint_from_lookup(var).map_err(|e| Usage(e.to_string()))?;
+    let mut builder = Fleet::builder(tenants)
+        .environment(environment)
+        .allow_custom_endpoint(allow);
+    let url =
+        |name: &str, v: String| Url::parse(v.trim()).map_err(|e| Usage(format!("{name}: {e}")));
+    if let Some(v) = var(VAR_ENDPOINT) {
+        builder = builder.endpoint(url(VAR_ENDPOINT, v)?);
+    }
+    if let Some(v) = var(VAR_AUTHORITY) {
+        builder = builder.authority(url(VAR_AUTHORITY, v)?);
+    }
+    let Some(client_id) = var(VAR_CLIENT_ID) else {
+        return Err(Usage(format!(
+            "{VAR_CLIENT_ID} (with {VAR_CLIENT_SECRET} or {VAR_CLIENT_CERTIFICATE}) must be set"
+        )));
+    };
+    match (var(VAR_CLIENT_SECRET), var(VAR_CLIENT_CERTIFICATE)) {
+        (Some(secret), None) => Ok(builder.client_secret(client_id, secret)),
+        (None, Some(cert)) => {
+            let loaded = match var(VAR_CLIENT_CERTIFICATE_KEY) {
+                Some(key) => ClientCertificate::from_pem_files(cert.trim(), key.trim()),
+                None => ClientCertificate::from_pem_file(cert.trim()),
+            }
+            .map_err(|e| {
+                Usage(format!(
+                    "{VAR_CLIENT_CERTIFICATE}: {}",
+                    common::error_chain(&e)
+                ))
+            })?;
+            Ok(builder.client_certificate(client_id, loaded))
+        }
+        (Some(_), Some(_)) => Err(Usage(format!(
+            "set either {VAR_CLIENT_SECRET} or {VAR_CLIENT_CERTIFICATE}, not both"
+        ))),
+        (None, None) => Err(Usage(format!(
+            "{VAR_CLIENT_SECRET} or {VAR_CLIENT_CERTIFICATE} must be set with {VAR_CLIENT_ID}"
+        ))),
+    }
+}
+
+fn build(builder: FleetBuilder) -> Result<Fleet, Usage> {
+    builder.build().map_err(|e| Usage(common::error_chain(&e)))
+}
+
+// --- check ------------------------------------------------------------------------------
+
+/// The first line of an error's text (the identity platform's descriptions go on with trace
+/// and correlation ids on further lines), for the table and the progress lines.
+fn first_line(text: impl std::fmt::Display) -> String {
+    let text = text.to_string();
+    text.lines()
+        .next()
+        .unwrap_or_default()
+        .trim_end()
+        .to_string()
+}
+
+fn status_of(c: &TenantCheck) -> &'static str {
+    match (&c.connection, &c.error) {
+        (Ok(r), None) => r.status.as_str(),
+        _ => "failed",
+    }
+}
+
+fn check_json(c: &TenantCheck) -> serde_json::Value {
+    let (reasons, conn_error) = match &c.connection {
+        Ok(r) => match &r.status {
+            ConnectionStatus::Degraded { reasons } => (json!(reasons), json!(null)),
+            ConnectionStatus::Failed { error } => (json!([]), json!(error)),
+            _ => (json!([]), json!(null)),
+        },
+        Err(e) => (json!([]), json!(e.to_string())),
+    };
+    let (all_granted, missing) = match &c.permissions {
+        Ok(p) => (
+            json!(p.all_granted),
+            json!(
+                p.cmdlets
+                    .iter()
+                    .filter(|x| x.status != exchange_activesync::permissions::Status::Granted)
+                    .map(|x| format!("{} ({})", x.cmdlet, x.status.as_str()))
+                    .collect::<Vec<_>>()
+            ),
+        ),
+        Err(_) => (json!(false), json!(null)),
+    };
+    json!({
+        "tenant": c.tenant.as_str(),
+        "connection": { "status": status_of(c), "reasons": reasons, "error": conn_error },
+        "permissions": { "all_granted": all_granted, "missing": missing },
+        "devices": { "total": c.devices_total },
+        "error": c.error.as_ref().map(|e| e.to_string()),
+        "error_kind": c.error.as_ref().map(|e| e.kind.as_str()),
+    })
+}
+
+async fn run_check(args: CheckArgs) -> Result<ExitCode, Usage> {
+    let profile = ConnectorProfile::parse(&args.profile)
+        .map_err(|e| Usage(format!("--profile: {}", common::error_chain(&e))))?;
+    let (builder, sim) = configure(&args.common).await?;
+    let fleet = build(builder)?;
+    let total = fleet.tenants().len();
+    let mut stream = fleet.check(profile);
+    let mut out = std::io::BufWriter::new(std::io::stdout());
+    let mut results = Vec::new();
+    let mut unhealthy = 0usize;
+    let mut done = 0usize;
+    while let Some(c) = stream.next().await {
+        let status = status_of(&c);
+        if status != "healthy" {
+            unhealthy += 1;
+        }
+        eprintln!(
+            "[{}/{total}] {}: {status}{}",
+            done + 1,
+            c.tenant,
+            c.error
+                .as_ref()
+                .map(|e| format!(" ({})", first_line(e)))
+                .unwrap_or_default()
+        );
+        done += 1;
+        match args.format {
+            common::Format::Json => writeln!(out, "{}", check_json(&c)).map_err(write_error)?,
+            // The table is printed at the end, in the order of the tenants file.
+            common::Format::Text => results.push(c),
+        }
+    }
+    if args.format == common::Format::Text {
+        // In the order of the tenants file.
+        results.sort_by_key(|c| c.tenant.index());
+        let mut table =
+            common::Table::new(&["TENANT", "STATUS", "PERMISSIONS", "DEVICES", "ERROR"]);
+        for c in &results {
+            table.row(vec![
+                c.tenant.to_string(),
+                status_of(c).to_string(),
+                match &c.permissions {
+                    Ok(p) if p.all_granted => "all granted".to_string(),
+                    Ok(p) => format!(
+                        "missing {}",
+                        p.cmdlets
+                            .iter()
+                            .filter(
+                                |x| x.status != exchange_activesync::permissions::Status::Granted
+                            )
+                            .count()
+                    ),
+                    Err(_) => "unknown".to_string(),
+                },
+                c.devices_total
+                    .map_or_else(|| "-".to_string(), |n| n.to_string()),
+                c.error.as_ref().map(first_line).unwrap_or_default(),
+            ]);
+        }
+        table.write(&mut out).map_err(write_error)?;
+    }
+    out.flush().map_err(write_error)?;
+    eprintln!(
+        "{total} tenants: {} healthy, {unhealthy} not",
+        total - unhealthy
+    );
+    drop(sim);
+    Ok(if unhealthy == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    })
+}
+
+// --- inventory --------------------------------------------------------------------------
+
+const COLUMNS: &[&str] = &[
+    "Tenant",
+    "Identity",
+    "Guid",
+    "DeviceType",
+    "DeviceModel",
+    "DeviceOS",
+    "DeviceAccessState",
+    "LastSuccessSync",
+];
+
+fn cells(tenant: &str, r: &DeviceRecord) -> Vec<String> {
+    let d = &r.device;
+    let s = |v: &Option<String>| v.clone().unwrap_or_default();
+    vec![
+        tenant.to_string(),
+        s(&d.identity),
+        d.guid.map(|g| g.to_string()).unwrap_or_default(),
+        s(&d.device_type),
+        s(&d.device_model),
+        s(&d.device_os),
+        d.device_access_state
+            .as_ref()
+            .map(|a| a.to_string())
+            .unwrap_or_default(),
+        r.statistics
+            .as_ref()
+            .and_then(|st| st.last_success_sync)
+            .map(|t| t.to_rfc3339())
+            .unwrap_or_default(),
+    ]
+}
+
+fn csv_field(v: &str) -> String {
+    if v.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", v.replace('"', "\"\""))
+    } else {
+        v.to_string()
+    }
+}
+
+/// The `inventory` example's object, with a `Tenant` key.
+fn json_line(tenant: &str, r: &DeviceRecord) -> serde_json::Result<String> {
+    let mut v = serde_json::to_value(&r.device)?;
+    if let Some(obj) = v.as_object_mut() {
+        if let Some(stats) = &r.statistics {
+            obj.insert("Statistics".into(), serde_json::to_value(stats)?);
+        }
+        obj.insert("Tenant".into(), json!(tenant));
+    }
+    serde_json::to_string(&v)
+}
+
+fn summary_line(s: &TenantSyncSummary) -> String {
+    let mut line = format!(
+        "{}: {}, {} devices ({} with statistics)",
+        s.tenant,
+        s.outcome.as_str(),
+        s.devices,
+        s.with_statistics
+    );
+    if s.failed_mailboxes > 0 {
+        line.push_str(&format!(", {} failed mailboxes", s.failed_mailboxes));
+    }
+    if let Some(e) = &s.error {
+        line.push_str(&format!(": {}", first_line(e)));
+    }
+    line
+}
+
+async fn run_inventory(args: InventoryArgs) -> Result<ExitCode, Usage> {
+    use common::TableFormat as Format;
+    let (builder, sim) = configure(&args.common).await?;
+    let fleet = build(builder)?;
+    let total = fleet.tenants().len();
+    let mut stream = fleet.inventory(args.with_statistics);
+    let mut out = std::io::BufWriter::new(std::io::stdout());
+    if args.format == Format::Csv {
+        writeln!(out, "{}", COLUMNS.join(",")).map_err(write_error)?;
+    }
+    let mut table = common::Table::new(&[
+        "TENANT",
+        "DEVICETYPE",
+        "DEVICEMODEL",
+        "ACCESSSTATE",
+        "IDENTITY",
+    ]);
+    let mut incomplete: Vec<TenantSyncSummary> = Vec::new();
+    let (mut finished, mut devices) = (0usize, 0u64);
+    while let Some(item) = stream.next().await {
+        match item {
+            FleetItem::Record { tenant, record } => {
+                let line = match args.format {
+                    Format::Text => {
+                        let c = cells(tenant.as_str(), &record);
+                        table.row(vec![
+                            c[0].clone(),
+                            c[3].clone(),
+                            c[4].clone(),
+                            c[6].clone(),
+                            c[1].clone(),
+                        ]);
+                        continue;
+                    }
+                    Format::Json => {
+                        json_line(tenant.as_str(), &record).map_err(std::io::Error::other)
+                    }
+                    Format::Csv => Ok(cells(tenant.as_str(), &record)
+                        .iter()
+                        .map(|c| csv_field(c))
+                        .collect::<Vec<_>>()
+                        .join(",")),
+                };
+                line.and_then(|l| writeln!(out, "{l}"))
+                    .map_err(write_error)?;
+            }
+            FleetItem::TenantDone(s) => {
+                finished += 1;
+                devices += s.devices;
+                eprintln!("[{finished}/{total}] {}", summary_line(&s));
+                // Only the tenants to list again at the end are kept: memory stays flat in
+                // the number of tenants.
+                if s.outcome != SyncOutcome::Complete {
+                    incomplete.push(s);
+                }
+            }
+            _ => {}
+        }
+    }
+    if args.format == Format::Text {
+        table.write(&mut out).map_err(write_error)?;
+    }
+    out.flush().map_err(write_error)?;
+    incomplete.sort_by_key(|s| s.tenant.index());
+    let complete = finished - incomplete.len();
+    eprintln!(
+        "summary: {total} tenants, {complete} complete, {} not; {devices} devices",
+        total - complete
+    );
+    for s in &incomplete {
+        eprintln!("  {}", summary_line(s));
+    }
+    drop(sim);
+    Ok(if complete == total {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    })
+}
+
+fn write_error(e: std::io::Error) -> Usage {
+    Usage(format!("error writing output: {e}"))
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    common::init_logging();
+    let cli = match common::parse_args::<Cli>(1) {
+        Ok(a) => a,
+        Err(code) => return code,
+    };
+    let result = match cli.command {
+        Command::Check(a) => run_check(a).await,
+        Command::Inventory(a) => run_inventory(a).await,
+    };
+    match result {
+        Ok(code) => code,
+        Err(Usage(e)) if e.contains("Broken pipe") => ExitCode::SUCCESS,
+        Err(Usage(e)) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+    }
+}

@@ -1,0 +1,457 @@
+//! The fleet against one simulator serving several tenants, with tokens from the simulator's
+//! Entra-like token endpoint through the crate's own client-credentials code: healthy tenants
+//! complete in full while one tenant has not consented, one lacks permissions and one
+//! throttles hard. Then the `fleet` example as a process, embedded and against the
+//! standalone simulator.
+//!
+//! The binaries are the ones `cargo test` builds next to the tests
+//! (`$CARGO_TARGET_DIR/debug/examples/<name>`, default target dir `target/`).
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use exchange_activesync::connector::{ConnectionStatus, ConnectorProfile};
+use exchange_activesync::fleet::{
+    Fleet, FleetItem, SyncOutcome, TenantCheck, TenantErrorKind, TenantList, TenantSyncSummary,
+};
+use exchange_activesync::testing::{
+    Failure, Fault, FaultStep, FaultTimes, RbacProfile, Simulator, SimulatorConfig,
+    SimulatorHandle, TenantBuilder,
+};
+use futures::StreamExt;
+
+const HEALTHY: [usize; 3] = [0, 1, 2];
+const UNCONSENTED: usize = 3;
+const LIMITED: usize = 4;
+const THROTTLING: usize = 5;
+
+/// Six tenants: three healthy ones of different sizes, one that has not consented to the
+/// app, one granting only View-Only Organization Management, one answering every request
+/// with a 429 (`Retry-After: 0.1`), so that its retries run out.
+async fn mixed() -> SimulatorHandle {
+    let config = SimulatorConfig::tenants_from(6, |i| {
+        TenantBuilder::new()
+            .seed(700 + i as u64)
+            .devices(25 + 10 * i)
+            .mailboxes(12)
+            .rbac_profile(if i == LIMITED {
+                RbacProfile::ReadOnly
+            } else {
+                RbacProfile::Full
+            })
+    })
+    .configure_tenant(UNCONSENTED, |s| s.unconsented = true)
+    .configure_tenant(THROTTLING, |s| {
+        s.script.push(FaultStep::new(
+            None,
+            Fault::Fail(Failure::Throttled {
+                retry_after: Some("0.1".into()),
+            }),
+            FaultTimes::Always,
+        ))
+    });
+    Simulator::start(config).await.expect("simulator")
+}
+
+fn fleet(sim: &SimulatorHandle) -> Fleet {
+    let tenants = TenantList::from_ids(sim.tenants().iter().map(|t| t.domain().to_string()))
+        .expect("tenants");
+    Fleet::builder(tenants)
+        .endpoint(sim.base_url())
+        .authority(sim.authority())
+        .client_secret(sim.app().client_id.clone(), sim.app().client_secret.clone())
+        .build()
+        .expect("fleet")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inventory_completes_the_healthy_tenants_and_isolates_the_failing_ones() {
+    let sim = mixed().await;
+    let mut stream = fleet(&sim).inventory(true);
+    let mut records: HashMap<String, HashSet<String>> = HashMap::new();
+    let mut summaries: HashMap<String, TenantSyncSummary> = HashMap::new();
+    while let Some(item) = stream.next().await {
+        match item {
+            FleetItem::Record { tenant, record } => {
+                assert!(
+                    !summaries.contains_key(tenant.as_str()),
+                    "a record after its tenant's end"
+                );
+                let guid = record.device.guid.expect("guid").to_string();
+                assert!(
+                    records
+                        .entry(tenant.as_str().to_string())
+                        .or_default()
+                        .insert(guid),
+                    "a device delivered twice"
+                );
+            }
+            FleetItem::TenantDone(s) => {
+                summaries.insert(s.tenant.as_str().to_string(), s);
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(summaries.len(), 6);
+    let tenants = sim.tenants();
+    // The healthy tenants and the one with read roles only: every device, with statistics,
+    // each its own tenant's.
+    for i in HEALTHY.into_iter().chain([LIMITED]) {
+        let t = &tenants[i];
+        let s = &summaries[t.domain()];
+        assert_eq!(s.outcome, SyncOutcome::Complete, "{}: {s:?}", t.domain());
+        let expected: HashSet<String> = t.tenant().devices().map(|d| d.guid.to_string()).collect();
+        assert_eq!(expected.len(), 25 + 10 * i);
+        assert_eq!(s.devices, expected.len() as u64);
+        assert_eq!(s.with_statistics, expected.len() as u64);
+        assert_eq!(records[t.domain()], expected, "{}", t.domain());
+        assert_eq!(t.tokens_issued(), 1, "one token for the tenant's work");
+    }
+    // Not consented: the token endpoint's AADSTS700016, no admin API request at all.
+    let t = &tenants[UNCONSENTED];
+    let s = &summaries[t.domain()];
+    assert_eq!(s.outcome, SyncOutcome::Failed);
+    let e = s.error.as_ref().expect("an error");
+    assert_eq!(e.kind, TenantErrorKind::NotConsented, "{e}");
+    assert!(e.message.contains("AADSTS700016"), "{e}");
+    assert!(!records.contains_key(t.domain()));
+    assert_eq!(t.request_count(), 0);
+    assert_eq!(t.tokens_issued(), 0);
+    // Throttling hard: failed (or partial) with a throttling error.
+    let t = &tenants[THROTTLING];
+    let s = &summaries[t.domain()];
+    assert!(
+        matches!(s.outcome, SyncOutcome::Failed | SyncOutcome::Partial),
+        "{s:?}"
+    );
+    let e = s.error.as_ref().expect("an error");
+    assert_eq!(e.kind, TenantErrorKind::Throttled, "{e}");
+    assert!(t.request_count() > 1, "it was retried");
+    // The secret never shows in a tenant's error.
+    for s in summaries.values() {
+        if let Some(e) = &s.error {
+            assert!(!e.message.contains(&sim.app().client_secret));
+        }
+    }
+    assert_eq!(stream.progress().tenants_done, 6);
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_reports_each_tenant_as_the_library_defines_it() {
+    let sim = mixed().await;
+    let checks: Vec<TenantCheck> = fleet(&sim)
+        .check(ConnectorProfile::ExchangeOnline)
+        .collect()
+        .await;
+    assert_eq!(checks.len(), 6);
+    let by: HashMap<&str, &TenantCheck> = checks.iter().map(|c| (c.tenant.as_str(), c)).collect();
+    let tenants = sim.tenants();
+    for i in HEALTHY {
+        let t = &tenants[i];
+        let c = by[t.domain()];
+        let report = c.connection.as_ref().expect("a report");
+        assert_eq!(report.status, ConnectionStatus::Healthy, "{}", t.domain());
+        assert!(c.permissions.as_ref().expect("permissions").all_granted);
+        assert_eq!(c.devices_total, Some((25 + 10 * i) as u64));
+        assert!(c.error.is_none());
+    }
+    // Missing permissions: reads work, writes are not granted.
+    let c = by[tenants[LIMITED].domain()];
+    let report = c.connection.as_ref().expect("a report");
+    assert!(
+        matches!(report.status, ConnectionStatus::Degraded { .. }),
+        "{:?}",
+        report.status
+    );
+    assert!(!c.permissions.as_ref().expect("permissions").all_granted);
+    assert_eq!(c.devices_total, Some(25 + 10 * LIMITED as u64));
+    // Not consented: failed, with the classified error.
+    let c = by[tenants[UNCONSENTED].domain()];
+    let e = c.error.as_ref().expect("an error");
+    assert_eq!(e.kind, TenantErrorKind::NotConsented);
+    assert!(e.message.contains("AADSTS700016"));
+    assert!(matches!(
+        c.connection.as_ref().map(|r| &r.status),
+        Ok(ConnectionStatus::Failed { .. }) | Err(_)
+    ));
+    // Throttling hard: nothing could be read, so not healthy, and no device count.
+    let c = by[tenants[THROTTLING].domain()];
+    let status = c.connection.as_ref().map(|r| r.status.as_str());
+    assert!(matches!(status, Ok("degraded" | "failed")), "{status:?}");
+    assert_eq!(c.devices_total, None);
+    sim.shutdown().await;
+}
+
+// --- the example as a process -----------------------------------------------------------
+
+fn example(name: &str) -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"));
+    let target = if target.is_relative() {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(target)
+    } else {
+        target
+    };
+    let bin = target
+        .join("debug")
+        .join("examples")
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        bin.is_file(),
+        "the {name} example is not built at {}; run `cargo test` (which builds examples) or \
+         `cargo build --examples --features test-util` first",
+        bin.display()
+    );
+    bin
+}
+
+const EXO_VARS: [&str; 10] = [
+    "EXO_TENANT_ID",
+    "EXO_ENDPOINT",
+    "EXO_AUTHORITY",
+    "EXO_CLIENT_ID",
+    "EXO_CLIENT_SECRET",
+    "EXO_CLIENT_CERTIFICATE",
+    "EXO_CLIENT_CERTIFICATE_KEY",
+    "EXO_ACCESS_TOKEN",
+    "EXO_ENVIRONMENT",
+    "EXO_ALLOW_CUSTOM_ENDPOINT",
+];
+
+/// Run the `fleet` example with only the `vars` of the `EXO_*` variables set.
+fn fleet_example(args: &[&str], vars: &[(&str, String)]) -> Output {
+    let mut cmd = Command::new(example("fleet"));
+    cmd.args(args).stdin(Stdio::null());
+    for v in EXO_VARS {
+        cmd.env_remove(v);
+    }
+    for (k, v) in vars {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run the fleet example")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn json_lines(out: &Output) -> Vec<serde_json::Value> {
+    text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect()
+}
+
+/// A unique scratch directory, removed on drop.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(tag: &str) -> Scratch {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let dir =
+            std::env::temp_dir().join(format!("exo-fleet-{tag}-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("scratch directory");
+        Scratch(dir)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[test]
+fn embedded_check_prints_one_json_object_per_tenant_and_exits_2() {
+    let out = fleet_example(&["check", "--format", "json"], &[]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("embedded simulator"), "{stderr}");
+    assert!(!stderr.contains('\u{1b}'), "no colour codes when piped");
+    let lines = json_lines(&out);
+    assert_eq!(lines.len(), 5, "one line per demo tenant");
+    let mut statuses = HashMap::new();
+    for v in &lines {
+        let tenant = v["tenant"].as_str().expect("tenant");
+        let status = v["connection"]["status"].as_str().expect("status");
+        assert!(["healthy", "degraded", "failed"].contains(&status), "{v}");
+        assert!(v["permissions"]["all_granted"].is_boolean(), "{v}");
+        assert!(
+            v["devices"]["total"].is_u64() || v["devices"]["total"].is_null(),
+            "{v}"
+        );
+        assert!(v["error"].is_string() || v["error"].is_null(), "{v}");
+        statuses.insert(tenant.to_string(), (status.to_string(), v.clone()));
+    }
+    let (s, v) = &statuses["tenant01.onmicrosoft.com"];
+    assert_eq!(s, "healthy");
+    assert_eq!(v["devices"]["total"], 40);
+    assert_eq!(v["permissions"]["all_granted"], true);
+    let (s, v) = &statuses["tenant03.onmicrosoft.com"];
+    assert_eq!(s, "degraded");
+    assert_eq!(v["permissions"]["all_granted"], false);
+    let (s, v) = &statuses["tenant04.onmicrosoft.com"];
+    assert_eq!(s, "failed");
+    assert!(
+        v["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("AADSTS700016"),
+        "{v}"
+    );
+}
+
+#[test]
+fn embedded_inventory_tags_every_line_with_its_tenant_and_exits_2() {
+    let out = fleet_example(&["inventory", "--format", "json"], &[]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let mut per_tenant: HashMap<String, usize> = HashMap::new();
+    for v in json_lines(&out) {
+        assert!(v["Guid"].is_string(), "{v}");
+        *per_tenant
+            .entry(v["Tenant"].as_str().expect("Tenant").to_string())
+            .or_default() += 1;
+    }
+    // Every device of the three tenants that can be read; none of the other two.
+    for t in ["tenant01", "tenant02", "tenant03"] {
+        assert_eq!(per_tenant[&format!("{t}.onmicrosoft.com")], 40, "{stderr}");
+    }
+    assert_eq!(per_tenant.len(), 3, "{per_tenant:?}");
+    assert!(
+        stderr.contains("summary: 5 tenants, 3 complete"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_bad_or_repeated_tenants_line_is_a_usage_error_naming_the_line() {
+    let scratch = Scratch::new("bad");
+    let vars = [
+        (
+            "EXO_CLIENT_ID",
+            "11111111-1111-1111-1111-111111111111".to_string(),
+        ),
+        ("EXO_CLIENT_SECRET", "not-used".to_string()),
+    ];
+    for (contents, line) in [
+        (
+            "# customers\ncontoso.onmicrosoft.com\nnot a tenant\n",
+            "line 3",
+        ),
+        (
+            "contoso.onmicrosoft.com\n\nCONTOSO.onmicrosoft.com\n",
+            "line 3",
+        ),
+    ] {
+        let file = scratch.0.join("tenants.txt");
+        std::fs::write(&file, contents).expect("tenants file");
+        let path = file.to_str().expect("utf-8 path");
+        for sub in ["check", "inventory"] {
+            let out = fleet_example(&[sub, "--tenants", path], &vars);
+            let stderr = text(&out.stderr);
+            assert_eq!(out.status.code(), Some(1), "{sub}: {stderr}");
+            assert!(stderr.contains(line), "{sub}: {stderr}");
+            assert!(out.stdout.is_empty());
+        }
+    }
+    // Outside the embedded mode the tenants file is required.
+    let out = fleet_example(&["check"], &vars);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("--tenants"));
+    // --help lists the exit codes.
+    let out = fleet_example(&["check", "--help"], &[]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(text(&out.stdout).contains("Exit codes:"));
+}
+
+/// The standalone simulator; killed (and reaped) on drop.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn against_the_standalone_simulator_all_healthy_exits_0() {
+    let scratch = Scratch::new("standalone");
+    let ready = scratch.0.join("ready.env");
+    let tenants_file = scratch.0.join("tenants.txt");
+    let stderr = scratch.0.join("simulator.err");
+    let mut running = Running(
+        Command::new(example("simulator"))
+            .args(["--port", "0", "--tenants", "3", "--devices", "30"])
+            .arg("--ready-file")
+            .arg(&ready)
+            .arg("--tenants-file")
+            .arg(&tenants_file)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&stderr).expect("stderr file"))
+            .spawn()
+            .expect("start the simulator"),
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let lines = loop {
+        if let Ok(text) = std::fs::read_to_string(&ready) {
+            break text;
+        }
+        if let Ok(Some(status)) = running.0.try_wait() {
+            panic!(
+                "the simulator exited ({status}):\n{}",
+                std::fs::read_to_string(&stderr).unwrap_or_default()
+            );
+        }
+        assert!(Instant::now() < deadline, "the simulator did not get ready");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let value = |name: &str| {
+        lines
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix('='))
+            .unwrap_or_else(|| panic!("{name} missing:\n{lines}"))
+            .to_string()
+    };
+    let vars: Vec<(&str, String)> = [
+        "EXO_ENDPOINT",
+        "EXO_AUTHORITY",
+        "EXO_CLIENT_ID",
+        "EXO_CLIENT_SECRET",
+    ]
+    .into_iter()
+    .map(|n| (n, value(n)))
+    .collect();
+    let path = value("EXO_TENANTS_FILE");
+    let out = fleet_example(&["check", "--tenants", &path, "--format", "json"], &vars);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(!err.contains("embedded simulator"), "{err}");
+    let listed = TenantList::from_file(&path).expect("tenants file");
+    let lines = json_lines(&out);
+    assert_eq!(lines.len(), 3);
+    for v in &lines {
+        assert_eq!(v["connection"]["status"], "healthy", "{v}");
+        assert_eq!(v["devices"]["total"], 30, "{v}");
+        let tenant = v["tenant"].as_str().expect("tenant");
+        assert!(listed.iter().any(|t| t.as_str() == tenant), "{tenant}");
+    }
+    let out = fleet_example(&["inventory", "--tenants", &path, "--format", "csv"], &vars);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let csv = text(&out.stdout);
+    let mut rows = csv.lines();
+    assert!(
+        rows.next()
+            .expect("header")
+            .starts_with("Tenant,Identity,Guid")
+    );
+    assert_eq!(rows.count(), 90);
+}
