@@ -31,8 +31,8 @@ use crate::error::{Error, TENANT_CONCURRENCY_MESSAGE};
 /// * **precise decrease** on the per-tenant concurrency answer ("You have reached the maximum
 ///   number of concurrent requests per tenant", without `Retry-After`): that answer says *how
 ///   many* calls were too many: the service counted at most the calls in flight when the
-///   refused one started plus those started since, so the limit drops to one below that
-///   bound instead of halving; once per [`DECREASE_COOLDOWN`] it also drops by at least one,
+///   refused one started, so the limit drops to one below that bound instead of halving (a
+///   burst of refusals lands on the cap in one round: the first refused call names it); once per [`DECREASE_COOLDOWN`] it also drops by at least one,
 ///   so a cap shared with other clients is still found.
 ///   Halving there would leave half of the allowed concurrency unused while the limit grows
 ///   back. The level reached is remembered: above it the limit grows
@@ -81,8 +81,6 @@ struct State {
     in_flight: usize,
     not_before: Option<Instant>,
     last_decrease: Option<Instant>,
-    /// Calls started so far.
-    started: u64,
     /// The limit set by the last per-tenant concurrency answer (raised as probes above it
     /// succeed).
     ceiling: Option<usize>,
@@ -96,8 +94,6 @@ pub struct Permit<'a> {
     throttle: &'a TenantThrottle,
     /// Calls in flight (this one included) when it started.
     started_with: usize,
-    /// [`State::started`] when it started.
-    seq: u64,
     /// The slot of the global budget, if there is one.
     _global: Option<OwnedSemaphorePermit>,
 }
@@ -124,7 +120,6 @@ impl TenantThrottle {
                 in_flight: 0,
                 not_before: None,
                 last_decrease: None,
-                started: 0,
                 ceiling: None,
             }),
             notify: Notify::new(),
@@ -197,7 +192,7 @@ impl TenantThrottle {
             tokio::pin!(notified);
             notified.as_mut().enable();
             enum Next {
-                Go(usize, u64),
+                Go(usize),
                 Sleep(Instant),
                 Wait,
             }
@@ -209,21 +204,19 @@ impl TenantThrottle {
                         _ => {
                             if s.in_flight < (s.limit.floor() as usize).max(1) {
                                 s.in_flight += 1;
-                                s.started += 1;
-                                Next::Go(s.in_flight, s.started)
+                                Next::Go(s.in_flight)
                             } else {
                                 Next::Wait
                             }
                         }
                     }
                 })
-                .unwrap_or(Next::Go(1, 0));
+                .unwrap_or(Next::Go(1));
             match next {
-                Next::Go(started_with, seq) => {
+                Next::Go(started_with) => {
                     let mut permit = Permit {
                         throttle: self,
                         started_with,
-                        seq,
                         _global: None,
                     };
                     if let Some(budget) = &self.global {
@@ -356,13 +349,12 @@ impl Permit<'_> {
     /// `Retry-After`; other errors change nothing.
     pub fn failed(self, error: &Error) {
         if is_concurrency_answer(error) {
-            let started_since = self
-                .throttle
-                .with_state(|s| s.started.saturating_sub(self.seq))
-                .unwrap_or(0);
-            let counted = self
-                .started_with
-                .saturating_add(usize::try_from(started_since).unwrap_or(usize::MAX));
+            // The calls in flight when this one started (itself included): the service
+            // counted at most these when it arrived. Calls started later are not added: in a
+            // burst every refused call would then carry the same inflated bound (and retries
+            // sent since inflate it further), and the limit would fall by only one per
+            // cooldown while the service keeps refusing.
+            let counted = self.started_with;
             self.throttle.on_concurrency_limited(counted);
         } else if error.is_throttled() {
             self.throttle.on_throttled(error.retry_after());
@@ -448,10 +440,9 @@ mod tests {
         // The 13th call was refused: 12 are allowed.
         permits.next().unwrap().failed(&concurrency);
         assert_eq!(l.limit(), 12, "13 in flight were one too many");
-        // The 12th, refused in the same burst, started before the 13th: the service may have
-        // counted 13 then too, so it changes nothing.
+        // The 12th, refused in the same burst, started with 12 in flight: 11 are allowed.
         permits.next().unwrap().failed(&concurrency);
-        assert_eq!(l.limit(), 12);
+        assert_eq!(l.limit(), 11);
         drop(permits);
         // A refusal while at most 11 were in flight says: 10 (another client takes slots).
         l.on_concurrency_limited(11);
