@@ -47,10 +47,22 @@ impl CmdletKind {
         }
         let verb = name.split('-').next().unwrap_or("").to_ascii_lowercase();
         match verb.as_str() {
-            "get" | "test" | "search" | "export" | "find" | "read" => CmdletKind::Read,
+            // Only verbs that never change anything read; `Search-` and `Export-` cmdlets
+            // can delete content or start export jobs.
+            "get" | "test" => CmdletKind::Read,
             "remove" | "clear" | "disable" | "stop" | "undo" | "revoke" => CmdletKind::Destructive,
             _ => CmdletKind::Write,
         }
+    }
+
+    /// The stricter of two kinds (destructive over write over read).
+    pub fn stricter(a: CmdletKind, b: CmdletKind) -> CmdletKind {
+        let rank = |k: CmdletKind| match k {
+            CmdletKind::Read => 0,
+            CmdletKind::Write => 1,
+            CmdletKind::Destructive => 2,
+        };
+        if rank(a) >= rank(b) { a } else { b }
     }
 
     /// Whether the cmdlet changes anything.

@@ -58,12 +58,13 @@ pub enum SendState {
     /// The request never left the client: it could not be built, the connection could not be
     /// established (refused, DNS failure, TLS failure), or it was rejected locally.
     NotSent,
-    /// The request may or may not have been processed: a timeout, a connection lost after
-    /// the request was written, a gateway error (502, 504), a 500 that is not a known
-    /// transient exception, or a success status whose body is not the expected JSON.
+    /// The request may or may not have been processed: a timeout or a connection lost
+    /// after the request was written, any 5xx (503 and transient exceptions included), a
+    /// gateway's or proxy's page, or a success status whose body is not the expected JSON
+    /// (the [`Unknown`](crate::outcome::CallOutcome::Unknown) rows of [`crate::outcome`]).
     Ambiguous,
-    /// The service answered with a definite outcome (a 4xx with its error, a 503, a known
-    /// transient exception, throttling, or `@adminapi.errors` on a 200).
+    /// The service answered with a definite outcome: its error envelope on a 4xx,
+    /// throttling, a rejected token, or `@adminapi.errors` on a 200.
     Answered,
 }
 
@@ -103,7 +104,42 @@ pub struct ApiError {
     pub body_snippet: String,
     /// Warnings the service returned alongside the error (`@adminapi.warnings`).
     pub warnings: Vec<String>,
+    /// What the body was: the Exchange error envelope, other JSON, an HTML page, text or
+    /// nothing. Only the envelope is the service's own word (see [`crate::outcome`]).
+    pub body_kind: BodyKind,
+    /// The `Content-Type` header of the answer, when present.
+    pub content_type: Option<String>,
 }
+
+/// What the body of an error answer was (decided from the `Content-Type` header and the
+/// bytes themselves).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum BodyKind {
+    /// The Exchange error envelope: a JSON object with an `error` object
+    /// (docs/protocol.md §5.1). The service itself answered.
+    Envelope,
+    /// JSON that is not the Exchange error envelope.
+    Json,
+    /// An HTML page (a gateway's, a proxy's or a load balancer's error page).
+    Html,
+    /// Plain text (the per-tenant concurrency sentence, say).
+    Text,
+    /// No body, or only NUL bytes and white space (the service's 403 for a cmdlet the
+    /// caller may not run).
+    Empty,
+}
+
+/// Exchange exception types (the last part of the type name) that mean "the object named in
+/// the call does not exist". Only an error envelope naming one of them is read as "not found"
+/// ([`ApiError::is_not_found`]).
+pub const NOT_FOUND_EXCEPTIONS: &[&str] = &[
+    "ManagementObjectNotFoundException",
+    "ADNoSuchObjectException",
+    "RecipientNotFoundException",
+    "MailboxNotFoundException",
+    "ObjectNotFoundException",
+];
 
 impl ApiError {
     /// A new error with only a status and a message; the other fields are empty.
@@ -121,7 +157,25 @@ impl ApiError {
             cmdlet: None,
             body_snippet: String::new(),
             warnings: Vec::new(),
+            body_kind: BodyKind::Envelope,
+            content_type: None,
         }
+    }
+
+    /// The service's "not found" answer for `identity`: a 404 Exchange error envelope naming
+    /// `ManagementObjectNotFoundException` (for test doubles; the HTTP client decodes the
+    /// real one).
+    pub fn not_found(identity: &str) -> Self {
+        let mut e = ApiError::new(
+            404,
+            format!(
+                "The operation couldn't be performed because object '{identity}' couldn't be found."
+            ),
+        );
+        e.code = Some("NotFound".into());
+        e.exception_type =
+            Some("Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException".into());
+        e
     }
 
     fn haystacks(&self) -> impl Iterator<Item = &str> {
@@ -138,11 +192,23 @@ impl ApiError {
         self.haystacks().any(|h| h.contains(needle))
     }
 
-    /// The object named in the call does not exist.
+    /// The object named in the call does not exist: the service said so in its error
+    /// envelope, with a not-found exception type ([`NOT_FOUND_EXCEPTIONS`], e.g.
+    /// `ManagementObjectNotFoundException`), whatever the status (404, sometimes 400).
+    ///
+    /// Any other 404 (a proxy's or gateway's page, an envelope without that type) is not
+    /// "not found": it proves nothing about the object, and [`crate::outcome::classify`]
+    /// decides what it means for the call.
     pub fn is_not_found(&self) -> bool {
-        self.status == 404
-            || self.mentions("ManagementObjectNotFoundException")
-            || self.mentions("couldn't be found")
+        if self.body_kind != BodyKind::Envelope {
+            return false;
+        }
+        self.exception_type.as_deref().is_some_and(|t| {
+            let last = t.rsplit(['.', '+']).next().unwrap_or(t).trim();
+            NOT_FOUND_EXCEPTIONS
+                .iter()
+                .any(|n| last.eq_ignore_ascii_case(n))
+        })
     }
 
     /// The object to create already exists.
@@ -166,17 +232,17 @@ impl ApiError {
             || is_concurrency_sentence(&self.body_snippet)
     }
 
-    /// Whether this answer leaves the outcome of the request unknown: a gateway error (502,
-    /// 504), a 500 (or other 5xx that does not say "not handled") that is neither a known
-    /// transient exception nor throttling, or a 2xx (an error raised on a success status).
+    /// Whether this answer leaves the outcome of the request unknown (the service may have
+    /// acted): [`crate::outcome::classify_answer`] says
+    /// [`Unknown`](crate::outcome::CallOutcome::Unknown).
     pub fn outcome_unknown(&self) -> bool {
-        if (200..300).contains(&self.status) {
-            return true;
-        }
-        self.status >= 500
-            && !matches!(self.status, 501 | 503 | 505)
-            && !self.is_transient_exception()
-            && !self.provably_not_processed()
+        crate::outcome::classify_answer(self) == crate::outcome::CallOutcome::Unknown
+    }
+
+    /// A 401 whose text says the account may not run the cmdlet (an RBAC refusal, not a
+    /// rejected token).
+    pub fn is_rbac_refusal(&self) -> bool {
+        self.status == 401 && self.mentions("is not allowed to call")
     }
 
     /// The account may not run this cmdlet or parameter (403, 401 "not allowed to call",
@@ -190,7 +256,7 @@ impl ApiError {
 
     /// The token was rejected (401 without an RBAC message).
     pub fn is_unauthorized(&self) -> bool {
-        self.status == 401 && !self.mentions("is not allowed to call")
+        self.status == 401 && !self.is_rbac_refusal()
     }
 
     /// A pagination continuation expired or lost its server affinity.
@@ -221,9 +287,11 @@ impl ApiError {
     }
 
     /// Whether the service certainly did not execute the cmdlet (throttled at the front door,
-    /// token rejected). Only such failures are retried for mutating cmdlets.
+    /// token rejected): [`crate::outcome::classify_answer`] says
+    /// [`NotProcessed`](crate::outcome::CallOutcome::NotProcessed). Only such failures are
+    /// retried for mutating cmdlets.
     pub fn provably_not_processed(&self) -> bool {
-        self.is_throttled() || self.status == 401
+        crate::outcome::classify_answer(self) == crate::outcome::CallOutcome::NotProcessed
     }
 }
 
@@ -411,6 +479,15 @@ pub enum Error {
     },
     /// Input rejected locally; nothing was sent.
     InvalidInput(Box<InvalidInput>),
+    /// A listing was stopped because the service's pages made no progress: a next link it
+    /// had returned before, or several pages in a row that added no new row (see
+    /// [`crate::paging`]). The message names the pages.
+    Paging {
+        /// Cmdlet being listed.
+        cmdlet: String,
+        /// What was seen, naming the pages.
+        message: String,
+    },
     /// A redirect was refused (target outside the environment's allow-list, or too many hops).
     Redirect(String),
     /// The client is misconfigured (missing tenant or token provider, bad variable, ...).
@@ -495,6 +572,9 @@ impl fmt::Display for Error {
                 "could not decode the response of {cmdlet}: {message}; body starts: {body_snippet}"
             ),
             Error::InvalidInput(e) => write!(f, "invalid input: {e}"),
+            Error::Paging { cmdlet, message } => {
+                write!(f, "listing {cmdlet} stopped: {message}")
+            }
             Error::Redirect(m) => write!(f, "redirect refused: {m}"),
             Error::Config(m) => write!(f, "configuration error: {m}"),
             Error::Endpoint(e) => write!(f, "configuration error: {e}"),
@@ -762,39 +842,36 @@ impl Error {
         matches!(self.root(), Error::InvalidInput(_))
     }
 
-    /// Whether the same request may succeed if retried later (for a read-only cmdlet).
+    /// Whether the same request may succeed if retried later (for a read-only cmdlet; see
+    /// [`crate::outcome::should_retry`] for what may be sent again).
     pub fn is_retryable(&self) -> bool {
         if self.is_retry_after_too_long() || self.is_outcome_unknown_wipe() {
             return false;
         }
-        match self.root() {
-            Error::Api(e) => e.is_retryable(),
-            // A request that could not be built fails the same way every time.
-            Error::Transport { source, .. } => !source.is_builder(),
-            Error::Timeout { kind, .. } => *kind != TimeoutKind::Call,
-            _ => false,
-        }
+        crate::outcome::is_transient(self.root())
     }
 
     /// Whether the failed request may have been processed by the service (see
-    /// [`SendState`]). Mutating calls are retried only after failures that were not
-    /// processed, so the last attempt's state is the state of the whole call.
+    /// [`SendState`]): [`Ambiguous`](SendState::Ambiguous) exactly when
+    /// [`crate::outcome::classify`] says [`Unknown`](crate::outcome::CallOutcome::Unknown).
+    /// Mutating calls are retried only after failures that were not processed, so the last
+    /// attempt's state is the state of the whole call.
     pub fn send_state(&self) -> SendState {
-        if self.is_outcome_unknown_wipe() {
+        if self.outcome() == crate::outcome::CallOutcome::Unknown {
             return SendState::Ambiguous;
         }
         match self.root() {
             Error::Transport { send_state, .. } => *send_state,
-            Error::Timeout { kind, .. } => match kind {
-                TimeoutKind::Connect => SendState::NotSent,
-                _ => SendState::Ambiguous,
-            },
-            Error::Api(e) if e.outcome_unknown() => SendState::Ambiguous,
+            Error::Timeout { .. } => SendState::NotSent,
             Error::Api(_) | Error::Cmdlet(_) => SendState::Answered,
-            // A success status whose body could not be understood: the cmdlet may have run.
-            Error::Decode { .. } => SendState::Ambiguous,
             _ => SendState::NotSent,
         }
+    }
+
+    /// What this failure proves about what the service did (the crate's one outcome table,
+    /// [`crate::outcome::classify`]).
+    pub fn outcome(&self) -> crate::outcome::CallOutcome {
+        crate::outcome::classify(self)
     }
 
     /// A wipe whose outcome is unknown (possibly inside a retry wrapper).
@@ -815,7 +892,7 @@ impl Error {
     /// "refused". `false` means the service definitely did not act: the request was never
     /// sent, or the service refused it with a definite answer.
     pub fn may_have_acted(&self) -> bool {
-        self.send_state().may_have_acted()
+        self.outcome().may_have_acted()
     }
 
     /// The delay the service asked for, if any.

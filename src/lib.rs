@@ -98,6 +98,7 @@ pub mod error;
 pub mod fleet;
 pub mod http;
 pub mod models;
+pub mod outcome;
 pub mod paging;
 pub mod permissions;
 pub mod protocol;

@@ -5,17 +5,23 @@
 //!   link it offers anyway is reported as a warning and not followed (a destructive cmdlet is
 //!   never sent twice by paging). A cmdlet outside the catalog pages only if it reads;
 //! * a next link seen before in the enumeration is an error (paging would loop);
-//! * more than [`MAX_EMPTY_PAGES`] consecutive empty pages that still carry a next link are
-//!   an error;
+//! * a page that adds no new row (empty, or only rows returned before) is no progress: more
+//!   than [`MAX_PAGES_WITHOUT_PROGRESS`] such pages in a row that still carry a next link end
+//!   the enumeration with [`Error::Paging`], which names the repeated pages. Memory stays
+//!   bounded whatever the service sends: rows already returned are remembered by a 128-bit
+//!   key (the `Guid` itself, or a 128-bit hash of another key), next links by a 128-bit hash;
 //! * after "Expired or Invalid pagination request" mid-enumeration, the enumeration restarts
 //!   from the first page (a new request id), at most [`DEFAULT_MAX_RESTARTS`] times, and rows
-//!   already returned are skipped by the catalog's row key (only keys are kept). A cmdlet
-//!   without a row key fails as before;
+//!   already returned are skipped by the catalog's row key. A cmdlet without a row key fails
+//!   as before. A stream resumed from a checkpoint (a next link) cannot tell which rows came
+//!   before it, so after an expired continuation it fails with that error rather than
+//!   restart and repeat rows from before the checkpoint;
 //! * warnings are kept (a truncation warning followed by a next page is resolved by paging),
 //!   the confirmation message is kept, and restarts are counted in the report.
 
 use std::collections::HashSet;
 use std::fmt;
+use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex};
 
 use futures::future::BoxFuture;
@@ -26,8 +32,13 @@ use crate::catalog::{self, CmdletKind, RowKey};
 use crate::error::{Error, Result};
 use crate::protocol::{Invocation, NextLink, RawPage, Warning};
 
-/// Consecutive empty pages with a next link tolerated before paging gives up.
-pub const MAX_EMPTY_PAGES: usize = 16;
+/// Consecutive pages that add no new row (empty, or only rows returned before) and still
+/// carry a next link, tolerated before paging gives up with [`Error::Paging`].
+pub const MAX_PAGES_WITHOUT_PROGRESS: usize = 4;
+/// The former name of [`MAX_PAGES_WITHOUT_PROGRESS`] (empty pages now count with pages of
+/// repeated rows).
+#[deprecated(since = "0.2.0", note = "use MAX_PAGES_WITHOUT_PROGRESS")]
+pub const MAX_EMPTY_PAGES: usize = MAX_PAGES_WITHOUT_PROGRESS;
 /// Restarts after an expired continuation, by default.
 pub const DEFAULT_MAX_RESTARTS: u32 = 3;
 
@@ -260,13 +271,42 @@ pub(crate) struct Pager {
     key: Option<RowKey>,
     next: Option<NextLink>,
     done: bool,
-    seen_links: HashSet<NextLink>,
-    seen_keys: HashSet<String>,
+    /// 128-bit hashes of the next links seen.
+    seen_links: HashSet<u128>,
+    /// 128-bit keys of the rows returned.
+    seen_keys: HashSet<u128>,
+    /// 128-bit hashes of the pages of a listing without a row key (a page repeated whole is
+    /// no progress).
+    seen_pages: HashSet<u128>,
     unkeyed: usize,
     duplicates: usize,
-    empty_run: usize,
+    /// Pages in a row that added no new row: (first page number, rows they repeated).
+    stalled: Option<(usize, usize)>,
+    stalled_pages: usize,
+    /// Started at a checkpoint: rows before it are unknown, so no restart.
+    resumed: bool,
     max_restarts: u32,
     report: StreamReport,
+}
+
+/// A 128-bit hash of `text` (two independent 64-bit SipHash values).
+fn hash128(text: &[u8]) -> u128 {
+    let mut a = std::hash::DefaultHasher::new();
+    0xA5u8.hash(&mut a);
+    text.hash(&mut a);
+    let mut b = std::hash::DefaultHasher::new();
+    0x5Au8.hash(&mut b);
+    text.hash(&mut b);
+    (u128::from(a.finish()) << 64) | u128::from(b.finish())
+}
+
+/// The 128-bit key of a row key's text: the GUID itself when it is one, else a 128-bit hash
+/// of its lower-case text.
+pub(crate) fn row_key128(text: &str) -> u128 {
+    match uuid::Uuid::try_parse(text.trim()) {
+        Ok(g) => g.as_u128(),
+        Err(_) => hash128(text.to_ascii_lowercase().as_bytes()),
+    }
 }
 
 impl Pager {
@@ -288,9 +328,12 @@ impl Pager {
             done: false,
             seen_links: HashSet::new(),
             seen_keys: HashSet::new(),
+            seen_pages: HashSet::new(),
             unkeyed: 0,
             duplicates: 0,
-            empty_run: 0,
+            stalled: None,
+            stalled_pages: 0,
+            resumed: false,
             max_restarts: DEFAULT_MAX_RESTARTS,
             report: StreamReport::default(),
         }
@@ -299,7 +342,8 @@ impl Pager {
     /// Start at `link` (a checkpoint) instead of the first page.
     pub fn start_at(mut self, link: Option<NextLink>) -> Self {
         if let Some(link) = &link {
-            self.seen_links.insert(link.clone());
+            self.seen_links.insert(hash128(link.as_str().as_bytes()));
+            self.resumed = true;
         }
         self.report.next_link = link.clone();
         self.next = link;
@@ -347,25 +391,38 @@ impl Pager {
     pub fn accept<T: DeserializeOwned>(&mut self, raw: RawPage) -> Result<Vec<T>> {
         let mut rows: Vec<T> = raw.rows()?;
         let received = rows.len();
-        if let Some(key) = self.key.filter(|_| self.follow) {
-            let keys = row_keys(&raw, key);
-            if keys.len() != rows.len() {
-                // keys unreadable: keep every row
-                self.unkeyed += rows.len();
-            } else {
-                let mut keep = Vec::with_capacity(keys.len());
-                for k in keys {
-                    keep.push(match k {
-                        Some(k) => self.seen_keys.insert(k),
-                        None => {
-                            self.unkeyed += 1;
-                            true
+        let mut progress = received > 0;
+        if self.follow {
+            match self.key {
+                Some(key) => {
+                    let keys = row_keys(&raw, key);
+                    if keys.len() != rows.len() {
+                        // keys unreadable: keep every row
+                        self.unkeyed += rows.len();
+                    } else {
+                        let mut keep = Vec::with_capacity(keys.len());
+                        for k in keys {
+                            keep.push(match k {
+                                Some(k) => self.seen_keys.insert(k),
+                                None => {
+                                    self.unkeyed += 1;
+                                    true
+                                }
+                            });
                         }
-                    });
+                        let mut flags = keep.into_iter();
+                        rows.retain(|_| flags.next().unwrap_or(true));
+                        self.duplicates += received - rows.len();
+                        progress = !rows.is_empty();
+                    }
                 }
-                let mut flags = keep.into_iter();
-                rows.retain(|_| flags.next().unwrap_or(true));
-                self.duplicates += received - rows.len();
+                None if received > 0 => {
+                    // No key to tell rows apart: a page repeated whole is no progress.
+                    let text = raw.value.as_ref().map_or("", |v| v.get());
+                    progress = self.seen_pages.insert(hash128(text.as_bytes()));
+                    self.unkeyed += rows.len();
+                }
+                None => {}
             }
         }
         self.report.pages += 1;
@@ -391,32 +448,37 @@ impl Pager {
         };
         absorb_warnings(&mut self.report, warnings, following.is_some());
         if let Some(link) = &following {
-            if !self.seen_links.insert(link.clone()) {
+            let page = self.report.pages;
+            if !self.seen_links.insert(hash128(link.as_str().as_bytes())) {
                 self.done = true;
-                return Err(Error::Decode {
+                return Err(Error::Paging {
                     cmdlet: self.cmdlet.clone(),
                     message: format!(
-                        "the service returned an @odata.nextLink it had already returned \
-                         ({link:?}); paging would loop"
+                        "page {page} returned an @odata.nextLink the service had already \
+                         returned ({link:?}); paging would loop"
                     ),
-                    body_snippet: String::new(),
                 });
             }
-            if received == 0 {
-                self.empty_run += 1;
-                if self.empty_run > MAX_EMPTY_PAGES {
+            if progress {
+                self.stalled = None;
+                self.stalled_pages = 0;
+            } else {
+                let (first, repeated) = self.stalled.get_or_insert((page, 0));
+                *repeated += received;
+                self.stalled_pages += 1;
+                if self.stalled_pages > MAX_PAGES_WITHOUT_PROGRESS {
+                    let (first, repeated) = (*first, *repeated);
                     self.done = true;
-                    return Err(Error::Decode {
+                    return Err(Error::Paging {
                         cmdlet: self.cmdlet.clone(),
                         message: format!(
-                            "the service returned more than {MAX_EMPTY_PAGES} empty pages in a \
-                             row that still had a next link; paging stopped"
+                            "pages {first} to {page} added no new row ({repeated} row(s), all \
+                             returned before, under fresh next links); paging stopped after \
+                             {} pages in a row without progress",
+                            self.stalled_pages
                         ),
-                        body_snippet: String::new(),
                     });
                 }
-            } else {
-                self.empty_run = 0;
             }
         }
         self.done = following.is_none();
@@ -442,6 +504,7 @@ impl Pager {
     /// a key and restarts are left. The caller should renew the request id.
     pub fn restart(&mut self) -> bool {
         if !self.is_mid_enumeration()
+            || self.resumed
             || self.key.is_none()
             || !self.follow
             || self.report.restarts >= self.max_restarts
@@ -452,14 +515,17 @@ impl Pager {
         self.next = None;
         self.done = false;
         self.seen_links.clear();
-        self.empty_run = 0;
+        self.seen_pages.clear();
+        self.stalled = None;
+        self.stalled_pages = 0;
         true
     }
 }
 
-/// The key of every row of `raw` (`None` for a row without one), as lower-case text. Only
-/// the key properties are decoded; rows that are not objects have no key.
-fn row_keys(raw: &RawPage, key: RowKey) -> Vec<Option<String>> {
+/// The 128-bit key of every row of `raw` (`None` for a row without one; see
+/// [`row_key128`]). Only the key properties are decoded; rows that are not objects have no
+/// key.
+fn row_keys(raw: &RawPage, key: RowKey) -> Vec<Option<u128>> {
     #[derive(serde::Deserialize)]
     struct Keyed {
         #[serde(rename = "Guid", default)]
@@ -482,8 +548,8 @@ fn row_keys(raw: &RawPage, key: RowKey) -> Vec<Option<String>> {
             match v {
                 serde_json::Value::Null => None,
                 serde_json::Value::String(s) if s.is_empty() => None,
-                serde_json::Value::String(s) => Some(s.to_ascii_lowercase()),
-                other => Some(other.to_string()),
+                serde_json::Value::String(s) => Some(row_key128(&s)),
+                other => Some(row_key128(&other.to_string())),
             }
         })
         .collect()

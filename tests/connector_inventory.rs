@@ -284,7 +284,7 @@ async fn the_sync_makes_no_retries_of_its_own() {
 
 #[tokio::test]
 async fn incremental_filters_on_when_changed_and_saves_the_mark() {
-    use exchange_activesync::connector::{MemoryStore, SyncStateStore};
+    use exchange_activesync::connector::{MemoryStore, StateMark, SyncStateStore};
     let chaos = Chaos::new(fake(50, 20));
     let cutoff = chaos.inner.tenant().now();
     let changed: Uuid = {
@@ -314,7 +314,7 @@ async fn incremental_filters_on_when_changed_and_saves_the_mark() {
             .iter()
             .all(|r| r.device.when_changed_utc.unwrap() > cutoff)
     );
-    let mark = store.load().await.unwrap().unwrap();
+    let mark = store.load(StateMark::SyncedThrough).await.unwrap().unwrap();
     assert!(mark > cutoff, "a complete sync moves the mark");
 }
 

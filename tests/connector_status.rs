@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use exchange_activesync::auth::StaticToken;
 use exchange_activesync::connector::{
-    ConnectionStatus, ConnectionValidator, ConnectorProfile, JsonFileStore, SyncStateStore,
-    validate_connection,
+    ConnectionStatus, ConnectionValidator, ConnectorProfile, JsonFileStore, StateMark,
+    SyncStateStore, validate_connection,
 };
 use exchange_activesync::testing::{
     FakeExchangeClient, RbacProfile, Simulator, SimulatorConfig, TenantBuilder,
@@ -53,7 +53,7 @@ async fn healthy_counts_everything_and_persists_the_sync() {
         r.default_access_level.as_deref(),
         Some(default_level.as_str())
     );
-    let saved = store.load().await.unwrap();
+    let saved = store.load(StateMark::LastChecked).await.unwrap();
     assert_eq!(saved, r.last_successful_sync);
     assert!(saved.is_some());
     let json: serde_json::Value =
@@ -71,7 +71,7 @@ async fn missing_permission_is_degraded_and_keeps_the_previous_sync() {
     let before = chrono::DateTime::parse_from_rfc3339("2024-01-02T03:04:05Z")
         .unwrap()
         .with_timezone(&chrono::Utc);
-    store.save(before).await.unwrap();
+    store.save(StateMark::LastChecked, before).await.unwrap();
     let r = ConnectionValidator::new(&*client, ConnectorProfile::ExchangeOnline)
         .store(store.clone())
         .validate()
@@ -90,7 +90,10 @@ async fn missing_permission_is_degraded_and_keeps_the_previous_sync() {
     assert!(!r.permissions.as_ref().unwrap().all_granted);
     assert!(r.devices.is_some(), "reads still work");
     assert_eq!(r.last_successful_sync, Some(before));
-    assert_eq!(store.load().await.unwrap(), Some(before));
+    assert_eq!(
+        store.load(StateMark::LastChecked).await.unwrap(),
+        Some(before)
+    );
     std::fs::remove_dir_all(dir).unwrap();
 }
 
@@ -113,7 +116,7 @@ async fn bad_token_fails() {
         other => panic!("expected failed, got {other:?}"),
     }
     assert_eq!(r.last_successful_sync, None);
-    assert_eq!(store.load().await.unwrap(), None);
+    assert_eq!(store.load(StateMark::LastChecked).await.unwrap(), None);
     std::fs::remove_dir_all(dir).unwrap();
 }
 

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use exchange_activesync::ExchangeClientExt;
-use exchange_activesync::connector::{InventorySync, MemoryStore, SyncStateStore};
+use exchange_activesync::connector::{InventorySync, MemoryStore, StateMark, SyncStateStore};
 use exchange_activesync::protocol::{Invocation, NextLink, RawPage};
 use exchange_activesync::testing::{
     Failure, FakeExchangeClient, Fault, FaultPlan, FaultStep, FaultTimes, RbacProfile, Simulator,
@@ -74,7 +74,11 @@ async fn dropping_the_stream_stops_the_sync_and_saves_no_mark() {
         "the background task kept enumerating after the stream was dropped"
     );
     assert!(calls_later < 15, "{calls_later} of 15 pages read");
-    assert_eq!(store.load().await.unwrap(), None, "a mark was saved");
+    assert_eq!(
+        store.load(StateMark::SyncedThrough).await.unwrap(),
+        None,
+        "a mark was saved"
+    );
     match handle.await {
         Err(_) => {} // the stream was dropped before the end: no report
         Ok(Ok(report)) => assert!(!report.is_complete() && report.stopped_early),
@@ -99,13 +103,17 @@ async fn records_left_in_the_channel_are_not_delivered() {
         tokio::task::yield_now().await;
     }
     assert_eq!(
-        store.load().await.unwrap(),
+        store.load(StateMark::SyncedThrough).await.unwrap(),
         None,
         "mark saved before delivery"
     );
     drop(stream);
     let _ = handle.await;
-    assert_eq!(store.load().await.unwrap(), None, "a mark was saved");
+    assert_eq!(
+        store.load(StateMark::SyncedThrough).await.unwrap(),
+        None,
+        "a mark was saved"
+    );
 }
 
 #[tokio::test]
@@ -118,7 +126,10 @@ async fn a_stream_read_to_the_end_saves_the_mark() {
     assert_eq!(stream.collect::<Vec<_>>().await.len(), 50);
     let report = handle.await.unwrap().unwrap();
     assert!(report.is_complete() && !report.stopped_early);
-    assert_eq!(store.load().await.unwrap(), Some(report.started_at));
+    assert_eq!(
+        store.load(StateMark::SyncedThrough).await.unwrap(),
+        Some(report.started_at)
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -292,7 +303,7 @@ async fn a_huge_retry_after_on_a_page_fails_the_sync_with_a_typed_error() {
     let text = err.to_string();
     assert!(text.contains("86400s") && text.contains("120s"), "{text}");
     assert_eq!(sim.request_count(), 1, "not retried");
-    assert_eq!(store.load().await.unwrap(), None);
+    assert_eq!(store.load(StateMark::SyncedThrough).await.unwrap(), None);
     // The client's policy sets the maximum, for the call and for the gate.
     let sim = simulator(FaultPlan::new().step(FaultStep::new(
         Some("Get-MobileDevice"),
@@ -363,14 +374,20 @@ async fn sync_state_is_kept_per_tenant_and_concurrent_saves_all_survive() {
         for (i, store) in stores.iter().enumerate() {
             let store = store.clone();
             let at = base + chrono::Duration::seconds(round * 10 + i as i64);
-            tasks.push(tokio::spawn(async move { store.save(at).await }));
+            tasks.push(tokio::spawn(async move {
+                store.save(StateMark::SyncedThrough, at).await
+            }));
         }
     }
     for t in tasks {
         t.await.unwrap().unwrap();
     }
     for (i, store) in stores.iter().enumerate() {
-        let got = store.load().await.unwrap().expect("state kept");
+        let got = store
+            .load(StateMark::SyncedThrough)
+            .await
+            .unwrap()
+            .expect("state kept");
         let own = (got - base).num_seconds() % 10;
         assert_eq!(own, i as i64, "store {i} holds another key's state");
     }
@@ -402,7 +419,11 @@ async fn sync_state_is_kept_per_tenant_and_concurrent_saves_all_survive() {
     assert_eq!(report.last_successful_sync, None);
     // A file of tenant A is refused by a store keyed to tenant B.
     let wrong = JsonFileStore::new(stores[0].path()).with_key("tenant-b.onmicrosoft.com", endpoint);
-    let err = wrong.load().await.unwrap_err().to_string();
+    let err = wrong
+        .load(StateMark::SyncedThrough)
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("tenant-a.onmicrosoft.com"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }

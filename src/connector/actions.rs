@@ -13,7 +13,7 @@ use crate::cmdlets::{
 };
 use crate::error::{Error, Result};
 use crate::models::{
-    ActiveSyncDeviceAccessRule, DeviceAccessCharacteristic, DeviceAccessLevel,
+    ActiveSyncDeviceAccessRule, ClientType, DeviceAccessCharacteristic, DeviceAccessLevel,
     DeviceRemoteWipeStatus, MobileDeviceStatistics,
 };
 use crate::types::{AccessRuleIdentity, MobileDeviceIdentity};
@@ -245,6 +245,10 @@ pub struct WipeTicket {
     pub previous_request: Option<DateTime<Utc>>,
     /// Warnings and confirmation message of the service (e.g. an invalid notify address).
     pub outcome: Outcome,
+    /// Whether the wipe is tracked on the account-only fields: an account-only wipe, or a
+    /// full wipe of an Outlook / REST partnership, which the service turns into an
+    /// account-only wipe (Outlook mobile supports no other).
+    pub tracks_account_only: bool,
 }
 
 /// Why a wipe was not (known to be) sent.
@@ -397,21 +401,38 @@ pub async fn remote_wipe(
         });
     }
     let identity = request.identity.to_string();
-    // Best effort: a baseline to tell this wipe from an older one while tracking.
-    let previous_request = client
+    // The baseline tells this wipe from an older one while tracking, and the client type
+    // which fields the wipe shows up in. Without it nothing is sent: tracking could take an
+    // older wipe for this one.
+    let baseline = match client
         .get_mobile_device_statistics(GetMobileDeviceStatistics::for_device(
             request.identity.clone(),
         ))
         .await
-        .ok()
-        .and_then(|l| l.items.into_iter().next())
-        .and_then(|s| {
-            if request.account_only {
-                s.account_only_device_wipe_request_time
-            } else {
-                s.device_wipe_request_time
-            }
-        });
+    {
+        Ok(l) => l.items.into_iter().next(),
+        Err(e) => {
+            return Err(WipeError::Failed {
+                identity,
+                source: Error::Config(format!(
+                    "the device's statistics could not be read before the wipe, so it was not \
+                     sent (they tell this wipe from an earlier one): {e}"
+                )),
+            });
+        }
+    };
+    let tracks_account_only = request.account_only
+        || baseline
+            .as_ref()
+            .and_then(|s| s.client_type.as_ref())
+            .is_some_and(ClientType::is_rest_based);
+    let previous_request = baseline.and_then(|s| {
+        if tracks_account_only {
+            s.account_only_device_wipe_request_time
+        } else {
+            s.device_wipe_request_time
+        }
+    });
     let requested_at = Utc::now();
     match client.clear_mobile_device(request.to_cmdlet()).await {
         Ok(outcome) => Ok(WipeTicket {
@@ -420,6 +441,7 @@ pub async fn remote_wipe(
             requested_at,
             previous_request,
             outcome,
+            tracks_account_only,
         }),
         Err(source) if source.may_have_acted() => {
             Err(WipeError::OutcomeUnknown { identity, source })
@@ -469,10 +491,11 @@ pub fn wipe_stage(
     };
     let status = stats.status.as_ref();
     let ours = req.is_some_and(|r| previous_request.is_none_or(|p| r > p));
-    if ours {
-        if ack.is_some() {
+    if let (true, Some(req)) = (ours, req) {
+        // An acknowledgement (or a send) older than this request belongs to an earlier wipe.
+        if ack.is_some_and(|a| a >= req) {
             WipeStage::Acknowledged
-        } else if sent.is_some() {
+        } else if sent.is_some_and(|t| t >= req) {
             WipeStage::Sent
         } else {
             WipeStage::Requested
@@ -537,7 +560,8 @@ pub async fn track_wipe(
     options: PollOptions,
     mut on_change: impl FnMut(WipeStage, &MobileDeviceStatistics) + Send,
 ) -> Result<WipeTracking> {
-    let deadline = tokio::time::Instant::now() + options.deadline;
+    // A deadline too far for the clock (`Duration::MAX`) is no deadline.
+    let deadline = tokio::time::Instant::now().checked_add(options.deadline);
     let mut tracking = WipeTracking {
         stage: WipeStage::NotRequested,
         statistics: None,
@@ -555,7 +579,8 @@ pub async fn track_wipe(
         {
             Ok(l) => {
                 if let Some(stats) = l.items.into_iter().next() {
-                    let stage = wipe_stage(&stats, ticket.account_only, ticket.previous_request);
+                    let stage =
+                        wipe_stage(&stats, ticket.tracks_account_only, ticket.previous_request);
                     if first || stage != tracking.stage {
                         on_change(stage, &stats);
                     }
@@ -574,10 +599,20 @@ pub async fn track_wipe(
             return Ok(tracking);
         }
         let now = tokio::time::Instant::now();
-        if now >= deadline {
+        if deadline.is_some_and(|d| now >= d) {
             tracking.timed_out = true;
             return Ok(tracking);
         }
-        tokio::time::sleep_until((now + options.interval).min(deadline)).await;
+        let next = now.checked_add(options.interval);
+        match (next, deadline) {
+            (Some(n), Some(d)) => tokio::time::sleep_until(n.min(d)).await,
+            (Some(n), None) => tokio::time::sleep_until(n).await,
+            (None, Some(d)) => tokio::time::sleep_until(d).await,
+            // Neither an interval nor a deadline the clock can hold: poll once only.
+            (None, None) => {
+                tracking.timed_out = true;
+                return Ok(tracking);
+            }
+        }
     }
 }

@@ -33,7 +33,7 @@ use uuid::Uuid;
 
 use super::inventory::{DeviceRecord, InventorySync, device_mailbox};
 use crate::client::{ExchangeClient, ExchangeClientExt};
-use crate::cmdlets::{GetMobileDeviceStatistics, RemoveMobileDevice};
+use crate::cmdlets::{GetMobileDevice, GetMobileDeviceStatistics, RemoveMobileDevice};
 use crate::error::{Error, Result};
 use crate::types::MobileDeviceIdentity;
 
@@ -498,6 +498,27 @@ pub struct CleanupReport {
     pub plan_id: String,
     /// One outcome per candidate.
     pub outcomes: Vec<CandidateOutcome>,
+    /// Whether the plan covered the whole tenant ([`CleanupPlan::is_complete`]): when it did
+    /// not, devices whose statistics could not be read were never judged, so stale devices
+    /// may remain.
+    pub plan_complete: bool,
+}
+
+/// The overall result of a cleanup, worst first: what a tool's exit code should say.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum CleanupVerdict {
+    /// Some removal's outcome is unknown (the service may have removed the device).
+    Unknown,
+    /// Some removal was refused by the service (nothing was removed for it), none unknown.
+    Refused,
+    /// Nothing refused or unknown, but not everything is well: the plan did not cover the
+    /// whole tenant, or some candidate was skipped because it could not be re-checked.
+    Partial,
+    /// Every candidate removed, already gone (the service said so) or skipped because it
+    /// synced since the plan, and the plan covered the whole tenant.
+    Done,
 }
 
 impl CleanupReport {
@@ -520,6 +541,26 @@ impl CleanupReport {
     /// Whether some outcome is unknown.
     pub fn any_unknown(&self) -> bool {
         self.count("unknown") > 0
+    }
+
+    /// The overall result (see [`CleanupVerdict`]).
+    pub fn verdict(&self) -> CleanupVerdict {
+        if self.any_unknown() {
+            CleanupVerdict::Unknown
+        } else if self.count("refused") > 0 {
+            CleanupVerdict::Refused
+        } else if !self.plan_complete
+            || self.outcomes.iter().any(|o| {
+                matches!(
+                    o.result,
+                    CandidateResult::Skipped(SkipReason::RecheckFailed { .. } | SkipReason::NoGuid)
+                )
+            })
+        {
+            CleanupVerdict::Partial
+        } else {
+            CleanupVerdict::Done
+        }
     }
 }
 
@@ -611,6 +652,7 @@ pub async fn apply_cleanup(
             .await;
     results.sort_by_key(|(i, _)| *i);
     Ok(CleanupReport {
+        plan_complete: plan.is_complete(),
         plan_id: plan.id.clone(),
         outcomes: results
             .into_iter()
@@ -676,12 +718,43 @@ async fn remove_one(
     let removed = client
         .remove_mobile_device(RemoveMobileDevice::new(identity))
         .await;
+    // The crate's one outcome table decides (crate::outcome): nothing else classifies.
     match removed {
         Ok(_) => CandidateResult::Removed,
-        // First: after an ambiguous failure nothing is sent again and nothing is assumed.
-        Err(e) if e.may_have_acted() => CandidateResult::Unknown(error_text(&e)),
+        // First: after an ambiguous failure nothing is sent again and nothing is assumed;
+        // a read-back may still prove the removal happened.
+        Err(e) if e.may_have_acted() => verify_removed(client, guid, &e).await,
+        // Only the service's own "not found" (its error envelope) means gone.
         Err(e) if e.is_not_found() => CandidateResult::Gone,
         Err(e) => CandidateResult::Refused(error_text(&e)),
+    }
+}
+
+/// After a removal whose outcome is unknown: read the device back. The service's own "not
+/// found" (or an empty answer) proves it was removed; anything else leaves it unknown (a
+/// device still listed may be removed by the request in flight, or not at all).
+async fn verify_removed(
+    client: &dyn ExchangeClient,
+    guid: Uuid,
+    failure: &Error,
+) -> CandidateResult {
+    let read = client
+        .get_mobile_device(GetMobileDevice::for_device(
+            MobileDeviceIdentity::from_guid(guid),
+        ))
+        .await;
+    match read {
+        Ok(list) if list.items.is_empty() => CandidateResult::Removed,
+        Err(e) if e.is_not_found() => CandidateResult::Removed,
+        Ok(_) => CandidateResult::Unknown(format!(
+            "{}; read back, the device is still listed",
+            error_text(failure)
+        )),
+        Err(e) => CandidateResult::Unknown(format!(
+            "{}; the read-back failed too: {}",
+            error_text(failure),
+            error_text(&e)
+        )),
     }
 }
 

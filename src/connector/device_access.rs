@@ -108,6 +108,17 @@ pub struct DeviceAccessChange {
     pub access_state_reason_after: Option<DeviceAccessStateReason>,
     /// What `Set-CASMailbox` returned (warnings).
     pub outcome: Outcome,
+    /// Why the device could not be re-read after the change, when it could not: the change
+    /// was made (`Set-CASMailbox` succeeded) and only the after-state is unknown
+    /// (`access_state_after` and `access_state_reason_after` are then `None`).
+    pub after_read_error: Option<String>,
+}
+
+impl DeviceAccessChange {
+    /// Whether the state after the change is known (the re-read succeeded).
+    pub fn after_state_known(&self) -> bool {
+        self.after_read_error.is_none()
+    }
 }
 
 async fn read_device(
@@ -166,6 +177,11 @@ pub async fn resolve_device_access(
 /// Allow, block or reset ONE device: resolve it, send exactly one `Set-CASMailbox` to its
 /// mailbox that adds its `DeviceId` to one list and removes it from the other (Reset removes it
 /// from both) with the add/remove form, then re-read the device.
+///
+/// Once `Set-CASMailbox` succeeded, the change is made: a failed re-read does not turn it
+/// into an error. The result then says so in
+/// [`after_read_error`](DeviceAccessChange::after_read_error) and leaves the after-state
+/// empty.
 pub async fn set_device_access(
     client: &dyn ExchangeClient,
     identity: &MobileDeviceIdentity,
@@ -174,7 +190,19 @@ pub async fn set_device_access(
     let target = resolve_device_access(client, identity).await?;
     let request = action.to_request(target.mailbox.clone(), &target.device_id)?;
     let outcome = client.set_cas_mailbox(request).await?;
-    let after = read_device(client, identity).await?;
+    // The change is made: a failed read-back only leaves the after-state unknown.
+    let (after_state, after_reason, after_read_error) = match read_device(client, identity).await {
+        Ok(after) => (
+            after.device_access_state,
+            after.device_access_state_reason,
+            None,
+        ),
+        Err(e) => {
+            #[cfg(feature = "tracing")]
+            tracing::warn!(error = %e, "the device could not be re-read after the change");
+            (None, None, Some(e.to_string()))
+        }
+    };
     Ok(DeviceAccessChange {
         identity: target.identity,
         mailbox: target.mailbox,
@@ -182,8 +210,9 @@ pub async fn set_device_access(
         action,
         access_state_before: target.access_state,
         access_state_reason_before: target.access_state_reason,
-        access_state_after: after.device_access_state,
-        access_state_reason_after: after.device_access_state_reason,
+        access_state_after: after_state,
+        access_state_reason_after: after_reason,
         outcome,
+        after_read_error,
     })
 }

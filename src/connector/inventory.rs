@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use chrono::{DateTime, Utc};
 use futures::stream::{self, Stream, StreamExt};
 
-use super::store::SyncStateStore;
+use super::store::{StateMark, SyncStateStore};
 use crate::client::{ExchangeClient, ExchangeClientExt};
 use crate::cmdlets::{GetMobileDevice, GetMobileDeviceStatistics, PreparedCmdlet};
 use crate::error::{Error, Result};
@@ -181,7 +181,7 @@ pub const DEFAULT_MAX_PENDING_STATISTICS: usize = 10_000;
 ///   the mark are not reported (run a full sync to detect deletions).
 ///
 /// ```
-/// use exchange_activesync::connector::{InventorySync, MemoryStore, SyncStateStore};
+/// use exchange_activesync::connector::{InventorySync, MemoryStore, StateMark, SyncStateStore};
 /// use exchange_activesync::prelude::*;
 /// use exchange_activesync::testing::{FakeExchangeClient, TenantBuilder};
 ///
@@ -202,7 +202,7 @@ pub const DEFAULT_MAX_PENDING_STATISTICS: usize = 10_000;
 /// let (stream, report) = InventorySync::new(&client).state_store(store.clone()).stream();
 /// assert_eq!(stream.count().await, 20);
 /// let report = report.await.expect("the stream ran to its end")?;
-/// assert_eq!(store.load().await?, Some(report.started_at));
+/// assert_eq!(store.load(StateMark::SyncedThrough).await?, Some(report.started_at));
 /// # Ok(()) }
 /// ```
 #[derive(Clone)]
@@ -402,7 +402,7 @@ impl<'a> InventorySync<'a> {
             && changed_since.is_none()
             && let Some(store) = &self.store
         {
-            changed_since = store.load().await?;
+            changed_since = store.load(StateMark::SyncedThrough).await?;
         }
         let mut report = SyncReport {
             started_at,
@@ -475,7 +475,7 @@ impl<'a> InventorySync<'a> {
         if report.is_complete()
             && let Some(store) = &self.store
         {
-            store.save(started_at).await?;
+            store.save(StateMark::SyncedThrough, started_at).await?;
         }
         Ok(report)
     }

@@ -31,8 +31,9 @@ pub use actions::{
 };
 pub use cleanup::{
     ApplyOptions, CandidateOutcome, CandidateResult, CleanupConfirmation, CleanupError,
-    CleanupPlan, CleanupReport, DEFAULT_CLEANUP_FAN_OUT, Recheck, SkipReason, StaleCandidate,
-    StaleCriteria, StaleReason, apply_cleanup, parse_age, plan_stale_cleanup, plan_with,
+    CleanupPlan, CleanupReport, CleanupVerdict, DEFAULT_CLEANUP_FAN_OUT, Recheck, SkipReason,
+    StaleCandidate, StaleCriteria, StaleReason, apply_cleanup, parse_age, plan_stale_cleanup,
+    plan_with,
 };
 pub use device_access::{
     DeviceAccessAction, DeviceAccessChange, DeviceAccessTarget, resolve_device_access,
@@ -53,4 +54,4 @@ pub use status::{
     ExportedCmdletsCheck, PermissionCheck, PermissionSummary, RbacPermissionCheck,
     validate_connection,
 };
-pub use store::{JsonFileStore, MemoryStore, SyncStateStore};
+pub use store::{JsonFileStore, MemoryStore, StateMark, SyncStateStore};

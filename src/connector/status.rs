@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
 
-use super::store::SyncStateStore;
+use super::store::{StateMark, SyncStateStore};
 use crate::client::{ExchangeClient, ExchangeClientExt};
 use crate::cmdlets::{
     GetActiveSyncDeviceAccessRule, GetActiveSyncDeviceClass, GetActiveSyncOrganizationSettings,
@@ -289,7 +289,7 @@ impl<'a> ConnectionValidator<'a> {
         let mut reasons = Vec::new();
         let mut previous = None;
         if let Some(store) = &self.store {
-            match store.load().await {
+            match store.load(StateMark::LastChecked).await {
                 Ok(v) => previous = v,
                 Err(e) => reasons.push(format!("sync state store unreadable: {e}")),
             }
@@ -396,7 +396,7 @@ impl<'a> ConnectionValidator<'a> {
 
         if reasons.is_empty() {
             if let Some(store) = &self.store {
-                match store.save(checked_at).await {
+                match store.save(StateMark::LastChecked, checked_at).await {
                     Ok(()) => report.last_successful_sync = Some(checked_at),
                     Err(e) => reasons.push(format!("sync state store unwritable: {e}")),
                 }

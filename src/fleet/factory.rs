@@ -93,8 +93,58 @@ impl fmt::Debug for HttpFactory {
     }
 }
 
+/// A token provider whose tokens must belong to one tenant: a token whose `tid` claim names
+/// another tenant is refused before anything is sent with it (a managed identity or a
+/// developer credential that ignores the tenant would otherwise work the home tenant under
+/// every customer's name). The check applies when the tenant is a GUID; a tenant named by
+/// domain cannot be compared offline and is not checked.
+#[derive(Debug)]
+pub(crate) struct TenantBound {
+    inner: Arc<dyn TokenProvider>,
+    tenant: Option<uuid::Uuid>,
+    name: String,
+}
+
+impl TenantBound {
+    pub(crate) fn new(inner: Arc<dyn TokenProvider>, tenant: &str) -> Self {
+        TenantBound {
+            inner,
+            tenant: uuid::Uuid::try_parse(tenant.trim()).ok(),
+            name: tenant.to_string(),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl TokenProvider for TenantBound {
+    async fn token(
+        &self,
+        request: &crate::auth::TokenRequest,
+    ) -> std::result::Result<crate::auth::AccessToken, crate::error::AuthError> {
+        let token = self.inner.token(request).await?;
+        if let Some(want) = self.tenant
+            && let Some(tid) = crate::auth::TokenClaims::decode(token.expose())
+                .and_then(|c| c.tid)
+                .and_then(|t| uuid::Uuid::try_parse(t.trim()).ok())
+            && tid != want
+        {
+            return Err(crate::error::AuthError::InvalidCredential(format!(
+                "the credential returned a token for tenant {tid}, not for {}; it was not used \
+                 (a managed identity or developer credential signs in to its home tenant only)",
+                self.name
+            )));
+        }
+        Ok(token)
+    }
+}
+
 impl HttpFactory {
     fn provider(&self, tenant: &FleetTenant) -> Result<Arc<dyn TokenProvider>> {
+        let inner = self.unchecked_provider(tenant)?;
+        Ok(Arc::new(TenantBound::new(inner, tenant.as_str())))
+    }
+
+    fn unchecked_provider(&self, tenant: &FleetTenant) -> Result<Arc<dyn TokenProvider>> {
         let credential = match &self.credential {
             FleetCredential::Secret(s) => ClientCredential::Secret(s.clone()),
             FleetCredential::Certificate(c) => ClientCredential::Certificate(c.clone()),

@@ -342,7 +342,12 @@ impl HttpExchangeClient {
     /// answer.
     async fn execute(&self, target: &Target<'_>) -> Result<Vec<u8>> {
         let started = Instant::now();
-        let deadline = self.inner.timeouts.call.map(|t| started + t);
+        // `checked_add`: a limit too large for the clock (`Duration::MAX`) means no deadline.
+        let deadline = self
+            .inner
+            .timeouts
+            .call
+            .and_then(|t| started.checked_add(t));
         let fut = self.retry_loop(target, deadline);
         match self.inner.timeouts.call {
             Some(limit) => match tokio::time::timeout(limit, fut).await {
@@ -414,15 +419,15 @@ impl HttpExchangeClient {
             // its gate for every call); other errors change nothing.
             let paced = is_concurrency_answer(&error);
             permit.failed(&error);
-            if error
+            let too_long = error
                 .retry_after()
-                .is_some_and(|asked| asked > policy.max_retry_after)
-            {
+                .is_some_and(|asked| asked > policy.max_retry_after);
+            if too_long && policy.fail_fast_on_long_retry_after {
                 event!(
                     warn,
                     attempt,
                     retry_after = ?error.retry_after(),
-                    "the service asked for a longer pause than the policy allows; giving up"
+                    "the service asked for a longer pause than the policy allows; failing fast"
                 );
                 return Err(retry::refuse_long_retry_after(
                     give_up(attempt, error),
@@ -445,11 +450,16 @@ impl HttpExchangeClient {
                 connect_failures = 0;
                 concurrency_answers += 1;
                 retry::concurrency_retry_delay(policy, concurrency_answers)
+            } else if too_long {
+                // The throttle closed the tenant's gate for the policy's maximum: this call
+                // waits there like every other call, then is sent again.
+                connect_failures = 0;
+                std::time::Duration::ZERO
             } else {
                 connect_failures = 0;
                 retry::retry_delay(policy, attempt, &error)
             };
-            if deadline.is_some_and(|d| Instant::now() + delay >= d) {
+            if deadline.is_some_and(|d| Instant::now().checked_add(delay).is_none_or(|t| t >= d)) {
                 return Err(give_up(attempt, error));
             }
             event!(
@@ -712,6 +722,7 @@ fn response_meta(headers: &HeaderMap, client_request_id: String) -> ResponseMeta
         retry_after: header_text(headers, "retry-after"),
         date: header_text(headers, "date"),
         client_request_id: Some(client_request_id),
+        content_type: header_text(headers, "content-type"),
     }
 }
 

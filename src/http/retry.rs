@@ -35,13 +35,17 @@ pub struct RetryPolicy {
     pub base_delay: Duration,
     /// Largest backoff between two attempts.
     pub max_delay: Duration,
-    /// Largest `Retry-After` that is honoured. When the service asks for a longer pause the
-    /// call gives up at once (whatever the attempts left) with
-    /// [`Error::RetryAfterTooLong`](crate::Error::RetryAfterTooLong), naming both pauses;
-    /// its [`retry_after`](crate::Error::retry_after) tells the caller when to come back
-    /// (hammering a service that asked for an hour's pause helps nobody). A zero (or
-    /// negative, or past) `Retry-After` waits the normal backoff instead.
+    /// Largest `Retry-After` that is honoured. When the service asks for a longer pause, the
+    /// tenant's gate closes for this maximum and the call waits there like every other call,
+    /// then is sent again (if attempts are left). A zero (or negative, or past)
+    /// `Retry-After` waits the normal backoff instead.
     pub max_retry_after: Duration,
+    /// Fail fast instead of waiting when the service asks for a longer pause than
+    /// [`max_retry_after`](Self::max_retry_after): the call fails at once with
+    /// [`Error::RetryAfterTooLong`](crate::Error::RetryAfterTooLong), naming both pauses
+    /// (its [`retry_after`](crate::Error::retry_after) tells when to come back). Default
+    /// `false`.
+    pub fail_fast_on_long_retry_after: bool,
     /// Jitter as a fraction of the backoff (0.0 ..= 1.0): the backoff is drawn uniformly from
     /// `[delay × (1 − jitter), delay]`. Not applied to `Retry-After`.
     pub jitter: f64,
@@ -60,6 +64,7 @@ impl Default for RetryPolicy {
             base_delay: Duration::from_secs(2),
             max_delay: Duration::from_secs(60),
             max_retry_after: crate::throttle::DEFAULT_MAX_RETRY_AFTER,
+            fail_fast_on_long_retry_after: false,
             jitter: 0.5,
             max_connect_attempts: 3,
             connect_delay: Duration::from_millis(250),
@@ -92,6 +97,13 @@ impl RetryPolicy {
     /// Set the largest honoured `Retry-After`.
     pub fn with_max_retry_after(mut self, max: Duration) -> Self {
         self.max_retry_after = max;
+        self
+    }
+
+    /// Fail at once, instead of waiting the maximum, when the service asks for a longer
+    /// pause than [`max_retry_after`](Self::max_retry_after).
+    pub fn with_fail_fast_on_long_retry_after(mut self, on: bool) -> Self {
+        self.fail_fast_on_long_retry_after = on;
         self
     }
 
@@ -187,24 +199,11 @@ pub(crate) fn is_connect_failure(error: &Error) -> bool {
     }
 }
 
-/// Whether `error`, the outcome of one attempt of a cmdlet of `kind`, may be retried.
+/// Whether `error`, the outcome of one attempt of a cmdlet of `kind`, may be retried: the
+/// crate's one outcome table decides ([`crate::outcome::should_retry`]).
 /// (401 is handled separately: it is retried once after a token refresh.)
 pub(crate) fn is_retryable(kind: CmdletKind, error: &Error) -> bool {
-    let mutating = kind.is_mutating();
-    match error {
-        Error::Api(e) => e.is_retryable() && (!mutating || e.provably_not_processed()),
-        // A request that could not be built fails the same way every time.
-        Error::Transport { source, .. } if source.is_builder() => false,
-        Error::Transport { send_state, .. } => {
-            !mutating || *send_state == crate::error::SendState::NotSent
-        }
-        Error::Timeout { kind: t, .. } => match t {
-            TimeoutKind::Connect => true,
-            TimeoutKind::Attempt => !mutating,
-            _ => false,
-        },
-        _ => false,
-    }
+    crate::outcome::should_retry(kind, error)
 }
 
 #[cfg(test)]

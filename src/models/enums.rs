@@ -196,6 +196,18 @@ open_enum!(
     }
 );
 
+impl ClientType {
+    /// Whether the partnership is REST-based (Outlook for iOS / Android: `REST`, `Outlook`,
+    /// `UniversalOutlook`): it supports only the account-only wipe and reports no sync times.
+    pub fn is_rest_based(&self) -> bool {
+        matches!(
+            self,
+            ClientType::Rest | ClientType::Outlook | ClientType::UniversalOutlook
+        ) || self.as_str().eq_ignore_ascii_case("rest")
+            || self.as_str().to_ascii_lowercase().contains("outlook")
+    }
+}
+
 open_enum!(
     /// How far a device applied its policy (`DevicePolicyApplicationStatus`).
     DevicePolicyApplicationStatus {

@@ -253,6 +253,16 @@ impl<'de> Visitor<'de> for ListV {
     }
 }
 
+impl FieldValue for crate::types::RecoveryPassword {
+    fn decode<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Self>, D::Error> {
+        Ok(String::decode(d)?.map(crate::types::RecoveryPassword::new))
+    }
+    /// Written as the service's mask: a serialized model never carries the password.
+    fn encode<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(crate::types::RecoveryPassword::MASK)
+    }
+}
+
 impl FieldValue for Vec<String> {
     fn decode<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Self>, D::Error> {
         d.deserialize_any(ListV)

@@ -15,7 +15,7 @@ mod field;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::types::{ByteSize, ExchangeTimeSpan, Unlimited};
+use crate::types::{ByteSize, ExchangeTimeSpan, RecoveryPassword, Unlimited};
 
 pub use enums::*;
 pub use field::{FieldValue, is_annotation};
@@ -399,8 +399,9 @@ model!(
         account_only_device_wipe_ack_time: DateTime<Utc> = "AccountOnlyDeviceWipeAckTime",
         /// Ping heartbeat, seconds.
         last_ping_heartbeat: u32 = "LastPingHeartbeat",
-        /// Recovery password (`********` unless requested).
-        recovery_password: String = "RecoveryPassword",
+        /// Recovery password (`********` unless requested); never shown by `Debug`, and
+        /// serialized as the mask.
+        recovery_password: RecoveryPassword = "RecoveryPassword",
         /// Device model.
         device_model: String = "DeviceModel",
         /// IMEI.

@@ -132,17 +132,21 @@ impl Invocation {
         Self::with_kind(cmdlet, kind, parameters)
     }
 
-    /// A new invocation with an explicit kind.
+    /// A new invocation with an explicit kind. The kind can only make the call stricter: a
+    /// cmdlet the catalog (or its verb) says writes or destroys is never sent as a read
+    /// (which would skip the identity guard and be retried after a timeout).
     pub fn with_kind(
         cmdlet: impl Into<String>,
         kind: CmdletKind,
         mut parameters: Parameters,
     ) -> Self {
+        let cmdlet = cmdlet.into();
+        let kind = CmdletKind::stricter(kind, CmdletKind::from_cmdlet_name(&cmdlet));
         if kind == CmdletKind::Destructive && !parameters.contains("Confirm") {
             parameters.switch("Confirm", false);
         }
         Invocation {
-            cmdlet: cmdlet.into(),
+            cmdlet,
             kind,
             parameters,
             select: Vec::new(),

@@ -14,8 +14,10 @@ use crate::error::{ApiError, CmdletErrors, Error, Result, body_snippet};
 /// The warning the service adds when an enumeration stopped at `ResultSize` (default 1000).
 pub const TRUNCATION_WARNING: &str = "There are more results available than are currently displayed. To view them, increase the value for the ResultSize parameter.";
 
-/// Largest response body accepted after decompression (a safety bound, not a page limit).
-pub const MAX_BODY_BYTES: usize = 256 * 1024 * 1024;
+/// Largest response body accepted, on the wire and after decompression (a safety bound, not
+/// a page limit: a page of 1,000 devices is about 3 MiB of JSON). The compressed body is
+/// dropped as soon as it is decompressed, so one call holds at most twice this at its peak.
+pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
 
 /// Largest prefix of an error body (non-2xx answer) that is read off the wire, decompressed
 /// and decoded: error envelopes are small, and a huge error page must not cost memory.
@@ -371,6 +373,8 @@ pub struct ResponseMeta {
     pub date: Option<String>,
     /// `client-request-id` that was sent.
     pub client_request_id: Option<String>,
+    /// `Content-Type` header.
+    pub content_type: Option<String>,
 }
 
 /// Parse a `Retry-After` value: whole or fractional seconds, or an HTTP date (relative to
@@ -455,6 +459,8 @@ fn decode_error_unbounded(
     err.client_request_id = meta.client_request_id.clone();
     err.exception_type = meta.exception_type.clone().filter(|s| !s.is_empty());
     err.body_snippet = body_snippet(body);
+    err.content_type = meta.content_type.clone();
+    err.body_kind = body_kind(meta.content_type.as_deref(), body);
     err.retry_after = meta
         .retry_after
         .as_deref()
@@ -563,6 +569,48 @@ fn decode_error_unbounded(
             .map(str::to_string);
     }
     err
+}
+
+/// What an error body is, from its `Content-Type` and its bytes: the Exchange error
+/// envelope (a JSON object with an `error` object), other JSON, HTML, text, or nothing (no
+/// bytes, or only NUL bytes and white space).
+pub fn body_kind(content_type: Option<&str>, body: &[u8]) -> crate::error::BodyKind {
+    use crate::error::BodyKind;
+    let text = trim_body(body);
+    let meaningful = text.iter().any(|b| *b != 0 && !b.is_ascii_whitespace());
+    if !meaningful {
+        return BodyKind::Empty;
+    }
+    let ct = content_type.unwrap_or("").to_ascii_lowercase();
+    if ct.contains("html") || text.first() == Some(&b'<') {
+        return BodyKind::Html;
+    }
+    if text.first() == Some(&b'{') {
+        // A cut-short envelope (only a prefix of an error body is kept) still names "error".
+        return match serde_json::from_slice::<Value>(text) {
+            Ok(Value::Object(o)) if o.get("error").is_some_and(Value::is_object) => {
+                BodyKind::Envelope
+            }
+            Ok(_) => BodyKind::Json,
+            Err(_) if starts_like_envelope(text) => BodyKind::Envelope,
+            Err(_) => BodyKind::Json,
+        };
+    }
+    if text.first() == Some(&b'[') || ct.contains("json") {
+        return BodyKind::Json;
+    }
+    BodyKind::Text
+}
+
+/// Whether a JSON text (possibly cut short) opens with `{"error":{`.
+fn starts_like_envelope(text: &[u8]) -> bool {
+    let compact: Vec<u8> = text
+        .iter()
+        .copied()
+        .filter(|b| !b.is_ascii_whitespace())
+        .take(12)
+        .collect();
+    compact.starts_with(br#"{"error":{"#)
 }
 
 /// The parts of an error's `details[0].message`.

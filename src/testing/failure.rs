@@ -79,6 +79,9 @@ pub enum Failure {
     GatewayTimeout,
     /// 200 with an HTML error page instead of the JSON envelope (a proxy's error page).
     HtmlPage,
+    /// 404 with a proxy's HTML page (`404 Not Found`, nginx): a route that was lost, not the
+    /// service's "not found". The request may or may not have reached the service.
+    NotFoundPage,
 }
 
 /// A complete HTTP answer.
@@ -238,6 +241,11 @@ impl Failure {
             Failure::BadGateway => html(502, "Bad Gateway"),
             Failure::GatewayTimeout => html(504, "Gateway Timeout"),
             Failure::HtmlPage => html(200, "Sorry, something went wrong"),
+            Failure::NotFoundPage => HttpAnswer {
+                status: 404,
+                headers: vec![("Content-Type".into(), "text/html".into())],
+                body: b"<html>\r\n<head><title>404 Not Found</title></head>\r\n<body>\r\n<center><h1>404 Not Found</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n".to_vec(),
+            },
         }
     }
 
@@ -256,6 +264,7 @@ impl Failure {
             request_id: request_id.map(str::to_string),
             exception_type: header("x-ExceptionType"),
             retry_after: header("Retry-After"),
+            content_type: header("Content-Type"),
             ..ResponseMeta::default()
         };
         decode_error(answer.status, &meta, cmdlet, &answer.body)

@@ -50,6 +50,10 @@ pub enum Scripted {
     /// `@odata.nextLink` as if more results followed (the simulator's
     /// [`Fault::NextLinkOnWrite`](super::Fault::NextLinkOnWrite)). Only matches writes.
     NextLinkOnWrite,
+    /// Not a failure: answer a continuation with the first page's rows again under a fresh
+    /// next link (the simulator's [`Fault::RepeatRows`](super::Fault::RepeatRows)); a
+    /// first-page call passes this rule by.
+    RepeatRows,
 }
 
 impl From<Failure> for Scripted {
@@ -81,6 +85,7 @@ struct Rule {
     cmdlet: Option<String>,
     what: Scripted,
     remaining: Option<u32>,
+    skip: u32,
 }
 
 /// Common scripted failures.
@@ -156,6 +161,7 @@ pub struct FakeExchangeClient {
     claims: Mutex<Option<TokenClaims>>,
     key: TokenKey,
     expiry: Mutex<Duration>,
+    repeats: std::sync::atomic::AtomicU64,
 }
 
 /// Base of the fake's continuation links.
@@ -177,6 +183,7 @@ impl FakeExchangeClient {
             claims: Mutex::new(Some(claims)),
             key: TokenKey::new(None),
             expiry: Mutex::new(Duration::from_secs(30 * 60)),
+            repeats: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -233,6 +240,18 @@ impl FakeExchangeClient {
 
     /// Script a failure for `cmdlet` (`None` = any cmdlet). Rules are checked in order.
     pub fn fail(&self, cmdlet: Option<&str>, what: impl Into<Scripted>, times: Times) {
+        self.fail_after(0, cmdlet, what, times);
+    }
+
+    /// [`fail`](Self::fail), from the `skip + 1`-th matching call on: the first `skip`
+    /// matching calls pass (a proxy that loses its route after the plan was read, say).
+    pub fn fail_after(
+        &self,
+        skip: u32,
+        cmdlet: Option<&str>,
+        what: impl Into<Scripted>,
+        times: Times,
+    ) {
         let remaining = match times {
             Times::Once => Some(1),
             Times::N(n) => Some(n),
@@ -245,6 +264,7 @@ impl FakeExchangeClient {
                 cmdlet: cmdlet.map(str::to_string),
                 what: what.into(),
                 remaining,
+                skip,
             });
     }
 
@@ -268,17 +288,22 @@ impl FakeExchangeClient {
         *self.expiry.lock().unwrap_or_else(|e| e.into_inner()) = expiry;
     }
 
-    fn scripted(&self, cmdlet: &str) -> Option<Scripted> {
+    fn scripted(&self, cmdlet: &str, continuation: bool) -> Option<Scripted> {
         let mut rules = self.rules.lock().unwrap_or_else(|e| e.into_inner());
         let write = crate::protocol::CmdletKind::from_cmdlet_name(cmdlet).is_mutating();
         let i = rules.iter().position(|r| {
             r.remaining != Some(0)
                 && (write || r.what != Scripted::NextLinkOnWrite)
+                && (continuation || r.what != Scripted::RepeatRows)
                 && r.cmdlet
                     .as_deref()
                     .is_none_or(|c| c.eq_ignore_ascii_case(cmdlet))
         })?;
         let rule = &mut rules[i];
+        if rule.skip > 0 {
+            rule.skip -= 1;
+            return None;
+        }
         if let Some(n) = rule.remaining.as_mut() {
             *n -= 1;
         }
@@ -316,7 +341,12 @@ impl ExchangeClient for FakeExchangeClient {
             tokio::time::sleep(l).await;
         }
         let mut next_on_write = None;
-        let after_run = match self.scripted(invocation.cmdlet()) {
+        let mut repeat = false;
+        let after_run = match self.scripted(invocation.cmdlet(), continuation.is_some()) {
+            Some(Scripted::RepeatRows) => {
+                repeat = true;
+                None
+            }
             Some(Scripted::Service(f)) => return Err(Self::api_error(&f, invocation)),
             Some(Scripted::Api(e)) => return Err(Error::Api(e)),
             Some(Scripted::AfterRun(f)) => Some(f),
@@ -326,7 +356,20 @@ impl ExchangeClient for FakeExchangeClient {
             }
             None => None,
         };
-        let page = self.run(invocation, continuation, next_on_write);
+        let page = if repeat {
+            // The first page again, under a fresh next link.
+            self.run(invocation, None, None).map(|mut p| {
+                p.next_link = p.next_link.map(|l| {
+                    let n = self
+                        .repeats
+                        .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    NextLink::new(format!("{}&repeat={n}", l.as_str()))
+                });
+                p
+            })
+        } else {
+            self.run(invocation, continuation, next_on_write)
+        };
         match after_run {
             None => page,
             Some(f) => {

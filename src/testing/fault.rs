@@ -30,4 +30,9 @@ pub enum Fault {
     /// results followed; a client that follows it sends the same write again. Only
     /// matches writes: reads pass this step by.
     NextLinkOnWrite,
+    /// Answer a continuation with the *first* page's rows again under a fresh
+    /// `@odata.nextLink` (a first-page request is answered normally): with
+    /// [`FaultTimes::Always`](super::FaultTimes::Always) the listing never ends unless the
+    /// client notices that no page adds a new row.
+    RepeatRows,
 }

@@ -30,6 +30,9 @@ pub struct FaultStep {
     pub fault: Fault,
     /// How often.
     pub times: FaultTimes,
+    /// Matching requests let through before the fault starts (0: from the next one). With
+    /// `after(n)`, a fault fires "from request n + 1 on".
+    pub skip: u32,
 }
 
 impl FaultStep {
@@ -39,7 +42,14 @@ impl FaultStep {
             cmdlet: cmdlet.map(str::to_string),
             fault,
             times,
+            skip: 0,
         }
+    }
+
+    /// Let the first `n` matching requests through before the fault starts.
+    pub fn after(mut self, n: u32) -> Self {
+        self.skip = n;
+        self
     }
 }
 

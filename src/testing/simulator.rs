@@ -315,6 +315,7 @@ impl SimulatorConfig {
 struct Step {
     step: FaultStep,
     remaining: Option<u32>,
+    skip: u32,
 }
 
 fn steps(script: Vec<FaultStep>) -> Vec<Step> {
@@ -326,6 +327,7 @@ fn steps(script: Vec<FaultStep>) -> Vec<Step> {
                 FaultTimes::N(n) => Some(n),
                 FaultTimes::Always => None,
             },
+            skip: step.skip,
             step,
         })
         .collect()
@@ -401,6 +403,8 @@ struct SimState {
     statuses: Mutex<HashMap<u16, u64>>,
     /// Scripted faults that fired.
     faults_fired: AtomicU64,
+    /// Counter that makes each repeated page's next link fresh ([`Fault::RepeatRows`]).
+    repeat_links: AtomicU64,
     /// `InvokeCommand` requests received, in order.
     calls: Mutex<Vec<SimulatedCall>>,
 }
@@ -538,6 +542,7 @@ impl Simulator {
             requests: AtomicU64::new(0),
             statuses: Mutex::new(HashMap::new()),
             faults_fired: AtomicU64::new(0),
+            repeat_links: AtomicU64::new(0),
             calls: Mutex::new(Vec::new()),
         });
         let app = Router::new().fallback(dispatch).with_state(state.clone());
@@ -1266,6 +1271,10 @@ fn next_step(script: &Mutex<Vec<Step>>, cmdlet: &str) -> Option<Fault> {
                 .as_deref()
                 .is_none_or(|c| c.eq_ignore_ascii_case(cmdlet))
     })?;
+    if step.skip > 0 {
+        step.skip -= 1;
+        return None;
+    }
     if let Some(n) = step.remaining.as_mut() {
         *n -= 1;
     }
@@ -1403,6 +1412,8 @@ async fn answer_invoke_inner(
     let stale_link = skiptoken
         .clone()
         .filter(|_| matches!(late, Some(Fault::StaleNextLink)));
+    // A continuation answered with the first page again, under a fresh next link.
+    let repeat = skiptoken.is_some() && matches!(late, Some(Fault::RepeatRows));
     for chaos in [&state.chaos, &t.chaos].into_iter().flatten() {
         let facts = ChaosRequest::new(CmdletKind::from_cmdlet_name(cmdlet), &body)
             .client_request_id(client_request_id.as_deref())
@@ -1435,6 +1446,7 @@ async fn answer_invoke_inner(
         .unwrap_or_default();
     let cursor = match skiptoken {
         None => None,
+        Some(_) if repeat => None,
         Some(tok) => {
             if state.expire_next.swap(false, Ordering::SeqCst) {
                 return answer(Failure::PaginationExpired.answer());
@@ -1495,6 +1507,10 @@ async fn answer_invoke_inner(
         ))
         .expect("valid loopback URL");
         link.query_pairs_mut().append_pair("$skiptoken", &token);
+        if repeat {
+            let n = state.repeat_links.fetch_add(1, Ordering::SeqCst);
+            link.query_pairs_mut().append_pair("repeat", &n.to_string());
+        }
         out.extend_from_slice(b",\"@odata.nextLink\":");
         let _ = serde_json::to_writer(&mut out, link.as_str());
     }

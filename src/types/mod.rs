@@ -8,6 +8,7 @@
 mod date;
 mod filter;
 mod identity;
+mod secret;
 mod size;
 mod timespan;
 
@@ -22,6 +23,7 @@ pub use filter::{Filter, FilterValue};
 pub use identity::{
     AccessRuleIdentity, MailboxIdentity, MobileDeviceIdentity, PolicyIdentity, RecipientIdentity,
 };
+pub use secret::RecoveryPassword;
 pub use size::ByteSize;
 pub use timespan::ExchangeTimeSpan;
 
