@@ -443,7 +443,7 @@ mod tests {
             }
         }
         let r = paging::collect::<Row, _>(&Loop, Invocation::new("Get-X", Parameters::new())).await;
-        assert!(matches!(r, Err(Error::Decode { .. })));
+        assert!(matches!(r, Err(Error::Paging { .. })));
     }
 
     #[tokio::test]
@@ -468,7 +468,7 @@ mod tests {
         let inv = Invocation::new("Get-X", Parameters::new());
         let collected = paging::collect::<Row, _>(&Cycle, inv.clone()).await;
         assert!(
-            matches!(collected, Err(Error::Decode { .. })),
+            matches!(collected, Err(Error::Paging { .. })),
             "{collected:?}"
         );
         let mut stream = paging::stream::<Row, _>(&Cycle, inv, None);
@@ -478,7 +478,7 @@ mod tests {
             match item {
                 Ok(_) => rows += 1,
                 Err(e) => {
-                    assert!(matches!(e, Error::Decode { .. }));
+                    assert!(matches!(e, Error::Paging { .. }));
                     failed = true;
                 }
             }

@@ -954,7 +954,7 @@ mod tests {
         let d = ApiError::new(500, "x DCOverloadedException y");
         assert!(d.is_retryable() && !d.provably_not_processed());
         assert!(ApiError::new(403, "").is_permission_denied());
-        let err: Error = ApiError::new(404, "gone").into();
+        let err: Error = ApiError::not_found("x").into();
         let wrapped = Error::RetriesExhausted {
             attempts: 3,
             last: Box::new(err),

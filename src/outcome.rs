@@ -162,3 +162,181 @@ pub fn should_retry(kind: CmdletKind, error: &Error) -> bool {
     is_transient(error)
         && (kind == CmdletKind::Read || classify(error) == CallOutcome::NotProcessed)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::protocol::{ResponseMeta, decode_error};
+
+    /// The error the HTTP client decodes from `status`, `content_type` and `body`.
+    fn answer(status: u16, content_type: Option<&str>, body: &[u8]) -> Error {
+        let meta = ResponseMeta {
+            content_type: content_type.map(str::to_string),
+            ..ResponseMeta::default()
+        };
+        decode_error(status, &meta, Some("Remove-MobileDevice"), body).into()
+    }
+
+    fn envelope(exception: &str, message: &str) -> Vec<u8> {
+        serde_json::to_vec(&serde_json::json!({"error": {
+            "code": "BadRequest", "message": "Error executing cmdlet",
+            "details": [{"code": "Client", "target": "", "message": format!("|{exception}|{message}")}]
+        }}))
+        .unwrap()
+    }
+
+    const JSON: Option<&str> = Some("application/json; charset=utf-8");
+    const HTML: Option<&str> = Some("text/html");
+
+    fn timeout(kind: TimeoutKind) -> Error {
+        Error::Timeout {
+            cmdlet: "Remove-MobileDevice".into(),
+            kind,
+            elapsed: Duration::from_secs(1),
+        }
+    }
+
+    /// Every row of the module's table, for a destructive cmdlet: (case, error, outcome,
+    /// sent again).
+    fn rows() -> Vec<(&'static str, Error, CallOutcome, bool)> {
+        use CallOutcome::*;
+        let not_found = envelope(
+            "Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException",
+            "The operation couldn't be performed because object 'x' couldn't be found.",
+        );
+        vec![
+            ("invalid input", Error::invalid_input("bad"), NotProcessed, false),
+            ("configuration", Error::Config("no tenant".into()), NotProcessed, false),
+            ("connect timeout", timeout(TimeoutKind::Connect), NotProcessed, true),
+            ("attempt timeout", timeout(TimeoutKind::Attempt), Unknown, false),
+            ("whole-call timeout", timeout(TimeoutKind::Call), Unknown, false),
+            ("429 JSON", answer(429, JSON, br#"{"error":{"code":"TooManyRequests","message":"x"}}"#), NotProcessed, true),
+            ("429 empty", answer(429, None, b""), NotProcessed, true),
+            (
+                "concurrency sentence on a 500",
+                answer(500, Some("text/plain"), crate::error::TENANT_CONCURRENCY_MESSAGE.as_bytes()),
+                NotProcessed,
+                true,
+            ),
+            ("401 token rejected", answer(401, None, b""), NotProcessed, false),
+            (
+                "401 RBAC",
+                answer(401, JSON, br#"{"error":{"code":"Unauthorized","message":"User is not allowed to call Remove-MobileDevice"}}"#),
+                Answered,
+                false,
+            ),
+            ("503 HTML", answer(503, HTML, b"<html><body>Service Unavailable</body></html>"), Unknown, false),
+            ("503 empty", answer(503, None, b""), Unknown, false),
+            (
+                "500 transient exception",
+                answer(500, JSON, &envelope("Microsoft.Exchange.Data.Storage.StorageTransientException", "busy")),
+                Unknown,
+                false,
+            ),
+            ("500 HTML", answer(500, HTML, b"<html>oops</html>"), Unknown, false),
+            ("502", answer(502, HTML, b"<html>Bad Gateway</html>"), Unknown, false),
+            ("504", answer(504, HTML, b"<html>Gateway Timeout</html>"), Unknown, false),
+            ("200 HTML", answer(200, HTML, b"<html>Sorry</html>"), Unknown, false),
+            (
+                "200 undecodable",
+                Error::Decode { cmdlet: "x".into(), message: "bad".into(), body_snippet: String::new() },
+                Unknown,
+                false,
+            ),
+            ("400 envelope", answer(400, JSON, &envelope("Microsoft.Exchange.AdminApi.CommandInvocation.ParameterTransformationException", "bad value")), Answered, false),
+            ("404 not-found envelope", answer(404, JSON, &not_found), Answered, false),
+            ("400 not-found envelope", answer(400, JSON, &not_found), Answered, false),
+            ("403 NUL body", answer(403, None, &[0u8; 16]), Answered, false),
+            ("403 envelope", answer(403, JSON, &envelope("Microsoft.Exchange.Configuration.Tasks.CmdletAccessDeniedException", "denied")), Answered, false),
+            ("404 proxy page", answer(404, HTML, b"<html><head><title>404 Not Found</title></head><body>nginx</body></html>"), Unknown, false),
+            ("404 empty", answer(404, None, b""), Unknown, false),
+            ("400 plain text", answer(400, Some("text/plain"), b"Bad Request"), Unknown, false),
+            ("408 HTML", answer(408, HTML, b"<html>Request Timeout</html>"), Unknown, false),
+        ]
+    }
+
+    #[test]
+    fn every_row_of_the_table() {
+        for (case, error, outcome, retried) in rows() {
+            assert_eq!(classify(&error), outcome, "{case}: {error:?}");
+            assert_eq!(
+                should_retry(CmdletKind::Destructive, &error),
+                retried,
+                "{case}: destructive retried?"
+            );
+            assert_eq!(
+                should_retry(CmdletKind::Write, &error),
+                retried,
+                "{case}: write retried?"
+            );
+            assert_eq!(
+                error.may_have_acted(),
+                outcome == CallOutcome::Unknown,
+                "{case}"
+            );
+            // Wrapped by the retry loop, the outcome is the last attempt's.
+            let wrapped = Error::RetriesExhausted {
+                attempts: 2,
+                last: Box::new(error),
+            };
+            assert_eq!(classify(&wrapped), outcome, "{case} (wrapped)");
+        }
+    }
+
+    #[test]
+    fn reads_are_retried_on_transient_failures_whatever_the_outcome() {
+        for (case, status, ct, body) in [
+            ("503", 503u16, HTML, &b"<html>x</html>"[..]),
+            ("504", 504, HTML, b"<html>x</html>"),
+            (
+                "transient",
+                500,
+                JSON,
+                br#"{"error":{"code":"x","message":"DCOverloadedException"}}"#,
+            ),
+            ("408", 408, HTML, b"<html>x</html>"),
+        ] {
+            let e = answer(status, ct, body);
+            assert!(should_retry(CmdletKind::Read, &e), "{case}");
+            assert!(!should_retry(CmdletKind::Destructive, &e), "{case}");
+        }
+        assert!(should_retry(
+            CmdletKind::Read,
+            &timeout(TimeoutKind::Attempt)
+        ));
+        assert!(!should_retry(
+            CmdletKind::Read,
+            &answer(404, HTML, b"<html>x</html>")
+        ));
+    }
+
+    #[test]
+    fn only_the_services_envelope_says_not_found() {
+        let proxy = answer(404, HTML, b"<html><title>404 Not Found</title></html>");
+        assert!(!proxy.is_not_found());
+        let text = answer(404, Some("text/plain"), b"The object couldn't be found");
+        assert!(!text.is_not_found());
+        let other = answer(
+            404,
+            JSON,
+            &envelope("Some.OtherException", "couldn't be found"),
+        );
+        assert!(
+            !other.is_not_found(),
+            "an envelope without the not-found type"
+        );
+        let real = answer(
+            404,
+            JSON,
+            &envelope(
+                "Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException",
+                "The operation couldn't be performed because object 'x' couldn't be found.",
+            ),
+        );
+        assert!(real.is_not_found());
+        assert!(Error::from(ApiError::not_found("x")).is_not_found());
+        assert!(!Error::from(ApiError::new(404, "gone")).is_not_found());
+    }
+}

@@ -388,6 +388,12 @@ async fn an_ambiguous_failure_is_unknown_and_never_sent_again() {
         Scripted::AfterRun(Failure::BadGateway),
         Times::Once,
     );
+    // The read-back that could prove the removal is refused too.
+    f.fail(
+        Some("Get-MobileDevice"),
+        Failure::PermissionDenied,
+        Times::Always,
+    );
     let r = apply(f.as_ref(), &p, ApplyOptions::new(100).fan_out(1)).await;
     assert_eq!(r.count("unknown"), 1, "{r:?}");
     assert_eq!(r.count("removed"), 2);
@@ -611,6 +617,12 @@ async fn an_ambiguous_failure_at_the_simulator_is_unknown_and_not_retried() {
         .unwrap();
     let client = Arc::new(http_client(&sim));
     let p = sim_plan(&sim, client.clone()).await;
+    // The read-back that could prove the removal is refused too.
+    sim.push_fault(FaultStep::new(
+        Some("Get-MobileDevice"),
+        Fault::Fail(Failure::PermissionDenied),
+        FaultTimes::Always,
+    ));
     let r = apply(client.as_ref(), &p, ApplyOptions::new(100).fan_out(1)).await;
     assert_eq!(r.count("unknown"), 1, "{r:?}");
     assert_eq!(r.count("removed"), 2);

@@ -58,7 +58,11 @@ async fn healthy_counts_everything_and_persists_the_sync() {
     assert!(saved.is_some());
     let json: serde_json::Value =
         serde_json::from_slice(&std::fs::read(store.path()).unwrap()).unwrap();
-    assert!(json["last_successful_sync"].is_string());
+    assert!(json["last_checked"].is_string(), "{json}");
+    assert!(
+        json.get("synced_through").is_none(),
+        "a connection check moved the inventory's mark: {json}"
+    );
     std::fs::remove_dir_all(dir).unwrap();
 }
 

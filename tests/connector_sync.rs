@@ -204,14 +204,34 @@ fn http_client(sim: &SimulatorHandle, policy: RetryPolicy) -> HttpExchangeClient
 }
 
 #[tokio::test(start_paused = true)]
-async fn the_simulator_sends_a_huge_retry_after_and_the_client_refuses_it() {
-    let sim = simulator(FaultPlan::new().step(FaultStep::new(
-        Some("Get-MobileDevice"),
-        Fault::Fail(Failure::throttled(Some(99_999_999.0))),
-        FaultTimes::N(1),
-    )))
-    .await;
+async fn a_huge_retry_after_waits_the_maximum_then_retries_or_fails_fast_on_request() {
+    let fault = || {
+        FaultPlan::new().step(FaultStep::new(
+            Some("Get-MobileDevice"),
+            Fault::Fail(Failure::throttled(Some(99_999_999.0))),
+            FaultTimes::N(1),
+        ))
+    };
+    // By default the call waits at the capped gate like every other call, then is retried.
+    let sim = simulator(fault()).await;
     let client = http_client(&sim, RetryPolicy::default());
+    let start = Instant::now();
+    client
+        .invoke_raw("Get-MobileDevice", Default::default())
+        .await
+        .expect("retried after the maximum");
+    let elapsed = start.elapsed();
+    assert!(
+        elapsed >= ALLOWED && elapsed < ALLOWED + Duration::from_secs(5),
+        "{elapsed:?}"
+    );
+    assert_eq!(sim.request_count(), 2);
+    // Fail fast: at once, with the Retry-After named.
+    let sim = simulator(fault()).await;
+    let client = http_client(
+        &sim,
+        RetryPolicy::default().with_fail_fast_on_long_retry_after(true),
+    );
     let start = Instant::now();
     let err = client
         .invoke_raw("Get-MobileDevice", Default::default())
@@ -255,14 +275,16 @@ async fn the_client_backs_off_after_a_zero_retry_after() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn inventory_over_http_reports_a_huge_retry_after_and_finishes() {
-    let sim = simulator(FaultPlan::new().step(FaultStep::new(
-        Some("Get-MobileDeviceStatistics"),
-        Fault::Fail(Failure::throttled(Some(99_999_999.0))),
-        FaultTimes::N(1),
-    )))
-    .await;
-    // The client's default policy: it refuses the long pause, the sync reports the mailbox.
+async fn one_huge_retry_after_in_an_inventory_costs_the_maximum_and_loses_nothing() {
+    let fault = || {
+        FaultPlan::new().step(FaultStep::new(
+            Some("Get-MobileDeviceStatistics"),
+            Fault::Fail(Failure::throttled(Some(99_999_999.0))),
+            FaultTimes::N(1),
+        ))
+    };
+    // Wait, then retry: every device with its statistics.
+    let sim = simulator(fault()).await;
     let client = http_client(&sim, RetryPolicy::default());
     let start = Instant::now();
     let report = InventorySync::new(&client)
@@ -273,27 +295,58 @@ async fn inventory_over_http_reports_a_huge_retry_after_and_finishes() {
     let elapsed = start.elapsed();
     assert!(elapsed <= ALLOWED + Duration::from_secs(10), "{elapsed:?}");
     assert_eq!(report.devices, 60);
+    assert_eq!(report.with_statistics, 60, "{report:?}");
+    assert!(report.failed_mailboxes.is_empty(), "{report:?}");
+    assert!(report.is_complete());
     assert_eq!(report.throttled, 1);
-    assert_eq!(report.failed_mailboxes.len(), 1, "{report:?}");
+    // Fail fast: the run ends within seconds and says which mailbox and which pause.
+    let sim = simulator(fault()).await;
+    let client = http_client(
+        &sim,
+        RetryPolicy::default().with_fail_fast_on_long_retry_after(true),
+    );
+    let start = Instant::now();
+    let report = InventorySync::new(&client)
+        .with_statistics(true)
+        .run(|_| {})
+        .await
+        .unwrap();
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        start.elapsed()
+    );
+    assert!(!report.failed_mailboxes.is_empty(), "{report:?}");
     let text = &report.failed_mailboxes[0].1;
     assert!(text.contains("86400s") && text.contains("120s"), "{text}");
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_huge_retry_after_on_a_page_fails_the_sync_with_a_typed_error() {
-    let sim = simulator(FaultPlan::new().step(FaultStep::new(
-        Some("Get-MobileDevice"),
-        Fault::Fail(Failure::throttled(Some(99_999_999.0))),
-        FaultTimes::N(1),
-    )))
-    .await;
-    let store = Arc::new(MemoryStore::new());
-    let start = Instant::now();
-    let err = InventorySync::new(&http_client(&sim, RetryPolicy::default()))
-        .state_store(store.clone())
+async fn a_huge_retry_after_on_a_page_waits_or_fails_the_sync_with_a_typed_error() {
+    let fault = || {
+        FaultPlan::new().step(FaultStep::new(
+            Some("Get-MobileDevice"),
+            Fault::Fail(Failure::throttled(Some(99_999_999.0))),
+            FaultTimes::N(1),
+        ))
+    };
+    let sim = simulator(fault()).await;
+    let report = InventorySync::new(&http_client(&sim, RetryPolicy::default()))
         .run(|_| {})
         .await
-        .unwrap_err();
+        .expect("waits, then completes");
+    assert_eq!(report.devices, 60);
+    let sim = simulator(fault()).await;
+    let store = Arc::new(MemoryStore::new());
+    let start = Instant::now();
+    let err = InventorySync::new(&http_client(
+        &sim,
+        RetryPolicy::default().with_fail_fast_on_long_retry_after(true),
+    ))
+    .state_store(store.clone())
+    .run(|_| {})
+    .await
+    .unwrap_err();
     assert!(start.elapsed() < ALLOWED, "{:?}", start.elapsed());
     assert!(err.is_retry_after_too_long(), "{err:?}");
     assert!(err.is_throttled());
@@ -313,7 +366,9 @@ async fn a_huge_retry_after_on_a_page_fails_the_sync_with_a_typed_error() {
     .await;
     let client = http_client(
         &sim,
-        RetryPolicy::default().with_max_retry_after(Duration::from_secs(10)),
+        RetryPolicy::default()
+            .with_max_retry_after(Duration::from_secs(10))
+            .with_fail_fast_on_long_retry_after(true),
     );
     let throttle = client.throttle().clone();
     assert_eq!(throttle.max_retry_after(), Duration::from_secs(10));

@@ -134,7 +134,7 @@ async fn concurrency_limit_text_is_retried() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn retry_after_beyond_the_cap_gives_up_at_once() {
+async fn retry_after_beyond_the_cap_waits_the_cap_or_fails_fast_on_request() {
     let server = server().await;
     then_ok(
         &server,
@@ -142,6 +142,23 @@ async fn retry_after_beyond_the_cap_gives_up_at_once() {
     )
     .await;
     let client = builder(&server).build().unwrap();
+    client
+        .invoke_raw("Get-MobileDevice", Parameters::new())
+        .await
+        .expect("waited at the gate, then retried");
+    assert_eq!(server.received_requests().await.unwrap().len(), 2);
+    drop(server);
+
+    let server = http_support::server().await;
+    then_ok(
+        &server,
+        ResponseTemplate::new(429).insert_header("Retry-After", "3600"),
+    )
+    .await;
+    let client = builder(&server)
+        .retry_policy(RetryPolicy::default().with_fail_fast_on_long_retry_after(true))
+        .build()
+        .unwrap();
     let err = client
         .invoke_raw("Get-MobileDevice", Parameters::new())
         .await

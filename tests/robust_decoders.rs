@@ -331,8 +331,9 @@ fn invalid_utf8_anywhere() {
     let body = fixture("invalid_utf8_in_error.bin");
     assert!(run_all(&body).unwrap().value.is_none());
     // As an error body it is not JSON any more, so the raw text (lossily decoded) is kept.
+    // Not valid JSON, so not the service's not-found envelope: it proves nothing.
     let err = decode_error(404, &ResponseMeta::default(), None, &body);
-    assert!(err.is_not_found());
+    assert!(!err.is_not_found());
     assert!(err.body_snippet.contains('\u{fffd}'));
     // Invalid UTF-8 at every position of a valid page.
     let page = fixture("page.json");

@@ -411,6 +411,13 @@ pub async fn remote_wipe(
         .await
     {
         Ok(l) => l.items.into_iter().next(),
+        // The service's own "not found": the wipe would be refused the same way.
+        Err(e) if e.is_not_found() => {
+            return Err(WipeError::Failed {
+                identity,
+                source: e,
+            });
+        }
         Err(e) => {
             return Err(WipeError::Failed {
                 identity,
