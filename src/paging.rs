@@ -719,4 +719,65 @@ mod tests {
         let _: Vec<serde_json::Value> = u.accept(page("Get-Thing", vec![], Some("n"))).unwrap();
         assert!(!u.restart());
     }
+
+    #[test]
+    fn repeated_rows_under_fresh_links_stop_after_a_few_pages() {
+        let mut p = Pager::new("Get-MobileDevice");
+        let rows = || vec![json!({"Guid": "00000000-0000-0000-0000-000000000001"})];
+        let first: Vec<serde_json::Value> = p
+            .accept(page("Get-MobileDevice", rows(), Some("l0")))
+            .unwrap();
+        assert_eq!(first.len(), 1);
+        let mut pages = 1;
+        let err = loop {
+            pages += 1;
+            assert!(pages < 100, "paging never stopped");
+            let next = format!("l{pages}");
+            match p.accept::<serde_json::Value>(page("Get-MobileDevice", rows(), Some(&next))) {
+                Ok(r) => assert!(r.is_empty(), "a repeated row was returned again"),
+                Err(e) => break e,
+            }
+        };
+        assert_eq!(pages, 2 + MAX_PAGES_WITHOUT_PROGRESS);
+        let text = err.to_string();
+        assert!(text.contains("pages 2 to"), "{text}");
+        assert!(matches!(err, Error::Paging { .. }));
+    }
+
+    #[test]
+    fn an_unkeyed_listing_that_repeats_a_page_stops_too() {
+        let mut p = Pager::new("Get-Thing");
+        let rows = || vec![json!({"Name": "a"}), json!({"Name": "a"})];
+        let first: Vec<serde_json::Value> =
+            p.accept(page("Get-Thing", rows(), Some("l0"))).unwrap();
+        assert_eq!(first.len(), 2, "identical rows of one page are all kept");
+        let mut stopped = false;
+        for i in 1..50 {
+            if p.accept::<serde_json::Value>(page("Get-Thing", rows(), Some(&format!("l{i}"))))
+                .is_err()
+            {
+                stopped = true;
+                break;
+            }
+        }
+        assert!(stopped);
+    }
+
+    #[test]
+    fn row_keys_are_128_bits() {
+        let g = "7B2D3D1C-1111-2222-3333-444455556666";
+        assert_eq!(row_key128(g), uuid::Uuid::parse_str(g).unwrap().as_u128());
+        assert_eq!(row_key128("Alice\\X"), row_key128("alice\\x"));
+        assert_ne!(row_key128("alice"), row_key128("bob"));
+    }
+
+    #[test]
+    fn a_resumed_pager_does_not_restart_and_repeat_rows() {
+        let mut p = Pager::new("Get-MobileDevice").start_at(Some(NextLink::new("checkpoint")));
+        let expired = Error::from(crate::error::ApiError::new(
+            400,
+            "Expired or Invalid pagination request. Default Expiry time is 00:30:00",
+        ));
+        assert!(p.recover(expired).is_err());
+    }
 }

@@ -656,3 +656,42 @@ fn ages_parse_with_their_unit() {
         assert!(e.is_invalid_input(), "{bad:?}: {e}");
     }
 }
+
+#[tokio::test]
+async fn a_plan_that_could_not_cover_every_device_is_a_partial_run() {
+    use exchange_activesync::connector::CleanupVerdict;
+    let (f, _, _) = fake(12, 3);
+    // One mailbox's statistics cannot be read: its devices are never judged.
+    f.fail(
+        Some("Get-MobileDeviceStatistics"),
+        Failure::PermissionDenied,
+        Times::Once,
+    );
+    let p = plan(&f, StaleCriteria::older_than(days(90))).await;
+    assert!(!p.is_complete(), "{p:?}");
+    let r = apply(f.as_ref(), &p, ApplyOptions::new(100)).await;
+    assert!(!r.plan_complete);
+    assert_eq!(r.verdict(), CleanupVerdict::Partial, "{r:?}");
+    // A complete plan whose removals all went through is done.
+    let (f, _, _) = fake(12, 3);
+    let p = plan(&f, StaleCriteria::older_than(days(90))).await;
+    let r = apply(f.as_ref(), &p, ApplyOptions::new(100)).await;
+    assert_eq!(r.verdict(), CleanupVerdict::Done, "{r:?}");
+}
+
+#[tokio::test]
+async fn the_fake_loses_its_route_after_planning_and_nothing_is_gone() {
+    use exchange_activesync::connector::CleanupVerdict;
+    let (f, _, _) = fake(12, 3);
+    let p = plan(&f, StaleCriteria::older_than(days(90))).await;
+    let before = f.tenant().device_count();
+    f.fail(None, Failure::NotFoundPage, Times::Always);
+    let r = apply(f.as_ref(), &p, ApplyOptions::new(100)).await;
+    assert_eq!(r.count("gone") + r.count("removed"), 0, "{r:?}");
+    assert_ne!(r.verdict(), CleanupVerdict::Done, "{r:?}");
+    assert!(
+        format!("{r:?}").contains("not the service's answer"),
+        "the 404 page is named for what it is: {r:?}"
+    );
+    assert_eq!(f.tenant().device_count(), before);
+}

@@ -154,3 +154,52 @@ async fn an_expired_first_continuation_still_counts_every_device() {
     assert_eq!(sim.status_count(400), 1, "the continuation did expire");
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[tokio::test]
+async fn a_connection_check_never_moves_the_inventorys_mark() {
+    use exchange_activesync::connector::{InventorySync, MemoryStore};
+    let f = FakeExchangeClient::new(tenant(RbacProfile::Full));
+    let store = Arc::new(MemoryStore::new());
+    // A complete sync sets the mark.
+    let first = InventorySync::new(&f)
+        .state_store(store.clone())
+        .run(|_| {})
+        .await
+        .unwrap();
+    let mark = store.load(StateMark::SyncedThrough).await.unwrap();
+    assert_eq!(mark, Some(first.started_at));
+    // Devices change after the mark (the tenant's clock moves on).
+    // Changed between the sync and the check: a check that moved the mark would hide them.
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let between = chrono::Utc::now();
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let changed: Vec<uuid::Uuid> = f.tenant().devices().take(5).map(|d| d.guid).collect();
+    for g in &changed {
+        f.edit_device(g, |d| d.when_changed = between);
+    }
+    // A healthy connection check with the same store, then an incremental sync.
+    let report = ConnectionValidator::new(&f, ConnectorProfile::ExchangeOnline)
+        .store(store.clone())
+        .validate()
+        .await;
+    assert_eq!(report.status, ConnectionStatus::Healthy, "{report:?}");
+    assert!(store.load(StateMark::LastChecked).await.unwrap().is_some());
+    assert_eq!(
+        store.load(StateMark::SyncedThrough).await.unwrap(),
+        mark,
+        "the connection check moved the inventory's mark"
+    );
+    let mut delivered = Vec::new();
+    InventorySync::new(&f)
+        .state_store(store.clone())
+        .incremental()
+        .run(|r| delivered.push(r.device.guid.unwrap()))
+        .await
+        .unwrap();
+    for g in &changed {
+        assert!(
+            delivered.contains(g),
+            "a device changed after the mark was skipped"
+        );
+    }
+}

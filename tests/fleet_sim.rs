@@ -455,3 +455,48 @@ fn against_the_standalone_simulator_all_healthy_exits_0() {
     );
     assert_eq!(rows.count(), 90);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_for_another_tenant_is_never_used() {
+    use exchange_activesync::auth::{StaticToken, TokenProvider};
+    use std::sync::Arc;
+    let sim = Simulator::start(SimulatorConfig::tenants_from(2, |i| {
+        TenantBuilder::new()
+            .seed(900 + i as u64)
+            .devices(5)
+            .mailboxes(2)
+    }))
+    .await
+    .expect("simulator");
+    let tenants = sim.tenants();
+    // Like a managed identity: one home tenant's token, whichever tenant asks.
+    let home = tenants[0].token().to_string();
+    let list =
+        TenantList::from_ids(tenants.iter().map(|t| t.tenant_id().to_string())).expect("tenants");
+    let fleet = Fleet::builder(list)
+        .endpoint(sim.base_url())
+        .token_provider_per_tenant(move |_| {
+            Ok(Arc::new(StaticToken::new(home.clone())) as Arc<dyn TokenProvider>)
+        })
+        .build()
+        .expect("fleet");
+    let checks: Vec<TenantCheck> = fleet
+        .check(ConnectorProfile::ExchangeOnline)
+        .collect()
+        .await;
+    let by: HashMap<&str, &TenantCheck> = checks.iter().map(|c| (c.tenant.as_str(), c)).collect();
+    let home_check = by[tenants[0].tenant_id()];
+    assert!(home_check.error.is_none(), "{home_check:?}");
+    let other = by[tenants[1].tenant_id()];
+    let e = other.error.as_ref().expect("the other tenant fails");
+    assert!(e.message.contains("not for"), "{e:?}");
+    assert_eq!(other.devices_total, None);
+    // Nothing was sent to the other tenant with the home tenant's token.
+    assert!(
+        sim.calls()
+            .iter()
+            .all(|c| c.tenant_id != tenants[1].tenant_id()),
+        "a call reached the other tenant"
+    );
+    sim.shutdown().await;
+}

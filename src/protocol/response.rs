@@ -487,7 +487,17 @@ fn decode_error_unbounded(
         // Not JSON: a plain-text (e.g. the concurrency message), HTML or NUL body.
         let printable = String::from_utf8_lossy(text);
         let printable = printable.trim_matches(char::from(0)).trim();
-        if !printable.is_empty() && !printable.starts_with('<') {
+        if err.body_kind == crate::error::BodyKind::Html {
+            // A gateway's or proxy's page: say so, so that "404" is not read as the
+            // service's "not found".
+            let title = html_title(printable)
+                .map(|t| format!(" \"{t}\""))
+                .unwrap_or_default();
+            err.message = format!(
+                "{}: an HTML page{title}, not the service's answer (a proxy or gateway)",
+                err.message
+            );
+        } else if !printable.is_empty() && !printable.starts_with('<') {
             err.message = printable.chars().take(1000).collect();
         }
         return err;
@@ -696,6 +706,19 @@ fn truncated_json_message(text: &str) -> Option<String> {
     }
     let out = out.trim().to_string();
     (!out.is_empty()).then_some(out)
+}
+
+/// The text of an HTML page's `<title>`, if it has one (short, on one line).
+fn html_title(html: &str) -> Option<String> {
+    let lower = html.to_ascii_lowercase();
+    let start = lower.find("<title>")? + "<title>".len();
+    let end = start + lower[start..].find("</title>")?;
+    let title: String = html
+        .get(start..end)?
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    (!title.is_empty()).then(|| title.chars().take(120).collect())
 }
 
 fn default_message(status: u16) -> String {
