@@ -39,8 +39,8 @@ use std::time::{Duration, Instant};
 
 use clap::{Parser, ValueEnum};
 use exchange_activesync::testing::{
-    ChaosMode, ChaosPlan, FaultProfile, RbacProfile, SimulatedApp, Simulator, SimulatorConfig,
-    TOKEN_APP_ID, TenantBuilder,
+    ChaosMode, ChaosPlan, Failure, Fault, FaultProfile, FaultStep, FaultTimes, RbacProfile,
+    SimulatedApp, Simulator, SimulatorConfig, TOKEN_APP_ID, TenantBuilder,
 };
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -51,6 +51,14 @@ enum Faults {
     Transient,
     /// Sustained throttling (429 with Retry-After, the per-tenant concurrency 429).
     Storm,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum AfterRun {
+    /// 503 with an HTML page.
+    Unavailable,
+    /// 500 naming StorageTransientException.
+    Transient,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -88,6 +96,18 @@ struct Args {
     /// Injected faults.
     #[arg(long, value_enum, default_value_t = Faults::None)]
     faults: Faults,
+    /// Run every destructive cmdlet (Clear-/Remove-MobileDevice), then answer it 503 (or,
+    /// with `transient`, 500 naming StorageTransientException): the change is made, the
+    /// answer proves nothing.
+    #[arg(long, value_enum, value_name = "ANSWER")]
+    fault_after_destructive: Option<AfterRun>,
+    /// From request N+1 on, answer every request with a proxy's HTML 404 page (a lost route).
+    #[arg(long, value_name = "N")]
+    fault_proxy_404_after: Option<u32>,
+    /// Answer every Get-MobileDevice continuation with the first page's rows again under a
+    /// fresh next link (a listing that never ends).
+    #[arg(long)]
+    fault_repeat_rows: bool,
     /// RBAC of the caller (reflected in EXOModuleFile and in 403 answers).
     #[arg(long, value_enum, default_value_t = Rbac::Full)]
     rbac: Rbac,
@@ -228,6 +248,33 @@ async fn main() -> ExitCode {
         Faults::Storm => FaultProfile::Storm,
     };
     let mut plan = profile.plan_seeded(args.seed);
+    if let Some(after) = args.fault_after_destructive {
+        let failure = match after {
+            AfterRun::Unavailable => Failure::Unavailable,
+            AfterRun::Transient => Failure::TransientException {
+                exception: "StorageTransientException".into(),
+            },
+        };
+        for cmdlet in ["Clear-MobileDevice", "Remove-MobileDevice"] {
+            plan = plan.step(FaultStep::new(
+                Some(cmdlet),
+                Fault::AfterRun(failure.clone()),
+                FaultTimes::Always,
+            ));
+        }
+    }
+    if let Some(n) = args.fault_proxy_404_after {
+        plan = plan.step(
+            FaultStep::new(None, Fault::Fail(Failure::NotFoundPage), FaultTimes::Always).after(n),
+        );
+    }
+    if args.fault_repeat_rows {
+        plan = plan.step(FaultStep::new(
+            Some("Get-MobileDevice"),
+            Fault::RepeatRows,
+            FaultTimes::Always,
+        ));
+    }
     if args.latency_ms > 0 {
         plan = plan.latency(Duration::from_millis(args.latency_ms));
     }
