@@ -127,10 +127,10 @@ fn html_502_keeps_the_title_in_the_snippet() {
         err.body_snippet
             .contains("<title>502 - Web server received an invalid response")
     );
-    assert_eq!(
-        err.message, "HTTP status 502",
-        "HTML must not become the message"
-    );
+    // The page is not the message: its status, that it is a gateway's page, and its title.
+    assert!(err.message.starts_with("HTTP status 502: an HTML page"), "{}", err.message);
+    assert!(!err.message.contains('<'), "HTML must not become the message");
+    assert!(err.message.contains("not the service's answer"), "{}", err.message);
     let Err(Error::Decode { body_snippet, .. }) = decode_page(CMDLET, &body) else {
         unreachable!()
     };
@@ -189,7 +189,11 @@ fn huge_string_value_keeps_errors_bounded() {
     for body in &error_bodies {
         let err = decode_error(400, &ResponseMeta::default(), Some(CMDLET), body.as_bytes());
         assert_bounded(&err, &err.to_string());
-        assert!(err.message.starts_with("xxx") || err.message == "bad request");
+        assert!(
+            err.message.starts_with("xxx") || err.message.starts_with("bad request"),
+            "{}",
+            err.message
+        );
     }
     // Many entries: Display names a few and counts the rest.
     let many: Vec<String> = (0..10_000).map(|i| format!("error number {i}")).collect();
