@@ -36,15 +36,24 @@ pub enum Environment {
 }
 
 impl Environment {
-    /// A custom endpoint that otherwise behaves like the commercial cloud (scope and authority).
+    /// A custom endpoint with the **commercial** cloud's token scope
+    /// (`https://outlook.office365.com/.default`) and authority
+    /// (`https://login.microsoftonline.com`). For a proxy or regional host of another cloud,
+    /// use [`custom_in`](Self::custom_in), which keeps that cloud's scope and authority.
     pub fn custom(base_url: &str) -> Result<Environment> {
+        Self::custom_in(&Environment::Commercial, base_url)
+    }
+
+    /// A custom endpoint that takes `cloud`'s token scope and authority (a proxy in front of
+    /// GCC High keeps GCC High's scope, say).
+    pub fn custom_in(cloud: &Environment, base_url: &str) -> Result<Environment> {
         let base_url = Url::parse(base_url)
             .map_err(|e| Error::Config(format!("invalid endpoint {base_url:?}: {e}")))?;
         check_endpoint(&base_url)?;
         Ok(Environment::Custom {
             base_url,
-            scope: "https://outlook.office365.com/.default".into(),
-            authority: Url::parse("https://login.microsoftonline.com").expect("static URL"),
+            scope: cloud.scope(),
+            authority: cloud.authority(),
         })
     }
 

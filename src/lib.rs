@@ -114,6 +114,8 @@ pub use async_trait::async_trait;
 pub use chrono;
 /// Streams and their combinators, re-exported (the traits are also in [`prelude`]).
 pub use futures;
+/// URLs (`FleetBuilder::endpoint`, `Environment`), re-exported.
+pub use url;
 /// GUIDs of the models and identities, re-exported.
 pub use uuid;
 

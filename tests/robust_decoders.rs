@@ -128,9 +128,20 @@ fn html_502_keeps_the_title_in_the_snippet() {
             .contains("<title>502 - Web server received an invalid response")
     );
     // The page is not the message: its status, that it is a gateway's page, and its title.
-    assert!(err.message.starts_with("HTTP status 502: an HTML page"), "{}", err.message);
-    assert!(!err.message.contains('<'), "HTML must not become the message");
-    assert!(err.message.contains("not the service's answer"), "{}", err.message);
+    assert!(
+        err.message.starts_with("HTTP status 502: an HTML page"),
+        "{}",
+        err.message
+    );
+    assert!(
+        !err.message.contains('<'),
+        "HTML must not become the message"
+    );
+    assert!(
+        err.message.contains("not the service's answer"),
+        "{}",
+        err.message
+    );
     let Err(Error::Decode { body_snippet, .. }) = decode_page(CMDLET, &body) else {
         unreachable!()
     };

@@ -141,12 +141,14 @@ impl PermissionCheck for RbacPermissionCheck {
 pub enum ConnectionStatus {
     /// Everything checked works.
     Healthy,
-    /// The tenant can be read but something is missing or failed.
+    /// The tenant can be read (at least one of its reads succeeded) but something is
+    /// missing or failed: the reasons say what.
     Degraded {
         /// What is wrong, one sentence each.
         reasons: Vec<String>,
     },
-    /// The tenant cannot be read (bad token, unreachable, misconfigured).
+    /// The tenant cannot be read: a bad token, unreachable, misconfigured, or no read of it
+    /// succeeded (every call throttled or failing, say).
     Failed {
         /// The error text.
         error: String,
@@ -287,6 +289,8 @@ impl<'a> ConnectionValidator<'a> {
         let checked_at = Utc::now();
         let client = self.client;
         let mut reasons = Vec::new();
+        // Reads of the tenant that succeeded: none at all is a failure, not a degradation.
+        let mut reads_ok = 0usize;
         let mut previous = None;
         if let Some(store) = &self.store {
             match store.load(StateMark::LastChecked).await {
@@ -319,6 +323,7 @@ impl<'a> ConnectionValidator<'a> {
             .await
         {
             Ok(r) => {
+                reads_ok += 1;
                 report.default_access_level = r
                     .value
                     .default_access_level
@@ -345,7 +350,10 @@ impl<'a> ConnectionValidator<'a> {
         macro_rules! count {
             ($field:ident, $what:literal, $call:expr) => {
                 match $call.await {
-                    Ok(l) => report.$field = Some(l.items.len()),
+                    Ok(l) => {
+                        reads_ok += 1;
+                        report.$field = Some(l.items.len());
+                    }
                     Err(e) if is_fatal(&e) => return fail(report, e),
                     Err(e) => reasons.push(format!(concat!($what, " unreadable: {}"), e)),
                 }
@@ -389,7 +397,10 @@ impl<'a> ConnectionValidator<'a> {
         }
         drop(devices);
         match device_error {
-            None => report.devices = Some(counts),
+            None => {
+                reads_ok += 1;
+                report.devices = Some(counts);
+            }
             Some(e) if is_fatal(&e) => return fail(report, e),
             Some(e) => reasons.push(format!("mobile devices unreadable: {e}")),
         }
@@ -404,7 +415,12 @@ impl<'a> ConnectionValidator<'a> {
                 report.last_successful_sync = Some(checked_at);
             }
         }
-        if !reasons.is_empty() {
+        if reads_ok == 0 {
+            // Nothing of the tenant could be read: not "readable with something missing".
+            report.status = ConnectionStatus::Failed {
+                error: format!("nothing could be read: {}", reasons.join("; ")),
+            };
+        } else if !reasons.is_empty() {
             report.status = ConnectionStatus::Degraded { reasons };
         }
         report

@@ -89,6 +89,7 @@
 //! # fn main() {}
 //! ```
 
+mod env;
 mod error;
 mod factory;
 mod tenants;
@@ -107,9 +108,10 @@ use secrecy::SecretString;
 use tokio::sync::{Semaphore, mpsc};
 use url::Url;
 
+pub use env::VAR_TENANTS_FILE;
 pub use error::{TenantError, TenantErrorKind};
 pub use factory::ClientFactory;
-pub use tenants::{FleetTenant, TenantList, TenantListError};
+pub use tenants::{FleetTenant, RejectedLine, TenantList, TenantListError};
 
 use crate::auth::{ClientCertificate, TokenClaims, TokenProvider};
 use crate::client::{ExchangeClient, ModuleFile};
@@ -599,6 +601,74 @@ impl Fleet {
         &self.tenants
     }
 
+    /// The client of `tenant`, made as the fleet's operations make it: it shares the
+    /// fleet's connection pool, token pool and global budget, with a throttle and a token
+    /// cache of its own. For one tenant's work outside an operation (a tool's own calls);
+    /// see [`for_each`](Self::for_each) to run an operation on every tenant.
+    pub fn client(&self, tenant: &FleetTenant) -> Result<Arc<dyn ExchangeClient>> {
+        self.factory.client(tenant)
+    }
+
+    /// The fleet's tenant whose id is `id` (compared case-insensitively).
+    pub fn tenant(&self, id: &str) -> Option<&FleetTenant> {
+        self.tenants
+            .iter()
+            .find(|t| t.as_str().eq_ignore_ascii_case(id.trim()))
+    }
+
+    /// Run the caller's own operation on every tenant, with the fleet's isolation (one
+    /// tenant's failure or panic stays its own), concurrency, budget and progress: one
+    /// [`TenantResult`] per tenant, in order of completion, its error classified.
+    ///
+    /// ```
+    /// use exchange_activesync::fleet::{Fleet, TenantList};
+    /// use exchange_activesync::prelude::*;
+    /// use exchange_activesync::cmdlets::GetMobileDevice;
+    /// use exchange_activesync::testing::{Simulator, SimulatorConfig, TenantBuilder};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> exchange_activesync::Result<()> {
+    /// let sim = Simulator::start(SimulatorConfig::tenants_from(2, |i| {
+    ///     TenantBuilder::new().seed(i as u64).devices(3 + i)
+    /// }))
+    /// .await?;
+    /// let tenants = TenantList::from_ids(sim.tenants().iter().map(|t| t.domain().to_string()))
+    ///     .expect("tenants");
+    /// let fleet = Fleet::builder(tenants)
+    ///     .endpoint(sim.base_url())
+    ///     .authority(sim.authority())
+    ///     .client_secret(sim.app().client_id.clone(), sim.app().client_secret.clone())
+    ///     .build()?;
+    /// let counts: Vec<_> = fleet
+    ///     .for_each(|_tenant, client| async move {
+    ///         let devices = client.get_mobile_device(GetMobileDevice::new()).await?;
+    ///         Ok(devices.items.len())
+    ///     })
+    ///     .collect()
+    ///     .await;
+    /// let mut n: Vec<usize> = counts.into_iter().map(|r| r.result.expect("read")).collect();
+    /// n.sort();
+    /// assert_eq!(n, [3, 4]);
+    /// # Ok(()) }
+    /// ```
+    pub fn for_each<T, F, Fut>(&self, operation: F) -> FleetStream<TenantResult<T>>
+    where
+        T: Send + 'static,
+        F: Fn(FleetTenant, Arc<dyn ExchangeClient>) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Result<T>> + Send + 'static,
+    {
+        let operation = Arc::new(operation);
+        self.drive(Arc::new(move |tenant, client, _tx, _progress| {
+            let operation = operation.clone();
+            Box::pin(async move {
+                let result = operation(tenant.clone(), client)
+                    .await
+                    .map_err(|e| TenantError::from_error(&e));
+                TenantResult { tenant, result }
+            })
+        }))
+    }
+
     /// Run `work` for every tenant, at most `tenant_concurrency` at once.
     fn drive<T: TenantOutcome>(&self, work: TenantWork<T>) -> FleetStream<T> {
         let (tx, rx) = mpsc::channel::<T>(CHANNEL_CAPACITY);
@@ -714,6 +784,30 @@ impl Fleet {
                 with_statistics,
             ))
         }))
+    }
+}
+
+// --- for_each ---------------------------------------------------------------------------
+
+/// The result of [`Fleet::for_each`] for one tenant.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct TenantResult<T> {
+    /// The tenant.
+    pub tenant: FleetTenant,
+    /// What the operation returned, or why it (or the tenant's client) failed.
+    pub result: std::result::Result<T, TenantError>,
+}
+
+impl<T: Send + 'static> TenantOutcome for TenantResult<T> {
+    fn failed(tenant: FleetTenant, error: TenantError) -> Self {
+        TenantResult {
+            tenant,
+            result: Err(error),
+        }
+    }
+    fn end(&self) -> Option<(bool, u64)> {
+        Some((self.result.is_err(), 0))
     }
 }
 

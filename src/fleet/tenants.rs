@@ -109,10 +109,89 @@ pub enum TenantListError {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TenantList {
     tenants: Vec<FleetTenant>,
+    rejected: Vec<RejectedLine>,
+}
+
+/// A line of a tenants file that names no tenant to work ([`TenantList::parse_lenient`]):
+/// its number, its text and why, to be reported as that line's own result (error kind
+/// [`invalid_tenant`](super::TenantErrorKind::InvalidTenant)).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub struct RejectedLine {
+    /// The 1-based line.
+    pub line: usize,
+    /// The line's text (without its comment), escaped and cut to 100 characters.
+    pub text: String,
+    /// Why it was refused (it names the line).
+    pub reason: String,
+}
+
+impl RejectedLine {
+    /// This line as a tenant's error (kind `invalid_tenant`).
+    pub fn to_error(&self) -> super::TenantError {
+        super::TenantError::new(super::TenantErrorKind::InvalidTenant, self.reason.clone())
+    }
 }
 
 impl TenantList {
-    /// Parse the text of a tenants file.
+    /// Parse the text of a tenants file, keeping every valid tenant: a line that names no
+    /// valid tenant, or a tenant listed before, is kept in [`rejected`](Self::rejected)
+    /// (with its line, text and reason) and the other lines still count. For unattended
+    /// runs, where one bad line must not stop every customer; [`parse`](Self::parse)
+    /// refuses the whole file instead.
+    pub fn parse_lenient(text: &str) -> Self {
+        let mut list = TenantList::default();
+        let mut seen: HashMap<String, usize> = HashMap::new();
+        for (i, raw) in text.lines().enumerate() {
+            let line = i + 1;
+            let content = raw.split('#').next().unwrap_or("").trim();
+            if content.is_empty() {
+                continue;
+            }
+            let shown: String = content
+                .chars()
+                .take(100)
+                .flat_map(char::escape_default)
+                .collect();
+            let refused = match TenantId::parse(content) {
+                Err(source) => Some(TenantListError::Invalid { line, source }),
+                Ok(_) if seen.contains_key(&content.to_ascii_lowercase()) => {
+                    Some(TenantListError::Duplicate {
+                        line,
+                        first_line: seen[&content.to_ascii_lowercase()],
+                        tenant: content.to_string(),
+                    })
+                }
+                Ok(id) => {
+                    seen.insert(content.to_ascii_lowercase(), line);
+                    list.push(id, line);
+                    None
+                }
+            };
+            if let Some(e) = refused {
+                list.rejected.push(RejectedLine {
+                    line,
+                    text: shown,
+                    reason: e.to_string(),
+                });
+            }
+        }
+        list
+    }
+
+    /// [`parse_lenient`](Self::parse_lenient) of a file.
+    pub fn from_file_lenient(path: impl AsRef<Path>) -> Result<Self, TenantListError> {
+        Ok(Self::parse_lenient(&std::fs::read_to_string(path)?))
+    }
+
+    /// The lines [`parse_lenient`](Self::parse_lenient) refused (empty after
+    /// [`parse`](Self::parse), which refuses the whole file instead).
+    pub fn rejected(&self) -> &[RejectedLine] {
+        &self.rejected
+    }
+
+    /// Parse the text of a tenants file; the first bad or repeated line refuses the whole
+    /// file (see [`parse_lenient`](Self::parse_lenient) to keep the others).
     pub fn parse(text: &str) -> Result<Self, TenantListError> {
         let mut list = TenantList::default();
         let mut seen: HashMap<String, usize> = HashMap::new();
@@ -137,7 +216,7 @@ impl TenantList {
         Ok(list)
     }
 
-    /// Read and parse a tenants file.
+    /// Read and parse a tenants file (strict: see [`from_file_lenient`](Self::from_file_lenient)).
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self, TenantListError> {
         Self::parse(&std::fs::read_to_string(path)?)
     }
@@ -193,5 +272,32 @@ impl std::str::FromStr for TenantList {
     type Err = TenantListError;
     fn from_str(s: &str) -> Result<Self, TenantListError> {
         Self::parse(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lenient_parse_keeps_the_good_lines_and_names_the_bad_ones() {
+        let list = TenantList::parse_lenient(
+            "contoso.onmicrosoft.com\nnot a tenant!\n# comment\nCONTOSO.onmicrosoft.com\nfabrikam.com\n",
+        );
+        let ids: Vec<&str> = list.iter().map(FleetTenant::as_str).collect();
+        assert_eq!(ids, ["contoso.onmicrosoft.com", "fabrikam.com"]);
+        let lines: Vec<usize> = list.rejected().iter().map(|r| r.line).collect();
+        assert_eq!(lines, [2, 4]);
+        assert_eq!(list.rejected()[0].text, "not a tenant!");
+        assert!(
+            list.rejected()[1]
+                .reason
+                .contains("already listed on line 1")
+        );
+        assert_eq!(
+            list.rejected()[0].to_error().kind,
+            super::super::TenantErrorKind::InvalidTenant
+        );
+        assert!(TenantList::parse("contoso.onmicrosoft.com\nnot a tenant!\n").is_err());
     }
 }
