@@ -323,6 +323,12 @@ impl Environment {
 pub struct TenantId(String);
 
 impl TenantId {
+    /// Validate `input` as a tenant GUID or DNS name (the same as [`parse`](Self::parse),
+    /// named like the identity types' constructors).
+    pub fn new(input: &str) -> std::result::Result<TenantId, TenantIdError> {
+        Self::parse(input)
+    }
+
     /// Validate `input` as a tenant GUID or DNS name.
     pub fn parse(input: &str) -> std::result::Result<TenantId, TenantIdError> {
         let fail = |reason: &str| Err(TenantIdError::new(input, reason));

@@ -233,7 +233,7 @@ async fn inventory_isolates_every_failing_tenant_and_tags_each_record() {
         s.error.as_ref().unwrap().kind
     };
     assert_eq!(kind("noclient.com"), TenantErrorKind::Config);
-    assert_eq!(kind("unauthorized.com"), TenantErrorKind::Unauthorized);
+    assert_eq!(kind("unauthorized.com"), TenantErrorKind::InvalidCredentials);
     assert_eq!(kind("throttled.com"), TenantErrorKind::Throttled);
     assert_eq!(kind("notconsented.com"), TenantErrorKind::NotConsented);
     assert_eq!(kind("panics.com"), TenantErrorKind::Other);
@@ -285,11 +285,11 @@ async fn check_reports_each_tenant_and_serializes_the_fields_reports_need() {
 
     let bad = by["unauthorized.com"];
     let error = bad.error.as_ref().unwrap();
-    assert_eq!(error.kind, TenantErrorKind::Unauthorized);
+    assert_eq!(error.kind, TenantErrorKind::InvalidCredentials);
     assert_eq!(bad.connection.as_ref().unwrap().status.as_str(), "failed");
     assert_eq!(bad.devices_total, None);
     let json = serde_json::to_value(bad).unwrap();
-    assert_eq!(json["error"]["kind"], "unauthorized");
+    assert_eq!(json["error"]["kind"], "invalid_credentials");
     assert_eq!(json["connection"]["status"], "failed");
     assert!(json["connection"]["error"].is_string());
     assert!(json["devices"].is_null());

@@ -177,10 +177,16 @@ async fn check_reports_each_tenant_as_the_library_defines_it() {
         c.connection.as_ref().map(|r| &r.status),
         Ok(ConnectionStatus::Failed { .. }) | Err(_)
     ));
-    // Throttling hard: nothing could be read, so not healthy, and no device count.
+    // Throttling hard: nothing could be read, so failed (not "degraded"), classified as
+    // throttled, and no device count.
     let c = by[tenants[THROTTLING].domain()];
     let status = c.connection.as_ref().map(|r| r.status.as_str());
-    assert!(matches!(status, Ok("degraded" | "failed")), "{status:?}");
+    assert_eq!(status.ok(), Some("failed"), "{c:?}");
+    assert_eq!(
+        c.error.as_ref().map(|e| e.kind),
+        Some(TenantErrorKind::Throttled),
+        "{c:?}"
+    );
     assert_eq!(c.devices_total, None);
     sim.shutdown().await;
 }

@@ -596,12 +596,54 @@ pub enum CleanupError {
 
 /// Remove the candidates of `plan` (see [`plan_stale_cleanup`] for how they were chosen). Refused, with
 /// nothing sent, when `confirmation` is not for this plan, the plan was edited, or it has
-/// more than `options.max` candidates.
+/// more than `options.max` candidates. See [`apply_cleanup_with`] to hear of each device as
+/// it is done.
 pub async fn apply_cleanup(
     client: &dyn ExchangeClient,
     plan: &CleanupPlan,
     confirmation: CleanupConfirmation,
     options: ApplyOptions,
+) -> std::result::Result<CleanupReport, CleanupError> {
+    apply_cleanup_with(client, plan, confirmation, options, |_| {}).await
+}
+
+/// [`apply_cleanup`], calling `on_outcome` with each device's result as soon as it is known
+/// (in order of completion), so that a caller can journal what was done: if the cleanup is
+/// dropped part-way, the removals already sent happened, and the journal says which.
+///
+/// ```
+/// use exchange_activesync::connector::*;
+/// use exchange_activesync::testing::{FakeExchangeClient, TenantBuilder};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> exchange_activesync::Result<()> {
+/// let client = FakeExchangeClient::new(TenantBuilder::new().seed(3).devices(40).build());
+/// let now = client.tenant().now();
+/// let plan = plan_stale_cleanup(
+///     &client,
+///     StaleCriteria::older_than(std::time::Duration::from_secs(45 * 86_400)),
+///     now,
+/// )
+/// .await?;
+/// let mut journal = Vec::new();
+/// let report = apply_cleanup_with(
+///     &client,
+///     &plan,
+///     CleanupConfirmation::i_reviewed(&plan),
+///     ApplyOptions::new(100).now(now),
+///     |outcome| journal.push(serde_json::to_string(outcome).expect("JSON")),
+/// )
+/// .await
+/// .expect("applied");
+/// assert_eq!(journal.len(), report.outcomes.len());
+/// # Ok(()) }
+/// ```
+pub async fn apply_cleanup_with(
+    client: &dyn ExchangeClient,
+    plan: &CleanupPlan,
+    confirmation: CleanupConfirmation,
+    options: ApplyOptions,
+    mut on_outcome: impl FnMut(&CandidateOutcome) + Send,
 ) -> std::result::Result<CleanupReport, CleanupError> {
     let fingerprint = plan.fingerprint();
     if confirmation.plan_id != fingerprint {
@@ -648,6 +690,12 @@ pub async fn apply_cleanup(
                 }
             })
             .buffer_unordered(options.fan_out.max(1))
+            .inspect(|(i, result)| {
+                on_outcome(&CandidateOutcome {
+                    candidate: plan.candidates[*i].clone(),
+                    result: result.clone(),
+                })
+            })
             .collect()
             .await;
     results.sort_by_key(|(i, _)| *i);

@@ -462,8 +462,9 @@ impl HttpExchangeClient {
             if deadline.is_some_and(|d| Instant::now().checked_add(delay).is_none_or(|t| t >= d)) {
                 return Err(give_up(attempt, error));
             }
+            // Routine: the retry is the policy working. The final failure is the caller's.
             event!(
-                warn,
+                debug,
                 attempt,
                 delay = ?delay,
                 error = %error,

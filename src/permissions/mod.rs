@@ -46,7 +46,9 @@ mod token;
 pub use cli::{CheckOutput, EXIT_ERROR, EXIT_GRANTED, EXIT_NOT_GRANTED, OutputFormat, run_check};
 pub use module::{ModuleView, parse_functions};
 pub use profile::{Access, CmdletRequirement, Profile, UnknownProfile};
-pub use report::{CmdletReport, Evidence, Layer, LayerNote, LayerState, PermissionReport, Status};
+pub use report::{
+    CmdletReport, Evidence, Layer, LayerNote, LayerState, PermissionReport, Status, Verdict,
+};
 pub use token::MANAGE_AS_APP;
 
 use crate::client::ExchangeClient;
@@ -154,11 +156,13 @@ impl<'a> PermissionChecker<'a> {
             })
             .collect();
         let all_granted = cmdlets.iter().all(|c| c.status == Status::Granted);
+        let verdict = Verdict::of(cmdlets.iter().map(|c| c.status));
         Ok(PermissionReport {
             profile: profile.name.clone(),
             principal: token_ref.and_then(|t| t.principal.clone()),
             app_only: token_ref.and_then(|t| t.app_only),
             all_granted,
+            verdict,
             cmdlets,
             layers,
             findings,

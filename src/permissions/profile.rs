@@ -151,6 +151,43 @@ impl Profile {
         )
     }
 
+    /// A profile of exactly the cmdlets a tool uses (`Get-MobileDevice`,
+    /// `Clear-MobileDevice`, …): each with its access from the catalog (or its verb) and,
+    /// for the connector's cmdlets, the parameters the connector passes. Names are
+    /// compared case-insensitively and kept once.
+    ///
+    /// ```
+    /// use exchange_activesync::permissions::{Access, Profile};
+    /// let p = Profile::for_cmdlets("my-tool", ["get-mobiledevice", "Clear-MobileDevice"]);
+    /// assert_eq!(p.requirements.len(), 2);
+    /// assert_eq!(p.requirements[0].cmdlet, "Get-MobileDevice");
+    /// assert_eq!(p.requirements[1].access, Access::Destructive);
+    /// ```
+    pub fn for_cmdlets<I, S>(name: impl Into<String>, cmdlets: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let mut requirements: Vec<CmdletRequirement> = Vec::new();
+        for c in cmdlets {
+            let given = c.as_ref().trim();
+            let name = crate::catalog::lookup(given).map_or(given, |info| info.name);
+            if requirements
+                .iter()
+                .any(|r| r.cmdlet.eq_ignore_ascii_case(name))
+            {
+                continue;
+            }
+            let kind = crate::catalog::CmdletKind::from_cmdlet_name(name);
+            requirements.push(CmdletRequirement::new(
+                name,
+                kind.into(),
+                connector_parameters(name),
+            ));
+        }
+        Profile::custom(name, requirements)
+    }
+
     /// The Intune Exchange Online (service-to-service) connector: 13 cmdlets.
     pub fn exchange_online() -> Self {
         Profile::for_connector(crate::catalog::ConnectorProfile::ExchangeOnline)

@@ -44,6 +44,53 @@ impl fmt::Display for Status {
     }
 }
 
+/// The verdict of a [`PermissionReport`] over all its cmdlets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Verdict {
+    /// Every cmdlet is granted.
+    Granted,
+    /// Some cmdlet is proved not (fully) granted.
+    NotGranted,
+    /// Nothing is proved missing, but some cmdlet could not be checked.
+    Unknown,
+}
+
+impl Verdict {
+    /// The verdict over these statuses.
+    pub fn of(statuses: impl IntoIterator<Item = Status>) -> Verdict {
+        let mut unknown = false;
+        for s in statuses {
+            match s {
+                Status::Granted => {}
+                Status::Unknown => unknown = true,
+                _ => return Verdict::NotGranted,
+            }
+        }
+        if unknown {
+            Verdict::Unknown
+        } else {
+            Verdict::Granted
+        }
+    }
+
+    /// `granted`, `not_granted` or `unknown`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Granted => "granted",
+            Verdict::NotGranted => "not_granted",
+            Verdict::Unknown => "unknown",
+        }
+    }
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// The evidence layers, in the order they are consulted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -232,6 +279,11 @@ pub struct PermissionReport {
     pub app_only: Option<bool>,
     /// Every cmdlet has status [`Status::Granted`].
     pub all_granted: bool,
+    /// The verdict over every cmdlet: `granted`, `not_granted` (some cmdlet is proved
+    /// missing, scoped or short of a parameter) or `unknown` (nothing proves a cmdlet
+    /// missing, but some could not be checked: with no token, say). Print this, not
+    /// `all_granted`, as the answer: `unknown` is not "missing".
+    pub verdict: Verdict,
     /// Per-cmdlet results, in profile order.
     pub cmdlets: Vec<CmdletReport>,
     /// What each evidence layer contributed.
@@ -268,6 +320,16 @@ impl fmt::Display for PermissionReport {
             match &self.principal {
                 Some(p) => format!(", principal {p}"),
                 None => String::new(),
+            }
+        )?;
+        writeln!(
+            f,
+            "Verdict: {}",
+            match self.verdict {
+                Verdict::Granted => "every cmdlet is granted",
+                Verdict::NotGranted => "some cmdlets are not granted",
+                Verdict::Unknown =>
+                    "unknown: nothing is proved missing, but some cmdlets could not be checked",
             }
         )?;
         for l in &self.layers {
