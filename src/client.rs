@@ -24,7 +24,7 @@ use futures::future::BoxFuture;
 use crate::auth::TokenClaims;
 use crate::error::{Error, Result};
 use crate::paging::{self, PageSource};
-pub use crate::paging::{Listing, ObjectStream, Page, StreamReport};
+pub use crate::paging::{Checkpoint, Listing, ObjectStream, Page, StreamReport};
 use crate::protocol::{Invocation, NextLink, Parameters, RawPage};
 use crate::typed::{Cmdlet, ListingShape, PreparedCmdlet, Returns, Shape};
 
@@ -238,6 +238,25 @@ pub trait ExchangeClientExt: ExchangeClient {
         C: Cmdlet<Shape = ListingShape> + 'a,
     {
         paging::stream(self, prepared.into_invocation(), start)
+    }
+
+    /// [`stream`](Self::stream) a prepared request from a [`Checkpoint`] taken with
+    /// [`ObjectStream::checkpoint`]: no row is lost and none is returned twice, also when the
+    /// checkpoint's continuation has expired (the enumeration then restarts from the first
+    /// page and skips the rows the checkpoint returned).
+    fn stream_from<'a, C>(
+        &'a self,
+        prepared: PreparedCmdlet<C>,
+        checkpoint: Checkpoint,
+    ) -> ObjectStream<'a, C::Output>
+    where
+        C: Cmdlet<Shape = ListingShape> + 'a,
+    {
+        paging::stream(
+            self,
+            prepared.into_invocation(),
+            paging::Start::Checkpoint(checkpoint),
+        )
     }
 
     /// One page of a listing: the first when `next` is `None`, otherwise the page behind that

@@ -144,7 +144,7 @@ pub use client::{ExchangeClient, ExchangeClientExt, ModuleFile, ModuleFileEntry}
 pub use environment::Environment;
 pub use error::{ApiError, AuthError, Error, Result};
 pub use http::{ClientBuilder, HttpExchangeClient, RetryPolicy, TimeoutConfig};
-pub use paging::{Listing, ObjectStream, Page, StreamReport};
+pub use paging::{Checkpoint, Listing, ObjectStream, Page, StreamReport};
 pub use permissions::{PermissionChecker, PermissionReport, Profile};
 pub use typed::{Cmdlet, NoOutput, Outcome, PreparedCmdlet, Response};
 

@@ -172,17 +172,93 @@ pub struct StreamReport {
     pub restarts: u32,
 }
 
+/// Where to resume a stream without losing or repeating a row: the continuation of the page
+/// being read and the 128-bit keys of the rows already returned (16 bytes a row). Take it
+/// from [`ObjectStream::checkpoint`] at any point between two rows; resume with
+/// [`ExchangeClientExt::stream_from`](crate::ExchangeClientExt::stream_from). It serializes
+/// to JSON (`next_link`, `returned` as base64), so another process can resume. A resumed
+/// stream skips the rows the checkpoint returned, also when its continuation has expired and
+/// the enumeration restarts from the first page.
+#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct Checkpoint {
+    /// The continuation of the page being read (`None`: the first page).
+    pub next_link: Option<NextLink>,
+    /// The keys of the rows returned before, sorted.
+    #[serde(with = "keys_base64")]
+    pub returned: Vec<u128>,
+}
+
+impl fmt::Debug for Checkpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Checkpoint")
+            .field("next_link", &self.next_link)
+            .field("returned", &self.returned.len())
+            .finish()
+    }
+}
+
+/// `Vec<u128>` as one base64 string of 16-byte big-endian keys.
+mod keys_base64 {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::STANDARD;
+    use serde::{Deserialize, Deserializer, Serializer, de::Error as _};
+
+    pub fn serialize<S: Serializer>(keys: &[u128], s: S) -> Result<S::Ok, S::Error> {
+        let mut bytes = Vec::with_capacity(keys.len() * 16);
+        for k in keys {
+            bytes.extend_from_slice(&k.to_be_bytes());
+        }
+        s.serialize_str(&STANDARD.encode(bytes))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u128>, D::Error> {
+        let text = String::deserialize(d)?;
+        let bytes = STANDARD.decode(text.as_bytes()).map_err(D::Error::custom)?;
+        if bytes.len() % 16 != 0 {
+            return Err(D::Error::custom(
+                "the keys are not a whole number of 16-byte keys",
+            ));
+        }
+        Ok(bytes
+            .chunks_exact(16)
+            .map(|c| u128::from_be_bytes(c.try_into().expect("16 bytes")))
+            .collect())
+    }
+}
+
+/// What the stream shares with [`ObjectStream::checkpoint`]: the pager (its set of returned
+/// keys) and how many rows of the current page were yielded.
+struct Resume {
+    pager: Mutex<Pager>,
+    yielded: std::sync::atomic::AtomicUsize,
+}
+
 /// A stream of rows across pages, which also records warnings.
 pub struct ObjectStream<'a, T> {
     inner: BoxStream<'a, Result<T>>,
     report: Arc<Mutex<StreamReport>>,
+    resume: Option<Arc<Resume>>,
 }
 
 impl<'a, T> ObjectStream<'a, T> {
     /// Wrap any stream of rows (for test doubles); its report stays empty unless `report`
     /// is shared with the producer.
     pub fn new(inner: BoxStream<'a, Result<T>>, report: Arc<Mutex<StreamReport>>) -> Self {
-        ObjectStream { inner, report }
+        ObjectStream {
+            inner,
+            report,
+            resume: None,
+        }
+    }
+
+    /// Where to resume this stream without losing or repeating a row (see [`Checkpoint`]):
+    /// `None` once the enumeration is complete, or for a stream the paging loop did not make.
+    pub fn checkpoint(&self) -> Option<Checkpoint> {
+        let resume = self.resume.as_ref()?;
+        let pager = resume.pager.lock().unwrap_or_else(|e| e.into_inner());
+        let yielded = resume.yielded.load(std::sync::atomic::Ordering::SeqCst);
+        pager.checkpoint(yielded)
     }
 
     /// A stream that yields one error.
@@ -283,8 +359,12 @@ pub(crate) struct Pager {
     /// Pages in a row that added no new row: (first page number, rows they repeated).
     stalled: Option<(usize, usize)>,
     stalled_pages: usize,
-    /// Started at a checkpoint: rows before it are unknown, so no restart.
+    /// Started at a bare continuation: rows before it are unknown, so no restart.
     resumed: bool,
+    /// The continuation that fetched the page being yielded (`None`: the first page).
+    current_link: Option<NextLink>,
+    /// The keys of the rows of the page being yielded, in order.
+    current_keys: Vec<Option<u128>>,
     max_restarts: u32,
     report: StreamReport,
 }
@@ -334,6 +414,8 @@ impl Pager {
             stalled: None,
             stalled_pages: 0,
             resumed: false,
+            current_link: None,
+            current_keys: Vec::new(),
             max_restarts: DEFAULT_MAX_RESTARTS,
             report: StreamReport::default(),
         }
@@ -348,6 +430,40 @@ impl Pager {
         self.report.next_link = link.clone();
         self.next = link;
         self
+    }
+
+    /// Resume at `checkpoint`: its page again, without the rows it returned (a restart
+    /// after an expired continuation skips them too).
+    pub fn resume(mut self, checkpoint: Checkpoint) -> Self {
+        self.seen_keys.extend(checkpoint.returned);
+        self.report.next_link = checkpoint.next_link.clone();
+        self.next = checkpoint.next_link;
+        self
+    }
+
+    /// The checkpoint after `yielded` rows of the page being yielded.
+    fn checkpoint(&self, yielded: usize) -> Option<Checkpoint> {
+        if self.resumed || (self.done && yielded >= self.current_keys.len()) {
+            return None;
+        }
+        let pending: HashSet<u128> = self
+            .current_keys
+            .iter()
+            .skip(yielded)
+            .flatten()
+            .copied()
+            .collect();
+        let mut returned: Vec<u128> = self
+            .seen_keys
+            .iter()
+            .filter(|k| !pending.contains(k))
+            .copied()
+            .collect();
+        returned.sort_unstable();
+        Some(Checkpoint {
+            next_link: self.current_link.clone(),
+            returned,
+        })
     }
 
     /// At most `n` restarts after an expired continuation.
@@ -392,6 +508,8 @@ impl Pager {
         let mut rows: Vec<T> = raw.rows()?;
         let received = rows.len();
         let mut progress = received > 0;
+        self.current_link = self.next.clone();
+        self.current_keys.clear();
         if self.follow {
             match self.key {
                 Some(key) => {
@@ -399,13 +517,21 @@ impl Pager {
                     if keys.len() != rows.len() {
                         // keys unreadable: keep every row
                         self.unkeyed += rows.len();
+                        self.current_keys.resize(rows.len(), None);
                     } else {
                         let mut keep = Vec::with_capacity(keys.len());
                         for k in keys {
                             keep.push(match k {
-                                Some(k) => self.seen_keys.insert(k),
+                                Some(k) => {
+                                    let new = self.seen_keys.insert(k);
+                                    if new {
+                                        self.current_keys.push(Some(k));
+                                    }
+                                    new
+                                }
                                 None => {
                                     self.unkeyed += 1;
+                                    self.current_keys.push(None);
                                     true
                                 }
                             });
@@ -518,6 +644,8 @@ impl Pager {
         self.seen_pages.clear();
         self.stalled = None;
         self.stalled_pages = 0;
+        self.current_link = None;
+        self.current_keys.clear();
         true
     }
 }
@@ -565,37 +693,76 @@ pub(crate) trait PageSource: Send + Sync {
     ) -> BoxFuture<'a, Result<RawPage>>;
 }
 
+/// Where a stream starts.
+pub(crate) enum Start {
+    /// The first page.
+    First,
+    /// A bare continuation (rows before it unknown: no restart).
+    Link(NextLink),
+    /// A checkpoint (rows before it known: restarts skip them).
+    Checkpoint(Checkpoint),
+}
+
+impl From<Option<NextLink>> for Start {
+    fn from(link: Option<NextLink>) -> Self {
+        match link {
+            None => Start::First,
+            Some(l) => Start::Link(l),
+        }
+    }
+}
+
 /// Stream every row of `invocation` through a [`Pager`], starting at `start`.
 pub(crate) fn stream<'a, T, S>(
     source: &'a S,
     invocation: Invocation,
-    start: Option<NextLink>,
+    start: impl Into<Start>,
 ) -> ObjectStream<'a, T>
 where
     T: DeserializeOwned + Send + 'a,
     S: PageSource + ?Sized,
 {
+    use std::sync::atomic::Ordering;
     // Nothing is sent for an invocation that may not be sent (a malformed cmdlet name, a
     // destructive cmdlet without an identity), whichever client runs it.
     if let Err(e) = invocation.validate() {
         return ObjectStream::from_error(e);
     }
-    let pager = Pager::new(invocation.cmdlet()).start_at(start);
+    let pager = Pager::new(invocation.cmdlet());
+    let pager = match start.into() {
+        Start::First => pager,
+        Start::Link(link) => pager.start_at(Some(link)),
+        Start::Checkpoint(c) => pager.resume(c),
+    };
     let report = Arc::new(Mutex::new(pager.report().clone()));
+    let resume = Arc::new(Resume {
+        pager: Mutex::new(pager),
+        yielded: std::sync::atomic::AtomicUsize::new(0),
+    });
     let shared = report.clone();
+    let state = resume.clone();
     let pages = stream::try_unfold(
-        (pager, invocation, shared),
-        move |(mut pager, mut invocation, shared)| async move {
+        (invocation, shared, state),
+        move |(mut invocation, shared, state)| async move {
             loop {
-                if pager.is_done() {
-                    return Ok::<_, Error>(None);
-                }
-                let fetched = source.fetch_page(&invocation, pager.next_link()).await;
-                let accepted = fetched.and_then(|raw| pager.accept::<T>(raw));
+                let next = {
+                    let pager = state.pager.lock().unwrap_or_else(|e| e.into_inner());
+                    if pager.is_done() {
+                        return Ok::<_, Error>(None);
+                    }
+                    pager.next_link().cloned()
+                };
+                let fetched = source.fetch_page(&invocation, next.as_ref()).await;
                 // The lock guards plain bookkeeping: a poisoned one still holds usable data.
+                let mut pager = state.pager.lock().unwrap_or_else(|e| e.into_inner());
+                let accepted = fetched.and_then(|raw| pager.accept::<T>(raw));
+                state.yielded.store(0, Ordering::SeqCst);
                 *shared.lock().unwrap_or_else(|e| e.into_inner()) = pager.report().clone();
                 match accepted {
-                    Ok(rows) => return Ok(Some((rows, (pager, invocation, shared)))),
+                    Ok(rows) => {
+                        drop(pager);
+                        return Ok(Some((rows, (invocation, shared, state))));
+                    }
                     Err(e) => {
                         pager.recover(e)?;
                         invocation.renew_request_id();
@@ -605,11 +772,20 @@ where
             }
         },
     );
+    let counter = resume.clone();
     let items = pages
-        .map_ok(|rows| stream::iter(rows.into_iter().map(Ok)))
+        .map_ok(move |rows| {
+            let counter = counter.clone();
+            stream::iter(rows.into_iter().map(move |row| {
+                counter.yielded.fetch_add(1, Ordering::SeqCst);
+                Ok(row)
+            }))
+        })
         .try_flatten()
         .boxed();
-    ObjectStream::new(items, report)
+    let mut out = ObjectStream::new(items, report);
+    out.resume = Some(resume);
+    out
 }
 
 /// Collect every row of `invocation` (the same loop as [`stream`]).
@@ -618,7 +794,9 @@ where
     T: DeserializeOwned + Send,
     S: PageSource + ?Sized,
 {
-    stream(source, invocation, None).collect_listing().await
+    stream(source, invocation, Start::First)
+        .collect_listing()
+        .await
 }
 
 #[cfg(test)]

@@ -233,7 +233,10 @@ async fn inventory_isolates_every_failing_tenant_and_tags_each_record() {
         s.error.as_ref().unwrap().kind
     };
     assert_eq!(kind("noclient.com"), TenantErrorKind::Config);
-    assert_eq!(kind("unauthorized.com"), TenantErrorKind::InvalidCredentials);
+    assert_eq!(
+        kind("unauthorized.com"),
+        TenantErrorKind::InvalidCredentials
+    );
     assert_eq!(kind("throttled.com"), TenantErrorKind::Throttled);
     assert_eq!(kind("notconsented.com"), TenantErrorKind::NotConsented);
     assert_eq!(kind("panics.com"), TenantErrorKind::Other);
