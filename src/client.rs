@@ -11,8 +11,8 @@
 //! * `testing::Responder` (feature `test-util`) answers typed rows per cmdlet, for mocks;
 //! * your own type implements `invoke_page` (raw JSON pages).
 //!
-//! Paging (following `@odata.nextLink`, restarts, loop and empty-page guards) is done in one
-//! place, [`crate::paging`]. Warnings are never dropped: they are returned with every
+//! Paging (following `@odata.nextLink`, restarts, loop and empty-page guards) follows the
+//! rules of one pager, [`crate::paging`]. Warnings are never dropped: they are returned with every
 //! [`Page`] and [`Listing`], and an [`ObjectStream`] keeps them in its [`StreamReport`].
 
 use std::fmt;
@@ -180,7 +180,7 @@ macro_rules! named_methods {
 /// // a listing: every row across pages, with warnings
 /// let all = client.call(GetMobileDevice::new()).await?;
 /// println!("{} device(s), {} restart(s)", all.items.len(), all.restarts);
-/// // the same as a stream (memory bounded by one page)
+/// // the same as a stream (one page of rows in memory at a time)
 /// let mut rows = client.get_mobile_device_stream(GetMobileDevice::new());
 /// while let Some(row) = rows.next().await {
 ///     let _device = row?;
@@ -215,7 +215,8 @@ pub trait ExchangeClientExt: ExchangeClient {
         })
     }
 
-    /// Stream the rows of a listing across pages (memory bounded by one page); warnings and
+    /// Stream the rows of a listing across pages (one page of rows in memory at a time, plus
+    /// each row's key and each next link seen, for the restart and loop guards); warnings and
     /// restarts are kept in the stream's report. Only listings can be streamed.
     fn stream<'a, C>(&'a self, request: C) -> ObjectStream<'a, C::Output>
     where
