@@ -1150,3 +1150,70 @@ fn every_figure_line_of_the_performance_section_names_its_command() {
     assert_eq!(caught.len(), 1, "{caught:?}");
     assert!(caught[0].contains("| y | 2 |"), "{caught:?}");
 }
+
+/// The codes an example's `--help` explains under "In this example:".
+fn codes_in_help(help: &str) -> Vec<String> {
+    let notes = help.split("In this example:\n").nth(1).unwrap_or("");
+    notes
+        .lines()
+        .take_while(|l| !l.is_empty())
+        .filter_map(|l| l.strip_prefix("  "))
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|c| c.chars().all(|ch| ch.is_ascii_digit()))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn readme_exit_codes_are_the_examples_table_and_each_examples_codes() {
+    let readme = readme();
+    let section = readme
+        .split("\n### Exit codes\n")
+        .nth(1)
+        .expect("an Exit codes section")
+        .split("\n## ")
+        .next()
+        .unwrap();
+    // The table: the same codes and meanings as `common::EXIT_CODES`.
+    let mut table = Vec::new();
+    let mut entry: Option<(String, String)> = None;
+    for line in common::EXIT_CODES.lines().skip(1) {
+        let t = line.trim_start();
+        let code = t.split_whitespace().next().unwrap_or("");
+        if line.starts_with("  ")
+            && !line.starts_with("    ")
+            && code.chars().all(|c| c.is_ascii_digit())
+        {
+            table.extend(entry.take());
+            entry = Some((code.to_string(), t[code.len()..].trim().to_string()));
+        } else if let Some((_, meaning)) = entry.as_mut() {
+            meaning.push(' ');
+            meaning.push_str(t);
+        }
+    }
+    table.extend(entry);
+    assert_eq!(table.len(), 6);
+    for (code, meaning) in &table {
+        let row = format!("| {code} | {meaning} |");
+        assert!(section.contains(&row), "README lacks {row:?}");
+    }
+    // Each example's row lists exactly the codes its --help explains.
+    let helps = helps();
+    for name in example_names() {
+        let row = section
+            .lines()
+            .find(|l| l.starts_with(&format!("| `{name}` |")))
+            .unwrap_or_else(|| panic!("no row for {name} in the README's exit codes"));
+        let listed: Vec<String> = row
+            .split('|')
+            .nth(2)
+            .unwrap()
+            .split(',')
+            .map(|c| c.trim().to_string())
+            .collect();
+        match helps.get(&name) {
+            Some(help) => assert_eq!(listed, codes_in_help(help), "{name}"),
+            None => assert_eq!(listed, ["0", "1"], "{name} (no --help)"),
+        }
+    }
+}
