@@ -185,7 +185,7 @@ macro_rules! named_methods {
 /// while let Some(row) = rows.next().await {
 ///     let _device = row?;
 /// }
-/// // a single object, a destructive cmdlet (POSTed once, never paged)
+/// // a single object, a destructive cmdlet (never paged; never re-sent after an ambiguous failure)
 /// let settings = client.get_active_sync_organization_settings(GetActiveSyncOrganizationSettings::new()).await?;
 /// println!("{:?}", settings.value.default_access_level);
 /// let id = MobileDeviceIdentity::new("5c1f6a2e-0d4b-4a5e-9a0f-2b1d3c4e5f60")?;
@@ -258,7 +258,7 @@ pub trait ExchangeClientExt: ExchangeClient {
 
     /// Run any cmdlet and collect its output as JSON objects (annotation keys removed), with
     /// the same paging rules as typed calls (a cmdlet of the catalog that is not a listing is
-    /// POSTed once). Destructive cmdlets still get the local identity checks and
+    /// never paged: a continuation on its answer is not followed). Destructive cmdlets still get the local identity checks and
     /// `Confirm: false`.
     ///
     /// ```no_run
