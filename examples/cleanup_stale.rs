@@ -8,8 +8,12 @@
 //! Without `--yes` it prints the plan (a table, or one JSON line per candidate) and sends
 //! nothing. With `--yes` it removes the candidates (one `Remove-MobileDevice` per device, by
 //! its Guid), re-reading each device's statistics first and skipping one that synced since
-//! the plan was made. Without `EXO_TENANT_ID`/`EXO_ENDPOINT` it runs against an embedded
-//! simulator. Exit codes are in `--help`.
+//! the plan was made. Devices without a statistics row are never candidates (their last sync
+//! is unknown): such a plan is not complete, and the run exits 2 even when every candidate
+//! was removed. Removing a partnership does not block the phone: it re-creates its
+//! partnership at its next sync (block it with `device_access` for that). Without
+//! `EXO_TENANT_ID`/`EXO_ENDPOINT` it runs against an embedded simulator. Exit codes are in
+//! `--help`.
 
 #[path = "common/mod.rs"]
 mod common;
@@ -22,21 +26,29 @@ use chrono::Utc;
 use clap::Parser;
 use common::Format;
 use exchange_activesync::connector::{
-    ApplyOptions, CandidateResult, CleanupConfirmation, CleanupError, StaleCandidate,
-    StaleCriteria, apply_cleanup, parse_age, plan_stale_cleanup,
+    ApplyOptions, CandidateResult, CleanupConfirmation, StaleCandidate, StaleCriteria,
+    apply_cleanup, plan_stale_cleanup,
 };
 
 /// Remove stale mobile device partnerships.
 #[derive(Debug, Parser)]
-#[command(after_help = "Exit codes:
-  0  every candidate was removed or already gone (or, without --yes, the plan was printed)
-  1  usage or configuration error, or more candidates than --max (nothing was sent)
-  2  some candidates were skipped (synced since the plan) or refused by the service
-  4  the outcome of some removal is unknown (timeout, lost connection, gateway error): it
-     was not sent again; check Get-MobileDevice before retrying")]
+#[command(after_help = common::exit_help(
+    "  0   the plan covers every device and (with --yes) every candidate was removed or
+      already gone; without --yes: the complete plan was printed
+  1   could not run: configuration, connection, the inventory failed, or more
+      candidates than --max (nothing was sent)
+  2   the plan is not complete (devices without statistics, mailboxes whose statistics
+      failed: stale devices may be missing from it; the plan is still printed and
+      applied), or some candidates were skipped (synced since the plan) or refused
+      while others were removed
+  3   every removal sent was refused by the service: nothing was removed
+  4   the outcome of some removal is unknown (timeout, lost connection, gateway error):
+      it was not sent again; check Get-MobileDevice before retrying
+  64  usage error (no --older-than, a bad age such as 90x, an unknown option)"
+))]
 struct Args {
     /// Devices whose last successful sync is older than this: 90d, 12w, 36h, 45m.
-    #[arg(long, value_parser = parse_duration)]
+    #[arg(long, value_parser = common::parse_duration)]
     older_than: Duration,
     /// Also devices that never synced and were created longer ago than that.
     #[arg(long)]
@@ -72,10 +84,6 @@ macro_rules! out {
     }};
 }
 
-fn parse_duration(s: &str) -> Result<Duration, String> {
-    parse_age(s).map_err(|e| e.to_string())
-}
-
 fn ts(t: Option<chrono::DateTime<Utc>>) -> String {
     t.map(|t| t.format("%Y-%m-%d %H:%M").to_string())
         .unwrap_or_else(|| "never".into())
@@ -99,8 +107,7 @@ fn json_line(c: &StaleCandidate, result: &str, reason: String) -> String {
 #[tokio::main]
 async fn main() -> ExitCode {
     common::init_logging();
-    // Usage errors exit with 1 (clap's own default would be 2, which here means "skipped").
-    let args = match common::parse_args::<Args>(1) {
+    let args = match common::parse_args::<Args>() {
         Ok(a) => a,
         Err(code) => return code,
     };
@@ -108,7 +115,7 @@ async fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => {
             eprintln!("error: {e}");
-            return ExitCode::from(1);
+            return ExitCode::from(common::EXIT_FAILED);
         }
     };
     // The simulated tenant lives at a fixed instant; a real tenant uses the system clock.
@@ -132,7 +139,7 @@ async fn main() -> ExitCode {
         Ok(p) => p,
         Err(e) => {
             common::report("error", &e);
-            return ExitCode::from(1);
+            return ExitCode::from(common::EXIT_FAILED);
         }
     };
     eprintln!(
@@ -144,7 +151,8 @@ async fn main() -> ExitCode {
     );
     if !plan.is_complete() {
         eprintln!(
-            "warning: {} devices without statistics and {} mailboxes that failed are not in the plan",
+            "warning: the plan is not complete: {} devices without statistics and {} mailboxes \
+             whose statistics failed are not in it (stale devices may be missing; exit 2)",
             plan.without_statistics,
             plan.failed_mailboxes.len()
         );
@@ -174,10 +182,14 @@ async fn main() -> ExitCode {
                 plan.candidates.len(),
                 args.max
             );
-            return ExitCode::from(1);
+            return ExitCode::from(common::EXIT_FAILED);
         }
         eprintln!("nothing was sent; add --yes to remove these devices");
-        return ExitCode::SUCCESS;
+        return if plan.is_complete() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(common::EXIT_PARTIAL)
+        };
     }
     let options = ApplyOptions::new(args.max).fan_out(args.fan_out);
     let report = match apply_cleanup(
@@ -189,13 +201,10 @@ async fn main() -> ExitCode {
     .await
     {
         Ok(r) => r,
-        Err(e @ CleanupError::TooManyCandidates { .. }) => {
-            common::report("error", &e);
-            return ExitCode::from(1);
-        }
+        // Another plan, an edited plan or more candidates than --max: nothing was sent.
         Err(e) => {
             common::report("error", &e);
-            return ExitCode::from(1);
+            return ExitCode::from(common::EXIT_FAILED);
         }
     };
     let mut table = common::Table::new(&["RESULT", "GUID", "IDENTITY", "REASON"]);
@@ -229,11 +238,15 @@ async fn main() -> ExitCode {
         report.count("refused"),
         report.count("unknown")
     );
+    let refused = report.count("refused");
+    let acted = report.count("removed") + report.count("gone");
     if report.any_unknown() {
-        ExitCode::from(4)
-    } else if report.all_removed() {
+        ExitCode::from(common::EXIT_UNKNOWN)
+    } else if refused > 0 && acted == 0 {
+        ExitCode::from(common::EXIT_REFUSED)
+    } else if report.all_removed() && plan.is_complete() {
         ExitCode::SUCCESS
     } else {
-        ExitCode::from(2)
+        ExitCode::from(common::EXIT_PARTIAL)
     }
 }

@@ -13,8 +13,9 @@
 //! overwrite each other's state. `--state-file` names the file instead; it records its
 //! tenant and endpoint, and a file of another tenant is refused (reported as degraded).
 //!
-//! Exit code: 0 when the connection is healthy, 2 when it is degraded, 1 when it failed or on
-//! error.
+//! Exit codes (the table shared by every example, also in `--help`): 0 healthy, 2 degraded,
+//! 1 failed (the tenant cannot be read: token, connection, configuration), 64 usage error.
+//! What `healthy`, `degraded` and `failed` mean exactly is in the README's Reference section.
 
 #[path = "common/mod.rs"]
 mod common;
@@ -31,10 +32,14 @@ use serde_json::json;
 
 /// Check that the connector can work with a tenant.
 #[derive(Debug, Parser)]
-#[command(after_help = "Exit codes:
-  0  the connection is healthy
-  1  the connection failed, or a usage or configuration error
-  2  the connection is degraded (see the reasons)")]
+#[command(after_help = common::exit_help(
+    "  0   the connection is healthy: every check passed and the sync state was saved
+  1   the connection failed: the tenant cannot be read (token, connection,
+      configuration)
+  2   the connection is degraded: readable, but a permission is missing, a check
+      failed, or the sync state file could not be read or written (see the reasons)
+  64  usage error: an unknown --profile, option or --format"
+))]
 struct Args {
     /// Connector profile: exchange-online or hosted-exchange.
     #[arg(long, default_value = "exchange-online")]
@@ -146,22 +151,22 @@ fn print_text(r: &ConnectionReport) {
 #[tokio::main]
 async fn main() -> ExitCode {
     common::init_logging();
-    let args = match common::parse_args::<Args>(1) {
+    let args = match common::parse_args::<Args>() {
         Ok(a) => a,
         Err(code) => return code,
     };
     let profile = match ConnectorProfile::parse(&args.profile) {
         Ok(p) => p,
         Err(e) => {
-            common::report("error", &e);
-            return ExitCode::from(1);
+            common::report("error: --profile", &e);
+            return ExitCode::from(common::EXIT_USAGE);
         }
     };
     let conn = match common::connect().await {
         Ok(c) => c,
         Err(e) => {
             eprintln!("error: {e}");
-            return ExitCode::from(1);
+            return ExitCode::from(common::EXIT_FAILED);
         }
     };
     let store = Arc::new(match args.state_file {
@@ -180,7 +185,7 @@ async fn main() -> ExitCode {
     drop(conn);
     match report.status {
         ConnectionStatus::Healthy => ExitCode::SUCCESS,
-        ConnectionStatus::Degraded { .. } => ExitCode::from(2),
-        _ => ExitCode::from(1),
+        ConnectionStatus::Degraded { .. } => ExitCode::from(common::EXIT_PARTIAL),
+        _ => ExitCode::from(common::EXIT_FAILED),
     }
 }

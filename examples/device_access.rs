@@ -6,8 +6,9 @@
 //! cargo run --example device_access -- --identity <guid> --reset --yes --format json
 //! ```
 //!
-//! Exit codes (also in `--help`): 0 done (or dry run), 2 invalid input or no such device, 3
-//! not found by the service or refused, 4 outcome unknown.
+//! Exit codes (also in `--help`, the table shared by every example): 0 done (or dry run), 1
+//! could not run (configuration, connection), 3 refused by the service or no such device
+//! (nothing changed), 4 outcome unknown, 64 usage error.
 //!
 //! `--identity` is required, also against the embedded simulator: the example never picks a
 //! device by itself. Without `--yes` it resolves the device and prints what it would do; no
@@ -30,13 +31,16 @@ use exchange_activesync::models::{DeviceAccessState, DeviceAccessStateReason};
 #[derive(Debug, Parser)]
 #[command(
     group(clap::ArgGroup::new("action").required(true).args(["allow", "block", "reset"])),
-    after_help = "Exit codes:
-  0  done (or, without --yes, the dry run resolved the device)
-  2  invalid input (a usage error such as no --identity or no action, configuration,
-     connection settings), or an identity
-     that matches no device, or a device without a DeviceId (nothing was sent)
-  3  the service answered not found or refused the change (nothing changed)
-  4  outcome unknown: the change may have been applied; check the device before retrying"
+    after_help = common::exit_help(
+        "  0   done (or, without --yes, the dry run resolved the device)
+  1   could not run: configuration, authentication, connection
+  3   refused by the service, no device has this identity, or the device has no
+      DeviceId: nothing changed
+  4   outcome unknown: the change may have been applied; check the device before
+      retrying
+  64  usage error: no --identity, a malformed identity, not exactly one of
+      --allow/--block/--reset, an unknown option or --format"
+    )
 )]
 struct Args {
     /// The device: `<mailbox>\ExchangeActiveSyncDevices\<type>§<id>`, its GUID or DN
@@ -71,7 +75,7 @@ fn reason(v: &Option<DeviceAccessStateReason>) -> Option<String> {
 #[tokio::main]
 async fn main() -> ExitCode {
     common::init_logging();
-    let args = match common::parse_args::<Args>(2) {
+    let args = match common::parse_args::<Args>() {
         Ok(a) => a,
         Err(code) => return code,
     };
@@ -82,30 +86,29 @@ async fn main() -> ExitCode {
     } else {
         DeviceAccessAction::Reset
     };
-    let conn = match common::connect().await {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
-        }
-    };
     let identity = match common::device_identity(&args.identity) {
         Ok(i) => i,
         Err(e) => {
             eprintln!("{e}");
-            return ExitCode::from(2);
+            return ExitCode::from(common::EXIT_USAGE);
         }
     };
+    let conn = match common::connect().await {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(common::EXIT_FAILED);
+        }
+    };
+    // Not found and other refusals: 3; a change that may have been applied: 4; nothing
+    // reached the service (connection, authentication): 1. A device without a DeviceId is
+    // refused locally before anything is sent: 3 as well.
     let fail = |e: &exchange_activesync::Error| {
         common::report("error", e);
-        if e.is_not_found() {
-            ExitCode::from(3)
-        } else if e.is_invalid_input() {
-            ExitCode::from(2)
-        } else if e.may_have_acted() {
-            ExitCode::from(4)
+        if e.is_invalid_input() {
+            ExitCode::from(common::EXIT_REFUSED)
         } else {
-            ExitCode::from(3)
+            ExitCode::from(common::exit_code_of(e))
         }
     };
     if !args.yes {

@@ -8,19 +8,21 @@
 //! ```
 //!
 //! * Tenants file (`--tenants FILE`): one tenant GUID or domain per line; blank lines and `#`
-//!   comments are ignored; a bad or repeated line is a usage error naming the line.
+//!   comments are ignored; a bad or repeated line is an error naming the line (exit 1).
 //! * Credentials: `EXO_CLIENT_ID` with `EXO_CLIENT_SECRET`, or `EXO_CLIENT_CERTIFICATE`
 //!   (+ `EXO_CLIENT_CERTIFICATE_KEY`), of a multi-tenant app; each tenant gets its own token
 //!   from `{authority}/{tenant}/oauth2/v2.0/token`. `EXO_ENVIRONMENT` picks the cloud,
 //!   `EXO_AUTHORITY` overrides the login host and `EXO_ENDPOINT` the API's base URL (plain
 //!   http only for loopback; any other https host needs `EXO_ALLOW_CUSTOM_ENDPOINT=1`). The
-//!   tenant goes into each request's path; `EXO_TENANT_ID` is not used.
+//!   tenant goes into each request's path. `EXO_ACCESS_TOKEN` and `EXO_CREDENTIAL` are not
+//!   used, nor is `EXO_TENANT_ID`'s value (but setting it turns the embedded demo off).
 //! * With none of `EXO_TENANT_ID`, `EXO_ENDPOINT` and `EXO_CLIENT_ID` set, it runs against an
 //!   embedded simulator serving five tenants (one not consented, one with missing
 //!   permissions, one throttling hard), through the same OAuth code, and says so on stderr.
 //!
 //! Results go to stdout; per-tenant progress, the summary and logs go to stderr (no colour
-//! codes when stderr is not a terminal).
+//! codes when stderr is not a terminal). Exit codes: the table shared by every example (in
+//! `--help`): 0 all healthy / complete, 1 configuration, 2 some tenant not, 64 usage.
 
 #[path = "common/mod.rs"]
 mod common;
@@ -51,31 +53,39 @@ use url::Url;
 
 /// Work many tenants at once with one multi-tenant app.
 #[derive(Debug, Parser)]
-#[command(name = "fleet", after_help = EXIT_CODES)]
+#[command(name = "fleet", after_help = exit_codes())]
 struct Cli {
     #[command(subcommand)]
     command: Command,
 }
 
-const EXIT_CODES: &str = "Exit codes:
-  0  check: every tenant is healthy; inventory: every tenant synced completely
-  1  a usage or configuration error (bad or repeated tenants file line, missing
-     credentials), or stdout could not be written
-  2  check: any tenant is degraded or failed; inventory: any tenant failed or is
-     partial (the other tenants still stream in full)
+fn exit_codes() -> String {
+    common::exit_help(
+        "  0   check: every tenant is healthy; inventory: every tenant synced completely
+  1   could not run: configuration (a bad or repeated tenants file line, missing
+      or conflicting credentials, a bad EXO_* value), or stdout could not be written
+  2   check: some tenant is degraded or failed; inventory: some tenant failed or is
+      partial (the other tenants still stream in full)
+  64  usage error: an unknown option or subcommand, no --tenants FILE outside the
+      embedded demo, a bad --profile or --format
 
 Credentials: EXO_CLIENT_ID with EXO_CLIENT_SECRET or EXO_CLIENT_CERTIFICATE
 (+ EXO_CLIENT_CERTIFICATE_KEY); EXO_ENVIRONMENT, EXO_AUTHORITY, EXO_ENDPOINT and
-EXO_ALLOW_CUSTOM_ENDPOINT as for the other examples. With none of EXO_TENANT_ID,
-EXO_ENDPOINT and EXO_CLIENT_ID set, an embedded simulator serving five tenants is used.";
+EXO_ALLOW_CUSTOM_ENDPOINT as for the other examples. EXO_ACCESS_TOKEN and
+EXO_CREDENTIAL are not used (each tenant needs its own token), nor is EXO_TENANT_ID's
+value: the tenants come from --tenants. With none of EXO_TENANT_ID, EXO_ENDPOINT and
+EXO_CLIENT_ID set, an embedded simulator serving five tenants is used (so setting
+EXO_TENANT_ID alone turns the demo off and asks for --tenants).",
+    )
+}
 
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Check every tenant: connection status, permissions and device count.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = exit_codes())]
     Check(CheckArgs),
     /// Stream every device of every tenant, tagged with its tenant.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = exit_codes())]
     Inventory(InventoryArgs),
 }
 
@@ -118,8 +128,18 @@ struct InventoryArgs {
     format: common::TableFormat,
 }
 
-/// A usage or configuration error (exit 1).
-struct Usage(String);
+/// Why a run stopped before its end: its exit code (1 configuration, 64 usage) and message.
+struct Stop(u8, String);
+
+/// A configuration error (tenants file, credentials, endpoint; stdout failing): exit 1.
+fn config_error(message: impl Into<String>) -> Stop {
+    Stop(common::EXIT_FAILED, message.into())
+}
+
+/// A usage error (a bad or missing option): exit 64.
+fn usage(message: impl Into<String>) -> Stop {
+    Stop(common::EXIT_USAGE, message.into())
+}
 
 fn var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
@@ -131,7 +151,7 @@ const DEMO_TENANTS: usize = 5;
 /// The embedded demo: five tenants of 40 devices; the third grants only View-Only
 /// Organization Management, the fourth has not consented to the app, the fifth throttles
 /// every request (429, `Retry-After: 0.1`), so its retries run out and it fails as throttled.
-async fn start_demo() -> Result<SimulatorHandle, Usage> {
+async fn start_demo() -> Result<SimulatorHandle, Stop> {
     let config = SimulatorConfig::tenants_from(DEMO_TENANTS, |i| {
         TenantBuilder::new()
             .seed(2024 + i as u64)
@@ -155,7 +175,7 @@ async fn start_demo() -> Result<SimulatorHandle, Usage> {
     });
     let sim = Simulator::start(config)
         .await
-        .map_err(|e| Usage(format!("could not start the embedded simulator: {e}")))?;
+        .map_err(|e| config_error(format!("could not start the embedded simulator: {e}")))?;
     let domains: Vec<String> = sim
         .tenants()
         .iter()
@@ -176,17 +196,20 @@ async fn start_demo() -> Result<SimulatorHandle, Usage> {
     Ok(sim)
 }
 
-fn read_tenants(path: &PathBuf) -> Result<TenantList, Usage> {
+fn read_tenants(path: &PathBuf) -> Result<TenantList, Stop> {
     let list = TenantList::from_file(path)
-        .map_err(|e| Usage(format!("{}: {}", path.display(), common::error_chain(&e))))?;
+        .map_err(|e| config_error(format!("{}: {}", path.display(), common::error_chain(&e))))?;
     if list.is_empty() {
-        return Err(Usage(format!("{}: no tenant listed", path.display())));
+        return Err(config_error(format!(
+            "{}: no tenant listed",
+            path.display()
+        )));
     }
     Ok(list)
 }
 
 /// The fleet (and the embedded simulator, kept alive while it runs).
-async fn configure(common: &Common) -> Result<(FleetBuilder, Option<SimulatorHandle>), Usage> {
+async fn configure(common: &Common) -> Result<(FleetBuilder, Option<SimulatorHandle>), Stop> {
     let embedded =
         var(VAR_TENANT_ID).is_none() && var(VAR_ENDPOINT).is_none() && var(VAR_CLIENT_ID).is_none();
     let (mut builder, sim) = if embedded {
@@ -196,7 +219,7 @@ async fn configure(common: &Common) -> Result<(FleetBuilder, Option<SimulatorHan
         let tenants = match listed {
             Some(list) => list,
             None => TenantList::from_ids(sim.tenants().iter().map(|t| t.domain().to_string()))
-                .map_err(|e| Usage(common::error_chain(&e)))?,
+                .map_err(|e| config_error(common::error_chain(&e)))?,
         };
         let builder = Fleet::builder(tenants)
             .endpoint(sim.base_url())
@@ -205,7 +228,7 @@ async fn configure(common: &Common) -> Result<(FleetBuilder, Option<SimulatorHan
         (builder, Some(sim))
     } else {
         let Some(path) = &common.tenants else {
-            return Err(Usage("--tenants FILE is required".into()));
+            return Err(usage("--tenants FILE is required"));
         };
         (from_env(read_tenants(path)?)?, None)
     };
@@ -219,21 +242,22 @@ async fn configure(common: &Common) -> Result<(FleetBuilder, Option<SimulatorHan
 }
 
 /// The HTTP way from the `EXO_*` variables.
-fn from_env(tenants: TenantList) -> Result<FleetBuilder, Usage> {
+fn from_env(tenants: TenantList) -> Result<FleetBuilder, Stop> {
     let environment: Environment = match var(VAR_ENVIRONMENT) {
         None => Environment::Commercial,
         Some(v) => v.parse().map_err(|_| {
-            Usage(format!(
+            config_error(format!(
                 "{VAR_ENVIRONMENT}: expected commercial, gcc-high, dod or china, not {v:?}"
             ))
         })?,
     };
-    let allow = allow_custom_endpoint_from_lookup(var).map_err(|e| Usage(e.to_string()))?;
+    let allow = allow_custom_endpoint_from_lookup(var).map_err(|e| config_error(e.to_string()))?;
     let mut builder = Fleet::builder(tenants)
         .environment(environment)
         .allow_custom_endpoint(allow);
-    let url =
-        |name: &str, v: String| Url::parse(v.trim()).map_err(|e| Usage(format!("{name}: {e}")));
+    let url = |name: &str, v: String| {
+        Url::parse(v.trim()).map_err(|e| config_error(format!("{name}: {e}")))
+    };
     if let Some(v) = var(VAR_ENDPOINT) {
         builder = builder.endpoint(url(VAR_ENDPOINT, v)?);
     }
@@ -241,7 +265,7 @@ fn from_env(tenants: TenantList) -> Result<FleetBuilder, Usage> {
         builder = builder.authority(url(VAR_AUTHORITY, v)?);
     }
     let Some(client_id) = var(VAR_CLIENT_ID) else {
-        return Err(Usage(format!(
+        return Err(config_error(format!(
             "{VAR_CLIENT_ID} (with {VAR_CLIENT_SECRET} or {VAR_CLIENT_CERTIFICATE}) must be set"
         )));
     };
@@ -253,24 +277,26 @@ fn from_env(tenants: TenantList) -> Result<FleetBuilder, Usage> {
                 None => ClientCertificate::from_pem_file(cert.trim()),
             }
             .map_err(|e| {
-                Usage(format!(
+                config_error(format!(
                     "{VAR_CLIENT_CERTIFICATE}: {}",
                     common::error_chain(&e)
                 ))
             })?;
             Ok(builder.client_certificate(client_id, loaded))
         }
-        (Some(_), Some(_)) => Err(Usage(format!(
+        (Some(_), Some(_)) => Err(config_error(format!(
             "set either {VAR_CLIENT_SECRET} or {VAR_CLIENT_CERTIFICATE}, not both"
         ))),
-        (None, None) => Err(Usage(format!(
+        (None, None) => Err(config_error(format!(
             "{VAR_CLIENT_SECRET} or {VAR_CLIENT_CERTIFICATE} must be set with {VAR_CLIENT_ID}"
         ))),
     }
 }
 
-fn build(builder: FleetBuilder) -> Result<Fleet, Usage> {
-    builder.build().map_err(|e| Usage(common::error_chain(&e)))
+fn build(builder: FleetBuilder) -> Result<Fleet, Stop> {
+    builder
+        .build()
+        .map_err(|e| config_error(common::error_chain(&e)))
 }
 
 // --- check ------------------------------------------------------------------------------
@@ -325,9 +351,9 @@ fn check_json(c: &TenantCheck) -> serde_json::Value {
     })
 }
 
-async fn run_check(args: CheckArgs) -> Result<ExitCode, Usage> {
+async fn run_check(args: CheckArgs) -> Result<ExitCode, Stop> {
     let profile = ConnectorProfile::parse(&args.profile)
-        .map_err(|e| Usage(format!("--profile: {}", common::error_chain(&e))))?;
+        .map_err(|e| usage(format!("--profile: {}", common::error_chain(&e))))?;
     let (builder, sim) = configure(&args.common).await?;
     let fleet = build(builder)?;
     let total = fleet.tenants().len();
@@ -471,7 +497,7 @@ fn summary_line(s: &TenantSyncSummary) -> String {
     line
 }
 
-async fn run_inventory(args: InventoryArgs) -> Result<ExitCode, Usage> {
+async fn run_inventory(args: InventoryArgs) -> Result<ExitCode, Stop> {
     use common::TableFormat as Format;
     let (builder, sim) = configure(&args.common).await?;
     let fleet = build(builder)?;
@@ -551,14 +577,14 @@ async fn run_inventory(args: InventoryArgs) -> Result<ExitCode, Usage> {
     })
 }
 
-fn write_error(e: std::io::Error) -> Usage {
-    Usage(format!("error writing output: {e}"))
+fn write_error(e: std::io::Error) -> Stop {
+    config_error(format!("error writing output: {e}"))
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
     common::init_logging();
-    let cli = match common::parse_args::<Cli>(1) {
+    let cli = match common::parse_args::<Cli>() {
         Ok(a) => a,
         Err(code) => return code,
     };
@@ -568,10 +594,10 @@ async fn main() -> ExitCode {
     };
     match result {
         Ok(code) => code,
-        Err(Usage(e)) if e.contains("Broken pipe") => ExitCode::SUCCESS,
-        Err(Usage(e)) => {
+        Err(Stop(_, e)) if e.contains("Broken pipe") => ExitCode::SUCCESS,
+        Err(Stop(code, e)) => {
             eprintln!("error: {e}");
-            ExitCode::from(1)
+            ExitCode::from(code)
         }
     }
 }

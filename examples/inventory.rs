@@ -22,14 +22,17 @@ use exchange_activesync::connector::{DeviceRecord, InventorySync};
 
 /// Stream the device inventory.
 #[derive(Debug, Parser)]
-#[command(after_help = "Exit codes:
-  0  every device was listed (with --with-statistics: with its statistics)
-  1  the inventory is incomplete (some mailboxes' statistics failed), or stdout failed
-  2  a usage, configuration or connection error
-  3  the inventory failed (the service refused or stopped answering)
+#[command(after_help = common::exit_help(
+    "  0   every device was listed (with --with-statistics: with its statistics)
+  1   could not run, or the inventory failed: configuration, authentication,
+      connection, the service refused or stopped answering, or stdout failed
+  2   the inventory is incomplete: some mailboxes' statistics failed (the devices are
+      listed, those mailboxes' without statistics; each is named on stderr)
+  64  usage error: an unknown option or --format, a bad --max-concurrency
 
 The text table is printed once every device is read, so that its columns fit every cell;
-csv and json stream one line per device.")]
+csv and json stream one line per device."
+))]
 struct Args {
     /// Output format: text (aligned table), csv or json (JSON lines).
     #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -93,7 +96,7 @@ fn json_line(r: &DeviceRecord) -> serde_json::Result<String> {
 #[tokio::main]
 async fn main() -> ExitCode {
     common::init_logging();
-    let args = match common::parse_args::<Args>(2) {
+    let args = match common::parse_args::<Args>() {
         Ok(a) => a,
         Err(code) => return code,
     };
@@ -109,7 +112,7 @@ async fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => {
             eprintln!("error: {e}");
-            return ExitCode::from(2);
+            return ExitCode::from(common::EXIT_FAILED);
         }
     };
     let bar = if std::io::stderr().is_terminal() {
@@ -190,7 +193,7 @@ async fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         eprintln!("error writing output: {e}");
-        return ExitCode::from(1);
+        return ExitCode::from(common::EXIT_FAILED);
     }
     match result {
         Ok(report) => {
@@ -209,12 +212,12 @@ async fn main() -> ExitCode {
             if report.is_complete() {
                 ExitCode::SUCCESS
             } else {
-                ExitCode::from(1)
+                ExitCode::from(common::EXIT_PARTIAL)
             }
         }
         Err(e) => {
             common::report("error", &e);
-            ExitCode::from(3)
+            ExitCode::from(common::EXIT_FAILED)
         }
     }
 }

@@ -9,6 +9,9 @@
 //! cargo run --example mock_in_tests
 //! ```
 //! (In a real crate the `check_*` functions below would be `#[tokio::test]`s.)
+//!
+//! Exit codes (the table shared by every example): 0 every check passed, 1 a check failed
+//! (an error or a failed assertion, printed on stderr). It takes no options.
 
 use std::sync::Arc;
 
@@ -44,15 +47,27 @@ async fn check_with_the_fake() -> Result<()> {
         .devices()
         .filter(|d| d.access_state == "Blocked")
         .count();
-    // One throttled answer first: the code under test must cope.
+    // One throttled answer first. The fake does not retry (an `HttpExchangeClient` would),
+    // so the code under test sees the 429...
     fake.fail(
         Some("Get-MobileDevice"),
         Failure::throttled(Some(0.1)),
         Times::Once,
     );
+    let err = count_blocked(&*fake).await.expect_err("throttled once");
+    assert!(err.is_throttled());
+    assert_eq!(
+        err.retry_after(),
+        Some(std::time::Duration::from_millis(100))
+    );
+    // ...and the next run goes through.
     let n = count_blocked(&*fake).await?;
     assert_eq!(n, expected);
-    assert_eq!(fake.calls_to("Get-MobileDevice").len(), 2, "one retry");
+    assert_eq!(
+        fake.calls_to("Get-MobileDevice").len(),
+        2,
+        "one call per run"
+    );
     println!("fake: {n} blocked device(s), as in the tenant model");
     Ok(())
 }
@@ -78,8 +93,18 @@ async fn check_with_a_responder() -> Result<()> {
 }
 
 #[tokio::main]
-async fn main() -> Result<()> {
-    check_with_the_fake().await?;
-    check_with_a_responder().await?;
-    Ok(())
+async fn main() -> std::process::ExitCode {
+    // A failed assertion panics, as in a test; the panic is printed and, like an error, exits 1.
+    let checks = tokio::spawn(async {
+        check_with_the_fake().await?;
+        check_with_a_responder().await
+    });
+    match checks.await {
+        Ok(Ok(())) => std::process::ExitCode::SUCCESS,
+        Ok(Err(e)) => {
+            eprintln!("error: {e}");
+            std::process::ExitCode::from(1)
+        }
+        Err(_) => std::process::ExitCode::from(1),
+    }
 }

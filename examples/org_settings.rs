@@ -20,9 +20,12 @@ use exchange_activesync::cmdlets::GetActiveSyncOrganizationSettings;
 
 /// Print the ActiveSync organization settings of a tenant.
 #[derive(Debug, Parser)]
-#[command(after_help = "Exit codes:
-  0  the settings were printed
-  1  a usage, configuration or connection error, or the service refused the call")]
+#[command(after_help = common::exit_help(
+    "  0   the settings were printed
+  1   could not run, or the call failed: configuration, authentication, connection,
+      or the service refused it (a read: nothing changes either way)
+  64  usage error: an unknown option or --format"
+))]
 struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -32,7 +35,7 @@ struct Args {
 #[tokio::main]
 async fn main() -> ExitCode {
     common::init_logging();
-    let args = match common::parse_args::<Args>(1) {
+    let args = match common::parse_args::<Args>() {
         Ok(a) => a,
         Err(code) => return code,
     };
@@ -40,7 +43,7 @@ async fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => {
             eprintln!("error: {e}");
-            return ExitCode::from(1);
+            return ExitCode::from(common::EXIT_FAILED);
         }
     };
     let response = match connection
@@ -51,7 +54,7 @@ async fn main() -> ExitCode {
         Ok(r) => r,
         Err(e) => {
             common::report("error", &e);
-            return ExitCode::from(1);
+            return ExitCode::from(common::EXIT_FAILED);
         }
     };
     for warning in &response.warnings {
@@ -62,7 +65,7 @@ async fn main() -> ExitCode {
         Ok(serde_json::Value::Object(map)) => map,
         Ok(_) | Err(_) => {
             eprintln!("error: the settings could not be rendered");
-            return ExitCode::from(1);
+            return ExitCode::from(common::EXIT_FAILED);
         }
     };
     match args.format {
@@ -70,7 +73,7 @@ async fn main() -> ExitCode {
             Ok(text) => println!("{text}"),
             Err(e) => {
                 common::report("error", &e);
-                return ExitCode::from(1);
+                return ExitCode::from(common::EXIT_FAILED);
             }
         },
         Format::Text => {

@@ -32,6 +32,9 @@
 //! and `--tenant-cap`. Logs go to stderr. Ctrl-C or SIGTERM stops it gracefully (in-flight
 //! requests are finished).
 
+#[path = "common/mod.rs"]
+mod common;
+
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -73,7 +76,11 @@ enum Rbac {
 
 /// Serve a simulated Exchange Online admin API on 127.0.0.1.
 #[derive(Debug, Parser)]
-#[command(name = "simulator")]
+#[command(name = "simulator", after_help = common::exit_help(
+    "  0   stopped by Ctrl-C or SIGTERM after serving
+  1   could not start: the port is taken, the tenants or ready file cannot be written
+  64  usage error: an unknown option, a bad value, a tenant number that is not served"
+))]
 struct Args {
     /// Port on 127.0.0.1 (0 picks a free port).
     #[arg(long, default_value_t = 8080)]
@@ -208,7 +215,10 @@ async fn interrupted() {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let args = Args::parse();
+    let args = match common::parse_args::<Args>() {
+        Ok(a) => a,
+        Err(code) => return code,
+    };
     let started = Instant::now();
     let rbac = match args.rbac {
         Rbac::Full => RbacProfile::Full,
@@ -225,7 +235,7 @@ async fn main() -> ExitCode {
     {
         if *k == 0 || *k > n {
             eprintln!("simulator: tenant {k} does not exist (tenants are numbered 1 to {n})");
-            return ExitCode::FAILURE;
+            return ExitCode::from(common::EXIT_USAGE);
         }
     }
     let builder = |i: usize| {
@@ -308,7 +318,7 @@ async fn main() -> ExitCode {
         Ok(h) => h,
         Err(e) => {
             eprintln!("simulator: {e}");
-            return ExitCode::FAILURE;
+            return ExitCode::from(common::EXIT_FAILED);
         }
     };
     let endpoint = handle.base_url().as_str().trim_end_matches('/').to_string();
@@ -327,7 +337,7 @@ async fn main() -> ExitCode {
                 path.display()
             );
             handle.shutdown().await;
-            return ExitCode::FAILURE;
+            return ExitCode::from(common::EXIT_FAILED);
         }
     }
     let mut lines = format!(
@@ -356,7 +366,7 @@ async fn main() -> ExitCode {
     {
         eprintln!("simulator: cannot write ready file {}: {e}", path.display());
         handle.shutdown().await;
-        return ExitCode::FAILURE;
+        return ExitCode::from(common::EXIT_FAILED);
     }
     eprintln!(
         "simulator: {} tenant(s), the first {} ({}), each with {} devices and {} mailboxes, built in {:.0?}; listening on {endpoint} (faults {:?}, rbac {:?}, cap {:?}, latency {} ms)",

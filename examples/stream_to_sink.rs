@@ -1,7 +1,8 @@
 //! Memory harness: streams every mobile device of a tenant into a sink that only counts them,
 //! so that its peak resident memory shows what the client itself needs while enumerating.
 //!
-//! Needs `EXO_ENDPOINT` (or `EXO_ENVIRONMENT`), `EXO_TENANT_ID` and `EXO_ACCESS_TOKEN`; it is
+//! Needs `EXO_ENDPOINT` (or `EXO_ENVIRONMENT`), `EXO_TENANT_ID` and `EXO_ACCESS_TOKEN` (no
+//! other `EXO_*` variable, and unlike the other examples no embedded simulator); it is
 //! meant to run against `cargo run --release --example simulator` in another process, measured
 //! with `/usr/bin/time -v` (see `benches/memory.sh`). Prints `devices=<n> pages=<p>` on stdout.
 
@@ -20,19 +21,22 @@ use futures::TryStreamExt;
 
 /// Stream every mobile device into a counting sink (a memory harness).
 #[derive(Debug, Parser)]
-#[command(
-    after_help = "Reads EXO_TENANT_ID, EXO_ACCESS_TOKEN and EXO_ENDPOINT (or EXO_ENVIRONMENT).
-Prints `devices=<n> pages=<p>` on stdout.
+#[command(after_help = common::exit_help(
+    "  0   every device was read; `devices=<n> pages=<p>` is printed on stdout
+  1   could not run, or the enumeration failed: EXO_TENANT_ID or EXO_ACCESS_TOKEN not
+      set, a bad EXO_ENDPOINT / EXO_ENVIRONMENT, connection, authentication, or the
+      service refused it
+  64  usage error: an unknown option
 
-Exit codes:
-  0  every device was read
-  1  a usage or configuration error, or the enumeration failed"
-)]
+Reads EXO_TENANT_ID, EXO_ACCESS_TOKEN and EXO_ENDPOINT (or EXO_ENVIRONMENT); no other
+EXO_* variable, and no embedded simulator: start `cargo run --release --example simulator`
+first (benches/memory.sh does)."
+))]
 struct Args {}
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
-    if let Err(code) = common::parse_args::<Args>(1) {
+    if let Err(code) = common::parse_args::<Args>() {
         return code;
     }
     let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
@@ -40,7 +44,7 @@ async fn main() -> ExitCode {
         eprintln!(
             "stream_to_sink needs EXO_TENANT_ID and EXO_ACCESS_TOKEN (and EXO_ENDPOINT for a local server)"
         );
-        return ExitCode::from(1);
+        return ExitCode::from(common::EXIT_FAILED);
     };
     let environment = match var("EXO_ENDPOINT") {
         Some(url) => Environment::custom(&url),
@@ -59,7 +63,7 @@ async fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => {
             common::report("error", &e);
-            return ExitCode::from(1);
+            return ExitCode::from(common::EXIT_FAILED);
         }
     };
     let mut stream = client.get_mobile_device_stream(GetMobileDevice::new());
@@ -73,7 +77,7 @@ async fn main() -> ExitCode {
             Ok(None) => break,
             Err(e) => {
                 common::report(&format!("error after {count} device(s)"), &e);
-                return ExitCode::from(1);
+                return ExitCode::from(common::EXIT_FAILED);
             }
         }
     }

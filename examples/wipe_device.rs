@@ -1,20 +1,26 @@
-//! Remote-wipe one device, then follow the wipe through the device statistics.
+//! Remote-wipe one device; optionally wait for the device to acknowledge it.
 //!
 //! ```text
 //! cargo run --example wipe_device -- --identity '<mailbox>\ExchangeActiveSyncDevices\<type>§<id>'
 //! cargo run --example wipe_device -- --identity <guid> --account-only --notify helpdesk@contoso.com --yes
+//! cargo run --example wipe_device -- --identity <guid> --yes --wait 10m
 //! ```
 //!
-//! Exit codes (also in `--help`): 0 sent (or dry run), 1 tracking incomplete, 2 invalid input
-//! (no `--identity`, a bad `--notify` address, no such device), 3 refused or not sent, 4
-//! outcome unknown (check the device's statistics before retrying).
+//! Exit codes (also in `--help`, the table shared by every example): 0 the wipe was accepted
+//! by the service (or, without `--yes`, the dry run found the device; with `--wait`, the
+//! device acknowledged it), 1 could not run (configuration, connection), 2 with `--wait`: not
+//! acknowledged in time (the last state is printed), 3 refused by the service or no device
+//! has this identity (nothing was sent), 4 outcome unknown (check the device's statistics
+//! before retrying), 64 usage error.
 //!
 //! `--identity` is required, also against the embedded simulator: the example never picks a
 //! device by itself. First it reads the device with Get-MobileDevice naming exactly that
-//! identity (no such device: exit 2) and checks every `--notify` address. Without `--yes` it
-//! then only prints what it would send. Without `EXO_TENANT_ID`/`EXO_ENDPOINT` it runs against
-//! an embedded simulator; there the device "syncs" every few seconds so the wipe can be seen
-//! going from requested to acknowledged.
+//! identity (no such device: exit 3) and checks every `--notify` address. Without `--yes` it
+//! then only prints what it would send. A real phone acknowledges a wipe at its next sync
+//! (minutes or hours later), so by default the example does not wait: `--wait 10m` follows
+//! the wipe through the device statistics for up to that long. Without
+//! `EXO_TENANT_ID`/`EXO_ENDPOINT` it runs against an embedded simulator; there the device
+//! "syncs" every few seconds so the wipe can be seen going from requested to acknowledged.
 
 #[path = "common/mod.rs"]
 mod common;
@@ -32,17 +38,19 @@ use exchange_activesync::connector::{
 
 /// Remote-wipe a mobile device.
 #[derive(Debug, Parser)]
-#[command(after_help = "Exit codes:
-  0  the wipe was sent (and, when tracked, acknowledged by the device); or, without --yes,
-     the dry run found the device and printed what would be sent
-  1  tracking incomplete: sent, but not acknowledged within --track-seconds
-  2  invalid input: a usage error (no --identity, a bad --notify address, an unknown
-     option or --format), configuration or connection settings, or no device has this
-     identity (nothing was sent)
-  3  refused or not sent: the service definitely did not act (also: the device could not
-     be read before sending)
-  4  outcome unknown: the service may have queued the wipe; check the device's statistics
-     (DeviceWipeRequestTime / AccountOnlyDeviceWipeRequestTime) before sending it again")]
+#[command(after_help = common::exit_help(
+    "  0   the service accepted the wipe (with --wait: and the device acknowledged it);
+      or, without --yes, the dry run found the device and printed what would be sent
+  1   could not run: configuration, authentication, connection (nothing was sent)
+  2   with --wait: the wipe was accepted but not acknowledged in time (the last stage
+      is printed), or following it failed
+  3   refused by the service, or no device has this identity: nothing was sent
+  4   outcome unknown: the service may have queued the wipe; check the device's
+      statistics (DeviceWipeRequestTime / AccountOnlyDeviceWipeRequestTime) before
+      sending it again
+  64  usage error: no --identity, a malformed identity, a bad --notify address or
+      --wait duration, an unknown option or --format"
+))]
 struct Args {
     /// The device: `<mailbox>\ExchangeActiveSyncDevices\<type>§<id>`, its GUID or DN
     /// (required: the example never picks a device by itself).
@@ -57,9 +65,10 @@ struct Args {
     /// Really send the wipe.
     #[arg(long)]
     yes: bool,
-    /// Seconds to follow the wipe after sending it (0: do not follow).
-    #[arg(long, default_value_t = 30)]
-    track_seconds: u64,
+    /// After sending, wait up to this long for the device to acknowledge the wipe (30s,
+    /// 10m, 2h; default: do not wait, exit once the service accepted it).
+    #[arg(long, value_name = "DURATION", value_parser = common::parse_duration)]
+    wait: Option<Duration>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
@@ -68,7 +77,7 @@ struct Args {
 #[tokio::main]
 async fn main() -> ExitCode {
     common::init_logging();
-    let args = match common::parse_args::<Args>(2) {
+    let args = match common::parse_args::<Args>() {
         Ok(a) => a,
         Err(code) => return code,
     };
@@ -76,14 +85,14 @@ async fn main() -> ExitCode {
         Ok(i) => i,
         Err(e) => {
             eprintln!("{e}");
-            return ExitCode::from(2);
+            return ExitCode::from(common::EXIT_USAGE);
         }
     };
     let conn = match common::connect().await {
         Ok(c) => c,
         Err(e) => {
             eprintln!("error: {e}");
-            return ExitCode::from(2);
+            return ExitCode::from(common::EXIT_FAILED);
         }
     };
     // The device must exist: read exactly this identity before anything is sent.
@@ -97,12 +106,16 @@ async fn main() -> ExitCode {
         Err(e) if e.is_not_found() => None,
         Err(e) => {
             common::report("error: could not read the device (nothing was sent)", &e);
-            return ExitCode::from(3);
+            // A read that failed changed nothing, whatever its send state.
+            return ExitCode::from(match common::exit_code_of(&e) {
+                common::EXIT_UNKNOWN => common::EXIT_FAILED,
+                code => code,
+            });
         }
     };
     let Some(device) = device else {
         eprintln!("error: no device has the identity '{identity}' (nothing was sent)");
-        return ExitCode::from(2);
+        return ExitCode::from(common::EXIT_REFUSED);
     };
     let notify: Vec<String> = args.notify.iter().map(|a| a.as_str().to_string()).collect();
     let request = if args.account_only {
@@ -158,20 +171,46 @@ async fn main() -> ExitCode {
         Ok(t) => t,
         Err(e @ WipeError::OutcomeUnknown { .. }) => {
             common::report("warning", &e);
-            return ExitCode::from(4);
+            return ExitCode::from(common::EXIT_UNKNOWN);
+        }
+        Err(WipeError::Failed { source, .. }) => {
+            common::report("error", &source);
+            return ExitCode::from(match common::exit_code_of(&source) {
+                // `Failed` means the service did not act.
+                common::EXIT_UNKNOWN => common::EXIT_REFUSED,
+                code => code,
+            });
         }
         Err(e) => {
             common::report("error", &e);
-            return ExitCode::from(3);
+            return ExitCode::from(common::EXIT_FAILED);
         }
     };
     for w in &ticket.outcome.warnings {
         eprintln!("service warning: {}", w.message);
     }
-    eprintln!("{kind} queued for {identity}");
-    if args.track_seconds == 0 {
+    eprintln!("{kind} accepted for {identity}");
+    let Some(wait) = args.wait else {
+        if args.format == Format::Json {
+            println!(
+                "{}",
+                serde_json::json!({
+                    "identity": identity.as_str(),
+                    "account_only": args.account_only,
+                    "accepted": true,
+                    "stage": null,
+                    "timed_out": null,
+                    "status": null,
+                })
+            );
+        } else {
+            println!(
+                "{identity}: wipe accepted; the device acknowledges it at its next sync \
+                 (--wait 10m to follow it)"
+            );
+        }
         return ExitCode::SUCCESS;
-    }
+    };
     // In the simulator, the device picks the wipe up on its next syncs.
     let device_task = conn
         .simulator
@@ -179,10 +218,7 @@ async fn main() -> ExitCode {
         .and_then(|sim| Some(sim.tenant().find_device(identity.as_str())?.guid));
     let tracking = {
         let client = conn.client.clone();
-        let options = PollOptions::new(
-            Duration::from_secs(1),
-            Duration::from_secs(args.track_seconds),
-        );
+        let options = PollOptions::new(Duration::from_secs(1).min(wait), wait);
         let track = track_wipe(client.as_ref(), &ticket, options, |stage, _| {
             eprintln!("  wipe stage: {stage:?}");
         });
@@ -199,12 +235,14 @@ async fn main() -> ExitCode {
     };
     match tracking {
         Ok(t) => {
+            let acknowledged = t.stage == WipeStage::Acknowledged;
             if args.format == Format::Json {
                 println!(
                     "{}",
                     serde_json::json!({
                         "identity": identity.as_str(),
                         "account_only": args.account_only,
+                        "accepted": true,
                         "stage": format!("{:?}", t.stage),
                         "timed_out": t.timed_out,
                         "status": t.statistics.as_ref().and_then(|s| s.status.as_ref()).map(|s| s.to_string()),
@@ -214,19 +252,26 @@ async fn main() -> ExitCode {
                 println!(
                     "{identity}: {:?}{}",
                     t.stage,
-                    if t.timed_out { " (still waiting)" } else { "" }
+                    if acknowledged {
+                        String::new()
+                    } else {
+                        format!(
+                            " (not acknowledged within {}s; the wipe stays queued)",
+                            wait.as_secs()
+                        )
+                    }
                 );
             }
-            if t.stage == WipeStage::Acknowledged {
+            if acknowledged {
                 ExitCode::SUCCESS
             } else {
-                ExitCode::from(1)
+                ExitCode::from(common::EXIT_PARTIAL)
             }
         }
         Err(e) => {
-            // The wipe was sent; only following it failed.
-            common::report("error while tracking", &e);
-            ExitCode::from(1)
+            // The wipe was accepted; only following it failed.
+            common::report("error while following the wipe (it was accepted)", &e);
+            ExitCode::from(common::EXIT_PARTIAL)
         }
     }
 }

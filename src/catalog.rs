@@ -547,8 +547,9 @@ pub fn is_cmdlet_name(name: &str) -> bool {
 
 /// Whether the answer of `name` may continue on further pages: a listing of the catalog, or
 /// a well-formed read cmdlet the crate does not type. Every other cmdlet (writes, destructive
-/// cmdlets, single-object reads, malformed names) is sent once per call and an
-/// `@odata.nextLink` on its answer is not followed.
+/// cmdlets, single-object reads, malformed names) is never paged: an `@odata.nextLink` on its
+/// answer is not followed. (Retries are the retry policy's: a write or destructive cmdlet is
+/// re-sent only after an answer proving that nothing ran.)
 pub fn is_enumeration(name: &str) -> bool {
     match lookup(name) {
         Some(info) => info.pages(),

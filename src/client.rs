@@ -11,8 +11,8 @@
 //! * `testing::Responder` (feature `test-util`) answers typed rows per cmdlet, for mocks;
 //! * your own type implements `invoke_page` (raw JSON pages).
 //!
-//! Paging (following `@odata.nextLink`, restarts, loop and empty-page guards) is done in one
-//! place, [`crate::paging`]. Warnings are never dropped: they are returned with every
+//! Paging (following `@odata.nextLink`, restarts, loop and empty-page guards) follows the
+//! rules of one pager, [`crate::paging`]. Warnings are never dropped: they are returned with every
 //! [`Page`] and [`Listing`], and an [`ObjectStream`] keeps them in its [`StreamReport`].
 
 use std::fmt;
@@ -180,12 +180,12 @@ macro_rules! named_methods {
 /// // a listing: every row across pages, with warnings
 /// let all = client.call(GetMobileDevice::new()).await?;
 /// println!("{} device(s), {} restart(s)", all.items.len(), all.restarts);
-/// // the same as a stream (memory bounded by one page)
+/// // the same as a stream (one page of rows in memory at a time)
 /// let mut rows = client.get_mobile_device_stream(GetMobileDevice::new());
 /// while let Some(row) = rows.next().await {
 ///     let _device = row?;
 /// }
-/// // a single object, a destructive cmdlet (POSTed once, never paged)
+/// // a single object, a destructive cmdlet (never paged; never re-sent after an ambiguous failure)
 /// let settings = client.get_active_sync_organization_settings(GetActiveSyncOrganizationSettings::new()).await?;
 /// println!("{:?}", settings.value.default_access_level);
 /// let id = MobileDeviceIdentity::new("5c1f6a2e-0d4b-4a5e-9a0f-2b1d3c4e5f60")?;
@@ -215,7 +215,8 @@ pub trait ExchangeClientExt: ExchangeClient {
         })
     }
 
-    /// Stream the rows of a listing across pages (memory bounded by one page); warnings and
+    /// Stream the rows of a listing across pages (one page of rows in memory at a time, plus
+    /// each row's key and each next link seen, for the restart and loop guards); warnings and
     /// restarts are kept in the stream's report. Only listings can be streamed.
     fn stream<'a, C>(&'a self, request: C) -> ObjectStream<'a, C::Output>
     where
@@ -276,7 +277,7 @@ pub trait ExchangeClientExt: ExchangeClient {
 
     /// Run any cmdlet and collect its output as JSON objects (annotation keys removed), with
     /// the same paging rules as typed calls (a cmdlet of the catalog that is not a listing is
-    /// POSTed once). Destructive cmdlets still get the local identity checks and
+    /// never paged: a continuation on its answer is not followed). Destructive cmdlets still get the local identity checks and
     /// `Confirm: false`.
     ///
     /// ```no_run

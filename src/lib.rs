@@ -11,30 +11,34 @@
 //!
 //! ## Crate layout
 //!
-//! From the bottom up (a module only uses modules listed before it):
+//! From the bottom up (a module only uses modules listed before it, except that [`types`] and
+//! [`models`] use each other: identities name model enums, models hold value types):
 //!
 //! * [`error`]: the crate's [`Error`] and [`Result`];
 //! * [`catalog`]: the table of every cmdlet the crate types (kind, output shape, paging,
 //!   probes, grantors, write scope, connector profiles);
+//! * [`environment`]: per-cloud hosts, scopes and the bearer-token allow-list ([`Environment`]);
 //! * [`protocol`]: the wire protocol without I/O (request building, parameter encoding,
 //!   response and error decoding);
-//! * [`environment`]: per-cloud hosts, scopes and the bearer-token allow-list ([`Environment`]);
 //! * [`types`]: value types (identities, sizes, time spans, filters);
 //! * [`crypto`]: which cryptography provider backs TLS and assertion signing (features
 //!   `aws-lc-rs`, `ring`);
 //! * [`auth`]: bearer tokens ([`auth::TokenProvider`], client credentials, certificates,
 //!   caching, Azure SDK credentials with feature `azure-identity`);
-//! * [`paging`]: the one paging loop (never a continuation for a non-listing; restarts with
-//!   de-duplication after an expired continuation) and its results ([`Page`], [`Listing`], [`ObjectStream`],
+//! * [`paging`]: the pager whose rules every enumeration follows (never a continuation for a
+//!   non-listing; loop and empty-page guards; restarts with de-duplication after an expired
+//!   continuation, at most 3), driven by two loops: the client's (collected, streamed, page
+//!   by page) and the inventory sync's (at most 5 restarts, also after a connection lost
+//!   mid-enumeration); and its results ([`Page`], [`Listing`], [`ObjectStream`],
 //!   [`StreamReport`]);
 //! * [`typed`]: the typed-request trait [`Cmdlet`], output shapes, [`Response`], [`Outcome`];
 //! * [`models`]: the objects cmdlets return;
 //! * [`cmdlets`]: one typed request per cmdlet;
+//! * [`throttle`]: the per-tenant throttling authority every call of an HTTP client goes
+//!   through ([`throttle::TenantThrottle`]: adaptive admission and the `Retry-After` gate);
 //! * [`client`]: the object-safe [`ExchangeClient`] trait (one required method,
 //!   `invoke_page`) and the typed API on it, [`ExchangeClientExt`] (`call`, `stream`, `page`,
 //!   `invoke_raw` and one named method per cmdlet);
-//! * [`throttle`]: the per-tenant throttling authority every call of an HTTP client goes
-//!   through ([`throttle::TenantThrottle`]: adaptive admission and the `Retry-After` gate);
 //! * [`http`]: the HTTPS implementation, [`HttpExchangeClient`];
 //! * [`permissions`]: the RBAC permission checker;
 //! * [`connector`]: the connector's jobs (connection check, inventory sync, device and family
@@ -58,7 +62,7 @@
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> exchange_activesync::Result<()> {
 //! let client = FakeExchangeClient::new(TenantBuilder::new().seed(1).devices(12).build());
-//! // Stream every device (one page in memory at a time)...
+//! // Stream every device (one page of rows in memory at a time)...
 //! let mut devices = client.get_mobile_device_stream(GetMobileDevice::new());
 //! let mut count = 0;
 //! while let Some(device) = devices.try_next().await? {

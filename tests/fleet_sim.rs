@@ -337,7 +337,7 @@ fn embedded_inventory_tags_every_line_with_its_tenant_and_exits_2() {
 }
 
 #[test]
-fn a_bad_or_repeated_tenants_line_is_a_usage_error_naming_the_line() {
+fn a_bad_or_repeated_tenants_line_is_an_error_naming_the_line() {
     let scratch = Scratch::new("bad");
     let vars = [
         (
@@ -367,14 +367,14 @@ fn a_bad_or_repeated_tenants_line_is_a_usage_error_naming_the_line() {
             assert!(out.stdout.is_empty());
         }
     }
-    // Outside the embedded mode the tenants file is required.
+    // Outside the embedded mode the tenants file is required: a usage error (64).
     let out = fleet_example(&["check"], &vars);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(64));
     assert!(text(&out.stderr).contains("--tenants"));
     // --help lists the exit codes.
     let out = fleet_example(&["check", "--help"], &[]);
     assert_eq!(out.status.code(), Some(0));
-    assert!(text(&out.stdout).contains("Exit codes:"));
+    assert!(text(&out.stdout).contains("Exit codes (the same for every example):"));
 }
 
 /// The standalone simulator; killed (and reaped) on drop.

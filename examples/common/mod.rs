@@ -15,6 +15,9 @@
 //! Results go to stdout (text by default, `--format json` for machines); logs and progress go
 //! to stderr (`RUST_LOG` controls the level), never with colour codes when stderr is not a
 //! terminal.
+//!
+//! Every example exits with one of the codes of [`EXIT_CODES`] (printed by each `--help`,
+//! followed by what each code means for that example; the README has the same table).
 #![allow(dead_code)]
 
 use std::sync::Arc;
@@ -46,17 +49,70 @@ pub enum TableFormat {
     Json,
 }
 
-/// Parse the command line; a usage error is printed and exits with `usage_exit` (each
-/// example documents its own codes), `--help` / `--version` exit 0.
-pub fn parse_args<T: clap::Parser>(usage_exit: u8) -> Result<T, std::process::ExitCode> {
+/// Done, and all is well.
+pub const EXIT_OK: u8 = 0;
+/// Could not run, or failed: configuration, authentication, connection (and, for the
+/// examples that only read, any failure of the service).
+pub const EXIT_FAILED: u8 = 1;
+/// Done, but not everything is well: degraded, missing permissions, some tenants or items
+/// failed, partial data.
+pub const EXIT_PARTIAL: u8 = 2;
+/// Refused by the service: nothing changed.
+pub const EXIT_REFUSED: u8 = 3;
+/// Outcome unknown: the service may have acted.
+pub const EXIT_UNKNOWN: u8 = 4;
+/// A usage error: an unknown option, a missing or malformed value (sysexits' `EX_USAGE`).
+pub const EXIT_USAGE: u8 = 64;
+
+/// The exit-code table of every example (each `--help` prints it, then what each code means
+/// for that example; the README's "Exit codes" section is the same table).
+pub const EXIT_CODES: &str = "Exit codes (the same for every example):
+  0   done, and all is well
+  1   could not run, or failed: configuration, authentication, connection
+  2   done, but not everything is well: degraded, missing permissions, some tenants
+      or items failed, partial data
+  3   refused by the service: nothing changed
+  4   outcome unknown: the service may have acted; check before retrying
+  64  usage error: an unknown option, a missing or malformed value; nothing was sent";
+
+/// The `--help` text after the options: [`EXIT_CODES`], then `notes` (what the codes mean
+/// for this example, one `  N   ...` line each).
+pub fn exit_help(notes: &str) -> String {
+    format!("{EXIT_CODES}\n\nIn this example:\n{notes}")
+}
+
+/// The exit code of a failed call: [`EXIT_UNKNOWN`] when the service may have acted,
+/// [`EXIT_REFUSED`] when it answered with a refusal (an error, not found, throttling beyond
+/// the retry policy), [`EXIT_FAILED`] when nothing reached it or the token was rejected
+/// (connection, configuration, authentication).
+pub fn exit_code_of(e: &exchange_activesync::Error) -> u8 {
+    use exchange_activesync::error::SendState;
+    if e.may_have_acted() {
+        EXIT_UNKNOWN
+    } else if e.send_state() == SendState::Answered && !e.api().is_some_and(|a| a.is_unauthorized())
+    {
+        EXIT_REFUSED
+    } else {
+        EXIT_FAILED
+    }
+}
+
+/// Parse the command line; a usage error is printed and exits with [`EXIT_USAGE`],
+/// `--help` / `--version` exit 0.
+pub fn parse_args<T: clap::Parser>() -> Result<T, std::process::ExitCode> {
     T::try_parse().map_err(|e| {
         let _ = e.print();
         if e.use_stderr() {
-            std::process::ExitCode::from(usage_exit)
+            std::process::ExitCode::from(EXIT_USAGE)
         } else {
             std::process::ExitCode::SUCCESS
         }
     })
+}
+
+/// Parse a duration such as `30s`, `10m`, `36h`, `90d` or `12w` (for clap's `value_parser`).
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    exchange_activesync::connector::parse_age(s).map_err(|e| e.to_string())
 }
 
 /// A notification address (`--notify`): `local@domain`, checked before anything is sent.

@@ -43,7 +43,8 @@
 //! With the HTTP factory each tenant gets its own cached client-credentials provider
 //! ([`ClientCredentials`](crate::auth::ClientCredentials)`::cached()`), bound to
 //! `{authority}/{tenant}/oauth2/v2.0/token` and handed only to that tenant's client, whose
-//! requests go only to that tenant's `/adminapi/beta/{tenant}/` URLs. Tokens are requested
+//! requests go only to that tenant's URLs (`/adminapi/beta/{tenant}/InvokeCommand`, and
+//! `/adminapi/v1.0/{tenant}/EXOModuleFile` for the permission check). Tokens are requested
 //! lazily (the first call of the tenant's work asks for it; a tenant never reached never
 //! asks), cached for the tenant's work, and refreshed before expiry.
 //!
