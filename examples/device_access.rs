@@ -34,6 +34,8 @@ use exchange_activesync::models::{DeviceAccessState, DeviceAccessStateReason};
     after_help = common::exit_help(
         "  0   done (or, without --yes, the dry run resolved the device)
   1   could not run: configuration, authentication, connection
+  2   changed, but the device could not be re-read afterwards: its new state is
+      unknown (access_state_after null, after_read_error says why)
   3   refused by the service, no device has this identity, or the device has no
       DeviceId: nothing changed
   4   outcome unknown: the change may have been applied; check the device before
@@ -162,6 +164,7 @@ async fn main() -> ExitCode {
                 "access_state_before": before,
                 "access_state_after": after,
                 "access_state_reason_after": reason(&change.access_state_reason_after),
+                "after_read_error": change.after_read_error,
             })
         );
     } else {
@@ -176,6 +179,13 @@ async fn main() -> ExitCode {
                 .as_deref()
                 .unwrap_or("?")
         );
+    }
+    if let Some(why) = &change.after_read_error {
+        eprintln!(
+            "warning: the change was made, but the device could not be re-read afterwards, so \
+             its new state is unknown: {why}"
+        );
+        return ExitCode::from(common::EXIT_PARTIAL);
     }
     ExitCode::SUCCESS
 }

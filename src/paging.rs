@@ -1,5 +1,7 @@
-//! The one paging loop: every listing (collected, streamed, enumerated by the inventory sync
-//! or the connection check) is read through one internal pager, which applies the same rules:
+//! Paging: every listing (collected, streamed, enumerated by the inventory sync
+//! or the connection check) is read through one internal pager, which applies the same rules.
+//! Two loops drive it: the stream below (typed calls, streams, raw calls) and the inventory
+//! sync's, which also restarts after a failed transport:
 //!
 //! * a cmdlet whose [`crate::catalog`] shape is not a listing is POSTed once; a next
 //!   link it offers anyway is reported as a warning and not followed (a destructive cmdlet is

@@ -536,7 +536,7 @@ fn cleanup_stale_exit_codes() {
     let out = run_with("cleanup_stale", &apply, &env_of(&sim));
     assert_code(&out, EXIT_REFUSED, "all refused");
     assert!(text(&out.stderr).contains("0 removed"), "{out:?}");
-    // A removal whose answer was lost after it ran: 4.
+    // A removal whose answer was lost after it ran, proved by reading the device back: 0.
     let sim = simulator(
         RbacProfile::Full,
         vec![fault(
@@ -544,6 +544,26 @@ fn cleanup_stale_exit_codes() {
             Fault::AfterRun(Failure::BadGateway),
             FaultTimes::Once,
         )],
+    );
+    let out = run_with("cleanup_stale", &apply, &env_of(&sim));
+    assert_code(&out, EXIT_OK, "verified by reading back");
+    // ... and without a read-back that proves it (Get-MobileDevice refused after the plan's
+    // one page): 4.
+    let sim = simulator(
+        RbacProfile::Full,
+        vec![
+            fault(
+                "Remove-MobileDevice",
+                Fault::AfterRun(Failure::BadGateway),
+                FaultTimes::Once,
+            ),
+            fault(
+                "Get-MobileDevice",
+                Fault::Fail(Failure::PermissionDenied),
+                FaultTimes::Always,
+            )
+            .after(1),
+        ],
     );
     let out = run_with("cleanup_stale", &apply, &env_of(&sim));
     assert_code(&out, EXIT_UNKNOWN, "unknown");

@@ -349,7 +349,10 @@ impl From<WipeError> for Error {
     }
 }
 
-/// Send a remote wipe (`Clear-MobileDevice`), once. A failure after which the service may
+/// Send a remote wipe (`Clear-MobileDevice`). The client sends it again only after an answer
+/// that proves nothing ran (429, the per-tenant concurrency answer, a 401 before the token
+/// refresh, a connection never established), never after one that leaves its outcome
+/// unknown ([`crate::outcome`]). A failure after which the service may
 /// have acted ([`Error::may_have_acted`]) gives [`WipeError::OutcomeUnknown`] and is never
 /// retried here; only a definite refusal or a request never sent gives
 /// [`WipeError::Failed`].

@@ -1,4 +1,4 @@
-//! Inventory sync: every mobile device joined with its statistics, streamed.
+//! Inventory sync: every mobile device, joined with its statistics when asked, streamed.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
@@ -166,7 +166,7 @@ pub const DEFAULT_MAX_PENDING_STATISTICS: usize = 10_000;
 ///   [`max_pending_statistics`](Self::max_pending_statistics) rows; beyond that the oldest
 ///   mailboxes are dropped and asked again should more of their devices arrive.
 /// * **Bounded memory**: one page of devices is processed while the next one is fetched; the
-///   set of seen device GUIDs (16 bytes each) grows with the tenant, the pending statistics
+///   set of seen device keys (128 bits each: the GUID itself) grows with the tenant, the pending statistics
 ///   rows are capped.
 /// * **Nothing lost, nothing twice**: an expired continuation ("Expired or Invalid pagination
 ///   request") or a transport failure mid-enumeration restarts it from the first page (a new

@@ -5,7 +5,8 @@
 //!   device classes and devices by access state, summarised as a [`ConnectionStatus`], with
 //!   the last successful sync kept in a [`SyncStateStore`] ([`JsonFileStore`],
 //!   [`MemoryStore`]);
-//! * [`InventorySync`]: every device joined with its statistics, streamed, fanned out over
+//! * [`InventorySync`]: every device (joined with its statistics when asked:
+//!   `with_statistics(true)`; off by default), streamed, fanned out over
 //!   the client (whose [`TenantThrottle`](crate::throttle::TenantThrottle) adapts the
 //!   concurrency), restarts on expired continuations and
 //!   de-duplication by `Guid`, reported in a [`SyncReport`];

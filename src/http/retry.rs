@@ -23,9 +23,10 @@ use crate::protocol::CmdletKind;
 ///
 /// A connection that cannot be established (refused, DNS or TLS failure, connect timeout) is
 /// tried at most [`max_connect_attempts`](Self::max_connect_attempts) times in a row, with the
-/// short [`connect_delay`](Self::connect_delay) backoff: an unreachable endpoint fails within
-/// a second or two, not after minutes of silence. A request that could not even be built (an
-/// invalid header value) is never retried: it would fail the same way.
+/// short [`connect_delay`](Self::connect_delay) backoff: a refused connection fails within a
+/// second or two; a host that does not answer at all takes up to the connect timeout for
+/// each of those attempts. A request that could not even be built (an invalid header value)
+/// is never retried: it would fail the same way.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct RetryPolicy {
