@@ -5,17 +5,21 @@
 //! cargo run --example fleet -- check                        # embedded demo, table
 //! cargo run --example fleet -- check --tenants tenants.txt --format json
 //! cargo run --example fleet -- inventory --tenants tenants.txt --with-statistics --format csv
+//! cargo run --example fleet -- cleanup-plan --tenants tenants.txt --older-than 45d
 //! ```
 //!
-//! * Tenants file (`--tenants FILE`): one tenant GUID or domain per line; blank lines and `#`
-//!   comments are ignored; a bad or repeated line is an error naming the line (exit 1).
-//! * Credentials: `EXO_CLIENT_ID` with `EXO_CLIENT_SECRET`, or `EXO_CLIENT_CERTIFICATE`
-//!   (+ `EXO_CLIENT_CERTIFICATE_KEY`), of a multi-tenant app; each tenant gets its own token
-//!   from `{authority}/{tenant}/oauth2/v2.0/token`. `EXO_ENVIRONMENT` picks the cloud,
-//!   `EXO_AUTHORITY` overrides the login host and `EXO_ENDPOINT` the API's base URL (plain
-//!   http only for loopback; any other https host needs `EXO_ALLOW_CUSTOM_ENDPOINT=1`). The
-//!   tenant goes into each request's path. `EXO_ACCESS_TOKEN` and `EXO_CREDENTIAL` are not
-//!   used, nor is `EXO_TENANT_ID`'s value (but setting it turns the embedded demo off).
+//! * Tenants file (`--tenants FILE`, or `EXO_TENANTS_FILE`): one tenant GUID or domain per
+//!   line; blank lines and `#` comments are ignored; a bad or repeated line is that line's own
+//!   result (kind `invalid_tenant`, with its number and text) and the other tenants run;
+//!   `--strict` refuses the whole file instead (exit 1).
+//! * Credentials (`FleetBuilder::from_env`): `EXO_CLIENT_ID` with `EXO_CLIENT_SECRET`, or
+//!   `EXO_CLIENT_CERTIFICATE` (+ `EXO_CLIENT_CERTIFICATE_KEY`), of a multi-tenant app, or
+//!   `EXO_CREDENTIAL` (feature `azure-identity`); each tenant gets its own token.
+//!   `EXO_ENVIRONMENT` picks the cloud, `EXO_AUTHORITY` overrides the login host and
+//!   `EXO_ENDPOINT` the API's base URL (plain http only for loopback; any other https host
+//!   needs `EXO_ALLOW_CUSTOM_ENDPOINT=1`). `EXO_ACCESS_TOKEN` is refused (one token belongs to
+//!   one tenant), and `EXO_TENANT_ID`'s value is not used (but setting it turns the embedded
+//!   demo off).
 //! * With none of `EXO_TENANT_ID`, `EXO_ENDPOINT` and `EXO_CLIENT_ID` set, it runs against an
 //!   embedded simulator serving five tenants (one not consented, one with missing
 //!   permissions, one throttling hard), through the same OAuth code, and says so on stderr.
@@ -32,15 +36,13 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args as ClapArgs, Parser, Subcommand};
-use exchange_activesync::Environment;
-use exchange_activesync::auth::{
-    ClientCertificate, VAR_AUTHORITY, VAR_CLIENT_CERTIFICATE, VAR_CLIENT_CERTIFICATE_KEY,
-    VAR_CLIENT_ID, VAR_CLIENT_SECRET, VAR_ENVIRONMENT, VAR_TENANT_ID,
-    allow_custom_endpoint_from_lookup,
+use exchange_activesync::auth::{VAR_CLIENT_ID, VAR_TENANT_ID};
+use exchange_activesync::connector::{
+    ConnectionStatus, ConnectorProfile, DeviceRecord, StaleCriteria, plan_stale_cleanup,
 };
-use exchange_activesync::connector::{ConnectionStatus, ConnectorProfile, DeviceRecord};
 use exchange_activesync::fleet::{
-    Fleet, FleetBuilder, FleetItem, SyncOutcome, TenantCheck, TenantList, TenantSyncSummary,
+    Fleet, FleetBuilder, FleetItem, RejectedLine, SyncOutcome, TenantCheck, TenantList,
+    TenantSyncSummary, VAR_TENANTS_FILE,
 };
 use exchange_activesync::http::VAR_ENDPOINT;
 use exchange_activesync::testing::{
@@ -49,7 +51,6 @@ use exchange_activesync::testing::{
 };
 use futures::StreamExt;
 use serde_json::json;
-use url::Url;
 
 /// Work many tenants at once with one multi-tenant app.
 #[derive(Debug, Parser)]
@@ -61,21 +62,25 @@ struct Cli {
 
 fn exit_codes() -> String {
     common::exit_help(
-        "  0   check: every tenant is healthy; inventory: every tenant synced completely
-  1   could not run: configuration (a bad or repeated tenants file line, missing
-      or conflicting credentials, a bad EXO_* value), or stdout could not be written
-  2   check: some tenant is degraded or failed; inventory: some tenant failed or is
-      partial (the other tenants still stream in full)
-  64  usage error: an unknown option or subcommand, no --tenants FILE outside the
-      embedded demo, a bad --profile or --format
+        "  0   check: every tenant is healthy; inventory / cleanup-plan: every tenant
+      read completely
+  1   could not run: configuration (missing or conflicting credentials, a bad EXO_*
+      value, no valid tenant, with --strict a bad or repeated tenants file line), or
+      stdout could not be written
+  2   check: some tenant is degraded or failed, or a tenants file line names no
+      tenant; inventory / cleanup-plan: some tenant failed or is partial (the other
+      tenants still run in full)
+  64  usage error: an unknown option or subcommand, no --tenants FILE (or
+      EXO_TENANTS_FILE) outside the embedded demo, a bad --profile, --format or
+      --older-than
 
 Credentials: EXO_CLIENT_ID with EXO_CLIENT_SECRET or EXO_CLIENT_CERTIFICATE
-(+ EXO_CLIENT_CERTIFICATE_KEY); EXO_ENVIRONMENT, EXO_AUTHORITY, EXO_ENDPOINT and
-EXO_ALLOW_CUSTOM_ENDPOINT as for the other examples. EXO_ACCESS_TOKEN and
-EXO_CREDENTIAL are not used (each tenant needs its own token), nor is EXO_TENANT_ID's
-value: the tenants come from --tenants. With none of EXO_TENANT_ID, EXO_ENDPOINT and
-EXO_CLIENT_ID set, an embedded simulator serving five tenants is used (so setting
-EXO_TENANT_ID alone turns the demo off and asks for --tenants).",
+(+ EXO_CLIENT_CERTIFICATE_KEY), or EXO_CREDENTIAL; EXO_ENVIRONMENT, EXO_AUTHORITY,
+EXO_ENDPOINT and EXO_ALLOW_CUSTOM_ENDPOINT as for the other examples. EXO_ACCESS_TOKEN
+is refused (each tenant needs its own token), and EXO_TENANT_ID's value is not used:
+the tenants come from --tenants or EXO_TENANTS_FILE. With none of EXO_TENANT_ID,
+EXO_ENDPOINT and EXO_CLIENT_ID set, an embedded simulator serving five tenants is used
+(so setting EXO_TENANT_ID alone turns the demo off and asks for --tenants).",
     )
 }
 
@@ -87,6 +92,10 @@ enum Command {
     /// Stream every device of every tenant, tagged with its tenant.
     #[command(after_help = exit_codes())]
     Inventory(InventoryArgs),
+    /// Plan a stale-device cleanup in every tenant (reads only): one JSON line per
+    /// candidate, with a `Tenant` key, then one summary line per tenant.
+    #[command(after_help = exit_codes())]
+    CleanupPlan(CleanupPlanArgs),
 }
 
 #[derive(Debug, ClapArgs)]
@@ -95,6 +104,10 @@ struct Common {
     /// the embedded simulator runs, whose tenants are used then).
     #[arg(long, value_name = "FILE")]
     tenants: Option<PathBuf>,
+    /// Refuse the whole tenants file when a line names no valid tenant or repeats one
+    /// (default: that line is its own failed result and the others run).
+    #[arg(long)]
+    strict: bool,
     /// Tenants worked at once (default 32).
     #[arg(long, value_name = "N")]
     tenant_concurrency: Option<usize>,
@@ -126,6 +139,18 @@ struct InventoryArgs {
     /// the `inventory` example's objects with a `Tenant` key).
     #[arg(long, value_enum, default_value_t = common::TableFormat::Text)]
     format: common::TableFormat,
+}
+
+#[derive(Debug, ClapArgs)]
+struct CleanupPlanArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Devices whose last successful sync is older than this (`45d`, `12w`, `36h`).
+    #[arg(long, value_name = "AGE", value_parser = common::parse_duration)]
+    older_than: std::time::Duration,
+    /// Also plan devices that have a first sync but no successful one.
+    #[arg(long)]
+    include_never_synced: bool,
 }
 
 /// Why a run stopped before its end: its exit code (1 configuration, 64 usage) and message.
@@ -196,9 +221,13 @@ async fn start_demo() -> Result<SimulatorHandle, Stop> {
     Ok(sim)
 }
 
-fn read_tenants(path: &PathBuf) -> Result<TenantList, Stop> {
-    let list = TenantList::from_file(path)
-        .map_err(|e| config_error(format!("{}: {}", path.display(), common::error_chain(&e))))?;
+fn read_tenants(path: &PathBuf, strict: bool) -> Result<TenantList, Stop> {
+    let list = if strict {
+        TenantList::from_file(path)
+    } else {
+        TenantList::from_file_lenient(path)
+    }
+    .map_err(|e| config_error(format!("{}: {}", path.display(), common::error_chain(&e))))?;
     if list.is_empty() {
         return Err(config_error(format!(
             "{}: no tenant listed",
@@ -214,7 +243,11 @@ async fn configure(common: &Common) -> Result<(FleetBuilder, Option<SimulatorHan
         var(VAR_TENANT_ID).is_none() && var(VAR_ENDPOINT).is_none() && var(VAR_CLIENT_ID).is_none();
     let (mut builder, sim) = if embedded {
         // A bad tenants file is refused before anything starts.
-        let listed = common.tenants.as_ref().map(read_tenants).transpose()?;
+        let listed = common
+            .tenants
+            .as_ref()
+            .map(|p| read_tenants(p, common.strict))
+            .transpose()?;
         let sim = start_demo().await?;
         let tenants = match listed {
             Some(list) => list,
@@ -227,10 +260,29 @@ async fn configure(common: &Common) -> Result<(FleetBuilder, Option<SimulatorHan
             .client_secret(sim.app().client_id.clone(), sim.app().client_secret.clone());
         (builder, Some(sim))
     } else {
-        let Some(path) = &common.tenants else {
-            return Err(usage("--tenants FILE is required"));
+        let path = match (&common.tenants, var(VAR_TENANTS_FILE)) {
+            (Some(p), _) => p.clone(),
+            (None, Some(p)) => PathBuf::from(p.trim()),
+            (None, None) => {
+                return Err(usage(format!(
+                    "--tenants FILE (or {VAR_TENANTS_FILE}) is required"
+                )));
+            }
         };
-        (from_env(read_tenants(path)?)?, None)
+        // Refused whole (strict) or read leniently, then configured by the library from the
+        // EXO_* variables, the tenants file being the one named here.
+        let listed = read_tenants(&path, common.strict)?;
+        let file = path.to_string_lossy().into_owned();
+        let builder = FleetBuilder::from_lookup(|name| {
+            if name == VAR_TENANTS_FILE {
+                Some(file.clone())
+            } else {
+                var(name)
+            }
+        })
+        .map_err(|e| config_error(common::error_chain(&e)))?;
+        drop(listed);
+        (builder, None)
     };
     if let Some(n) = common.tenant_concurrency {
         builder = builder.tenant_concurrency(n);
@@ -239,58 +291,6 @@ async fn configure(common: &Common) -> Result<(FleetBuilder, Option<SimulatorHan
         builder = builder.global_budget(n);
     }
     Ok((builder, sim))
-}
-
-/// The HTTP way from the `EXO_*` variables.
-fn from_env(tenants: TenantList) -> Result<FleetBuilder, Stop> {
-    let environment: Environment = match var(VAR_ENVIRONMENT) {
-        None => Environment::Commercial,
-        Some(v) => v.parse().map_err(|_| {
-            config_error(format!(
-                "{VAR_ENVIRONMENT}: expected commercial, gcc-high, dod or china, not {v:?}"
-            ))
-        })?,
-    };
-    let allow = allow_custom_endpoint_from_lookup(var).map_err(|e| config_error(e.to_string()))?;
-    let mut builder = Fleet::builder(tenants)
-        .environment(environment)
-        .allow_custom_endpoint(allow);
-    let url = |name: &str, v: String| {
-        Url::parse(v.trim()).map_err(|e| config_error(format!("{name}: {e}")))
-    };
-    if let Some(v) = var(VAR_ENDPOINT) {
-        builder = builder.endpoint(url(VAR_ENDPOINT, v)?);
-    }
-    if let Some(v) = var(VAR_AUTHORITY) {
-        builder = builder.authority(url(VAR_AUTHORITY, v)?);
-    }
-    let Some(client_id) = var(VAR_CLIENT_ID) else {
-        return Err(config_error(format!(
-            "{VAR_CLIENT_ID} (with {VAR_CLIENT_SECRET} or {VAR_CLIENT_CERTIFICATE}) must be set"
-        )));
-    };
-    match (var(VAR_CLIENT_SECRET), var(VAR_CLIENT_CERTIFICATE)) {
-        (Some(secret), None) => Ok(builder.client_secret(client_id, secret)),
-        (None, Some(cert)) => {
-            let loaded = match var(VAR_CLIENT_CERTIFICATE_KEY) {
-                Some(key) => ClientCertificate::from_pem_files(cert.trim(), key.trim()),
-                None => ClientCertificate::from_pem_file(cert.trim()),
-            }
-            .map_err(|e| {
-                config_error(format!(
-                    "{VAR_CLIENT_CERTIFICATE}: {}",
-                    common::error_chain(&e)
-                ))
-            })?;
-            Ok(builder.client_certificate(client_id, loaded))
-        }
-        (Some(_), Some(_)) => Err(config_error(format!(
-            "set either {VAR_CLIENT_SECRET} or {VAR_CLIENT_CERTIFICATE}, not both"
-        ))),
-        (None, None) => Err(config_error(format!(
-            "{VAR_CLIENT_SECRET} or {VAR_CLIENT_CERTIFICATE} must be set with {VAR_CLIENT_ID}"
-        ))),
-    }
 }
 
 fn build(builder: FleetBuilder) -> Result<Fleet, Stop> {
@@ -341,14 +341,47 @@ fn check_json(c: &TenantCheck) -> serde_json::Value {
         ),
         Err(_) => (json!(false), json!(null)),
     };
+    let verdict = c.permissions.as_ref().ok().map(|p| p.verdict.as_str());
     json!({
         "tenant": c.tenant.as_str(),
+        "line": c.tenant.line(),
+        "status": status_of(c),
         "connection": { "status": status_of(c), "reasons": reasons, "error": conn_error },
-        "permissions": { "all_granted": all_granted, "missing": missing },
+        "permissions": { "verdict": verdict, "all_granted": all_granted, "missing": missing },
         "devices": { "total": c.devices_total },
-        "error": c.error.as_ref().map(|e| e.to_string()),
+        "error": c.error.as_ref().map(|e| e.summary.clone()),
         "error_kind": c.error.as_ref().map(|e| e.kind.as_str()),
+        "aadsts": c.error.as_ref().and_then(|e| e.aadsts),
+        "http_status": c.error.as_ref().and_then(|e| e.status),
+        "retry_after_secs": c.error.as_ref().and_then(|e| e.retry_after_secs),
     })
+}
+
+/// A tenants file line that names no tenant, as its own result.
+fn rejected_json(r: &RejectedLine) -> serde_json::Value {
+    json!({
+        "tenant": null,
+        "line": r.line,
+        "text": r.text,
+        "status": "failed",
+        "error": r.reason,
+        "error_kind": "invalid_tenant",
+    })
+}
+
+/// Print the rejected lines (as results on stdout in JSON, on stderr otherwise).
+fn report_rejected(list: &TenantList, json_out: bool, out: &mut impl Write) -> Result<usize, Stop> {
+    for r in list.rejected() {
+        if json_out {
+            writeln!(out, "{}", rejected_json(r)).map_err(write_error)?;
+        } else {
+            eprintln!(
+                "line {}: {:?}: invalid_tenant: {}",
+                r.line, r.text, r.reason
+            );
+        }
+    }
+    Ok(list.rejected().len())
 }
 
 async fn run_check(args: CheckArgs) -> Result<ExitCode, Stop> {
@@ -359,8 +392,13 @@ async fn run_check(args: CheckArgs) -> Result<ExitCode, Stop> {
     let total = fleet.tenants().len();
     let mut stream = fleet.check(profile);
     let mut out = std::io::BufWriter::new(std::io::stdout());
+    let rejected = report_rejected(
+        fleet.tenants(),
+        args.format == common::Format::Json,
+        &mut out,
+    )?;
     let mut results = Vec::new();
-    let mut unhealthy = 0usize;
+    let mut unhealthy = rejected;
     let mut done = 0usize;
     while let Some(c) = stream.next().await {
         let status = status_of(&c);
@@ -414,8 +452,14 @@ async fn run_check(args: CheckArgs) -> Result<ExitCode, Stop> {
     }
     out.flush().map_err(write_error)?;
     eprintln!(
-        "{total} tenants: {} healthy, {unhealthy} not",
-        total - unhealthy
+        "{} tenants: {} healthy, {unhealthy} not{}",
+        total + rejected,
+        total + rejected - unhealthy,
+        if rejected > 0 {
+            format!(" ({rejected} tenants file line(s) name no tenant)")
+        } else {
+            String::new()
+        }
     );
     drop(sim);
     Ok(if unhealthy == 0 {
@@ -504,6 +548,8 @@ async fn run_inventory(args: InventoryArgs) -> Result<ExitCode, Stop> {
     let total = fleet.tenants().len();
     let mut stream = fleet.inventory(args.with_statistics);
     let mut out = std::io::BufWriter::new(std::io::stdout());
+    // Rejected lines go to stderr here: stdout holds device rows only.
+    let rejected = report_rejected(fleet.tenants(), false, &mut out)?;
     if args.format == Format::Csv {
         writeln!(out, "{}", COLUMNS.join(",")).map_err(write_error)?;
     }
@@ -570,7 +616,85 @@ async fn run_inventory(args: InventoryArgs) -> Result<ExitCode, Stop> {
         eprintln!("  {}", summary_line(s));
     }
     drop(sim);
-    Ok(if complete == total {
+    Ok(if complete == total && rejected == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    })
+}
+
+// --- cleanup-plan -----------------------------------------------------------------------
+
+async fn run_cleanup_plan(args: CleanupPlanArgs) -> Result<ExitCode, Stop> {
+    let (builder, sim) = configure(&args.common).await?;
+    let fleet = build(builder)?;
+    let total = fleet.tenants().len();
+    let mut out = std::io::BufWriter::new(std::io::stdout());
+    let rejected = report_rejected(fleet.tenants(), true, &mut out)?;
+    let criteria =
+        StaleCriteria::older_than(args.older_than).include_never_synced(args.include_never_synced);
+    // The caller's own operation, run per tenant with the fleet's isolation and budget.
+    let mut stream = fleet.for_each(move |_tenant, client| {
+        let criteria = criteria.clone();
+        async move { plan_stale_cleanup(&*client, criteria, chrono::Utc::now()).await }
+    });
+    let (mut done, mut not_complete) = (0usize, rejected);
+    while let Some(r) = stream.next().await {
+        done += 1;
+        let tenant = r.tenant.as_str().to_string();
+        match r.result {
+            Ok(plan) => {
+                for c in &plan.candidates {
+                    let mut v = serde_json::to_value(c).map_err(|e| write_error(e.into()))?;
+                    if let Some(o) = v.as_object_mut() {
+                        o.insert("Tenant".into(), json!(tenant));
+                    }
+                    writeln!(out, "{v}").map_err(write_error)?;
+                }
+                if !plan.is_complete() {
+                    not_complete += 1;
+                }
+                let summary = json!({
+                    "Tenant": tenant,
+                    "summary": true,
+                    "candidates": plan.candidates.len(),
+                    "devices_seen": plan.devices_seen,
+                    "complete": plan.is_complete(),
+                    "without_statistics": plan.without_statistics,
+                    "failed_mailboxes": plan.failed_mailboxes.len(),
+                    "plan_id": plan.id,
+                });
+                writeln!(out, "{summary}").map_err(write_error)?;
+                eprintln!(
+                    "[{done}/{total}] {tenant}: {} candidates of {} devices{}",
+                    plan.candidates.len(),
+                    plan.devices_seen,
+                    if plan.is_complete() {
+                        ""
+                    } else {
+                        " (plan not complete)"
+                    }
+                );
+            }
+            Err(e) => {
+                not_complete += 1;
+                let line = json!({
+                    "Tenant": tenant,
+                    "summary": true,
+                    "error": e.summary,
+                    "error_kind": e.kind.as_str(),
+                });
+                writeln!(out, "{line}").map_err(write_error)?;
+                eprintln!(
+                    "[{done}/{total}] {tenant}: failed: {} ({})",
+                    e.summary, e.kind
+                );
+            }
+        }
+    }
+    out.flush().map_err(write_error)?;
+    drop(sim);
+    Ok(if not_complete == 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(2)
@@ -591,6 +715,7 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         Command::Check(a) => run_check(a).await,
         Command::Inventory(a) => run_inventory(a).await,
+        Command::CleanupPlan(a) => run_cleanup_plan(a).await,
     };
     match result {
         Ok(code) => code,

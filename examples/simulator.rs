@@ -144,6 +144,10 @@ struct Args {
     /// sustained 429s (every request still succeeds by its third attempt).
     #[arg(long, value_name = "K")]
     hard_throttle_tenant: Vec<usize>,
+    /// Tenant K (1-based; repeatable) answers every request 429 with `Retry-After: 1`:
+    /// nothing of it can be read.
+    #[arg(long, value_name = "K")]
+    throttle_tenant: Vec<usize>,
     /// Cap of one tenant, as K=N (1-based tenant K allows N requests in flight; repeatable);
     /// overrides --cap for that tenant.
     #[arg(long, value_name = "K=N", value_parser = parse_tenant_cap)]
@@ -231,6 +235,7 @@ async fn main() -> ExitCode {
         .iter()
         .chain(&args.limited_tenant)
         .chain(&args.hard_throttle_tenant)
+        .chain(&args.throttle_tenant)
         .chain(args.tenant_cap.iter().map(|(k, _)| k))
     {
         if *k == 0 || *k > n {
@@ -309,6 +314,17 @@ async fn main() -> ExitCode {
         config = config.configure_tenant(k - 1, |s| {
             s.max_in_flight = Some(1);
             s.chaos = Some(ChaosPlan::new(ChaosMode::Storm, seed));
+        });
+    }
+    for k in &args.throttle_tenant {
+        config = config.configure_tenant(k - 1, |s| {
+            s.script.push(FaultStep::new(
+                None,
+                Fault::Fail(Failure::Throttled {
+                    retry_after: Some("1".into()),
+                }),
+                FaultTimes::Always,
+            ))
         });
     }
     for (k, cap) in &args.tenant_cap {

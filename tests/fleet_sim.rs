@@ -337,7 +337,7 @@ fn embedded_inventory_tags_every_line_with_its_tenant_and_exits_2() {
 }
 
 #[test]
-fn a_bad_or_repeated_tenants_line_is_an_error_naming_the_line() {
+fn with_strict_a_bad_or_repeated_tenants_line_is_an_error_naming_the_line() {
     let scratch = Scratch::new("bad");
     let vars = [
         (
@@ -360,7 +360,8 @@ fn a_bad_or_repeated_tenants_line_is_an_error_naming_the_line() {
         std::fs::write(&file, contents).expect("tenants file");
         let path = file.to_str().expect("utf-8 path");
         for sub in ["check", "inventory"] {
-            let out = fleet_example(&[sub, "--tenants", path], &vars);
+            // Strict: the whole file is refused (without --strict the line is its own result).
+            let out = fleet_example(&[sub, "--strict", "--tenants", path], &vars);
             let stderr = text(&out.stderr);
             assert_eq!(out.status.code(), Some(1), "{sub}: {stderr}");
             assert!(stderr.contains(line), "{sub}: {stderr}");
@@ -505,4 +506,164 @@ async fn a_token_for_another_tenant_is_never_used() {
         "a call reached the other tenant"
     );
     sim.shutdown().await;
+}
+
+/// The standalone simulator serving `tenants` tenants with `flags`: its ready file's
+/// variables and tenants file, and the running process.
+fn standalone(
+    scratch: &Scratch,
+    tenants: &str,
+    flags: &[&str],
+) -> (Running, Vec<(&'static str, String)>, PathBuf) {
+    let ready = scratch.0.join("ready.env");
+    let tenants_file = scratch.0.join("tenants.txt");
+    let stderr = scratch.0.join("simulator.err");
+    let mut running = Running(
+        Command::new(example("simulator"))
+            .args(["--port", "0", "--tenants", tenants, "--devices", "20"])
+            .args(flags)
+            .arg("--ready-file")
+            .arg(&ready)
+            .arg("--tenants-file")
+            .arg(&tenants_file)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&stderr).expect("stderr file"))
+            .spawn()
+            .expect("start the simulator"),
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let lines = loop {
+        if let Ok(text) = std::fs::read_to_string(&ready) {
+            break text;
+        }
+        if let Ok(Some(status)) = running.0.try_wait() {
+            panic!(
+                "the simulator exited ({status}):\n{}",
+                std::fs::read_to_string(&stderr).unwrap_or_default()
+            );
+        }
+        assert!(Instant::now() < deadline, "the simulator did not get ready");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let value = |name: &str| {
+        lines
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix('='))
+            .unwrap_or_else(|| panic!("{name} missing:\n{lines}"))
+            .to_string()
+    };
+    let vars = [
+        "EXO_ENDPOINT",
+        "EXO_AUTHORITY",
+        "EXO_CLIENT_ID",
+        "EXO_CLIENT_SECRET",
+    ]
+    .into_iter()
+    .map(|n| (n, value(n)))
+    .collect();
+    (running, vars, PathBuf::from(value("EXO_TENANTS_FILE")))
+}
+
+#[test]
+fn an_unattended_check_reports_every_tenant_and_line_truthfully() {
+    let scratch = Scratch::new("truthful");
+    // 1 and 2 healthy, 3 without the RBAC roles, 4 not consented, 5 throttled on every call.
+    let (_running, vars, served) = standalone(
+        &scratch,
+        "5",
+        &[
+            "--limited-tenant",
+            "3",
+            "--unconsented-tenant",
+            "4",
+            "--throttle-tenant",
+            "5",
+        ],
+    );
+    let listed = TenantList::from_file(&served).expect("tenants file");
+    let ids: Vec<String> = listed.iter().map(|t| t.as_str().to_string()).collect();
+    assert_eq!(ids.len(), 5);
+    let unknown = "7d1c0000-0000-4000-8000-00000000beef";
+    let file = scratch.0.join("customers.txt");
+    std::fs::write(
+        &file,
+        format!("{}\n{unknown}\nnot a tenant!\n", ids.join("\n")),
+    )
+    .unwrap();
+    let started = Instant::now();
+    let out = fleet_example(
+        &[
+            "check",
+            "--tenants",
+            &file.to_string_lossy(),
+            "--format",
+            "json",
+        ],
+        &vars,
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(120),
+        "{:?}",
+        started.elapsed()
+    );
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    let lines = json_lines(&out);
+    assert_eq!(
+        lines.len(),
+        7,
+        "one line per tenant and per bad line: {lines:?}"
+    );
+    let by = |tenant: &str| {
+        lines
+            .iter()
+            .find(|v| v["tenant"] == tenant)
+            .unwrap_or_else(|| panic!("{tenant} missing: {lines:?}"))
+    };
+    for id in &ids[..2] {
+        assert_eq!(by(id)["status"], "healthy", "{}", by(id));
+    }
+    let rbac = by(&ids[2]);
+    assert_eq!(rbac["status"], "degraded", "{rbac}");
+    assert_eq!(rbac["permissions"]["verdict"], "not_granted", "{rbac}");
+    let unconsented = by(&ids[3]);
+    assert_eq!(unconsented["status"], "failed", "{unconsented}");
+    assert_eq!(unconsented["error_kind"], "not_consented", "{unconsented}");
+    let throttled = by(&ids[4]);
+    assert_eq!(throttled["status"], "failed", "{throttled}");
+    assert_eq!(throttled["error_kind"], "throttled", "{throttled}");
+    let missing = by(unknown);
+    assert_eq!(missing["error_kind"], "tenant_not_found", "{missing}");
+    assert_eq!(missing["aadsts"], 90002, "{missing}");
+    assert!(
+        !missing["error"].as_str().unwrap().contains("Trace ID"),
+        "{missing}"
+    );
+    let bad = lines
+        .iter()
+        .find(|v| v["tenant"].is_null())
+        .expect("the malformed line's own result");
+    assert_eq!(bad["line"], 7);
+    assert_eq!(bad["text"], "not a tenant!");
+    assert_eq!(bad["error_kind"], "invalid_tenant");
+    // --strict refuses the whole file, checking no tenant.
+    let out = fleet_example(
+        &[
+            "check",
+            "--strict",
+            "--tenants",
+            &file.to_string_lossy(),
+            "--format",
+            "json",
+        ],
+        &vars,
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(json_lines(&out).is_empty());
+    assert!(
+        text(&out.stderr).contains("line 7"),
+        "{}",
+        text(&out.stderr)
+    );
 }

@@ -33,8 +33,8 @@ pub use actions::{
 pub use cleanup::{
     ApplyOptions, CandidateOutcome, CandidateResult, CleanupConfirmation, CleanupError,
     CleanupPlan, CleanupReport, CleanupVerdict, DEFAULT_CLEANUP_FAN_OUT, Recheck, SkipReason,
-    StaleCandidate, StaleCriteria, StaleReason, apply_cleanup, parse_age, plan_stale_cleanup,
-    plan_with,
+    StaleCandidate, StaleCriteria, StaleReason, apply_cleanup, apply_cleanup_with, parse_age,
+    plan_stale_cleanup, plan_with,
 };
 pub use device_access::{
     DeviceAccessAction, DeviceAccessChange, DeviceAccessTarget, resolve_device_access,
