@@ -27,7 +27,7 @@ use clap::Parser;
 use common::Format;
 use exchange_activesync::connector::{
     ApplyOptions, CandidateResult, CleanupConfirmation, StaleCandidate, StaleCriteria,
-    apply_cleanup, plan_stale_cleanup,
+    apply_cleanup_with, plan_stale_cleanup,
 };
 
 /// Remove stale mobile device partnerships.
@@ -72,6 +72,10 @@ struct Args {
     /// Really remove the devices (otherwise: the plan only).
     #[arg(long)]
     yes: bool,
+    /// With --yes: append one JSON line per device to FILE as soon as its result is known
+    /// (flushed each time), so a run stopped part-way leaves a record of what it did.
+    #[arg(long, value_name = "FILE")]
+    journal: Option<std::path::PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
@@ -192,11 +196,40 @@ async fn main() -> ExitCode {
         };
     }
     let options = ApplyOptions::new(args.max).fan_out(args.fan_out);
-    let report = match apply_cleanup(
+    let mut journal = match &args.journal {
+        None => None,
+        Some(path) => match std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+        {
+            Ok(f) => Some(f),
+            Err(e) => {
+                eprintln!("error: the journal {}: {e}; nothing was sent", path.display());
+                return ExitCode::from(common::EXIT_FAILED);
+            }
+        },
+    };
+    let plan_id = plan.id.clone();
+    let report = match apply_cleanup_with(
         conn.client.as_ref(),
         &plan,
         CleanupConfirmation::i_reviewed(&plan),
         options,
+        |o| {
+            if let Some(file) = journal.as_mut() {
+                let line = serde_json::json!({
+                    "at": Utc::now(),
+                    "plan_id": plan_id,
+                    "guid": o.candidate.guid,
+                    "identity": o.candidate.identity,
+                    "result": o.result.label(),
+                    "detail": o.result.to_string(),
+                });
+                // Written and flushed per device: what was sent survives a stop.
+                let _ = writeln!(file, "{line}").and_then(|()| file.flush());
+            }
+        },
     )
     .await
     {

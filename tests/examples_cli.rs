@@ -1237,3 +1237,31 @@ fn readme_exit_codes_are_the_examples_table_and_each_examples_codes() {
         }
     }
 }
+
+#[test]
+fn cleanup_stale_journals_each_device_as_it_is_done() {
+    let sim = simulator(RbacProfile::Full, vec![]);
+    let before = sim.tenant().device_count();
+    let journal = std::env::temp_dir().join(format!(
+        "eas-journal-{}-{}.jsonl",
+        std::process::id(),
+        uuid::Uuid::new_v4()
+    ));
+    let path = journal.to_string_lossy().into_owned();
+    let out = run_with(
+        "cleanup_stale",
+        &["--older-than", "30d", "--max", "1000", "--yes", "--journal", &path],
+        &env_of(&sim),
+    );
+    assert_code(&out, EXIT_OK, "journal");
+    let removed = before - sim.tenant().device_count();
+    assert!(removed > 0);
+    let text = std::fs::read_to_string(&journal).expect("journal written");
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
+    assert_eq!(lines.len(), removed, "{text}");
+    assert!(lines.iter().all(|l| l["result"] == "removed" && l["guid"].is_string()));
+    std::fs::remove_file(&journal).unwrap();
+}
