@@ -205,7 +205,10 @@ async fn main() -> ExitCode {
         {
             Ok(f) => Some(f),
             Err(e) => {
-                eprintln!("error: the journal {}: {e}; nothing was sent", path.display());
+                eprintln!(
+                    "error: the journal {}: {e}; nothing was sent",
+                    path.display()
+                );
                 return ExitCode::from(common::EXIT_FAILED);
             }
         },

@@ -535,7 +535,9 @@ fn summary_line(s: &TenantSyncSummary) -> String {
     if s.failed_mailboxes > 0 {
         line.push_str(&format!(", {} failed mailboxes", s.failed_mailboxes));
     }
-    if let Some(e) = &s.error {
+    if let Some(why) = &s.reason {
+        line.push_str(&format!(": {why}"));
+    } else if let Some(e) = &s.error {
         line.push_str(&format!(": {}", first_line(e)));
     }
     line

@@ -1250,7 +1250,15 @@ fn cleanup_stale_journals_each_device_as_it_is_done() {
     let path = journal.to_string_lossy().into_owned();
     let out = run_with(
         "cleanup_stale",
-        &["--older-than", "30d", "--max", "1000", "--yes", "--journal", &path],
+        &[
+            "--older-than",
+            "30d",
+            "--max",
+            "1000",
+            "--yes",
+            "--journal",
+            &path,
+        ],
         &env_of(&sim),
     );
     assert_code(&out, EXIT_OK, "journal");
@@ -1262,6 +1270,10 @@ fn cleanup_stale_journals_each_device_as_it_is_done() {
         .map(|l| serde_json::from_str(l).expect("JSON line"))
         .collect();
     assert_eq!(lines.len(), removed, "{text}");
-    assert!(lines.iter().all(|l| l["result"] == "removed" && l["guid"].is_string()));
+    assert!(
+        lines
+            .iter()
+            .all(|l| l["result"] == "removed" && l["guid"].is_string())
+    );
     std::fs::remove_file(&journal).unwrap();
 }

@@ -129,6 +129,14 @@ async fn inventory_completes_the_healthy_tenants_and_isolates_the_failing_ones()
     let e = s.error.as_ref().expect("an error");
     assert_eq!(e.kind, TenantErrorKind::Throttled, "{e}");
     assert!(t.request_count() > 1, "it was retried");
+    // The summary says why, not only the error list.
+    assert!(
+        s.reason.as_deref().is_some_and(|r| r.contains("429")),
+        "{s:?}"
+    );
+    for i in HEALTHY {
+        assert_eq!(summaries[tenants[i].domain()].reason, None);
+    }
     // The secret never shows in a tenant's error.
     for s in summaries.values() {
         if let Some(e) = &s.error {

@@ -1070,6 +1070,7 @@ impl TenantOutcome for FleetItem {
             devices: 0,
             with_statistics: 0,
             failed_mailboxes: 0,
+            reason: Some(format!("nothing could be read: {}", error.summary)),
             error: Some(error),
             report: None,
         })
@@ -1123,6 +1124,10 @@ pub struct TenantSyncSummary {
     pub failed_mailboxes: usize,
     /// What stopped the tenant's enumeration, if something did.
     pub error: Option<TenantError>,
+    /// Why the tenant is not complete, in one sentence (`None` when it is): the mailboxes
+    /// whose statistics failed (with the first error), a stopped consumer, or the error that
+    /// ended the enumeration.
+    pub reason: Option<String>,
     /// The sync's report, when the enumeration ran to its end.
     pub report: Option<SyncReport>,
 }
@@ -1170,6 +1175,17 @@ async fn inventory_tenant(
             with_statistics,
             failed_mailboxes: report.failed_mailboxes.len(),
             error: None,
+            reason: if let Some((mailbox, why)) = report.failed_mailboxes.first() {
+                Some(format!(
+                    "the statistics of {} mailbox(es) could not be read (first: {mailbox}: {})",
+                    report.failed_mailboxes.len(),
+                    why.lines().next().unwrap_or_default()
+                ))
+            } else if report.stopped_early {
+                Some("the consumer stopped before the last record".to_string())
+            } else {
+                None
+            },
             report: Some(report),
         },
         Err(e) => TenantSyncSummary {
@@ -1182,6 +1198,10 @@ async fn inventory_tenant(
             devices,
             with_statistics,
             failed_mailboxes: 0,
+            reason: Some(format!(
+                "the enumeration stopped after {devices} device(s): {}",
+                TenantError::from_error(&e).summary
+            )),
             error: Some(TenantError::from_error(&e)),
             report: None,
         },
