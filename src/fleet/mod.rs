@@ -285,9 +285,32 @@ impl FleetBuilder {
     /// Use the Azure SDK credential of `kind` for each tenant
     /// ([`AzureCredential::of_kind`](crate::auth::azure::AzureCredential::of_kind) with the
     /// tenant; workload identity and the Azure CLI ask for a token of that tenant).
+    ///
+    /// A managed identity (and often a developer credential) signs in to its **home tenant
+    /// only**, whatever tenant is asked for. Every token's `tid` is checked against the
+    /// tenant worked, and a token for another tenant is refused before it is used; that check
+    /// needs the tenant's GUID, so list tenants by GUID with these kinds (a warning is logged
+    /// at build time for tenants named by domain).
     #[cfg(feature = "azure-identity")]
     #[cfg_attr(docsrs, doc(cfg(feature = "azure-identity")))]
     pub fn azure_credential(mut self, kind: crate::auth::azure::AzureCredentialKind) -> Self {
+        use crate::auth::azure::AzureCredentialKind as K;
+        if matches!(kind, K::ManagedIdentity | K::DeveloperTools) {
+            let by_domain = self
+                .tenants
+                .iter()
+                .filter(|t| uuid::Uuid::try_parse(t.as_str()).is_err())
+                .count();
+            if by_domain > 0 {
+                #[cfg(feature = "tracing")]
+                tracing::warn!(
+                    credential = kind.as_str(),
+                    tenants = by_domain,
+                    "this credential signs in to its home tenant only; tenants named by domain \
+                     cannot have their tokens checked offline: list them by GUID"
+                );
+            }
+        }
         self.credential = Some(FleetCredential::Azure(kind));
         self
     }

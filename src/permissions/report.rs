@@ -411,3 +411,19 @@ impl fmt::Display for PermissionReport {
         )
     }
 }
+
+#[cfg(test)]
+mod verdict_tests {
+    use super::*;
+
+    #[test]
+    fn unknown_is_not_missing() {
+        use Status::*;
+        assert_eq!(Verdict::of([Granted, Granted]), Verdict::Granted);
+        assert_eq!(Verdict::of([Unknown, Unknown]), Verdict::Unknown);
+        assert_eq!(Verdict::of([Granted, Unknown]), Verdict::Unknown);
+        assert_eq!(Verdict::of([Unknown, Missing]), Verdict::NotGranted);
+        assert_eq!(Verdict::of([Granted, Scoped]), Verdict::NotGranted);
+        assert_eq!(Verdict::of([ParameterMissing]), Verdict::NotGranted);
+    }
+}
