@@ -18,17 +18,16 @@
 //!   for a while in a [`CleanupPlan`], [`apply_cleanup`] removes them behind a
 //!   [`CleanupConfirmation`] for that plan.
 
-mod actions;
+mod access;
 mod cleanup;
-mod device_access;
 mod inventory;
 mod status;
 mod store;
+mod wipe;
 
-pub use actions::{
-    DeviceFamily, FamilyAccessChange, PollOptions, WipeConfirmation, WipeError, WipeRequest,
-    WipeStage, WipeTicket, WipeTracking, remote_wipe, set_default_access_level, set_family_access,
-    track_wipe, wipe_stage,
+pub use access::{
+    DeviceAccessAction, DeviceAccessChange, DeviceAccessTarget, DeviceFamily, FamilyAccessChange,
+    resolve_device_access, set_default_access_level, set_device_access, set_family_access,
 };
 pub use cleanup::{
     ApplyOptions, CandidateOutcome, CandidateResult, CleanupConfirmation, CleanupError,
@@ -36,13 +35,13 @@ pub use cleanup::{
     StaleCandidate, StaleCriteria, StaleReason, apply_cleanup, apply_cleanup_with, parse_age,
     plan_stale_cleanup, plan_with,
 };
-pub use device_access::{
-    DeviceAccessAction, DeviceAccessChange, DeviceAccessTarget, resolve_device_access,
-    set_device_access,
-};
 pub use inventory::{
     DEFAULT_FAN_OUT, DEFAULT_MAX_PENDING_STATISTICS, DeviceRecord, InventorySync, SyncProgress,
     SyncReport, device_mailbox,
+};
+pub use wipe::{
+    PollOptions, WipeConfirmation, WipeError, WipeRequest, WipeStage, WipeTicket, WipeTracking,
+    remote_wipe, track_wipe, wipe_stage,
 };
 
 /// The adaptive limiter moved into the client: every call of an

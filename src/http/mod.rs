@@ -29,6 +29,15 @@
 //! # Ok(()) }
 //! ```
 
+#[cfg(feature = "tracing")]
+macro_rules! event {
+    ($level:ident, $($arg:tt)*) => { tracing::$level!($($arg)*) };
+}
+#[cfg(not(feature = "tracing"))]
+macro_rules! event {
+    ($level:ident, $($arg:tt)*) => {{}};
+}
+
 mod builder;
 mod from_env;
 mod redirect;
@@ -64,22 +73,13 @@ use crate::protocol::{
     RoutingHint, decode_body, decode_body_prefix, decode_error, decode_page, is_gzip,
     module_file_url, prepare_invoke,
 };
-use crate::throttle::{Permit, TenantThrottle, is_concurrency_answer};
+use crate::throttle::{Permit, TenantThrottle};
 
 /// Module version announced to `EXOModuleFile` (`?Version=`).
 pub const MODULE_VERSION: &str = "3.9.2";
 
 /// Name used for the `EXOModuleFile` call in errors and logs.
 const MODULE_FILE_CALL: &str = "EXOModuleFile";
-
-#[cfg(feature = "tracing")]
-macro_rules! event {
-    ($level:ident, $($arg:tt)*) => { tracing::$level!($($arg)*) };
-}
-#[cfg(not(feature = "tracing"))]
-macro_rules! event {
-    ($level:ident, $($arg:tt)*) => {{}};
-}
 
 /// A client of the Exchange Online admin API over HTTPS.
 ///
@@ -359,120 +359,6 @@ impl HttpExchangeClient {
                 }),
             },
             None => fut.await,
-        }
-    }
-
-    async fn retry_loop(&self, target: &Target<'_>, deadline: Option<Instant>) -> Result<Vec<u8>> {
-        let policy = &self.inner.retry;
-        let max_attempts = policy.max_attempts.max(1);
-        let kind = target.kind();
-        let mut token_request = self.token_request();
-        let mut refreshed = false;
-        let mut attempt: u32 = 0;
-        let mut connect_failures: u32 = 0;
-        let mut concurrency_answers: u32 = 0;
-        // A permit kept for the next request of the same attempt (the 401 refresh).
-        let mut kept: Option<Permit<'_>> = None;
-        loop {
-            attempt += 1;
-            #[cfg(feature = "tracing")]
-            tracing::Span::current().record("attempt", attempt);
-            // Every attempt waits for the tenant's gate and a slot of its throttle.
-            let permit = match kept.take() {
-                Some(p) => p,
-                None => self.inner.throttle.acquire().await,
-            };
-            let outcome = self.timed_attempt(target, &token_request).await;
-            token_request = self.token_request();
-            let error = match outcome {
-                Ok(answer) => {
-                    #[cfg(feature = "tracing")]
-                    tracing::Span::current().record("status", answer.status);
-                    if (200..300).contains(&answer.status) {
-                        permit.success();
-                        return Ok(answer.body);
-                    }
-                    let meta = response_meta(&answer.headers, target.client_request_id());
-                    let api = decode_error(answer.status, &meta, Some(target.name()), &answer.body);
-                    if answer.status == 401 && !refreshed && attempt < max_attempts {
-                        // The token was rejected before anything ran: refresh it once,
-                        // honouring a claims challenge (continuous access evaluation).
-                        refreshed = true;
-                        token_request = self
-                            .token_request()
-                            .force_refresh(true)
-                            .claims(claims_challenge(&answer.headers));
-                        event!(
-                            debug,
-                            attempt,
-                            "401 answered; retrying with a refreshed token"
-                        );
-                        // The refreshed request is part of the same attempt: same permit.
-                        kept = Some(permit);
-                        continue;
-                    }
-                    Error::from(api)
-                }
-                Err(e) => e,
-            };
-            // Throttling answers adapt the tenant's throttle (a 429's `Retry-After` closes
-            // its gate for every call); other errors change nothing.
-            let paced = is_concurrency_answer(&error);
-            permit.failed(&error);
-            let too_long = error
-                .retry_after()
-                .is_some_and(|asked| asked > policy.max_retry_after);
-            if too_long && policy.fail_fast_on_long_retry_after {
-                event!(
-                    warn,
-                    attempt,
-                    retry_after = ?error.retry_after(),
-                    "the service asked for a longer pause than the policy allows; failing fast"
-                );
-                return Err(retry::refuse_long_retry_after(
-                    give_up(attempt, error),
-                    policy.max_retry_after,
-                ));
-            }
-            if attempt >= max_attempts || !retry::is_retryable(kind, &error) {
-                return Err(give_up(attempt, error));
-            }
-            let delay = if retry::is_connect_failure(&error) {
-                connect_failures += 1;
-                if connect_failures >= policy.max_connect_attempts.max(1) {
-                    return Err(give_up(attempt, error));
-                }
-                policy.connect_backoff(connect_failures)
-            } else if paced {
-                // The throttle already lowered its limit below the calls in flight: the
-                // retry mostly waits for a slot there, so it goes at once, a further one
-                // after a tenth of the backoff (the cap may be taken by other clients).
-                connect_failures = 0;
-                concurrency_answers += 1;
-                retry::concurrency_retry_delay(policy, concurrency_answers)
-            } else if too_long {
-                // The throttle closed the tenant's gate for the policy's maximum: this call
-                // waits there like every other call, then is sent again.
-                connect_failures = 0;
-                std::time::Duration::ZERO
-            } else {
-                connect_failures = 0;
-                retry::retry_delay(policy, attempt, &error)
-            };
-            if deadline.is_some_and(|d| Instant::now().checked_add(delay).is_none_or(|t| t >= d)) {
-                return Err(give_up(attempt, error));
-            }
-            // Routine: the retry is the policy working. The final failure is the caller's.
-            event!(
-                debug,
-                attempt,
-                delay = ?delay,
-                error = %error,
-                "attempt failed; retrying"
-            );
-            if !delay.is_zero() {
-                tokio::time::sleep(delay).await;
-            }
         }
     }
 

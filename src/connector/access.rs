@@ -1,16 +1,159 @@
-//! Allow, block or reset ONE device: the mailbox's ActiveSync allowed / blocked device id
-//! lists (`Set-CASMailbox`), changed with the add/remove form so that other devices' entries
-//! are untouched.
+//! Access: allow, block or quarantine a device family (device access rules), the
+//! organization's default access level, and ONE device's access through its mailbox's
+//! ActiveSync allowed / blocked device id lists (`Set-CASMailbox`), changed with the add/remove
+//! form so that other devices' entries are untouched.
 
 use std::fmt;
 
 use crate::client::{ExchangeClient, ExchangeClientExt};
-use crate::cmdlets::{GetMobileDevice, ListChange, Outcome, SetCasMailbox};
+use crate::cmdlets::{
+    GetActiveSyncDeviceAccessRule, GetMobileDevice, ListChange, NewActiveSyncDeviceAccessRule,
+    Outcome, SetActiveSyncDeviceAccessRule, SetActiveSyncOrganizationSettings, SetCasMailbox,
+};
 use crate::error::{Error, Result};
-use crate::models::{DeviceAccessState, DeviceAccessStateReason, MobileDevice};
-use crate::types::{MailboxIdentity, MobileDeviceIdentity};
+use crate::models::{
+    ActiveSyncDeviceAccessRule, DeviceAccessCharacteristic, DeviceAccessLevel, DeviceAccessState,
+    DeviceAccessStateReason, MobileDevice,
+};
+use crate::types::{AccessRuleIdentity, MailboxIdentity, MobileDeviceIdentity};
 
 use super::inventory::device_mailbox;
+
+/// A family of devices an access rule can match (exact value, no wildcards).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum DeviceFamily {
+    /// `DeviceType`, e.g. `iPhone`.
+    DeviceType(String),
+    /// `DeviceModel`, e.g. `SM-G991B`.
+    DeviceModel(String),
+    /// `DeviceOS`, e.g. `iOS 17.4`.
+    DeviceOs(String),
+    /// `UserAgent`.
+    UserAgent(String),
+}
+
+impl DeviceFamily {
+    /// The rule's query string and characteristic.
+    pub fn rule_parts(&self) -> (&str, DeviceAccessCharacteristic) {
+        match self {
+            DeviceFamily::DeviceType(s) => (s, DeviceAccessCharacteristic::DeviceType),
+            DeviceFamily::DeviceModel(s) => (s, DeviceAccessCharacteristic::DeviceModel),
+            DeviceFamily::DeviceOs(s) => (s, DeviceAccessCharacteristic::DeviceOS),
+            DeviceFamily::UserAgent(s) => (s, DeviceAccessCharacteristic::UserAgent),
+        }
+    }
+
+    /// The identity of the rule for this family: `<QueryString> (<Characteristic>)`.
+    pub fn rule_identity(&self) -> Result<AccessRuleIdentity> {
+        let (q, c) = self.rule_parts();
+        Ok(AccessRuleIdentity::for_rule(q, &c)?)
+    }
+}
+
+/// What [`set_family_access`] did.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum FamilyAccessChange {
+    /// A new rule was created (the service's answer, when it sent one).
+    Created(Option<Box<ActiveSyncDeviceAccessRule>>),
+    /// The existing rule got the new level.
+    Updated {
+        /// The rule.
+        identity: AccessRuleIdentity,
+        /// Its level before.
+        previous: Option<DeviceAccessLevel>,
+    },
+    /// The rule already had this level; nothing was sent.
+    Unchanged {
+        /// The rule.
+        identity: AccessRuleIdentity,
+    },
+}
+
+/// Allow, block or quarantine a device family: create the rule
+/// `<QueryString> (<Characteristic>)` or update its level. Idempotent: a rule that already has
+/// the level is left alone; a rule created concurrently (the New- call answering "already
+/// exists") is updated instead.
+///
+/// ```
+/// use exchange_activesync::connector::{DeviceFamily, FamilyAccessChange, set_family_access};
+/// use exchange_activesync::models::DeviceAccessLevel;
+/// use exchange_activesync::testing::{FakeExchangeClient, TenantBuilder};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> exchange_activesync::Result<()> {
+/// let client = FakeExchangeClient::new(TenantBuilder::new().seed(1).build());
+/// let family = DeviceFamily::DeviceModel("ContosoPhone 3".into());
+/// let first = set_family_access(&client, &family, DeviceAccessLevel::Block).await?;
+/// assert!(matches!(first, FamilyAccessChange::Created(_)));
+/// // Idempotent: the same level again sends nothing.
+/// let again = set_family_access(&client, &family, DeviceAccessLevel::Block).await?;
+/// assert!(matches!(again, FamilyAccessChange::Unchanged { .. }));
+/// let allowed = set_family_access(&client, &family, DeviceAccessLevel::Allow).await?;
+/// assert!(matches!(
+///     allowed,
+///     FamilyAccessChange::Updated { previous: Some(DeviceAccessLevel::Block), .. }
+/// ));
+/// # Ok(()) }
+/// ```
+pub async fn set_family_access(
+    client: &dyn ExchangeClient,
+    family: &DeviceFamily,
+    level: DeviceAccessLevel,
+) -> Result<FamilyAccessChange> {
+    let identity = family.rule_identity()?;
+    let existing = match client
+        .get_active_sync_device_access_rule(
+            GetActiveSyncDeviceAccessRule::new().identity(identity.clone()),
+        )
+        .await
+    {
+        Ok(l) => l.items.into_iter().next(),
+        Err(e) if e.is_not_found() => None,
+        Err(e) => return Err(e),
+    };
+    let update = |previous: Option<DeviceAccessLevel>| {
+        let identity = identity.clone();
+        let level = level.clone();
+        async move {
+            client
+                .set_active_sync_device_access_rule(SetActiveSyncDeviceAccessRule::new(
+                    identity.clone(),
+                    level,
+                ))
+                .await?;
+            Ok(FamilyAccessChange::Updated { identity, previous })
+        }
+    };
+    match existing {
+        Some(rule) if rule.access_level.as_ref() == Some(&level) => {
+            Ok(FamilyAccessChange::Unchanged { identity })
+        }
+        Some(rule) => update(rule.access_level).await,
+        None => {
+            let (q, c) = family.rule_parts();
+            let request = NewActiveSyncDeviceAccessRule::new(q, c, level.clone())?;
+            match client.new_active_sync_device_access_rule(request).await {
+                Ok(r) => Ok(FamilyAccessChange::Created(r.value.map(Box::new))),
+                Err(e) if e.is_already_exists() => update(None).await,
+                Err(e) => Err(e),
+            }
+        }
+    }
+}
+
+/// Set the organization's default access level (devices no rule or list covers).
+pub async fn set_default_access_level(
+    client: &dyn ExchangeClient,
+    level: DeviceAccessLevel,
+) -> Result<Outcome> {
+    client
+        .set_active_sync_organization_settings(
+            SetActiveSyncOrganizationSettings::new().default_access_level(level),
+        )
+        .await
+}
 
 /// What to do with one device.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
