@@ -232,13 +232,6 @@ impl ApiError {
             || is_concurrency_sentence(&self.body_snippet)
     }
 
-    /// Whether this answer leaves the outcome of the request unknown (the service may have
-    /// acted): [`crate::outcome::classify_answer`] says
-    /// [`Unknown`](crate::outcome::CallOutcome::Unknown).
-    pub fn outcome_unknown(&self) -> bool {
-        crate::outcome::classify_answer(self) == crate::outcome::CallOutcome::Unknown
-    }
-
     /// A 401 whose text says the account may not run the cmdlet (an RBAC refusal, not a
     /// rejected token).
     pub fn is_rbac_refusal(&self) -> bool {
@@ -284,14 +277,6 @@ impl ApiError {
         self.is_throttled()
             || matches!(self.status, 408 | 503 | 504)
             || self.is_transient_exception()
-    }
-
-    /// Whether the service certainly did not execute the cmdlet (throttled at the front door,
-    /// token rejected): [`crate::outcome::classify_answer`] says
-    /// [`NotProcessed`](crate::outcome::CallOutcome::NotProcessed). Only such failures are
-    /// retried for mutating cmdlets.
-    pub fn provably_not_processed(&self) -> bool {
-        crate::outcome::classify_answer(self) == crate::outcome::CallOutcome::NotProcessed
     }
 }
 
@@ -842,40 +827,8 @@ impl Error {
         matches!(self.root(), Error::InvalidInput(_))
     }
 
-    /// Whether the same request may succeed if retried later (for a read-only cmdlet; see
-    /// [`crate::outcome::should_retry`] for what may be sent again).
-    pub fn is_retryable(&self) -> bool {
-        if self.is_retry_after_too_long() || self.is_outcome_unknown_wipe() {
-            return false;
-        }
-        crate::outcome::is_transient(self.root())
-    }
-
-    /// Whether the failed request may have been processed by the service (see
-    /// [`SendState`]): [`Ambiguous`](SendState::Ambiguous) exactly when
-    /// [`crate::outcome::classify`] says [`Unknown`](crate::outcome::CallOutcome::Unknown).
-    /// Mutating calls are retried only after failures that were not processed, so the last
-    /// attempt's state is the state of the whole call.
-    pub fn send_state(&self) -> SendState {
-        if self.outcome() == crate::outcome::CallOutcome::Unknown {
-            return SendState::Ambiguous;
-        }
-        match self.root() {
-            Error::Transport { send_state, .. } => *send_state,
-            Error::Timeout { .. } => SendState::NotSent,
-            Error::Api(_) | Error::Cmdlet(_) => SendState::Answered,
-            _ => SendState::NotSent,
-        }
-    }
-
-    /// What this failure proves about what the service did (the crate's one outcome table,
-    /// [`crate::outcome::classify`]).
-    pub fn outcome(&self) -> crate::outcome::CallOutcome {
-        crate::outcome::classify(self)
-    }
-
     /// A wipe whose outcome is unknown (possibly inside a retry wrapper).
-    fn is_outcome_unknown_wipe(&self) -> bool {
+    pub(crate) fn is_outcome_unknown_wipe(&self) -> bool {
         match self {
             Error::Wipe {
                 outcome_unknown, ..
@@ -885,14 +838,6 @@ impl Error {
             }
             _ => false,
         }
-    }
-
-    /// Whether the service may have carried out the failed request, so that a destructive
-    /// caller must report "outcome unknown" (and check before sending it again) rather than
-    /// "refused". `false` means the service definitely did not act: the request was never
-    /// sent, or the service refused it with a definite answer.
-    pub fn may_have_acted(&self) -> bool {
-        self.outcome().may_have_acted()
     }
 
     /// The delay the service asked for, if any.

@@ -11,12 +11,13 @@
 //!
 //! ## Crate layout
 //!
-//! From the bottom up (a module only uses modules listed before it, except that [`types`] and
-//! [`models`] use each other: identities name model enums, models hold value types):
+//! From the bottom up (a module only uses modules listed before it):
 //!
 //! * [`error`]: the crate's [`Error`] and [`Result`];
 //! * [`catalog`]: the table of every cmdlet the crate types (kind, output shape, paging,
 //!   probes, grantors, write scope, connector profiles);
+//! * [`outcome`]: the one outcome table: what a failed call proves about what the service did
+//!   (`NotProcessed`, `Answered`, `Unknown`), read by the retry loop and every report;
 //! * [`environment`]: per-cloud hosts, scopes and the bearer-token allow-list ([`Environment`]);
 //! * [`protocol`]: the wire protocol without I/O (request building, parameter encoding,
 //!   response and error decoding);

@@ -38,7 +38,7 @@
 //! the outcome is `NotProcessed` or the cmdlet only reads ([`should_retry`]).
 
 use crate::catalog::CmdletKind;
-use crate::error::{ApiError, BodyKind, Error, TimeoutKind};
+use crate::error::{ApiError, BodyKind, Error, SendState, TimeoutKind};
 
 /// What a failed call proves about what the service did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -161,6 +161,67 @@ pub fn is_transient(error: &Error) -> bool {
 pub fn should_retry(kind: CmdletKind, error: &Error) -> bool {
     is_transient(error)
         && (kind == CmdletKind::Read || classify(error) == CallOutcome::NotProcessed)
+}
+
+/// The predicates of [`ApiError`] that read the table.
+impl ApiError {
+    /// Whether this answer leaves the outcome of the request unknown (the service may have
+    /// acted): [`classify_answer`] says
+    /// [`Unknown`](CallOutcome::Unknown).
+    pub fn outcome_unknown(&self) -> bool {
+        classify_answer(self) == CallOutcome::Unknown
+    }
+
+    /// Whether the service certainly did not execute the cmdlet (throttled at the front door,
+    /// token rejected): [`classify_answer`] says
+    /// [`NotProcessed`](CallOutcome::NotProcessed). Only such failures are
+    /// retried for mutating cmdlets.
+    pub fn provably_not_processed(&self) -> bool {
+        classify_answer(self) == CallOutcome::NotProcessed
+    }
+}
+
+/// The predicates of [`Error`] that read the table.
+impl Error {
+    /// Whether the same request may succeed if retried later (for a read-only cmdlet; see
+    /// [`should_retry`] for what may be sent again).
+    pub fn is_retryable(&self) -> bool {
+        if self.is_retry_after_too_long() || self.is_outcome_unknown_wipe() {
+            return false;
+        }
+        is_transient(self.root())
+    }
+
+    /// Whether the failed request may have been processed by the service (see
+    /// [`SendState`]): [`Ambiguous`](SendState::Ambiguous) exactly when
+    /// [`classify`] says [`Unknown`](CallOutcome::Unknown).
+    /// Mutating calls are retried only after failures that were not processed, so the last
+    /// attempt's state is the state of the whole call.
+    pub fn send_state(&self) -> SendState {
+        if self.outcome() == CallOutcome::Unknown {
+            return SendState::Ambiguous;
+        }
+        match self.root() {
+            Error::Transport { send_state, .. } => *send_state,
+            Error::Timeout { .. } => SendState::NotSent,
+            Error::Api(_) | Error::Cmdlet(_) => SendState::Answered,
+            _ => SendState::NotSent,
+        }
+    }
+
+    /// What this failure proves about what the service did (the crate's one outcome table,
+    /// [`classify`]).
+    pub fn outcome(&self) -> CallOutcome {
+        classify(self)
+    }
+
+    /// Whether the service may have carried out the failed request, so that a destructive
+    /// caller must report "outcome unknown" (and check before sending it again) rather than
+    /// "refused". `false` means the service definitely did not act: the request was never
+    /// sent, or the service refused it with a definite answer.
+    pub fn may_have_acted(&self) -> bool {
+        self.outcome().may_have_acted()
+    }
 }
 
 #[cfg(test)]

@@ -4,11 +4,11 @@
 use url::Url;
 
 use super::{ClientBuilder, HttpExchangeClient};
-use crate::Environment;
 use crate::auth::{
     FromEnvError, VAR_ENVIRONMENT, VAR_TENANT_ID, allow_custom_endpoint_from_lookup,
     provider_from_lookup,
 };
+use crate::environment::Environment;
 use crate::environment::TenantId;
 use crate::error::{Error, Result};
 

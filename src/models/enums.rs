@@ -424,3 +424,23 @@ open_enum!(
     /// every value is kept in `Other`.
     TenantAdminPreference {}
 );
+
+/// Typed forms of identity helpers (kept here so that `types` does not depend on `models`).
+impl crate::types::AccessRuleIdentity {
+    /// The name the server gives a rule: `<QueryString> (<Characteristic>)`, e.g.
+    /// `ContosoPhone (DeviceModel)`.
+    pub fn for_rule(
+        query_string: &str,
+        characteristic: &DeviceAccessCharacteristic,
+    ) -> Result<Self, crate::types::ValueError> {
+        Self::for_rule_named(query_string, characteristic.as_str())
+    }
+}
+
+impl crate::types::MobileDeviceIdentity {
+    /// The client type, when the object name has three parts (`REST§Outlook§…`); EAS
+    /// partnerships (two parts) return `Some(ClientType::Eas)`.
+    pub fn client_type(&self) -> Option<ClientType> {
+        self.client_type_name().map(ClientType::from)
+    }
+}

@@ -60,11 +60,11 @@ impl PermissionReport {
     }
 
     /// Render the report in `format`.
-    pub fn render(&self, format: OutputFormat) -> crate::Result<String> {
+    pub fn render(&self, format: OutputFormat) -> crate::error::Result<String> {
         match format {
             OutputFormat::Text => Ok(self.to_string()),
             OutputFormat::Json => {
-                serde_json::to_string_pretty(self).map_err(|e| crate::Error::Decode {
+                serde_json::to_string_pretty(self).map_err(|e| crate::error::Error::Decode {
                     cmdlet: "permission report".into(),
                     message: e.to_string(),
                     body_snippet: String::new(),

@@ -8,7 +8,6 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use uuid::Uuid;
 
 use super::{FromStrVisitor, ValueError};
-use crate::models::{ClientType, DeviceAccessCharacteristic};
 
 /// The separator inside a device's object name (`Android§android94732903`): U+00A7.
 pub const DEVICE_NAME_SEPARATOR: char = '§';
@@ -128,12 +127,10 @@ impl PolicyIdentity {
 }
 
 impl AccessRuleIdentity {
-    /// The name the server gives a rule: `<QueryString> (<Characteristic>)`, e.g.
-    /// `ContosoPhone (DeviceModel)`.
-    pub fn for_rule(
-        query_string: &str,
-        characteristic: &DeviceAccessCharacteristic,
-    ) -> Result<Self, ValueError> {
+    /// The name the server gives a rule: `<QueryString> (<Characteristic>)` for a
+    /// characteristic's name (see `AccessRuleIdentity::for_rule` in the models for the typed
+    /// characteristic).
+    pub fn for_rule_named(query_string: &str, characteristic: &str) -> Result<Self, ValueError> {
         let q = non_empty("access rule query string", query_string)?;
         Ok(AccessRuleIdentity(format!("{q} ({characteristic})")))
     }
@@ -305,12 +302,13 @@ impl MobileDeviceIdentity {
             .unwrap_or_default()
     }
 
-    /// The client type, when the object name has three parts (`REST§Outlook§…`); EAS
-    /// partnerships (two parts) return `Some(ClientType::Eas)`.
-    pub fn client_type(&self) -> Option<ClientType> {
+    /// The client type's name, when the object name has three parts (`REST§Outlook§…`); EAS
+    /// partnerships (two parts) give `EAS` (see `MobileDeviceIdentity::client_type` in the
+    /// models for the typed value).
+    pub fn client_type_name(&self) -> Option<&str> {
         match self.name_parts().as_slice() {
-            [c, _, _] => Some(ClientType::from(*c)),
-            [_, _] => Some(ClientType::Eas),
+            [c, _, _] => Some(c),
+            [_, _] => Some("EAS"),
             _ => None,
         }
     }
