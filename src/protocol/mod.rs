@@ -4,11 +4,17 @@
 //! ([`Parameters`]) and decode answers ([`decode_page`], [`decode_error`]). The HTTP client,
 //! the simulator and the tests all share them.
 
+mod error_body;
 mod params;
 mod request;
 mod response;
+mod text;
 
 pub use crate::catalog::{CmdletKind, is_cmdlet_name, is_enumeration};
+pub use error_body::{
+    DetailMessage, MAX_ERROR_BODY_BYTES, ResponseMeta, body_kind, decode_error,
+    parse_detail_message, parse_retry_after,
+};
 pub use params::{
     BYTE_ARRAY_COLLECTION_TYPE, BYTE_ARRAY_TYPE, GENERIC_HASHTABLE_COLLECTION_TYPE,
     GENERIC_HASHTABLE_TYPE, ParamValue, Parameters, encode_datetime, encode_filter_literals,
@@ -19,7 +25,6 @@ pub use request::{
     is_routable_mailbox, module_file_url, prepare_invoke,
 };
 pub use response::{
-    DetailMessage, MAX_BODY_BYTES, MAX_ERROR_BODY_BYTES, RawPage, ResponseMeta, TRUNCATION_WARNING,
-    Warning, decode_body, decode_body_prefix, decode_error, decode_page, is_gzip,
-    parse_detail_message, parse_retry_after, strip_annotations,
+    MAX_BODY_BYTES, RawPage, TRUNCATION_WARNING, Warning, decode_body, decode_body_prefix,
+    decode_page, is_gzip, strip_annotations,
 };
