@@ -50,9 +50,15 @@ struct Args {
     /// Devices whose last successful sync is older than this: 90d, 12w, 36h, 45m.
     #[arg(long, value_parser = common::parse_duration)]
     older_than: Duration,
-    /// Also devices that never synced and were created longer ago than that.
+    /// Also EAS partnerships that synced for the first time but never successfully and were
+    /// created longer ago than that (never Outlook partnerships: their sync times are blank).
     #[arg(long)]
     include_never_synced: bool,
+    /// Also Outlook (REST) partnerships whose activity is unknown (no sync times), judged by
+    /// when they last changed; shown in the plan as such. Without it they are left out and
+    /// counted.
+    #[arg(long)]
+    include_unknown_activity: bool,
     /// Only this DeviceType (repeatable).
     #[arg(long)]
     device_type: Vec<String>,
@@ -127,8 +133,9 @@ async fn main() -> ExitCode {
         Some(sim) => sim.tenant().now(),
         None => Utc::now(),
     };
-    let mut criteria =
-        StaleCriteria::older_than(args.older_than).include_never_synced(args.include_never_synced);
+    let mut criteria = StaleCriteria::older_than(args.older_than)
+        .include_never_synced(args.include_never_synced)
+        .include_unknown_activity(args.include_unknown_activity);
     for t in &args.device_type {
         criteria = criteria.device_type(t);
     }
@@ -153,6 +160,13 @@ async fn main() -> ExitCode {
         plan.cutoff.format("%Y-%m-%d"),
         &plan.id[..12]
     );
+    if plan.unknown_activity > 0 {
+        eprintln!(
+            "{} Outlook (REST) partnerships were left out: their activity is unknown (no sync \
+             times); --include-unknown-activity judges them by when they last changed",
+            plan.unknown_activity
+        );
+    }
     if !plan.is_complete() {
         eprintln!(
             "warning: the plan is not complete: {} devices without statistics and {} mailboxes \

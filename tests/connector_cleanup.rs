@@ -695,3 +695,71 @@ async fn the_fake_loses_its_route_after_planning_and_nothing_is_gone() {
     );
     assert_eq!(f.tenant().device_count(), before);
 }
+
+#[tokio::test]
+async fn outlook_partnerships_with_blank_sync_times_are_unknown_activity_not_never_synced() {
+    use exchange_activesync::connector::StaleReason;
+    let t = TenantBuilder::new()
+        .seed(27)
+        .mailboxes(30)
+        .devices(140)
+        .rbac_profile(RbacProfile::Full)
+        .build();
+    let now = t.now();
+    let cutoff = now - TimeDelta::days(45);
+    // What the tenant holds: REST partnerships (no sync times) and EAS ones.
+    let is_rest = |c: &str| ["REST", "Outlook", "UniversalOutlook"].contains(&c);
+    let rest: Vec<Uuid> = t
+        .devices()
+        .filter(|d| is_rest(&d.client_type) && d.last_success_sync.is_none())
+        .map(|d| d.guid)
+        .collect();
+    let eas_stale: Vec<Uuid> = t
+        .devices()
+        .filter(|d| !is_rest(&d.client_type))
+        .filter(|d| match d.last_success_sync {
+            Some(last) => last < cutoff,
+            None => d.first_sync_time.is_some() && d.when_created < cutoff,
+        })
+        .map(|d| d.guid)
+        .collect();
+    assert!(
+        !rest.is_empty(),
+        "the seeded tenant has Outlook partnerships"
+    );
+    let f = Arc::new(FakeExchangeClient::new(t));
+    let p = plan(
+        &f,
+        StaleCriteria::older_than(days(45)).include_never_synced(true),
+    )
+    .await;
+    let planned = guids(&p);
+    for g in &rest {
+        assert!(!planned.contains(g), "an Outlook partnership was planned");
+    }
+    assert_eq!(planned, sorted(eas_stale), "every stale EAS partnership");
+    assert_eq!(p.unknown_activity, rest.len());
+    // Explicitly included, they are judged by when they last changed, and say so.
+    let p = plan(
+        &f,
+        StaleCriteria::older_than(days(45))
+            .include_never_synced(true)
+            .include_unknown_activity(true),
+    )
+    .await;
+    assert_eq!(p.unknown_activity, 0);
+    let by_activity: Vec<_> = p
+        .candidates
+        .iter()
+        .filter(|c| matches!(c.reason, StaleReason::UnknownActivityUnchangedSince { .. }))
+        .collect();
+    assert!(!by_activity.is_empty());
+    for c in by_activity {
+        assert!(rest.contains(&c.guid.unwrap()));
+        assert!(
+            c.reason.to_string().contains("activity unknown"),
+            "{}",
+            c.reason
+        );
+    }
+}

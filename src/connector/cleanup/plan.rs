@@ -16,8 +16,17 @@ use crate::error::{Error, Result};
 pub struct StaleCriteria {
     /// A device whose last successful sync is older than this (in seconds) qualifies.
     pub older_than_seconds: u64,
-    /// Also devices that never synced and were created longer ago than that.
+    /// Also EAS partnerships that synced for the first time but never successfully, and were
+    /// created longer ago than that. (An Outlook / REST partnership is never "never synced":
+    /// its sync times are blank; see `include_unknown_activity`.)
     pub include_never_synced: bool,
+    /// Also REST-based partnerships (Outlook for iOS / Android: `ClientType` `REST`,
+    /// `Outlook`, `UniversalOutlook`) whose sync times are blank, so their activity is
+    /// unknown: judged instead by when they were last changed (or created) and planned as
+    /// [`StaleReason::UnknownActivityUnchangedSince`]. Off by default: such partnerships are
+    /// left out and counted in [`CleanupPlan::unknown_activity`].
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub include_unknown_activity: bool,
     /// Only these `DeviceType`s (case-insensitive; empty: any).
     pub device_types: Vec<String>,
     /// Only these `DeviceModel`s (case-insensitive; empty: any).
@@ -33,6 +42,7 @@ impl StaleCriteria {
         StaleCriteria {
             older_than_seconds: age.as_secs(),
             include_never_synced: false,
+            include_unknown_activity: false,
             device_types: Vec::new(),
             device_models: Vec::new(),
             mailboxes: Vec::new(),
@@ -42,6 +52,13 @@ impl StaleCriteria {
     /// Also devices that never synced and were created longer ago than the age.
     pub fn include_never_synced(mut self, on: bool) -> Self {
         self.include_never_synced = on;
+        self
+    }
+
+    /// Also REST-based partnerships whose activity is unknown (blank sync times), judged by
+    /// when they were last changed (see the field).
+    pub fn include_unknown_activity(mut self, on: bool) -> Self {
+        self.include_unknown_activity = on;
         self
     }
 
@@ -81,21 +98,91 @@ impl StaleCriteria {
             && any(&self.mailboxes, device_mailbox(&record.device).as_deref())
     }
 
-    /// Why `record` qualifies, if it does.
-    fn qualifies(&self, record: &DeviceRecord, cutoff: DateTime<Utc>) -> Option<StaleReason> {
-        let stats = record.statistics.as_ref()?;
+    /// How `record` is judged as of `cutoff`.
+    fn judge(&self, record: &DeviceRecord, cutoff: DateTime<Utc>) -> Judgement {
+        let Some(stats) = record.statistics.as_ref() else {
+            return Judgement::NoStatistics;
+        };
         if !self.matches_filters(record) {
-            return None;
+            return Judgement::Fresh;
         }
+        let blank = stats.last_success_sync.is_none()
+            && stats.last_sync_attempt_time.is_none()
+            && stats.first_sync_time.is_none();
         match stats.last_success_sync {
-            Some(last) if last < cutoff => Some(StaleReason::NoSyncSince { cutoff }),
-            Some(_) => None,
-            None if self.include_never_synced => created(record)
-                .filter(|c| *c < cutoff)
-                .map(|_| StaleReason::NeverSyncedCreatedBefore { cutoff }),
-            None => None,
+            Some(last) if last < cutoff => Judgement::Stale(StaleReason::NoSyncSince { cutoff }),
+            Some(_) => Judgement::Fresh,
+            // Outlook / REST partnerships report no sync times at all: their activity is
+            // unknown, not "never synced".
+            None if blank && is_rest_based(record) => {
+                if !self.include_unknown_activity {
+                    return Judgement::UnknownActivity;
+                }
+                let changed = changed(record);
+                match changed {
+                    Some(c) if c < cutoff => {
+                        Judgement::Stale(StaleReason::UnknownActivityUnchangedSince {
+                            cutoff,
+                            changed: c,
+                        })
+                    }
+                    _ => Judgement::Fresh,
+                }
+            }
+            // An EAS partnership that synced for the first time but never successfully.
+            None if self.include_never_synced
+                && stats.first_sync_time.is_some()
+                && !is_rest_based(record) =>
+            {
+                match created(record) {
+                    Some(c) if c < cutoff => {
+                        Judgement::Stale(StaleReason::NeverSyncedCreatedBefore { cutoff })
+                    }
+                    _ => Judgement::Fresh,
+                }
+            }
+            None => Judgement::Fresh,
         }
     }
+}
+
+/// How one device is judged.
+enum Judgement {
+    /// A candidate, for this reason.
+    Stale(StaleReason),
+    /// Not a candidate.
+    Fresh,
+    /// No statistics row: its last sync is unknown.
+    NoStatistics,
+    /// A REST-based partnership with blank sync times, left out.
+    UnknownActivity,
+}
+
+/// Whether the partnership is REST-based (Outlook for iOS / Android): by the device's or its
+/// statistics' `ClientType`, else by its object name (`REST§…`, `Outlook§…`).
+fn is_rest_based(record: &DeviceRecord) -> bool {
+    let typed = record.device.client_type.as_ref().or(record
+        .statistics
+        .as_ref()
+        .and_then(|s| s.client_type.as_ref()));
+    match typed {
+        Some(t) => t.is_rest_based(),
+        None => record
+            .device
+            .identity
+            .as_deref()
+            .and_then(|i| crate::types::MobileDeviceIdentity::new(i).ok())
+            .and_then(|i| i.client_type())
+            .is_some_and(|t| t.is_rest_based()),
+    }
+}
+
+/// When the partnership last changed (else when it was created).
+fn changed(record: &DeviceRecord) -> Option<DateTime<Utc>> {
+    let d = &record.device;
+    d.when_changed_utc
+        .or(d.when_changed)
+        .or_else(|| created(record))
 }
 
 fn created(record: &DeviceRecord) -> Option<DateTime<Utc>> {
@@ -113,10 +200,19 @@ pub enum StaleReason {
         /// The cutoff.
         cutoff: DateTime<Utc>,
     },
-    /// It never synced and was created before `cutoff`.
+    /// An EAS partnership that never synced successfully and was created before `cutoff`.
     NeverSyncedCreatedBefore {
         /// The cutoff.
         cutoff: DateTime<Utc>,
+    },
+    /// A REST-based (Outlook) partnership whose activity is unknown (blank sync times),
+    /// planned because it has not changed since before `cutoff` (only with
+    /// [`StaleCriteria::include_unknown_activity`]).
+    UnknownActivityUnchangedSince {
+        /// The cutoff.
+        cutoff: DateTime<Utc>,
+        /// When it last changed (or was created).
+        changed: DateTime<Utc>,
     },
 }
 
@@ -129,6 +225,12 @@ impl std::fmt::Display for StaleReason {
             StaleReason::NeverSyncedCreatedBefore { cutoff } => {
                 write!(f, "never synced, created before {}", cutoff.to_rfc3339())
             }
+            StaleReason::UnknownActivityUnchangedSince { cutoff, changed } => write!(
+                f,
+                "activity unknown (Outlook, no sync times); unchanged since {}, before {}",
+                changed.to_rfc3339(),
+                cutoff.to_rfc3339()
+            ),
         }
     }
 }
@@ -179,6 +281,10 @@ pub struct CleanupPlan {
     pub without_statistics: usize,
     /// Mailboxes whose statistics could not be read, with the error text.
     pub failed_mailboxes: Vec<(String, String)>,
+    /// REST-based (Outlook) partnerships left out because their activity is unknown (blank
+    /// sync times; see [`StaleCriteria::include_unknown_activity`]).
+    #[serde(default)]
+    pub unknown_activity: usize,
 }
 
 impl CleanupPlan {
@@ -198,15 +304,24 @@ impl CleanupPlan {
             devices_seen: 0,
             without_statistics: 0,
             failed_mailboxes: Vec::new(),
+            unknown_activity: 0,
             criteria,
         };
         for record in records {
             plan.devices_seen += 1;
-            if record.statistics.is_none() {
-                plan.without_statistics += 1;
-                continue;
-            }
-            if let Some(reason) = plan.criteria.qualifies(&record, cutoff) {
+            let reason = match plan.criteria.judge(&record, cutoff) {
+                Judgement::NoStatistics => {
+                    plan.without_statistics += 1;
+                    continue;
+                }
+                Judgement::UnknownActivity => {
+                    plan.unknown_activity += 1;
+                    continue;
+                }
+                Judgement::Fresh => None,
+                Judgement::Stale(reason) => Some(reason),
+            };
+            if let Some(reason) = reason {
                 let d = &record.device;
                 plan.candidates.push(StaleCandidate {
                     identity: d.identity.clone().unwrap_or_default(),
@@ -236,6 +351,11 @@ impl CleanupPlan {
             devices_seen: usize,
             without_statistics: usize,
             failed_mailboxes: &'a [(String, String)],
+            #[serde(skip_serializing_if = "is_zero")]
+            unknown_activity: usize,
+        }
+        fn is_zero(n: &usize) -> bool {
+            *n == 0
         }
         let bytes = serde_json::to_vec(&Content {
             created_at: &self.created_at,
@@ -245,6 +365,7 @@ impl CleanupPlan {
             devices_seen: self.devices_seen,
             without_statistics: self.without_statistics,
             failed_mailboxes: &self.failed_mailboxes,
+            unknown_activity: self.unknown_activity,
         })
         .unwrap_or_default();
         Sha1::digest(&bytes)
