@@ -454,6 +454,13 @@ macro_rules! cmdlet_table {
             SET_CAS_MAILBOX = "Set-CASMailbox" / "Set-CASMailbox",
                 Write, NO_OUTPUT, false, false, DEVICE_WRITE, Recipient, NONE, &[]
                 => SetCasMailbox set_cas_mailbox;
+            // Reports. Rows (one per device type) have no key.
+            GET_MOBILE_DEVICE_DASHBOARD_SUMMARY_REPORT =
+                "Get-MobileDeviceDashboardSummaryReport" / "Get-MobileDeviceDashboardSummaryReport",
+                Read, OutputShape::Listing { key: None }, false, false, DEVICE_READ, Recipient,
+                NONE, &[]
+                => GetMobileDeviceDashboardSummaryReport get_mobile_device_dashboard_summary_report
+                    / get_mobile_device_dashboard_summary_report_stream;
         }
     };
 }

@@ -617,3 +617,56 @@ async fn invoke_page_drives_stream_and_collect() {
     }
     assert_eq!((n, s.report().pages), (2, 2));
 }
+
+#[tokio::test]
+async fn mobile_device_dashboard_summary_report() {
+    use chrono::{TimeZone, Utc};
+    let c = Recorder::default();
+    c.get_mobile_device_dashboard_summary_report(GetMobileDeviceDashboardSummaryReport::new())
+        .await
+        .unwrap();
+    check(
+        &c.last(),
+        "Get-MobileDeviceDashboardSummaryReport",
+        CmdletKind::Read,
+        json!({}),
+    );
+    let start = Utc.with_ymd_and_hms(2024, 5, 1, 0, 0, 0).unwrap();
+    let end = Utc.with_ymd_and_hms(2024, 5, 31, 12, 30, 0).unwrap();
+    let request = GetMobileDeviceDashboardSummaryReport::new()
+        .device_type(" iPhone ")
+        .start_date(start)
+        .end_date(end)
+        .select(["DeviceType", "TotalDevices"]);
+    assert_eq!(request.get_device_type(), Some(" iPhone "));
+    assert_eq!(
+        (request.get_start_date(), request.get_end_date()),
+        (Some(start), Some(end))
+    );
+    assert_eq!(request.get_select(), ["DeviceType", "TotalDevices"]);
+    c.get_mobile_device_dashboard_summary_report(request)
+        .await
+        .unwrap();
+    check(
+        &c.last(),
+        "Get-MobileDeviceDashboardSummaryReport",
+        CmdletKind::Read,
+        json!({"DeviceType": "iPhone", "StartDate": "2024-05-01T00:00:00", "EndDate": "2024-05-31T12:30:00"}),
+    );
+    // refused before sending: a window that ends before it starts, an empty device type
+    let backwards = GetMobileDeviceDashboardSummaryReport::new()
+        .start_date(end)
+        .end_date(start);
+    let e = c
+        .get_mobile_device_dashboard_summary_report(backwards)
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("EndDate"), "{e}");
+    let empty = GetMobileDeviceDashboardSummaryReport::new().device_type("  ");
+    assert!(
+        c.get_mobile_device_dashboard_summary_report(empty)
+            .await
+            .is_err()
+    );
+    assert_eq!(c.seen.lock().unwrap().len(), 2);
+}

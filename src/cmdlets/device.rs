@@ -1,7 +1,10 @@
-//! Mobile devices: Get-MobileDevice, Get-MobileDeviceStatistics, Clear-, Remove-MobileDevice.
+//! Mobile devices: Get-MobileDevice, Get-MobileDeviceStatistics, Clear-, Remove-MobileDevice,
+//! and the tenant-wide Get-MobileDeviceDashboardSummaryReport.
 
 use super::*;
-use crate::models::{MobileDevice, MobileDeviceStatistics};
+use chrono::{DateTime, Utc};
+
+use crate::models::{MobileDevice, MobileDeviceDashboardSummary, MobileDeviceStatistics};
 use crate::protocol::RoutingHint;
 use crate::typed::NoOutput;
 
@@ -282,5 +285,61 @@ impl RemoveMobileDevice {
     /// Remove the partnership `identity`.
     pub fn new(identity: MobileDeviceIdentity) -> Self {
         Self::blank(identity)
+    }
+}
+
+request! {
+    /// `Get-MobileDeviceDashboardSummaryReport`: a tenant-wide summary of the mobile devices,
+    /// one row per device type (how many partnerships, how many allowed, blocked or in
+    /// quarantine, how many synced within the reporting window).
+    ///
+    /// ```
+    /// use exchange_activesync::cmdlets::GetMobileDeviceDashboardSummaryReport;
+    /// use exchange_activesync::testing::{FakeExchangeClient, TenantBuilder};
+    /// use exchange_activesync::ExchangeClientExt;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let client = FakeExchangeClient::new(TenantBuilder::new().seed(3).mailboxes(5).devices(12).build());
+    /// let report = client
+    ///     .get_mobile_device_dashboard_summary_report(GetMobileDeviceDashboardSummaryReport::new())
+    ///     .await?;
+    /// let total: i32 = report.items.iter().filter_map(|row| row.total_devices).sum();
+    /// assert_eq!(total, 12);
+    /// # Ok(()) }
+    /// ```
+    #[derive(Default)]
+    pub struct GetMobileDeviceDashboardSummaryReport
+        for GET_MOBILE_DEVICE_DASHBOARD_SUMMARY_REPORT
+        -> ListingShape<MobileDeviceDashboardSummary>, impl Bespoke
+    {
+        /// `-DeviceType`: only devices of this type (e.g. `iPhone`, `Outlook`).
+        device_type / get_device_type: text = "DeviceType",
+        /// `-StartDate`: the start of the reporting window.
+        start_date / get_start_date: copy(DateTime<Utc>) = "StartDate",
+        /// `-EndDate`: the end of the reporting window (not before the start).
+        end_date / get_end_date: copy(DateTime<Utc>) = "EndDate",
+        select / get_select: select = _,
+    }
+}
+
+impl GetMobileDeviceDashboardSummaryReport {
+    /// The summary of every device type over the service's default window.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+impl Bespoke for GetMobileDeviceDashboardSummaryReport {
+    fn check(&self) -> Result<()> {
+        if let (Some(start), Some(end)) = (self.start_date, self.end_date)
+            && start > end
+        {
+            return Err(invalid::<Self>(
+                "EndDate",
+                format!("{end} is before StartDate {start}"),
+            ));
+        }
+        Ok(())
     }
 }
