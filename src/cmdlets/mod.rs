@@ -1,6 +1,10 @@
 //! Typed requests for the cmdlets of the [`crate::catalog`] (one type per connector
 //! cmdlet), each implementing [`Cmdlet`].
 //!
+//! Each request type is one declaration (`request!`, a line per parameter giving its field,
+//! setter, getter and wire encoding; see `CONTRIBUTING.md`), and its catalog entry is a row of
+//! the [`crate::catalog`] table.
+//!
 //! Required parameters go into the constructor, optional ones are chainable setters. Only
 //! parameters the Exchange Online module declares for the cmdlet are offered (on-premises-only
 //! and internal parameters are not). Values are checked in [`Cmdlet::invocation`] (and in
