@@ -143,9 +143,13 @@ impl<C: ExchangeClient + ?Sized> PageSource for C {
     }
 }
 
-/// The named convenience methods: one line per cmdlet (`cmdlet method [/ stream]: Request`).
+/// The named convenience methods, one per typed row of the catalog's table
+/// (`=> Request method [/ stream_method]`; see `catalog::cmdlet_table!`).
 macro_rules! named_methods {
-    ($( $cmdlet:literal $method:ident $( / $stream:ident )? : $req:ident; )*) => {$(
+    ($(
+        $const:ident = $cmdlet:literal / $export:literal, $($field:expr),*
+        $( => $req:ident $method:ident $( / $stream:ident )? )?;
+    )*) => {$($(
         #[doc = concat!("`", $cmdlet, "`: [`call`](Self::call) with a [`", stringify!($req),
             "`](crate::cmdlets::", stringify!($req), ").")]
         fn $method(
@@ -164,7 +168,7 @@ macro_rules! named_methods {
                 self.stream(request)
             }
         )?
-    )*};
+    )?)*};
 }
 
 /// The typed API, on every [`ExchangeClient`] (including `dyn ExchangeClient` and `Arc`s).
@@ -317,38 +321,7 @@ pub trait ExchangeClientExt: ExchangeClient {
         })
     }
 
-    named_methods! {
-        "Get-MobileDevice" get_mobile_device / get_mobile_device_stream: GetMobileDevice;
-        "Get-MobileDeviceStatistics" get_mobile_device_statistics
-            / get_mobile_device_statistics_stream: GetMobileDeviceStatistics;
-        "Get-MobileDeviceMailboxPolicy" get_mobile_device_mailbox_policy
-            / get_mobile_device_mailbox_policy_stream: GetMobileDeviceMailboxPolicy;
-        "Get-ActiveSyncDeviceAccessRule" get_active_sync_device_access_rule
-            / get_active_sync_device_access_rule_stream: GetActiveSyncDeviceAccessRule;
-        "Get-ActiveSyncDeviceClass" get_active_sync_device_class
-            / get_active_sync_device_class_stream: GetActiveSyncDeviceClass;
-        "Get-Recipient" get_recipient / get_recipient_stream: GetRecipient;
-        "Get-ActiveSyncOrganizationSettings" get_active_sync_organization_settings:
-            GetActiveSyncOrganizationSettings;
-        "New-MobileDeviceMailboxPolicy" new_mobile_device_mailbox_policy:
-            NewMobileDeviceMailboxPolicy;
-        "New-ActiveSyncDeviceAccessRule" new_active_sync_device_access_rule:
-            NewActiveSyncDeviceAccessRule;
-        "Set-ActiveSyncOrganizationSettings" set_active_sync_organization_settings:
-            SetActiveSyncOrganizationSettings;
-        "Set-MobileDeviceMailboxPolicy" set_mobile_device_mailbox_policy:
-            SetMobileDeviceMailboxPolicy;
-        "Remove-MobileDeviceMailboxPolicy" remove_mobile_device_mailbox_policy:
-            RemoveMobileDeviceMailboxPolicy;
-        "Set-ActiveSyncDeviceAccessRule" set_active_sync_device_access_rule:
-            SetActiveSyncDeviceAccessRule;
-        "Remove-ActiveSyncDeviceAccessRule" remove_active_sync_device_access_rule:
-            RemoveActiveSyncDeviceAccessRule;
-        "Clear-MobileDevice" clear_mobile_device: ClearMobileDevice;
-        "Remove-MobileDevice" remove_mobile_device: RemoveMobileDevice;
-        "Get-CASMailbox" get_cas_mailbox / get_cas_mailbox_stream: GetCasMailbox;
-        "Set-CASMailbox" set_cas_mailbox: SetCasMailbox;
-    }
+    crate::catalog::cmdlet_table!(named_methods);
 }
 
 impl<T: ExchangeClient + ?Sized> ExchangeClientExt for T {}
@@ -650,33 +623,27 @@ mod tests {
 
     #[test]
     fn every_typed_request_agrees_with_its_catalog_entry() {
-        use crate::catalog::{ConnectorProfile, OutputShape};
+        use crate::catalog::{CmdletInfo, ConnectorProfile, OutputShape};
         use crate::cmdlets::*;
-        fn check<C: Cmdlet>(name: &str) -> &'static str {
-            assert_eq!(C::INFO.name, name);
-            assert!(C::Shape::matches(C::INFO.shape), "{name}");
+        fn check<C: Cmdlet>(info: &CmdletInfo) -> &'static str {
+            assert!(
+                std::ptr::eq(C::INFO, info) || C::INFO == info,
+                "{}",
+                info.name
+            );
+            assert!(C::Shape::matches(C::INFO.shape), "{}", info.name);
             C::INFO.name
         }
-        let typed = [
-            check::<GetMobileDevice>("Get-MobileDevice"),
-            check::<GetMobileDeviceStatistics>("Get-MobileDeviceStatistics"),
-            check::<ClearMobileDevice>("Clear-MobileDevice"),
-            check::<RemoveMobileDevice>("Remove-MobileDevice"),
-            check::<GetActiveSyncOrganizationSettings>("Get-ActiveSyncOrganizationSettings"),
-            check::<SetActiveSyncOrganizationSettings>("Set-ActiveSyncOrganizationSettings"),
-            check::<GetMobileDeviceMailboxPolicy>("Get-MobileDeviceMailboxPolicy"),
-            check::<NewMobileDeviceMailboxPolicy>("New-MobileDeviceMailboxPolicy"),
-            check::<SetMobileDeviceMailboxPolicy>("Set-MobileDeviceMailboxPolicy"),
-            check::<RemoveMobileDeviceMailboxPolicy>("Remove-MobileDeviceMailboxPolicy"),
-            check::<GetRecipient>("Get-Recipient"),
-            check::<GetActiveSyncDeviceAccessRule>("Get-ActiveSyncDeviceAccessRule"),
-            check::<NewActiveSyncDeviceAccessRule>("New-ActiveSyncDeviceAccessRule"),
-            check::<SetActiveSyncDeviceAccessRule>("Set-ActiveSyncDeviceAccessRule"),
-            check::<RemoveActiveSyncDeviceAccessRule>("Remove-ActiveSyncDeviceAccessRule"),
-            check::<GetActiveSyncDeviceClass>("Get-ActiveSyncDeviceClass"),
-            check::<GetCasMailbox>("Get-CASMailbox"),
-            check::<SetCasMailbox>("Set-CASMailbox"),
-        ];
+        /// One `check` per typed row of the table.
+        macro_rules! typed_rows {
+            ($(
+                $const:ident = $cmdlet:literal / $export:literal, $($field:expr),*
+                $( => $req:ident $method:ident $( / $stream:ident )? )?;
+            )*) => {
+                [$($( check::<$req>(&crate::catalog::$const), )?)*]
+            };
+        }
+        let typed = crate::catalog::cmdlet_table!(typed_rows);
         // every connector cmdlet of the catalog is typed, and so is every catalog entry
         // outside the permission check's own RBAC reads
         let mut typed: Vec<&str> = typed.to_vec();

@@ -519,3 +519,68 @@ async fn rbac_reads() {
         .collect();
     assert_eq!(roles, ["Mail Recipients", "User Options"]);
 }
+
+/// The dashboard summary is computed from the tenant: one row per device type, its counts
+/// adding up to the tenant's devices by access state; `-DeviceType` keeps one type, and a
+/// read-only caller may run it.
+#[tokio::test]
+async fn dashboard_summary_counts_the_tenant_s_devices() {
+    use exchange_activesync::cmdlets::GetMobileDeviceDashboardSummaryReport;
+    let f = fake(60);
+    let (types, blocked, quarantined) = {
+        let t = f.tenant();
+        let mut types: Vec<String> = t.devices().map(|d| d.device_type.clone()).collect();
+        types.sort();
+        types.dedup();
+        let count = |s: &str| t.devices().filter(|d| d.access_state == s).count() as i32;
+        (types, count("Blocked"), count("Quarantined"))
+    };
+    let report = f
+        .get_mobile_device_dashboard_summary_report(GetMobileDeviceDashboardSummaryReport::new())
+        .await
+        .unwrap();
+    let rows = &report.items;
+    let row_types: Vec<String> = rows
+        .iter()
+        .map(|r| r.device_type.clone().unwrap())
+        .collect();
+    assert_eq!(row_types, types);
+    let sum = |f: fn(&exchange_activesync::models::MobileDeviceDashboardSummary) -> Option<i32>| {
+        rows.iter().map(|r| f(r).unwrap()).sum::<i32>()
+    };
+    assert_eq!(sum(|r| r.total_devices), 60);
+    assert_eq!(sum(|r| r.blocked_devices), blocked);
+    assert_eq!(sum(|r| r.quarantined_devices), quarantined);
+    assert!(sum(|r| r.allowed_devices) + blocked + quarantined <= 60);
+    assert!(rows.iter().all(|r| r.active_devices <= r.total_devices));
+    assert!(rows.iter().all(|r| r.start_date < r.end_date));
+
+    let one = f
+        .get_mobile_device_dashboard_summary_report(
+            GetMobileDeviceDashboardSummaryReport::new().device_type(types[0].to_uppercase()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(one.items.len(), 1);
+    assert_eq!(one.items[0].device_type.as_deref(), Some(types[0].as_str()));
+
+    let read_only = FakeExchangeClient::new(
+        TenantBuilder::new()
+            .seed(7)
+            .mailboxes(5)
+            .devices(6)
+            .rbac_profile(RbacProfile::ReadOnly)
+            .build(),
+    );
+    let r = read_only
+        .get_mobile_device_dashboard_summary_report(GetMobileDeviceDashboardSummaryReport::new())
+        .await
+        .unwrap();
+    assert_eq!(
+        r.items
+            .iter()
+            .map(|r| r.total_devices.unwrap())
+            .sum::<i32>(),
+        6
+    );
+}

@@ -388,3 +388,38 @@ fn blocking_simulator_serves_sync_code() {
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert!(answer.contains("Mobile Mailbox Settings"));
 }
+
+/// The dashboard summary over the wire: one row per device type, counts adding up to the
+/// tenant's devices; paged like any listing; an undeclared parameter is a 400.
+#[tokio::test]
+async fn dashboard_summary_over_http() {
+    let s = sim(30, RbacProfile::Full).await;
+    let cmdlet = "Get-MobileDeviceDashboardSummaryReport";
+    let r = post(
+        &s,
+        &s.invoke_url(),
+        &body(cmdlet, json!({"StartDate": "2020-01-01T00:00:00"})),
+        Some(1),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["value"].as_array().unwrap().len(), 1);
+    assert!(v["@odata.nextLink"].is_string(), "{v}");
+    let r = post(&s, &s.invoke_url(), &body(cmdlet, json!({})), None).await;
+    let v: Value = r.json().await.unwrap();
+    let rows = v["value"].as_array().unwrap();
+    let total: i64 = rows
+        .iter()
+        .map(|r| r["TotalDevices"].as_i64().unwrap())
+        .sum();
+    assert_eq!(total, 30);
+    let r = post(
+        &s,
+        &s.invoke_url(),
+        &body(cmdlet, json!({"ResultSize": "Unlimited"})),
+        None,
+    )
+    .await;
+    assert_eq!(r.status(), 400);
+}

@@ -1,53 +1,12 @@
-//! Mobile devices: Get-MobileDevice, Get-MobileDeviceStatistics, Clear-, Remove-MobileDevice.
+//! Mobile devices: Get-MobileDevice, Get-MobileDeviceStatistics, Clear-, Remove-MobileDevice,
+//! and the tenant-wide Get-MobileDeviceDashboardSummaryReport.
 
-use super::rule::check_sort_by;
 use super::*;
-use crate::models::{MobileDevice, MobileDeviceStatistics};
+use chrono::{DateTime, Utc};
+
+use crate::models::{MobileDevice, MobileDeviceDashboardSummary, MobileDeviceStatistics};
 use crate::protocol::RoutingHint;
 use crate::typed::NoOutput;
-
-/// Client-kind switches shared by Get-MobileDevice and Get-MobileDeviceStatistics.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-struct ClientSwitches {
-    active_sync: bool,
-    owa_for_devices: bool,
-    rest_api: bool,
-    universal_outlook: bool,
-}
-
-impl ClientSwitches {
-    fn encode(&self, p: &mut Parameters) {
-        put_switch(p, "ActiveSync", self.active_sync);
-        put_switch(p, "OWAforDevices", self.owa_for_devices);
-        put_switch(p, "RestApi", self.rest_api);
-        put_switch(p, "UniversalOutlook", self.universal_outlook);
-    }
-}
-
-macro_rules! client_switch_setters {
-    () => {
-        /// `-ActiveSync`: only Exchange ActiveSync partnerships.
-        pub fn active_sync(mut self) -> Self {
-            self.switches.active_sync = true;
-            self
-        }
-        /// `-OWAforDevices`: only OWA for Devices partnerships.
-        pub fn owa_for_devices(mut self) -> Self {
-            self.switches.owa_for_devices = true;
-            self
-        }
-        /// `-RestApi`: only REST API (Outlook mobile) partnerships.
-        pub fn rest_api(mut self) -> Self {
-            self.switches.rest_api = true;
-            self
-        }
-        /// `-UniversalOutlook`: only Windows Mail/Calendar partnerships.
-        pub fn universal_outlook(mut self) -> Self {
-            self.switches.universal_outlook = true;
-            self
-        }
-    };
-}
 
 /// The routing hint for a `-Mailbox` parameter: set when the mailbox is an SMTP address or a
 /// GUID (docs/protocol.md §2.4). The tenant part (used for GUID mailboxes, `MBX:<guid>@<tenant>`)
@@ -63,52 +22,67 @@ fn mailbox_routing(inv: Invocation, mailbox: Option<&MailboxIdentity>) -> Invoca
     }
 }
 
-/// `Get-MobileDevice`: device partnerships of the organization, of one mailbox, or one device.
-///
-/// Sends `ResultSize: "Unlimited"` unless [`result_size`](Self::result_size) is set (the
-/// service otherwise stops at 1000).
-///
-/// ```
-/// use exchange_activesync::cmdlets::GetMobileDevice;
-/// use exchange_activesync::models::DeviceAccessState;
-/// use exchange_activesync::testing::{FakeExchangeClient, TenantBuilder};
-/// use exchange_activesync::types::{Filter, MailboxIdentity};
-/// use exchange_activesync::ExchangeClientExt;
-///
-/// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// let client = FakeExchangeClient::new(TenantBuilder::new().seed(9).mailboxes(4).devices(16).build());
-/// let all = client.get_mobile_device(GetMobileDevice::new()).await?;
-/// assert_eq!(all.items.len(), 16);
-///
-/// // One mailbox's devices, only two properties of each.
-/// let owner = all.items[0].user_display_name.clone();
-/// let mailbox = MailboxIdentity::new(all.items[0].identity.as_deref().unwrap().split('\\').next().unwrap())?;
-/// let request = GetMobileDevice::for_mailbox(mailbox.clone()).select(["Identity", "DeviceAccessState"]);
-/// assert_eq!(request.get_mailbox(), Some(&mailbox));
-/// let mine = client.get_mobile_device(request).await?;
-/// assert!(!mine.items.is_empty() && mine.items.len() < 16);
-/// assert!(mine.items.iter().all(|d| d.device_model.is_none()), "not selected");
-/// # let _ = owner;
-///
-/// // A server-side filter.
-/// let blocked = client
-///     .get_mobile_device(GetMobileDevice::new().filter(Filter::eq("DeviceAccessState", "Blocked")))
-///     .await?;
-/// assert!(blocked.items.iter().all(|d| d.device_access_state == Some(DeviceAccessState::Blocked)));
-/// # Ok(()) }
-/// ```
-#[derive(Clone, Debug, Default, PartialEq)]
-#[non_exhaustive]
-pub struct GetMobileDevice {
-    identity: Option<MobileDeviceIdentity>,
-    mailbox: Option<MailboxIdentity>,
-    switches: ClientSwitches,
-    filter: Option<Filter>,
-    organizational_unit: Option<String>,
-    result_size: Option<u32>,
-    sort_by: Option<String>,
-    select: Vec<String>,
+request! {
+    /// `Get-MobileDevice`: device partnerships of the organization, of one mailbox, or one device.
+    ///
+    /// Sends `ResultSize: "Unlimited"` unless [`result_size`](Self::result_size) is set (the
+    /// service otherwise stops at 1000).
+    ///
+    /// ```
+    /// use exchange_activesync::cmdlets::GetMobileDevice;
+    /// use exchange_activesync::models::DeviceAccessState;
+    /// use exchange_activesync::testing::{FakeExchangeClient, TenantBuilder};
+    /// use exchange_activesync::types::{Filter, MailboxIdentity};
+    /// use exchange_activesync::ExchangeClientExt;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let client = FakeExchangeClient::new(TenantBuilder::new().seed(9).mailboxes(4).devices(16).build());
+    /// let all = client.get_mobile_device(GetMobileDevice::new()).await?;
+    /// assert_eq!(all.items.len(), 16);
+    ///
+    /// // One mailbox's devices, only two properties of each.
+    /// let owner = all.items[0].user_display_name.clone();
+    /// let mailbox = MailboxIdentity::new(all.items[0].identity.as_deref().unwrap().split('\\').next().unwrap())?;
+    /// let request = GetMobileDevice::for_mailbox(mailbox.clone()).select(["Identity", "DeviceAccessState"]);
+    /// assert_eq!(request.get_mailbox(), Some(&mailbox));
+    /// let mine = client.get_mobile_device(request).await?;
+    /// assert!(!mine.items.is_empty() && mine.items.len() < 16);
+    /// assert!(mine.items.iter().all(|d| d.device_model.is_none()), "not selected");
+    /// # let _ = owner;
+    ///
+    /// // A server-side filter.
+    /// let blocked = client
+    ///     .get_mobile_device(GetMobileDevice::new().filter(Filter::eq("DeviceAccessState", "Blocked")))
+    ///     .await?;
+    /// assert!(blocked.items.iter().all(|d| d.device_access_state == Some(DeviceAccessState::Blocked)));
+    /// # Ok(()) }
+    /// ```
+#[derive(Default)]
+    pub struct GetMobileDevice for GET_MOBILE_DEVICE -> ListingShape<MobileDevice>, impl Bespoke {
+        /// `-Identity` (cannot be combined with `-Mailbox`).
+        identity / get_identity: opt(MobileDeviceIdentity) = "Identity",
+        /// `-Mailbox` (cannot be combined with `-Identity`). An SMTP or GUID mailbox also
+        /// routes the request to that mailbox.
+        mailbox / get_mailbox: opt(MailboxIdentity) = "Mailbox",
+        /// `-ActiveSync`: only Exchange ActiveSync partnerships.
+        active_sync / get_active_sync: switch = "ActiveSync",
+        /// `-OWAforDevices`: only OWA for Devices partnerships.
+        owa_for_devices / get_owa_for_devices: switch = "OWAforDevices",
+        /// `-RestApi`: only REST API (Outlook mobile) partnerships.
+        rest_api / get_rest_api: switch = "RestApi",
+        /// `-UniversalOutlook`: only Windows Mail/Calendar partnerships.
+        universal_outlook / get_universal_outlook: switch = "UniversalOutlook",
+        /// `-Filter` (OPATH; see docs/cmdlets.md §12 for the filterable properties).
+        filter / get_filter: opt(Filter) = "Filter",
+        /// `-OrganizationalUnit`.
+        organizational_unit / get_organizational_unit: text = "OrganizationalUnit",
+        /// `-ResultSize` (at least 1); without it `Unlimited` is sent.
+        result_size / get_result_size: result_size = "ResultSize",
+        /// `-SortBy` (one property, ascending).
+        sort_by / get_sort_by: sort_by = "SortBy",
+        select / get_select: select = _,
+    }
 }
 
 impl GetMobileDevice {
@@ -126,152 +100,47 @@ impl GetMobileDevice {
     pub fn for_device(identity: MobileDeviceIdentity) -> Self {
         Self::default().identity(identity)
     }
-
-    /// `-Identity` (cannot be combined with `-Mailbox`).
-    pub fn identity(mut self, identity: MobileDeviceIdentity) -> Self {
-        self.identity = Some(identity);
-        self
-    }
-
-    /// `-Mailbox` (cannot be combined with `-Identity`). An SMTP or GUID mailbox also routes
-    /// the request to that mailbox.
-    pub fn mailbox(mut self, mailbox: MailboxIdentity) -> Self {
-        self.mailbox = Some(mailbox);
-        self
-    }
-
-    client_switch_setters!();
-
-    /// `-Filter` (OPATH; see docs/cmdlets.md §12 for the filterable properties).
-    pub fn filter(mut self, filter: Filter) -> Self {
-        self.filter = Some(filter);
-        self
-    }
-
-    /// `-OrganizationalUnit`.
-    pub fn organizational_unit(mut self, ou: impl Into<String>) -> Self {
-        self.organizational_unit = Some(ou.into());
-        self
-    }
-
-    /// `-ResultSize` (at least 1); without it `Unlimited` is sent.
-    pub fn result_size(mut self, n: u32) -> Self {
-        self.result_size = Some(n);
-        self
-    }
-
-    /// `-SortBy` (one property, ascending).
-    pub fn sort_by(mut self, property: impl Into<String>) -> Self {
-        self.sort_by = Some(property.into());
-        self
-    }
-
-    select_setter!();
 }
 
-/// Read access to the parameters (`get_<setter>()`; see the [module](crate::cmdlets) documentation).
-impl GetMobileDevice {
-    /// What [`identity`](Self::identity) set (read access, e.g. for a mock).
-    pub fn get_identity(&self) -> Option<&MobileDeviceIdentity> {
-        self.identity.as_ref()
-    }
-
-    /// What [`mailbox`](Self::mailbox) set (read access, e.g. for a mock).
-    pub fn get_mailbox(&self) -> Option<&MailboxIdentity> {
-        self.mailbox.as_ref()
-    }
-
-    /// What [`active_sync`](Self::active_sync) set (read access, e.g. for a mock).
-    pub fn get_active_sync(&self) -> bool {
-        self.switches.active_sync
-    }
-
-    /// What [`owa_for_devices`](Self::owa_for_devices) set (read access, e.g. for a mock).
-    pub fn get_owa_for_devices(&self) -> bool {
-        self.switches.owa_for_devices
-    }
-
-    /// What [`rest_api`](Self::rest_api) set (read access, e.g. for a mock).
-    pub fn get_rest_api(&self) -> bool {
-        self.switches.rest_api
-    }
-
-    /// What [`universal_outlook`](Self::universal_outlook) set (read access, e.g. for a mock).
-    pub fn get_universal_outlook(&self) -> bool {
-        self.switches.universal_outlook
-    }
-
-    /// What [`filter`](Self::filter) set (read access, e.g. for a mock).
-    pub fn get_filter(&self) -> Option<&Filter> {
-        self.filter.as_ref()
-    }
-
-    /// What [`organizational_unit`](Self::organizational_unit) set (read access, e.g. for a mock).
-    pub fn get_organizational_unit(&self) -> Option<&str> {
-        self.organizational_unit.as_deref()
-    }
-
-    /// What [`result_size`](Self::result_size) set (read access, e.g. for a mock).
-    pub fn get_result_size(&self) -> Option<u32> {
-        self.result_size
-    }
-
-    /// What [`sort_by`](Self::sort_by) set (read access, e.g. for a mock).
-    pub fn get_sort_by(&self) -> Option<&str> {
-        self.sort_by.as_deref()
-    }
-
-    /// What [`select`](Self::select) set (read access, e.g. for a mock).
-    pub fn get_select(&self) -> &[String] {
-        &self.select
-    }
-}
-
-impl Cmdlet for GetMobileDevice {
-    type Output = MobileDevice;
-    type Shape = crate::typed::ListingShape;
-    const INFO: &'static CmdletInfo = catalog::entry(catalog::idx::GET_DEVICE);
-    fn invocation(&self) -> Result<Invocation> {
+impl Bespoke for GetMobileDevice {
+    fn check(&self) -> Result<()> {
         if self.identity.is_some() && self.mailbox.is_some() {
             return Err(invalid::<Self>(
                 "Identity",
                 "cannot be combined with -Mailbox (they belong to different parameter sets); set one of them",
             ));
         }
-        let mut p = Parameters::new();
-        put(&mut p, "Identity", &self.identity);
-        put(&mut p, "Mailbox", &self.mailbox);
-        self.switches.encode(&mut p);
-        put(&mut p, "Filter", &self.filter);
-        if let Some(ou) = &self.organizational_unit {
-            check_non_empty::<Self>("OrganizationalUnit", ou)?;
-            p.string("OrganizationalUnit", ou.trim());
-        }
-        result_size_param::<Self>(&mut p, self.result_size)?;
-        if let Some(s) = &self.sort_by {
-            check_sort_by::<Self>(s)?;
-            p.string("SortBy", s.trim());
-        }
-        let inv = Invocation::with_kind(Self::INFO.name, Self::INFO.kind, p);
-        Ok(with_select(
-            mailbox_routing(inv, self.mailbox.as_ref()),
-            &self.select,
-        ))
+        Ok(())
+    }
+    fn finish(&self, inv: Invocation) -> Invocation {
+        mailbox_routing(inv, self.mailbox.as_ref())
     }
 }
 
-/// `Get-MobileDeviceStatistics`: sync and wipe statistics of one device, or of every
-/// partnership of one mailbox. Exactly one of `Identity` and `Mailbox` is required. (This
-/// cmdlet takes no `ResultSize`, `Filter` or `SortBy`.)
-#[derive(Clone, Debug, PartialEq)]
-#[non_exhaustive]
-pub struct GetMobileDeviceStatistics {
-    identity: Option<MobileDeviceIdentity>,
-    mailbox: Option<MailboxIdentity>,
-    switches: ClientSwitches,
-    mailbox_log_to: Vec<String>,
-    show_recovery_password: bool,
-    select: Vec<String>,
+request! {
+    /// `Get-MobileDeviceStatistics`: sync and wipe statistics of one device, or of every
+    /// partnership of one mailbox. Exactly one of `Identity` and `Mailbox` is required. (This
+    /// cmdlet takes no `ResultSize`, `Filter` or `SortBy`.)
+    pub struct GetMobileDeviceStatistics for GET_MOBILE_DEVICE_STATISTICS
+        -> ListingShape<MobileDeviceStatistics>, sends ["GetMailboxLog"], impl Bespoke
+    {
+        identity / get_identity: ctor_opt(MobileDeviceIdentity) = "Identity",
+        mailbox / get_mailbox: ctor_opt(MailboxIdentity) = "Mailbox",
+        /// `-ActiveSync`: only Exchange ActiveSync partnerships.
+        active_sync / get_active_sync: switch = "ActiveSync",
+        /// `-OWAforDevices`: only OWA for Devices partnerships.
+        owa_for_devices / get_owa_for_devices: switch = "OWAforDevices",
+        /// `-RestApi`: only REST API (Outlook mobile) partnerships.
+        rest_api / get_rest_api: switch = "RestApi",
+        /// `-UniversalOutlook`: only Windows Mail/Calendar partnerships.
+        universal_outlook / get_universal_outlook: switch = "UniversalOutlook",
+        /// `-GetMailboxLog` with `-NotificationEmailAddresses`: mail the device's mailbox log
+        /// to these addresses (at least one) and fill `MailboxLogReport`.
+        mailbox_log_to / get_mailbox_log_to: addresses = "NotificationEmailAddresses",
+        /// `-ShowRecoveryPassword`: return `RecoveryPassword` unmasked.
+        show_recovery_password / get_show_recovery_password: switch = "ShowRecoveryPassword",
+        select / get_select: select = _,
+    }
 }
 
 impl GetMobileDeviceStatistics {
@@ -293,10 +162,7 @@ impl GetMobileDeviceStatistics {
             _ => Ok(GetMobileDeviceStatistics {
                 identity,
                 mailbox,
-                switches: ClientSwitches::default(),
-                mailbox_log_to: Vec::new(),
-                show_recovery_password: false,
-                select: Vec::new(),
+                ..Self::blank()
             }),
         }
     }
@@ -305,11 +171,7 @@ impl GetMobileDeviceStatistics {
     pub fn for_device(identity: MobileDeviceIdentity) -> Self {
         GetMobileDeviceStatistics {
             identity: Some(identity),
-            mailbox: None,
-            switches: ClientSwitches::default(),
-            mailbox_log_to: Vec::new(),
-            show_recovery_password: false,
-            select: Vec::new(),
+            ..Self::blank()
         }
     }
 
@@ -317,119 +179,28 @@ impl GetMobileDeviceStatistics {
     /// request to that mailbox.
     pub fn for_mailbox(mailbox: MailboxIdentity) -> Self {
         GetMobileDeviceStatistics {
-            identity: None,
             mailbox: Some(mailbox),
-            switches: ClientSwitches::default(),
-            mailbox_log_to: Vec::new(),
-            show_recovery_password: false,
-            select: Vec::new(),
+            ..Self::blank()
         }
     }
-
-    client_switch_setters!();
-
-    /// `-GetMailboxLog` with `-NotificationEmailAddresses`: mail the device's mailbox log to
-    /// these addresses (at least one) and fill `MailboxLogReport`.
-    pub fn mailbox_log_to<I, S>(mut self, addresses: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        self.mailbox_log_to = addresses.into_iter().map(Into::into).collect();
-        self
-    }
-
-    /// `-ShowRecoveryPassword`: return `RecoveryPassword` unmasked.
-    pub fn show_recovery_password(mut self) -> Self {
-        self.show_recovery_password = true;
-        self
-    }
-
-    select_setter!();
 }
 
-/// Read access to the parameters (`get_<setter>()`; see the [module](crate::cmdlets) documentation).
-impl GetMobileDeviceStatistics {
-    /// The `identity` given to the constructor (read access, e.g. for a mock).
-    pub fn get_identity(&self) -> Option<&MobileDeviceIdentity> {
-        self.identity.as_ref()
-    }
-
-    /// The `mailbox` given to the constructor (read access, e.g. for a mock).
-    pub fn get_mailbox(&self) -> Option<&MailboxIdentity> {
-        self.mailbox.as_ref()
-    }
-
-    /// What [`active_sync`](Self::active_sync) set (read access, e.g. for a mock).
-    pub fn get_active_sync(&self) -> bool {
-        self.switches.active_sync
-    }
-
-    /// What [`owa_for_devices`](Self::owa_for_devices) set (read access, e.g. for a mock).
-    pub fn get_owa_for_devices(&self) -> bool {
-        self.switches.owa_for_devices
-    }
-
-    /// What [`rest_api`](Self::rest_api) set (read access, e.g. for a mock).
-    pub fn get_rest_api(&self) -> bool {
-        self.switches.rest_api
-    }
-
-    /// What [`universal_outlook`](Self::universal_outlook) set (read access, e.g. for a mock).
-    pub fn get_universal_outlook(&self) -> bool {
-        self.switches.universal_outlook
-    }
-
-    /// What [`mailbox_log_to`](Self::mailbox_log_to) set (read access, e.g. for a mock).
-    pub fn get_mailbox_log_to(&self) -> &[String] {
-        &self.mailbox_log_to
-    }
-
-    /// What [`show_recovery_password`](Self::show_recovery_password) set (read access, e.g. for a mock).
-    pub fn get_show_recovery_password(&self) -> bool {
-        self.show_recovery_password
-    }
-
-    /// What [`select`](Self::select) set (read access, e.g. for a mock).
-    pub fn get_select(&self) -> &[String] {
-        &self.select
-    }
-}
-
-impl Cmdlet for GetMobileDeviceStatistics {
-    type Output = MobileDeviceStatistics;
-    type Shape = crate::typed::ListingShape;
-    const INFO: &'static CmdletInfo = catalog::entry(catalog::idx::GET_STATISTICS);
-    fn invocation(&self) -> Result<Invocation> {
+impl Bespoke for GetMobileDeviceStatistics {
+    fn check(&self) -> Result<()> {
         if self.identity.is_some() == self.mailbox.is_some() {
             return Err(invalid::<Self>(
                 "Identity",
                 "give exactly one of Identity and Mailbox",
             ));
         }
-        if self.mailbox_log_to.iter().any(|a| a.trim().is_empty()) {
-            return Err(invalid::<Self>(
-                "NotificationEmailAddresses",
-                "addresses must not be empty",
-            ));
-        }
-        let mut p = Parameters::new();
-        put(&mut p, "Identity", &self.identity);
-        put(&mut p, "Mailbox", &self.mailbox);
-        self.switches.encode(&mut p);
-        if !self.mailbox_log_to.is_empty() {
-            p.switch("GetMailboxLog", true);
-            p.strings(
-                "NotificationEmailAddresses",
-                self.mailbox_log_to.iter().map(|s| s.trim().to_string()),
-            );
-        }
-        put_switch(&mut p, "ShowRecoveryPassword", self.show_recovery_password);
-        let inv = Invocation::with_kind(Self::INFO.name, Self::INFO.kind, p);
-        Ok(with_select(
-            mailbox_routing(inv, self.mailbox.as_ref()),
-            &self.select,
-        ))
+        Ok(())
+    }
+    fn encode_more(&self, p: &mut Parameters) -> Result<()> {
+        put_switch(p, "GetMailboxLog", !self.mailbox_log_to.is_empty());
+        Ok(())
+    }
+    fn finish(&self, inv: Invocation) -> Invocation {
+        mailbox_routing(inv, self.mailbox.as_ref())
     }
 }
 
@@ -448,24 +219,27 @@ pub enum WipeIntent {
     Cancel,
 }
 
-/// `Clear-MobileDevice` (destructive; sent with `Confirm:false`): wipe a device, wipe only the
-/// account, or cancel a pending wipe. It cannot be built without a [`MobileDeviceIdentity`].
-#[derive(Clone, Debug, PartialEq)]
-#[non_exhaustive]
-pub struct ClearMobileDevice {
-    identity: MobileDeviceIdentity,
-    intent: WipeIntent,
-    notify: Vec<String>,
+request! {
+    /// `Clear-MobileDevice` (destructive; sent with `Confirm:false`): wipe a device, wipe only
+    /// the account, or cancel a pending wipe. It cannot be built without a
+    /// [`MobileDeviceIdentity`].
+    pub struct ClearMobileDevice for CLEAR_MOBILE_DEVICE -> NoOutputShape<NoOutput>,
+        sends ["AccountOnly", "Cancel"], impl Bespoke
+    {
+        @required {
+            identity / get_identity / identity: value(MobileDeviceIdentity) = "Identity",
+            intent / get_intent / intent: copy(WipeIntent) = _,
+        }
+        /// `-NotificationEmailAddresses`: who gets the wipe confirmation mail. The service
+        /// reports invalid addresses as warnings.
+        notify / get_notify: addresses = "NotificationEmailAddresses",
+    }
 }
 
 impl ClearMobileDevice {
     /// Do `intent` to the device `identity`.
     pub fn new(identity: MobileDeviceIdentity, intent: WipeIntent) -> Self {
-        ClearMobileDevice {
-            identity,
-            intent,
-            notify: Vec::new(),
-        }
+        Self::blank(identity, intent)
     }
 
     /// Full device wipe.
@@ -483,118 +257,89 @@ impl ClearMobileDevice {
         Self::new(identity, WipeIntent::Cancel)
     }
 
-    /// `-NotificationEmailAddresses`: who gets the wipe confirmation mail. The service reports
-    /// invalid addresses as warnings.
-    pub fn notify<I, S>(mut self, addresses: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        self.notify = addresses.into_iter().map(Into::into).collect();
-        self
-    }
-
-    /// The device.
-    pub fn identity(&self) -> &MobileDeviceIdentity {
-        &self.identity
-    }
-
-    /// The intent.
-    pub fn intent(&self) -> WipeIntent {
-        self.intent
-    }
-}
-
-/// Read access to the parameters (`get_<setter>()`; see the [module](crate::cmdlets) documentation).
-impl ClearMobileDevice {
-    /// What [`identity`](Self::identity) set (read access, e.g. for a mock).
-    pub fn get_identity(&self) -> &MobileDeviceIdentity {
-        &self.identity
-    }
-
-    /// What [`intent`](Self::intent) set (read access, e.g. for a mock).
-    pub fn get_intent(&self) -> WipeIntent {
-        self.intent
-    }
-
-    /// What [`notify`](Self::notify) set (read access, e.g. for a mock).
-    pub fn get_notify(&self) -> &[String] {
-        &self.notify
-    }
-
     /// Whether this wipes only the mailbox data (`-AccountOnly`).
     pub fn is_account_only(&self) -> bool {
         self.intent == WipeIntent::AccountOnly
     }
 }
 
-impl Cmdlet for ClearMobileDevice {
-    type Output = NoOutput;
-    type Shape = crate::typed::NoOutputShape;
-    const INFO: &'static CmdletInfo = catalog::entry(catalog::idx::CLEAR_DEVICE);
-    fn invocation(&self) -> Result<Invocation> {
-        if self.notify.iter().any(|a| a.trim().is_empty()) {
-            return Err(invalid::<Self>(
-                "NotificationEmailAddresses",
-                "addresses must not be empty",
-            ));
-        }
-        let mut p = Parameters::new();
-        p.string("Identity", self.identity.as_str());
-        match self.intent {
-            WipeIntent::FullWipe => {}
-            WipeIntent::AccountOnly => {
-                p.switch("AccountOnly", true);
-            }
-            WipeIntent::Cancel => {
-                p.switch("Cancel", true);
-            }
-        }
-        if !self.notify.is_empty() {
-            p.strings(
-                "NotificationEmailAddresses",
-                self.notify.iter().map(|s| s.trim().to_string()),
-            );
-        }
-        Ok(Invocation::with_kind(Self::INFO.name, Self::INFO.kind, p))
+impl Bespoke for ClearMobileDevice {
+    fn encode_more(&self, p: &mut Parameters) -> Result<()> {
+        put_switch(p, "AccountOnly", self.intent == WipeIntent::AccountOnly);
+        put_switch(p, "Cancel", self.intent == WipeIntent::Cancel);
+        Ok(())
     }
 }
 
-/// `Remove-MobileDevice` (destructive; sent with `Confirm:false`): deletes a partnership. An
-/// active device creates a new one on its next sync unless something blocks it.
-#[derive(Clone, Debug, PartialEq)]
-#[non_exhaustive]
-pub struct RemoveMobileDevice {
-    identity: MobileDeviceIdentity,
+request! {
+    /// `Remove-MobileDevice` (destructive; sent with `Confirm:false`): deletes a partnership.
+    /// An active device creates a new one on its next sync unless something blocks it.
+    pub struct RemoveMobileDevice for REMOVE_MOBILE_DEVICE -> NoOutputShape<NoOutput> {
+        @required {
+            identity / get_identity / identity: value(MobileDeviceIdentity) = "Identity",
+        }
+    }
 }
 
 impl RemoveMobileDevice {
     /// Remove the partnership `identity`.
     pub fn new(identity: MobileDeviceIdentity) -> Self {
-        RemoveMobileDevice { identity }
+        Self::blank(identity)
     }
 }
 
-/// Read access to the parameters (`get_<setter>()`; see the [module](crate::cmdlets) documentation).
-impl RemoveMobileDevice {
-    /// The `identity` given to the constructor (read access, e.g. for a mock).
-    pub fn get_identity(&self) -> &MobileDeviceIdentity {
-        &self.identity
-    }
-
-    /// The identity given to the constructor.
-    pub fn identity(&self) -> &MobileDeviceIdentity {
-        &self.identity
+request! {
+    /// `Get-MobileDeviceDashboardSummaryReport`: a tenant-wide summary of the mobile devices,
+    /// one row per device type (how many partnerships, how many allowed, blocked or in
+    /// quarantine, how many synced within the reporting window).
+    ///
+    /// ```
+    /// use exchange_activesync::cmdlets::GetMobileDeviceDashboardSummaryReport;
+    /// use exchange_activesync::testing::{FakeExchangeClient, TenantBuilder};
+    /// use exchange_activesync::ExchangeClientExt;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let client = FakeExchangeClient::new(TenantBuilder::new().seed(3).mailboxes(5).devices(12).build());
+    /// let report = client
+    ///     .get_mobile_device_dashboard_summary_report(GetMobileDeviceDashboardSummaryReport::new())
+    ///     .await?;
+    /// let total: i32 = report.items.iter().filter_map(|row| row.total_devices).sum();
+    /// assert_eq!(total, 12);
+    /// # Ok(()) }
+    /// ```
+    #[derive(Default)]
+    pub struct GetMobileDeviceDashboardSummaryReport
+        for GET_MOBILE_DEVICE_DASHBOARD_SUMMARY_REPORT
+        -> ListingShape<MobileDeviceDashboardSummary>, impl Bespoke
+    {
+        /// `-DeviceType`: only devices of this type (e.g. `iPhone`, `Outlook`).
+        device_type / get_device_type: text = "DeviceType",
+        /// `-StartDate`: the start of the reporting window.
+        start_date / get_start_date: copy(DateTime<Utc>) = "StartDate",
+        /// `-EndDate`: the end of the reporting window (not before the start).
+        end_date / get_end_date: copy(DateTime<Utc>) = "EndDate",
+        select / get_select: select = _,
     }
 }
 
-impl Cmdlet for RemoveMobileDevice {
-    type Output = NoOutput;
-    type Shape = crate::typed::NoOutputShape;
-    const INFO: &'static CmdletInfo = catalog::entry(catalog::idx::REMOVE_DEVICE);
-    fn invocation(&self) -> Result<Invocation> {
-        let mut p = Parameters::new();
-        p.string("Identity", self.identity.as_str());
-        Ok(Invocation::with_kind(Self::INFO.name, Self::INFO.kind, p))
+impl GetMobileDeviceDashboardSummaryReport {
+    /// The summary of every device type over the service's default window.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+impl Bespoke for GetMobileDeviceDashboardSummaryReport {
+    fn check(&self) -> Result<()> {
+        if let (Some(start), Some(end)) = (self.start_date, self.end_date)
+            && start > end
+        {
+            return Err(invalid::<Self>(
+                "EndDate",
+                format!("{end} is before StartDate {start}"),
+            ));
+        }
+        Ok(())
     }
 }

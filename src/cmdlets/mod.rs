@@ -1,6 +1,10 @@
 //! Typed requests for the cmdlets of the [`crate::catalog`] (one type per connector
 //! cmdlet), each implementing [`Cmdlet`].
 //!
+//! Each request type is one declaration (`request!`, a line per parameter giving its field,
+//! setter, getter and wire encoding; see `CONTRIBUTING.md`), and its catalog entry is a row of
+//! the [`crate::catalog`] table.
+//!
 //! Required parameters go into the constructor, optional ones are chainable setters. Only
 //! parameters the Exchange Online module declares for the cmdlet are offered (on-premises-only
 //! and internal parameters are not). Values are checked in [`Cmdlet::invocation`] (and in
@@ -29,6 +33,8 @@
 //! # Ok::<(), exchange_activesync::types::ValueError>(())
 //! ```
 
+#[macro_use]
+mod declare;
 mod cas;
 mod device;
 mod org;
@@ -48,21 +54,14 @@ use crate::types::{
     AccessRuleIdentity, ByteSize, ExchangeTimeSpan, Filter, MailboxIdentity, MobileDeviceIdentity,
     Patch, PolicyIdentity, RecipientIdentity, Unlimited,
 };
+pub(crate) use declare::Bespoke;
 
-pub use cas::{GetCasMailbox, SetCasMailbox};
-pub use device::{
-    ClearMobileDevice, GetMobileDevice, GetMobileDeviceStatistics, RemoveMobileDevice, WipeIntent,
-};
-pub use org::{GetActiveSyncOrganizationSettings, SetActiveSyncOrganizationSettings};
-pub use policy::{
-    GetMobileDeviceMailboxPolicy, MobileDeviceMailboxPolicySettings, NewMobileDeviceMailboxPolicy,
-    RemoveMobileDeviceMailboxPolicy, SetMobileDeviceMailboxPolicy,
-};
-pub use recipient::GetRecipient;
-pub use rule::{
-    GetActiveSyncDeviceAccessRule, GetActiveSyncDeviceClass, NewActiveSyncDeviceAccessRule,
-    RemoveActiveSyncDeviceAccessRule, SetActiveSyncDeviceAccessRule,
-};
+pub use cas::*;
+pub use device::*;
+pub use org::*;
+pub use policy::*;
+pub use recipient::*;
+pub use rule::*;
 
 impl ParamValue for Unlimited<u32> {
     /// `"Unlimited"` or the number.
@@ -200,21 +199,17 @@ pub(crate) fn check_non_empty<C: Cmdlet>(parameter: &str, v: &str) -> Result<()>
     Ok(())
 }
 
-/// Shared `$select` support of the Get-* requests.
-macro_rules! select_setter {
-    () => {
-        /// Ask the service for these properties only (`$select`).
-        pub fn select<I, S>(mut self, properties: I) -> Self
-        where
-            I: IntoIterator<Item = S>,
-            S: Into<String>,
-        {
-            self.select = properties.into_iter().map(Into::into).collect();
-            self
-        }
-    };
+/// `SortBy` takes one property name.
+pub(crate) fn check_sort_by<C: Cmdlet>(s: &str) -> Result<()> {
+    let t = s.trim();
+    if t.is_empty() || !t.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(invalid::<C>(
+            "SortBy",
+            "must be one property name (letters and digits)",
+        ));
+    }
+    Ok(())
 }
-pub(crate) use select_setter;
 
 /// Apply `$select` to an invocation.
 pub(crate) fn with_select(inv: Invocation, select: &[String]) -> Invocation {

@@ -97,6 +97,11 @@ macro_rules! define_settings {
             fn encode(&self, p: &mut Parameters) {
                 $( define_settings!(@put p, $param, &self.$field, $kind); )*
             }
+
+            /// Every parameter of the block.
+            pub(crate) fn parameter_names() -> Vec<&'static str> {
+                vec![$($param),*]
+            }
         }
     };
     (@put $p:ident, $param:literal, $v:expr, opt) => { put($p, $param, $v) };
@@ -275,13 +280,17 @@ fn check_app_list<C: Cmdlet>(name: &str, v: &Patch<ListChange>, total_max: usize
     Ok(())
 }
 
-/// `Get-MobileDeviceMailboxPolicy`: every policy, or one by identity. (This cmdlet takes no
-/// `ResultSize`.)
-#[derive(Clone, Debug, Default, PartialEq)]
-#[non_exhaustive]
-pub struct GetMobileDeviceMailboxPolicy {
-    identity: Option<PolicyIdentity>,
-    select: Vec<String>,
+request! {
+    /// `Get-MobileDeviceMailboxPolicy`: every policy, or one by identity. (This cmdlet takes
+    /// no `ResultSize`.)
+    #[derive(Default)]
+    pub struct GetMobileDeviceMailboxPolicy for GET_MOBILE_DEVICE_MAILBOX_POLICY
+        -> ListingShape<MobileDeviceMailboxPolicy>
+    {
+        /// Only this policy (`-Identity`).
+        identity / get_identity: opt(PolicyIdentity) = "Identity",
+        select / get_select: select = _,
+    }
 }
 
 impl GetMobileDeviceMailboxPolicy {
@@ -289,50 +298,19 @@ impl GetMobileDeviceMailboxPolicy {
     pub fn new() -> Self {
         Self::default()
     }
-
-    /// Only this policy (`-Identity`).
-    pub fn identity(mut self, identity: PolicyIdentity) -> Self {
-        self.identity = Some(identity);
-        self
-    }
-
-    select_setter!();
 }
 
-/// Read access to the parameters (`get_<setter>()`; see the [module](crate::cmdlets) documentation).
-impl GetMobileDeviceMailboxPolicy {
-    /// What [`identity`](Self::identity) set (read access, e.g. for a mock).
-    pub fn get_identity(&self) -> Option<&PolicyIdentity> {
-        self.identity.as_ref()
+request! {
+    /// `New-MobileDeviceMailboxPolicy`: creates a policy and returns it.
+    pub struct NewMobileDeviceMailboxPolicy for NEW_MOBILE_DEVICE_MAILBOX_POLICY
+        -> CreatedShape<MobileDeviceMailboxPolicy>, impl Bespoke
+    {
+        @required {
+            name / get_name: text = "Name",
+        }
+        /// Replace all settings at once.
+        pub settings / get_settings: embedded(MobileDeviceMailboxPolicySettings) = _,
     }
-
-    /// What [`select`](Self::select) set (read access, e.g. for a mock).
-    pub fn get_select(&self) -> &[String] {
-        &self.select
-    }
-}
-
-impl Cmdlet for GetMobileDeviceMailboxPolicy {
-    type Output = MobileDeviceMailboxPolicy;
-    type Shape = crate::typed::ListingShape;
-    const INFO: &'static CmdletInfo = catalog::entry(catalog::idx::GET_POLICY);
-    fn invocation(&self) -> Result<Invocation> {
-        let mut p = Parameters::new();
-        put(&mut p, "Identity", &self.identity);
-        Ok(with_select(
-            Invocation::with_kind(Self::INFO.name, Self::INFO.kind, p),
-            &self.select,
-        ))
-    }
-}
-
-/// `New-MobileDeviceMailboxPolicy`: creates a policy and returns it.
-#[derive(Clone, Debug, PartialEq)]
-#[non_exhaustive]
-pub struct NewMobileDeviceMailboxPolicy {
-    name: String,
-    /// The settings of the new policy.
-    pub settings: MobileDeviceMailboxPolicySettings,
 }
 
 impl NewMobileDeviceMailboxPolicy {
@@ -340,164 +318,66 @@ impl NewMobileDeviceMailboxPolicy {
     pub fn new(name: impl Into<String>) -> Result<Self> {
         let name = name.into();
         check_non_empty::<Self>("Name", &name)?;
-        Ok(NewMobileDeviceMailboxPolicy {
-            name: name.trim().to_string(),
-            settings: MobileDeviceMailboxPolicySettings::default(),
-        })
-    }
-
-    /// Replace all settings at once.
-    pub fn settings(mut self, settings: MobileDeviceMailboxPolicySettings) -> Self {
-        self.settings = settings;
-        self
+        Ok(Self::blank(name.trim().to_string()))
     }
 
     policy_settings!(define_setters);
 }
 
-/// Read access to the parameters (`get_<setter>()`; see the [module](crate::cmdlets) documentation).
-impl NewMobileDeviceMailboxPolicy {
-    /// The `name` given to the constructor (read access, e.g. for a mock).
-    pub fn get_name(&self) -> &str {
-        &self.name
-    }
-}
-
-impl Cmdlet for NewMobileDeviceMailboxPolicy {
-    type Output = MobileDeviceMailboxPolicy;
-    type Shape = crate::typed::CreatedShape;
-    const INFO: &'static CmdletInfo = catalog::entry(catalog::idx::NEW_POLICY);
-    fn invocation(&self) -> Result<Invocation> {
+impl Bespoke for NewMobileDeviceMailboxPolicy {
+    fn check(&self) -> Result<()> {
         check_non_empty::<Self>("Name", &self.name)?;
-        self.settings.validate::<Self>()?;
-        let mut p = Parameters::new();
-        p.string("Name", self.name.clone());
-        self.settings.encode(&mut p);
-        Ok(Invocation::with_kind(Self::INFO.name, Self::INFO.kind, p))
+        self.settings.validate::<Self>()
     }
 }
 
-/// `Set-MobileDeviceMailboxPolicy`: changes the settings that are set.
-#[derive(Clone, Debug, PartialEq)]
-#[non_exhaustive]
-pub struct SetMobileDeviceMailboxPolicy {
-    identity: PolicyIdentity,
-    name: Option<String>,
-    /// The settings to change.
-    pub settings: MobileDeviceMailboxPolicySettings,
+request! {
+    /// `Set-MobileDeviceMailboxPolicy`: changes the settings that are set.
+    pub struct SetMobileDeviceMailboxPolicy for SET_MOBILE_DEVICE_MAILBOX_POLICY
+        -> NoOutputShape<NoOutput>, impl Bespoke
+    {
+        @required {
+            identity / get_identity / identity: value(PolicyIdentity) = "Identity",
+        }
+        /// Rename the policy (`-Name`).
+        name / get_name: text = "Name",
+        /// Replace all settings at once.
+        pub settings / get_settings: embedded(MobileDeviceMailboxPolicySettings) = _,
+    }
 }
 
 impl SetMobileDeviceMailboxPolicy {
     /// Change the policy `identity`.
     pub fn new(identity: PolicyIdentity) -> Self {
-        SetMobileDeviceMailboxPolicy {
-            identity,
-            name: None,
-            settings: MobileDeviceMailboxPolicySettings::default(),
-        }
-    }
-
-    /// Rename the policy (`-Name`).
-    pub fn name(mut self, name: impl Into<String>) -> Self {
-        self.name = Some(name.into());
-        self
-    }
-
-    /// Replace all settings at once.
-    pub fn settings(mut self, settings: MobileDeviceMailboxPolicySettings) -> Self {
-        self.settings = settings;
-        self
+        Self::blank(identity)
     }
 
     policy_settings!(define_setters);
 }
 
-/// Read access to the parameters (`get_<setter>()`; see the [module](crate::cmdlets) documentation).
-impl SetMobileDeviceMailboxPolicy {
-    /// The `identity` given to the constructor (read access, e.g. for a mock).
-    pub fn get_identity(&self) -> &PolicyIdentity {
-        &self.identity
-    }
-
-    /// The identity given to the constructor.
-    pub fn identity(&self) -> &PolicyIdentity {
-        &self.identity
-    }
-
-    /// What [`name`](Self::name) set (read access, e.g. for a mock).
-    pub fn get_name(&self) -> Option<&str> {
-        self.name.as_deref()
+impl Bespoke for SetMobileDeviceMailboxPolicy {
+    fn check(&self) -> Result<()> {
+        self.settings.validate::<Self>()
     }
 }
 
-impl Cmdlet for SetMobileDeviceMailboxPolicy {
-    type Output = NoOutput;
-    type Shape = crate::typed::NoOutputShape;
-    const INFO: &'static CmdletInfo = catalog::entry(catalog::idx::SET_POLICY);
-    fn invocation(&self) -> Result<Invocation> {
-        self.settings.validate::<Self>()?;
-        let mut p = Parameters::new();
-        p.string("Identity", self.identity.as_str());
-        if let Some(n) = &self.name {
-            check_non_empty::<Self>("Name", n)?;
-            p.string("Name", n.trim());
+request! {
+    /// `Remove-MobileDeviceMailboxPolicy` (destructive; sent with `Confirm:false`).
+    pub struct RemoveMobileDeviceMailboxPolicy for REMOVE_MOBILE_DEVICE_MAILBOX_POLICY
+        -> NoOutputShape<NoOutput>
+    {
+        @required {
+            identity / get_identity / identity: value(PolicyIdentity) = "Identity",
         }
-        self.settings.encode(&mut p);
-        Ok(Invocation::with_kind(Self::INFO.name, Self::INFO.kind, p))
+        /// `-Force`: remove it even when mailboxes are still assigned to it (otherwise the
+        /// service refuses over REST).
+        force / get_force: switch = "Force",
     }
-}
-
-/// `Remove-MobileDeviceMailboxPolicy` (destructive; sent with `Confirm:false`).
-#[derive(Clone, Debug, PartialEq)]
-#[non_exhaustive]
-pub struct RemoveMobileDeviceMailboxPolicy {
-    identity: PolicyIdentity,
-    force: bool,
 }
 
 impl RemoveMobileDeviceMailboxPolicy {
     /// Remove the policy `identity`.
     pub fn new(identity: PolicyIdentity) -> Self {
-        RemoveMobileDeviceMailboxPolicy {
-            identity,
-            force: false,
-        }
-    }
-
-    /// `-Force`: remove it even when mailboxes are still assigned to it (otherwise the service
-    /// refuses over REST).
-    pub fn force(mut self) -> Self {
-        self.force = true;
-        self
-    }
-}
-
-/// Read access to the parameters (`get_<setter>()`; see the [module](crate::cmdlets) documentation).
-impl RemoveMobileDeviceMailboxPolicy {
-    /// The `identity` given to the constructor (read access, e.g. for a mock).
-    pub fn get_identity(&self) -> &PolicyIdentity {
-        &self.identity
-    }
-
-    /// The identity given to the constructor.
-    pub fn identity(&self) -> &PolicyIdentity {
-        &self.identity
-    }
-
-    /// What [`force`](Self::force) set (read access, e.g. for a mock).
-    pub fn get_force(&self) -> bool {
-        self.force
-    }
-}
-
-impl Cmdlet for RemoveMobileDeviceMailboxPolicy {
-    type Output = NoOutput;
-    type Shape = crate::typed::NoOutputShape;
-    const INFO: &'static CmdletInfo = catalog::entry(catalog::idx::REMOVE_POLICY);
-    fn invocation(&self) -> Result<Invocation> {
-        let mut p = Parameters::new();
-        p.string("Identity", self.identity.as_str());
-        put_switch(&mut p, "Force", self.force);
-        Ok(Invocation::with_kind(Self::INFO.name, Self::INFO.kind, p))
+        Self::blank(identity)
     }
 }

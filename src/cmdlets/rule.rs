@@ -7,12 +7,16 @@ use crate::models::{
 };
 use crate::typed::NoOutput;
 
-/// `Get-ActiveSyncDeviceAccessRule`: every rule, or one. (No `Filter`, no `ResultSize`.)
-#[derive(Clone, Debug, Default, PartialEq)]
-#[non_exhaustive]
-pub struct GetActiveSyncDeviceAccessRule {
-    identity: Option<AccessRuleIdentity>,
-    select: Vec<String>,
+request! {
+    /// `Get-ActiveSyncDeviceAccessRule`: every rule, or one. (No `Filter`, no `ResultSize`.)
+    #[derive(Default)]
+    pub struct GetActiveSyncDeviceAccessRule for GET_ACTIVE_SYNC_DEVICE_ACCESS_RULE
+        -> ListingShape<ActiveSyncDeviceAccessRule>
+    {
+        /// Only this rule (`-Identity`).
+        identity / get_identity: opt(AccessRuleIdentity) = "Identity",
+        select / get_select: select = _,
+    }
 }
 
 impl GetActiveSyncDeviceAccessRule {
@@ -20,51 +24,21 @@ impl GetActiveSyncDeviceAccessRule {
     pub fn new() -> Self {
         Self::default()
     }
-
-    /// Only this rule (`-Identity`).
-    pub fn identity(mut self, identity: AccessRuleIdentity) -> Self {
-        self.identity = Some(identity);
-        self
-    }
-
-    select_setter!();
 }
 
-/// Read access to the parameters (`get_<setter>()`; see the [module](crate::cmdlets) documentation).
-impl GetActiveSyncDeviceAccessRule {
-    /// What [`identity`](Self::identity) set (read access, e.g. for a mock).
-    pub fn get_identity(&self) -> Option<&AccessRuleIdentity> {
-        self.identity.as_ref()
+request! {
+    /// `New-ActiveSyncDeviceAccessRule`: creates a rule and returns it. The server names it
+    /// `<QueryString> (<Characteristic>)` (see [`AccessRuleIdentity::for_rule`]).
+    pub struct NewActiveSyncDeviceAccessRule for NEW_ACTIVE_SYNC_DEVICE_ACCESS_RULE
+        -> CreatedShape<ActiveSyncDeviceAccessRule>, impl Bespoke
+    {
+        @required {
+            query_string / get_query_string: text = "QueryString",
+            characteristic / get_characteristic:
+                value(DeviceAccessCharacteristic) = "Characteristic",
+            access_level / get_access_level: value(DeviceAccessLevel) = "AccessLevel",
+        }
     }
-
-    /// What [`select`](Self::select) set (read access, e.g. for a mock).
-    pub fn get_select(&self) -> &[String] {
-        &self.select
-    }
-}
-
-impl Cmdlet for GetActiveSyncDeviceAccessRule {
-    type Output = ActiveSyncDeviceAccessRule;
-    type Shape = crate::typed::ListingShape;
-    const INFO: &'static CmdletInfo = catalog::entry(catalog::idx::GET_RULE);
-    fn invocation(&self) -> Result<Invocation> {
-        let mut p = Parameters::new();
-        put(&mut p, "Identity", &self.identity);
-        Ok(with_select(
-            Invocation::with_kind(Self::INFO.name, Self::INFO.kind, p),
-            &self.select,
-        ))
-    }
-}
-
-/// `New-ActiveSyncDeviceAccessRule`: creates a rule and returns it. The server names it
-/// `<QueryString> (<Characteristic>)` (see [`AccessRuleIdentity::for_rule`]).
-#[derive(Clone, Debug, PartialEq)]
-#[non_exhaustive]
-pub struct NewActiveSyncDeviceAccessRule {
-    query_string: String,
-    characteristic: DeviceAccessCharacteristic,
-    access_level: DeviceAccessLevel,
 }
 
 impl NewActiveSyncDeviceAccessRule {
@@ -77,11 +51,7 @@ impl NewActiveSyncDeviceAccessRule {
     ) -> Result<Self> {
         let query_string = query_string.into();
         check_non_empty::<Self>("QueryString", &query_string)?;
-        Ok(NewActiveSyncDeviceAccessRule {
-            query_string,
-            characteristic,
-            access_level,
-        })
+        Ok(Self::blank(query_string, characteristic, access_level))
     }
 
     /// The identity the server will give the rule.
@@ -93,134 +63,65 @@ impl NewActiveSyncDeviceAccessRule {
     }
 }
 
-/// Read access to the parameters (`get_<setter>()`; see the [module](crate::cmdlets) documentation).
-impl NewActiveSyncDeviceAccessRule {
-    /// The `query_string` given to the constructor (read access, e.g. for a mock).
-    pub fn get_query_string(&self) -> &str {
-        &self.query_string
-    }
-
-    /// The `characteristic` given to the constructor (read access, e.g. for a mock).
-    pub fn get_characteristic(&self) -> &DeviceAccessCharacteristic {
-        &self.characteristic
-    }
-
-    /// The `access_level` given to the constructor (read access, e.g. for a mock).
-    pub fn get_access_level(&self) -> &DeviceAccessLevel {
-        &self.access_level
+impl Bespoke for NewActiveSyncDeviceAccessRule {
+    fn check(&self) -> Result<()> {
+        check_non_empty::<Self>("QueryString", &self.query_string)
     }
 }
 
-impl Cmdlet for NewActiveSyncDeviceAccessRule {
-    type Output = ActiveSyncDeviceAccessRule;
-    type Shape = crate::typed::CreatedShape;
-    const INFO: &'static CmdletInfo = catalog::entry(catalog::idx::NEW_RULE);
-    fn invocation(&self) -> Result<Invocation> {
-        check_non_empty::<Self>("QueryString", &self.query_string)?;
-        let mut p = Parameters::new();
-        p.string("QueryString", self.query_string.clone());
-        p.string("Characteristic", self.characteristic.as_str());
-        p.string("AccessLevel", self.access_level.as_str());
-        Ok(Invocation::with_kind(Self::INFO.name, Self::INFO.kind, p))
+request! {
+    /// `Set-ActiveSyncDeviceAccessRule`: the access level is the only thing a rule can change
+    /// (to change the query string or characteristic, remove the rule and create a new one).
+    pub struct SetActiveSyncDeviceAccessRule for SET_ACTIVE_SYNC_DEVICE_ACCESS_RULE
+        -> NoOutputShape<NoOutput>
+    {
+        @required {
+            identity / get_identity / identity: value(AccessRuleIdentity) = "Identity",
+            access_level / get_access_level: value(DeviceAccessLevel) = "AccessLevel",
+        }
     }
-}
-
-/// `Set-ActiveSyncDeviceAccessRule`: the access level is the only thing a rule can change
-/// (to change the query string or characteristic, remove the rule and create a new one).
-#[derive(Clone, Debug, PartialEq)]
-#[non_exhaustive]
-pub struct SetActiveSyncDeviceAccessRule {
-    identity: AccessRuleIdentity,
-    access_level: DeviceAccessLevel,
 }
 
 impl SetActiveSyncDeviceAccessRule {
     /// Give the rule `identity` the level `access_level`.
     pub fn new(identity: AccessRuleIdentity, access_level: DeviceAccessLevel) -> Self {
-        SetActiveSyncDeviceAccessRule {
-            identity,
-            access_level,
+        Self::blank(identity, access_level)
+    }
+}
+
+request! {
+    /// `Remove-ActiveSyncDeviceAccessRule` (destructive; sent with `Confirm:false`).
+    pub struct RemoveActiveSyncDeviceAccessRule for REMOVE_ACTIVE_SYNC_DEVICE_ACCESS_RULE
+        -> NoOutputShape<NoOutput>
+    {
+        @required {
+            identity / get_identity / identity: value(AccessRuleIdentity) = "Identity",
         }
     }
-}
-
-/// Read access to the parameters (`get_<setter>()`; see the [module](crate::cmdlets) documentation).
-impl SetActiveSyncDeviceAccessRule {
-    /// The `identity` given to the constructor (read access, e.g. for a mock).
-    pub fn get_identity(&self) -> &AccessRuleIdentity {
-        &self.identity
-    }
-
-    /// The identity given to the constructor.
-    pub fn identity(&self) -> &AccessRuleIdentity {
-        &self.identity
-    }
-
-    /// The `access_level` given to the constructor (read access, e.g. for a mock).
-    pub fn get_access_level(&self) -> &DeviceAccessLevel {
-        &self.access_level
-    }
-}
-
-impl Cmdlet for SetActiveSyncDeviceAccessRule {
-    type Output = NoOutput;
-    type Shape = crate::typed::NoOutputShape;
-    const INFO: &'static CmdletInfo = catalog::entry(catalog::idx::SET_RULE);
-    fn invocation(&self) -> Result<Invocation> {
-        let mut p = Parameters::new();
-        p.string("Identity", self.identity.as_str());
-        p.string("AccessLevel", self.access_level.as_str());
-        Ok(Invocation::with_kind(Self::INFO.name, Self::INFO.kind, p))
-    }
-}
-
-/// `Remove-ActiveSyncDeviceAccessRule` (destructive; sent with `Confirm:false`).
-#[derive(Clone, Debug, PartialEq)]
-#[non_exhaustive]
-pub struct RemoveActiveSyncDeviceAccessRule {
-    identity: AccessRuleIdentity,
 }
 
 impl RemoveActiveSyncDeviceAccessRule {
     /// Remove the rule `identity`.
     pub fn new(identity: AccessRuleIdentity) -> Self {
-        RemoveActiveSyncDeviceAccessRule { identity }
+        Self::blank(identity)
     }
 }
 
-/// Read access to the parameters (`get_<setter>()`; see the [module](crate::cmdlets) documentation).
-impl RemoveActiveSyncDeviceAccessRule {
-    /// The `identity` given to the constructor (read access, e.g. for a mock).
-    pub fn get_identity(&self) -> &AccessRuleIdentity {
-        &self.identity
+request! {
+    /// `Get-ActiveSyncDeviceClass`: the device type/model pairs seen in the tenant. (No
+    /// `ResultSize`.)
+    #[derive(Default)]
+    pub struct GetActiveSyncDeviceClass for GET_ACTIVE_SYNC_DEVICE_CLASS
+        -> ListingShape<ActiveSyncDeviceClass>
+    {
+        /// Only this class (`-Identity`: name `<DeviceType>§<DeviceModel>`, DN or GUID).
+        identity / get_identity: text = "Identity",
+        /// `-Filter` on DeviceModel, DeviceType or LastUpdateTime.
+        filter / get_filter: opt(Filter) = "Filter",
+        /// `-SortBy` (DeviceModel, DeviceType or LastUpdateTime, ascending).
+        sort_by / get_sort_by: sort_by = "SortBy",
+        select / get_select: select = _,
     }
-
-    /// The identity given to the constructor.
-    pub fn identity(&self) -> &AccessRuleIdentity {
-        &self.identity
-    }
-}
-
-impl Cmdlet for RemoveActiveSyncDeviceAccessRule {
-    type Output = NoOutput;
-    type Shape = crate::typed::NoOutputShape;
-    const INFO: &'static CmdletInfo = catalog::entry(catalog::idx::REMOVE_RULE);
-    fn invocation(&self) -> Result<Invocation> {
-        let mut p = Parameters::new();
-        p.string("Identity", self.identity.as_str());
-        Ok(Invocation::with_kind(Self::INFO.name, Self::INFO.kind, p))
-    }
-}
-
-/// `Get-ActiveSyncDeviceClass`: the device type/model pairs seen in the tenant. (No
-/// `ResultSize`.)
-#[derive(Clone, Debug, Default, PartialEq)]
-#[non_exhaustive]
-pub struct GetActiveSyncDeviceClass {
-    identity: Option<String>,
-    filter: Option<Filter>,
-    sort_by: Option<String>,
-    select: Vec<String>,
 }
 
 impl GetActiveSyncDeviceClass {
@@ -228,81 +129,4 @@ impl GetActiveSyncDeviceClass {
     pub fn new() -> Self {
         Self::default()
     }
-
-    /// Only this class (`-Identity`: name `<DeviceType>§<DeviceModel>`, DN or GUID).
-    pub fn identity(mut self, identity: impl Into<String>) -> Self {
-        self.identity = Some(identity.into());
-        self
-    }
-
-    /// `-Filter` on DeviceModel, DeviceType or LastUpdateTime.
-    pub fn filter(mut self, filter: Filter) -> Self {
-        self.filter = Some(filter);
-        self
-    }
-
-    /// `-SortBy` (DeviceModel, DeviceType or LastUpdateTime, ascending).
-    pub fn sort_by(mut self, property: impl Into<String>) -> Self {
-        self.sort_by = Some(property.into());
-        self
-    }
-
-    select_setter!();
-}
-
-/// Read access to the parameters (`get_<setter>()`; see the [module](crate::cmdlets) documentation).
-impl GetActiveSyncDeviceClass {
-    /// What [`identity`](Self::identity) set (read access, e.g. for a mock).
-    pub fn get_identity(&self) -> Option<&str> {
-        self.identity.as_deref()
-    }
-
-    /// What [`filter`](Self::filter) set (read access, e.g. for a mock).
-    pub fn get_filter(&self) -> Option<&Filter> {
-        self.filter.as_ref()
-    }
-
-    /// What [`sort_by`](Self::sort_by) set (read access, e.g. for a mock).
-    pub fn get_sort_by(&self) -> Option<&str> {
-        self.sort_by.as_deref()
-    }
-
-    /// What [`select`](Self::select) set (read access, e.g. for a mock).
-    pub fn get_select(&self) -> &[String] {
-        &self.select
-    }
-}
-
-impl Cmdlet for GetActiveSyncDeviceClass {
-    type Output = ActiveSyncDeviceClass;
-    type Shape = crate::typed::ListingShape;
-    const INFO: &'static CmdletInfo = catalog::entry(catalog::idx::GET_DEVICE_CLASS);
-    fn invocation(&self) -> Result<Invocation> {
-        let mut p = Parameters::new();
-        if let Some(id) = &self.identity {
-            check_non_empty::<Self>("Identity", id)?;
-            p.string("Identity", id.trim());
-        }
-        put(&mut p, "Filter", &self.filter);
-        if let Some(s) = &self.sort_by {
-            check_sort_by::<Self>(s)?;
-            p.string("SortBy", s.trim());
-        }
-        Ok(with_select(
-            Invocation::with_kind(Self::INFO.name, Self::INFO.kind, p),
-            &self.select,
-        ))
-    }
-}
-
-/// `SortBy` takes one property name.
-pub(crate) fn check_sort_by<C: Cmdlet>(s: &str) -> Result<()> {
-    let t = s.trim();
-    if t.is_empty() || !t.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-        return Err(invalid::<C>(
-            "SortBy",
-            "must be one property name (letters and digits)",
-        ));
-    }
-    Ok(())
 }

@@ -518,6 +518,30 @@ model!(
 );
 
 model!(
+    /// One row of `Get-MobileDeviceDashboardSummaryReport`: the mobile devices of one device
+    /// type across the tenant. The service does not document the row; the properties it has
+    /// beyond these are kept in `extra`.
+    MobileDeviceDashboardSummary {
+        /// Device type (`iPhone`, `Android`, `Outlook`, …).
+        device_type: String = "DeviceType",
+        /// Partnerships of this type.
+        total_devices: i32 = "TotalDevices",
+        /// Of those, allowed.
+        allowed_devices: i32 = "AllowedDevices",
+        /// Of those, blocked.
+        blocked_devices: i32 = "BlockedDevices",
+        /// Of those, in quarantine.
+        quarantined_devices: i32 = "QuarantinedDevices",
+        /// Of those, synced successfully within the reporting window.
+        active_devices: i32 = "ActiveDevices",
+        /// Start of the reporting window.
+        start_date: DateTime<Utc> = "StartDate",
+        /// End of the reporting window.
+        end_date: DateTime<Utc> = "EndDate",
+    }
+);
+
+model!(
     /// A recipient (`Get-Recipient`, `ReducedRecipient`). Enum-like properties not listed in
     /// the crate's enums (`AuthenticationType`, `ResourceType`, `ArchiveState`, …) are text.
     Recipient adbase {

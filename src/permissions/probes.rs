@@ -93,14 +93,15 @@ async fn run(
         .iter()
         .filter(|r| r.access == Access::Read)
         .collect();
-    order.sort_by_key(|r| r.cmdlet.eq_ignore_ascii_case("Get-MobileDeviceStatistics"));
+    let statistics = crate::catalog::GET_MOBILE_DEVICE_STATISTICS.name;
+    order.sort_by_key(|r| r.cmdlet.eq_ignore_ascii_case(statistics));
     for req in order {
         let key = req.cmdlet.to_ascii_lowercase();
         let mut p = Parameters::new();
         let mut sent = Vec::new();
         // The catalog says which cmdlets a probe may run (harmless reads).
         match crate::catalog::lookup(&req.cmdlet).filter(|c| c.probe) {
-            Some(c) if c.name == "Get-MobileDeviceStatistics" => match &mailbox {
+            Some(c) if c.name == statistics => match &mailbox {
                 Some(m) => {
                     p.string("Mailbox", m.clone());
                     sent.push("Mailbox".to_string());

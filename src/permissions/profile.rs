@@ -72,50 +72,10 @@ pub struct Profile {
     pub requirements: Vec<CmdletRequirement>,
 }
 
-/// Mobile-device mailbox policy settings the connector writes.
-const POLICY_SETTINGS: &[&str] = &[
-    "IsDefault",
-    "PasswordEnabled",
-    "AllowSimplePassword",
-    "AlphanumericPasswordRequired",
-    "MinPasswordLength",
-    "MaxPasswordFailedAttempts",
-    "MaxInactivityTimeLock",
-    "PasswordExpiration",
-    "PasswordHistory",
-    "RequireDeviceEncryption",
-];
-
-fn with_policy_settings(first: &'static str) -> Vec<&'static str> {
-    std::iter::once(first)
-        .chain(POLICY_SETTINGS.iter().copied())
-        .collect()
-}
-
-/// The parameters the connector passes to `cmdlet` (the set of cmdlets comes from the
-/// [`catalog`](crate::catalog)).
+/// The parameters the connector passes to `cmdlet`: the catalog's
+/// [`connector_parameters`](crate::catalog::CmdletInfo::connector_parameters).
 fn connector_parameters(cmdlet: &str) -> Vec<&'static str> {
-    match cmdlet {
-        "Set-ActiveSyncOrganizationSettings" => vec![
-            "Identity",
-            "DefaultAccessLevel",
-            "AdminMailRecipients",
-            "UserMailInsert",
-        ],
-        "Get-MobileDeviceMailboxPolicy" => vec!["Identity"],
-        "Set-MobileDeviceMailboxPolicy" => with_policy_settings("Identity"),
-        "New-MobileDeviceMailboxPolicy" => with_policy_settings("Name"),
-        "Remove-MobileDeviceMailboxPolicy" => vec!["Identity"],
-        "Set-ActiveSyncDeviceAccessRule" => vec!["Identity", "AccessLevel"],
-        "New-ActiveSyncDeviceAccessRule" => vec!["AccessLevel", "Characteristic", "QueryString"],
-        "Remove-ActiveSyncDeviceAccessRule" => vec!["Identity"],
-        "Get-MobileDeviceStatistics" => vec!["Mailbox"],
-        "Get-MobileDevice" => vec!["Mailbox", "ResultSize"],
-        "Get-Recipient" => vec!["Identity", "ResultSize"],
-        "Clear-MobileDevice" => vec!["Identity", "AccountOnly", "NotificationEmailAddresses"],
-        "Remove-MobileDevice" => vec!["Identity"],
-        _ => Vec::new(),
-    }
+    crate::catalog::lookup(cmdlet).map_or_else(Vec::new, |c| c.connector_parameters.to_vec())
 }
 
 impl From<crate::catalog::CmdletKind> for Access {

@@ -13,8 +13,8 @@ use crate::client::{ExchangeClient, ExchangeClientExt};
 use crate::error::Error;
 use crate::protocol::Parameters;
 
-const ROLE_ASSIGNMENT_CMDLET: &str = "Get-ManagementRoleAssignment";
-const ROLE_ENTRY_CMDLET: &str = "Get-ManagementRoleEntry";
+const ROLE_ASSIGNMENT_CMDLET: &str = crate::catalog::GET_MANAGEMENT_ROLE_ASSIGNMENT.name;
+const ROLE_ENTRY_CMDLET: &str = crate::catalog::GET_MANAGEMENT_ROLE_ENTRY.name;
 
 /// One of the account's role assignments.
 #[derive(Debug, Clone)]

@@ -58,10 +58,10 @@ pub fn role_group_of_directory_role(role_name: &str) -> Option<&'static str> {
     }
 }
 
-const ORG_MGMT: &str = "Organization Management";
-const RECIPIENT_MGMT: &str = "Recipient Management";
-const VIEW_ONLY_ORG_MGMT: &str = "View-Only Organization Management";
-const HELP_DESK: &str = "Help Desk";
+use crate::catalog::roles::{
+    HELP_DESK, ORGANIZATION_MANAGEMENT as ORG_MGMT, RECIPIENT_MANAGEMENT as RECIPIENT_MGMT,
+    VIEW_ONLY_ORGANIZATION_MANAGEMENT as VIEW_ONLY_ORG_MGMT,
+};
 
 /// Which built-in roles are expected to grant a cmdlet, and the default role groups holding
 /// them.

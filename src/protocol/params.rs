@@ -48,6 +48,12 @@ impl ParamValue for String {
         Value::String(self.clone())
     }
 }
+impl ParamValue for DateTime<Utc> {
+    /// As the module sends dates: [`encode_datetime`].
+    fn to_json(&self) -> Value {
+        Value::String(encode_datetime(*self))
+    }
+}
 impl ParamValue for Vec<String> {
     fn to_json(&self) -> Value {
         Value::Array(self.iter().cloned().map(Value::String).collect())

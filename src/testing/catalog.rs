@@ -154,3 +154,111 @@ impl Catalog {
         self.common.iter().any(|c| c.eq_ignore_ascii_case(name))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Value;
+
+    /// The full parameter data of the server-generated module (every cmdlet it exports).
+    fn module() -> Value {
+        serde_json::from_str(include_str!("../../tests/fixtures/exo-module-params.json"))
+            .expect("the module fixture is valid JSON")
+    }
+
+    fn module_cmdlet<'a>(module: &'a Value, name: &str) -> &'a Value {
+        module["cmdlets"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .unwrap_or_else(|| panic!("{name} is not exported by the module"))
+            .1
+    }
+
+    /// The embedded catalog is a faithful extract of the generated module: the same export
+    /// name, confirmation impact and parameters (name, type, mandatory) for every cmdlet.
+    #[test]
+    fn the_embedded_catalog_is_the_generated_module_s() {
+        let module = module();
+        assert_eq!(
+            module["_meta"]["common_parameters"],
+            serde_json::json!(Catalog::get().common_parameters())
+        );
+        for c in Catalog::get().cmdlets() {
+            let real = module_cmdlet(&module, &c.name);
+            assert_eq!(real["export_name"], c.export_name.as_str(), "{}", c.name);
+            let impact = match real["confirm_impact"].as_str() {
+                Some("High") => ConfirmImpact::High,
+                Some(_) => ConfirmImpact::Medium,
+                None => ConfirmImpact::None,
+            };
+            assert_eq!(impact, c.confirm_impact, "{}", c.name);
+            let mut want: Vec<(String, Option<String>, bool)> = real["parameters"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| {
+                    (
+                        p["name"].as_str().unwrap().to_string(),
+                        p["type"].as_str().map(str::to_string),
+                        p["mandatory_in"].as_array().is_some_and(|s| !s.is_empty()),
+                    )
+                })
+                .collect();
+            let mut have: Vec<(String, Option<String>, bool)> = c
+                .parameters
+                .iter()
+                .map(|p| (p.name.clone(), p.type_name.clone(), p.mandatory))
+                .collect();
+            want.sort();
+            have.sort();
+            assert_eq!(have, want, "{}", c.name);
+        }
+    }
+
+    /// Every cmdlet of the crate's catalog is simulated, with the module's spelling, and what
+    /// the catalog says of its parameters holds.
+    #[test]
+    fn every_cmdlet_of_the_crate_is_simulated() {
+        for info in crate::catalog::all() {
+            let spec = Catalog::get()
+                .cmdlet(info.name)
+                .unwrap_or_else(|| panic!("{} is missing from catalog.json", info.name));
+            assert_eq!(spec.name, info.name);
+            assert_eq!(spec.export_name, info.export_name);
+            assert_eq!(spec.has_result_size(), info.result_size, "{}", info.name);
+            for p in info.connector_parameters {
+                assert!(spec.parameter(p).is_some(), "{}: {p}", info.name);
+            }
+        }
+    }
+
+    /// Every parameter a typed request can send is declared by the module (the service
+    /// answers 400 to an undeclared parameter).
+    #[test]
+    fn every_parameter_a_request_can_send_is_declared() {
+        macro_rules! typed_rows {
+            ($(
+                $const:ident = $cmdlet:literal / $export:literal, $($field:expr),*
+                $( => $req:ident $method:ident $( / $stream:ident )? )?;
+            )*) => {
+                vec![$($(
+                    ($cmdlet, crate::cmdlets::$req::parameter_names()),
+                )?)*]
+            };
+        }
+        let typed: Vec<(&str, Vec<&str>)> = crate::catalog::cmdlet_table!(typed_rows);
+        assert!(typed.len() >= 18);
+        for (cmdlet, names) in typed {
+            let spec = Catalog::get().cmdlet(cmdlet).unwrap();
+            assert!(!names.is_empty() || cmdlet.starts_with("Get-"), "{cmdlet}");
+            for p in names {
+                assert!(
+                    spec.parameter(p).is_some(),
+                    "{cmdlet} may send {p}, which the module does not declare"
+                );
+            }
+        }
+    }
+}

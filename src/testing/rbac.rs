@@ -78,98 +78,33 @@ impl ManagementRole {
     }
 }
 
-/// Role names of the built-in roles the simulated tenant knows.
-pub mod roles {
-    /// Organization Client Access (ActiveSync org settings, device access rules, classes).
-    pub const ORGANIZATION_CLIENT_ACCESS: &str = "Organization Client Access";
-    /// Recipient Policies (mobile device mailbox policies).
-    pub const RECIPIENT_POLICIES: &str = "Recipient Policies";
-    /// Mail Recipients (devices, statistics, wipes, recipients).
-    pub const MAIL_RECIPIENTS: &str = "Mail Recipients";
-    /// User Options (devices, statistics, wipes, recipients).
-    pub const USER_OPTIONS: &str = "User Options";
-    /// View-Only Configuration (configuration reads, RBAC reads).
-    pub const VIEW_ONLY_CONFIGURATION: &str = "View-Only Configuration";
-    /// View-Only Recipients (device and recipient reads).
-    pub const VIEW_ONLY_RECIPIENTS: &str = "View-Only Recipients";
-    /// Role Management (RBAC).
-    pub const ROLE_MANAGEMENT: &str = "Role Management";
-}
+/// Role names of the built-in roles (and role groups) the simulated tenant knows: the
+/// catalog's.
+pub use crate::catalog::roles;
 
-/// The built-in roles with their cmdlets (docs/permissions.md §3.2).
+/// The built-in roles with their cmdlets: the catalog's grants inverted (every role any
+/// catalog entry names, in the order the table first names it, holding the entries that name
+/// it, in table order; docs/permissions.md §3.2).
 pub fn built_in_roles() -> Vec<ManagementRole> {
-    use roles::*;
-    vec![
-        ManagementRole::built_in(
-            ORGANIZATION_CLIENT_ACCESS,
-            &[
-                "Get-ActiveSyncOrganizationSettings",
-                "Set-ActiveSyncOrganizationSettings",
-                "Get-ActiveSyncDeviceAccessRule",
-                "Set-ActiveSyncDeviceAccessRule",
-                "New-ActiveSyncDeviceAccessRule",
-                "Remove-ActiveSyncDeviceAccessRule",
-                "Get-ActiveSyncDeviceClass",
-            ],
-        ),
-        ManagementRole::built_in(
-            RECIPIENT_POLICIES,
-            &[
-                "Get-MobileDeviceMailboxPolicy",
-                "Set-MobileDeviceMailboxPolicy",
-                "New-MobileDeviceMailboxPolicy",
-                "Remove-MobileDeviceMailboxPolicy",
-            ],
-        ),
-        ManagementRole::built_in(
-            MAIL_RECIPIENTS,
-            &[
-                "Get-MobileDevice",
-                "Get-MobileDeviceStatistics",
-                "Clear-MobileDevice",
-                "Remove-MobileDevice",
-                "Get-Recipient",
-                "Get-CASMailbox",
-                "Set-CASMailbox",
-            ],
-        ),
-        ManagementRole::built_in(
-            USER_OPTIONS,
-            &[
-                "Get-MobileDevice",
-                "Get-MobileDeviceStatistics",
-                "Clear-MobileDevice",
-                "Remove-MobileDevice",
-                "Get-Recipient",
-                "Get-CASMailbox",
-                "Set-CASMailbox",
-            ],
-        ),
-        ManagementRole::built_in(
-            VIEW_ONLY_CONFIGURATION,
-            &[
-                "Get-ActiveSyncOrganizationSettings",
-                "Get-MobileDeviceMailboxPolicy",
-                "Get-ActiveSyncDeviceAccessRule",
-                "Get-ActiveSyncDeviceClass",
-                "Get-ManagementRoleAssignment",
-                "Get-ManagementRoleEntry",
-            ],
-        ),
-        ManagementRole::built_in(
-            VIEW_ONLY_RECIPIENTS,
-            &[
-                "Get-MobileDevice",
-                "Get-MobileDeviceStatistics",
-                "Get-Recipient",
-                "Get-CASMailbox",
-            ],
-        ),
-        ManagementRole::built_in(
-            ROLE_MANAGEMENT,
-            &["Get-ManagementRoleAssignment", "Get-ManagementRoleEntry"],
-        ),
-    ]
+    let mut names: Vec<&'static str> = Vec::new();
+    for c in crate::catalog::all() {
+        for r in c.roles {
+            if !names.contains(r) {
+                names.push(r);
+            }
+        }
+    }
+    names
+        .into_iter()
+        .map(|role| {
+            let cmdlets: Vec<&str> = crate::catalog::all()
+                .iter()
+                .filter(|c| c.roles.contains(&role))
+                .map(|c| c.name)
+                .collect();
+            ManagementRole::built_in(role, &cmdlets)
+        })
+        .collect()
 }
 
 /// A role assignment of the caller.
@@ -251,7 +186,7 @@ impl Rbac {
                 for role in rbac.roles.clone() {
                     rbac.assign(RoleAssignment::via_group(
                         &role.name,
-                        "Organization Management",
+                        roles::ORGANIZATION_MANAGEMENT,
                     ));
                 }
             }
@@ -259,7 +194,7 @@ impl Rbac {
                 for role in [roles::VIEW_ONLY_CONFIGURATION, roles::VIEW_ONLY_RECIPIENTS] {
                     rbac.assign(RoleAssignment::via_group(
                         role,
-                        "View-Only Organization Management",
+                        roles::VIEW_ONLY_ORGANIZATION_MANAGEMENT,
                     ));
                 }
             }

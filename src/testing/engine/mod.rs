@@ -117,25 +117,25 @@ fn confirmation(spec: &CmdletSpec, params: &Map<String, Value>) -> Option<String
     ask.then(|| format!("Are you sure you want to perform this action?\n{action}"))
 }
 
-/// Serialize the whole tenant (every Get-* answer, unlimited, in enumeration order) as JSON:
-/// the determinism reference.
+/// Serialize the whole tenant (the answer of every read of the catalog that needs no identity,
+/// unlimited, in catalog order) as JSON: the determinism reference.
 pub fn tenant_json(tenant: &RwLock<Tenant>) -> Result<Vec<u8>, Failure> {
     let mut out = Vec::new();
     out.push(b'{');
-    let cmdlets: [(&str, &[(&str, &str)]); 7] = [
-        ("Get-ActiveSyncOrganizationSettings", &[]),
-        ("Get-MobileDeviceMailboxPolicy", &[]),
-        ("Get-ActiveSyncDeviceAccessRule", &[]),
-        ("Get-ActiveSyncDeviceClass", &[]),
-        ("Get-Recipient", &[("ResultSize", "Unlimited")]),
-        ("Get-MobileDevice", &[("ResultSize", "Unlimited")]),
-        ("Get-ManagementRoleAssignment", &[]),
-    ];
-    for (i, (cmdlet, params)) in cmdlets.iter().enumerate() {
-        let params: Map<String, Value> = params
-            .iter()
-            .map(|(k, v)| (k.to_string(), Value::from(*v)))
-            .collect();
+    // Every read of the crate's catalog that lists the whole tenant: a listing or a single
+    // object, simulated, needing no identity; `ResultSize: Unlimited` where declared.
+    let cmdlets = crate::catalog::all().iter().filter(|c| {
+        c.kind == CmdletKind::Read
+            && Catalog::get()
+                .cmdlet(c.name)
+                .is_some_and(|s| s.parameter("Identity").is_none_or(|p| !p.mandatory))
+    });
+    for (i, info) in cmdlets.enumerate() {
+        let cmdlet = info.name;
+        let mut params: Map<String, Value> = Map::new();
+        if info.result_size {
+            params.insert("ResultSize".into(), Value::from("Unlimited"));
+        }
         if i > 0 {
             out.push(b',');
         }

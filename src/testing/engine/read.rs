@@ -149,6 +149,7 @@ pub(super) fn read_cmdlet(t: &Tenant, ctx: &Ctx<'_>) -> Result<Outcome, Failure>
         "Get-ManagementRoleAssignment" => get_assignments(t, ctx),
         "Get-ManagementRoleEntry" => get_role_entries(t, ctx),
         "Get-CASMailbox" => super::cas::get_cas_mailboxes(t, ctx),
+        "Get-MobileDeviceDashboardSummaryReport" => get_dashboard_summary(t, ctx),
         _ => Err(Failure::PermissionDenied),
     }
 }
@@ -554,6 +555,91 @@ fn get_role_entries(t: &Tenant, ctx: &Ctx<'_>) -> Result<Outcome, Failure> {
             );
             w.str("Identity", Some(&id));
             w.guid("Guid", &guid);
+            w.end();
+        },
+    )
+}
+
+/// One row of the dashboard summary.
+struct DashboardRow {
+    device_type: String,
+    total: i64,
+    allowed: i64,
+    blocked: i64,
+    quarantined: i64,
+    active: i64,
+}
+
+/// A date parameter as the module sends it (`2024-05-01T00:00:00`, or RFC 3339).
+fn date_param(ctx: &Ctx<'_>, name: &str) -> Result<Option<DateTime<Utc>>, Failure> {
+    let Some(text) = ctx.str(name)? else {
+        return Ok(None);
+    };
+    let t = text.trim();
+    chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S")
+        .map(|d| d.and_utc())
+        .or_else(|_| DateTime::parse_from_rfc3339(t).map(|d| d.with_timezone(&Utc)))
+        .map(Some)
+        .map_err(|_| Failure::InvalidValue {
+            message: format!(
+                "Cannot process argument transformation on parameter '{name}'. Cannot convert value \"{text}\" to type \"System.DateTime\"."
+            ),
+        })
+}
+
+/// `Get-MobileDeviceDashboardSummaryReport`: one row per device type (sorted), counting the
+/// tenant's partnerships by access state and those that synced within the window (by default
+/// the 30 days up to the tenant's clock).
+fn get_dashboard_summary(t: &Tenant, ctx: &Ctx<'_>) -> Result<Outcome, Failure> {
+    let end = date_param(ctx, "EndDate")?.unwrap_or_else(|| t.now());
+    let start = date_param(ctx, "StartDate")?.unwrap_or(end - chrono::Duration::days(30));
+    if start > end {
+        return Err(Failure::InvalidValue {
+            message: "The StartDate must be earlier than the EndDate.".into(),
+        });
+    }
+    let only = ctx.str("DeviceType")?;
+    let mut by_type: BTreeMap<String, DashboardRow> = BTreeMap::new();
+    for d in t
+        .devices()
+        .filter(|d| only.is_none_or(|ty| d.device_type.eq_ignore_ascii_case(ty.trim())))
+    {
+        let row = by_type
+            .entry(d.device_type.clone())
+            .or_insert_with(|| DashboardRow {
+                device_type: d.device_type.clone(),
+                total: 0,
+                allowed: 0,
+                blocked: 0,
+                quarantined: 0,
+                active: 0,
+            });
+        row.total += 1;
+        match d.access_state.as_str() {
+            "Allowed" => row.allowed += 1,
+            "Blocked" => row.blocked += 1,
+            "Quarantined" => row.quarantined += 1,
+            _ => {}
+        }
+        if d.last_success_sync.is_some_and(|s| s >= start && s <= end) {
+            row.active += 1;
+        }
+    }
+    let rows: Vec<DashboardRow> = by_type.into_values().collect();
+    paginate(
+        ctx,
+        rows.iter().skip(ctx.cursor.offset as usize),
+        |_| None,
+        |b, r, sel| {
+            let mut w = RowWriter::begin(b, sel, false);
+            w.str("DeviceType", Some(&r.device_type));
+            w.int("TotalDevices", Some(r.total));
+            w.int("AllowedDevices", Some(r.allowed));
+            w.int("BlockedDevices", Some(r.blocked));
+            w.int("QuarantinedDevices", Some(r.quarantined));
+            w.int("ActiveDevices", Some(r.active));
+            w.date("StartDate", Some(start), true);
+            w.date("EndDate", Some(end), true);
             w.end();
         },
     )
