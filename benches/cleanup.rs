@@ -20,10 +20,10 @@ use exchange_activesync::connector::{
     ApplyOptions, CleanupConfirmation, DEFAULT_CLEANUP_FAN_OUT, StaleCriteria, apply_cleanup,
     plan_stale_cleanup,
 };
-use exchange_activesync::testing::{
+use exchange_activesync::{Environment, HttpExchangeClient, RetryPolicy};
+use exchange_activesync_testkit::{
     RbacProfile, Simulator, SimulatorConfig, SimulatorHandle, TenantBuilder,
 };
-use exchange_activesync::{Environment, HttpExchangeClient, RetryPolicy};
 
 const DEVICES: usize = 1_000;
 const LATENCY: Duration = Duration::from_millis(5);

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, Throughput, criterion_group};
 use exchange_activesync::models::MobileDevice;
 use exchange_activesync::protocol::decode_page;
-use exchange_activesync::testing::{Call, TenantBuilder, execute};
+use exchange_activesync_testkit::{Call, TenantBuilder, execute};
 
 /// A full `InvokeCommand` response body: 1,000 devices as the simulator encodes them (annotation
 /// keys on some objects, sizes, dates with 7 fractional digits, nulls, non-ASCII names).

@@ -31,7 +31,7 @@ use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use exchange_activesync::fleet::{Fleet, FleetItem, SyncOutcome, TenantList};
-use exchange_activesync::testing::{
+use exchange_activesync_testkit::{
     FaultPlan, Simulator, SimulatorConfig, SimulatorHandle, TenantBuilder,
 };
 use futures::StreamExt;

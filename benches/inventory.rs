@@ -30,12 +30,12 @@ use exchange_activesync::auth::StaticToken;
 use exchange_activesync::cmdlets::{GetMobileDevice, GetMobileDeviceStatistics};
 use exchange_activesync::connector::{InventorySync, SyncReport, device_mailbox};
 use exchange_activesync::protocol::{Invocation, NextLink, RawPage};
-use exchange_activesync::testing::{
-    FaultPlan, Simulator, SimulatorConfig, SimulatorHandle, TenantBuilder,
-};
 use exchange_activesync::throttle::TenantThrottle;
 use exchange_activesync::types::MailboxIdentity;
 use exchange_activesync::{Environment, ExchangeClient, HttpExchangeClient, Result, async_trait};
+use exchange_activesync_testkit::{
+    FaultPlan, Simulator, SimulatorConfig, SimulatorHandle, TenantBuilder,
+};
 use futures::TryStreamExt;
 use uuid::Uuid;
 

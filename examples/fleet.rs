@@ -45,7 +45,7 @@ use exchange_activesync::fleet::{
     TenantSyncSummary, VAR_TENANTS_FILE,
 };
 use exchange_activesync::http::VAR_ENDPOINT;
-use exchange_activesync::testing::{
+use exchange_activesync_testkit::{
     Failure, Fault, FaultStep, FaultTimes, RbacProfile, Simulator, SimulatorConfig,
     SimulatorHandle, TenantBuilder,
 };

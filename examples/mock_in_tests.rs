@@ -1,8 +1,8 @@
 //! How a downstream crate tests its own code without a tenant:
 //!
-//! 1. with `FakeExchangeClient` (feature `test-util`): a seeded in-memory tenant that runs
+//! 1. with `FakeExchangeClient` (test kit crate): a seeded in-memory tenant that runs
 //!    the cmdlets, records calls and injects failures;
-//! 2. with a `Responder` (feature `test-util`): typed rows per cmdlet, served through
+//! 2. with a `Responder` (test kit crate): typed rows per cmdlet, served through
 //!    `invoke_page` so typed calls, streams and raw calls all see them.
 //!
 //! ```text
@@ -18,8 +18,8 @@ use std::sync::Arc;
 use exchange_activesync::cmdlets::GetMobileDevice;
 use exchange_activesync::connector::InventorySync;
 use exchange_activesync::models::{DeviceAccessState, MobileDevice};
-use exchange_activesync::testing::{Failure, FakeExchangeClient, Responder, TenantBuilder, Times};
 use exchange_activesync::{ExchangeClient, Result};
+use exchange_activesync_testkit::{Failure, FakeExchangeClient, Responder, TenantBuilder, Times};
 
 /// The downstream code under test: how many devices are blocked?
 async fn count_blocked(client: &dyn ExchangeClient) -> Result<usize> {

@@ -41,7 +41,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use clap::{Parser, ValueEnum};
-use exchange_activesync::testing::{
+use exchange_activesync_testkit::{
     ChaosMode, ChaosPlan, Failure, Fault, FaultProfile, FaultStep, FaultTimes, RbacProfile,
     SimulatedApp, Simulator, SimulatorConfig, TOKEN_APP_ID, TenantBuilder,
 };
@@ -299,7 +299,7 @@ async fn main() -> ExitCode {
     let secret = args
         .client_secret
         .clone()
-        .unwrap_or_else(|| exchange_activesync::testing::DEFAULT_CLIENT_SECRET.to_string());
+        .unwrap_or_else(|| exchange_activesync_testkit::DEFAULT_CLIENT_SECRET.to_string());
     let mut config = config
         .faults(plan)
         .port(args.port)

@@ -7,8 +7,9 @@
 //! [`ExchangeClientExt`], implemented for every client and not overridable:
 //!
 //! * [`HttpExchangeClient`](crate::HttpExchangeClient) speaks the real wire protocol;
-//! * `FakeExchangeClient` (feature `test-util`) runs cmdlets against an in-memory tenant;
-//! * `testing::Responder` (feature `test-util`) answers typed rows per cmdlet, for mocks;
+//! * `FakeExchangeClient` (test kit crate `exchange-activesync-testkit`) runs cmdlets
+//!   against an in-memory tenant;
+//! * the test kit's `Responder` answers typed rows per cmdlet, for mocks;
 //! * your own type implements `invoke_page` (raw JSON pages).
 //!
 //! Paging (following `@odata.nextLink`, restarts, loop and empty-page guards) follows the
@@ -40,6 +41,15 @@ pub struct ModuleFile {
 }
 
 impl ModuleFile {
+    /// A module file listing `exported_cmdlets` with `files` (for test doubles; the HTTP
+    /// client decodes the service's).
+    pub fn new(exported_cmdlets: Vec<String>, files: Vec<ModuleFileEntry>) -> Self {
+        ModuleFile {
+            exported_cmdlets,
+            files,
+        }
+    }
+
     /// Whether `cmdlet` is exported (case-insensitive).
     pub fn exports(&self, cmdlet: &str) -> bool {
         self.exported_cmdlets

@@ -4,7 +4,7 @@
 //! it; the connector's jobs (connection check, inventory sync, device access, safe wipe, stale
 //! cleanup); many tenants at once ([`fleet`]); and three test doubles (a hand mock of the
 //! object-safe [`ExchangeClient`] trait, the in-memory `FakeExchangeClient`, and the loopback
-//! `Simulator`, feature `test-util`).
+//! `Simulator`, in the test kit crate `exchange-activesync-testkit`).
 //!
 //! The README (set-up, examples, safety guarantees, permissions, performance) is on the
 //! crate's repository page; its code blocks are compiled and run as doctests too.
@@ -47,18 +47,27 @@
 //! * [`fleet`]: many tenants at once over one multi-tenant app registration ([`fleet::Fleet`]:
 //!   a client per tenant, made lazily, one connection pool and one global budget, each
 //!   tenant's failure its own result);
-//! * `testing` (feature `test-util`): the fake tenant, `FakeExchangeClient`, the simulator and
-//!   the typed `Responder` for mocks.
+//!
+//! The test doubles (the fake tenant, `FakeExchangeClient`, the simulator and the typed
+//! `Responder`) are a crate of their own, `exchange-activesync-testkit`, added as a
+//! dev-dependency: the library carries no server code.
+//!
+//! **What is public and why.** The modules above are public because a caller names their
+//! types: requests ([`cmdlets`]), results ([`models`], [`types`]), errors and their outcome
+//! ([`error`], [`outcome`]), the client and its transport ([`client`], [`http`], [`auth`],
+//! [`environment`], [`throttle`]), the jobs ([`connector`], [`fleet`], [`permissions`]).
+//! [`protocol`] and [`catalog`] stay public for hand-written clients and test doubles (the
+//! test kit builds on them); items marked `doc(hidden)` are for the test kit only.
 //!
 //! ## Quick start
 //!
 //! The same code runs against a real tenant ([`http::client_from_env`]) and, as here, against
-//! the in-memory fake tenant of feature `test-util`:
+//! the in-memory fake tenant of the test kit (`exchange-activesync-testkit`):
 //!
 //! ```
 //! use exchange_activesync::prelude::*;
 //! use exchange_activesync::cmdlets::GetMobileDevice;
-//! use exchange_activesync::testing::{FakeExchangeClient, TenantBuilder};
+//! use exchange_activesync_testkit::{FakeExchangeClient, TenantBuilder};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> exchange_activesync::Result<()> {
@@ -107,9 +116,6 @@ pub mod outcome;
 pub mod paging;
 pub mod permissions;
 pub mod protocol;
-#[cfg(feature = "test-util")]
-#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
-pub mod testing;
 pub mod throttle;
 pub mod typed;
 pub mod types;

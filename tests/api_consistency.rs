@@ -17,16 +17,16 @@ use exchange_activesync::connector::{
 use exchange_activesync::error::SendState;
 use exchange_activesync::models::DeviceAccessLevel;
 use exchange_activesync::permissions::Profile;
-use exchange_activesync::testing::{
-    Failure, FakeExchangeClient, RbacProfile, Simulator, SimulatorConfig, Tenant, TenantBuilder,
-    Times,
-};
 use exchange_activesync::types::{
     AccessRuleIdentity, MailboxIdentity, MobileDeviceIdentity, PolicyIdentity, RecipientIdentity,
     ValueError,
 };
 use exchange_activesync::{
     Environment, Error, ExchangeClient, HttpExchangeClient, PermissionChecker, Result,
+};
+use exchange_activesync_testkit::{
+    Failure, FakeExchangeClient, RbacProfile, Simulator, SimulatorConfig, Tenant, TenantBuilder,
+    Times,
 };
 
 fn tenant() -> Tenant {

@@ -26,13 +26,13 @@ use std::time::Duration;
 use exchange_activesync::auth::StaticToken;
 use exchange_activesync::cmdlets::*;
 use exchange_activesync::models::*;
-use exchange_activesync::testing::{
-    Failure, FakeExchangeClient, Fault, FaultStep, FaultTimes, RbacProfile, Simulator,
-    SimulatorConfig, SimulatorHandle, Tenant, TenantBuilder, Times, tenant_json,
-};
 use exchange_activesync::types::*;
 use exchange_activesync::{
     Environment, Error, ExchangeClient, HttpExchangeClient, RetryPolicy, TimeoutConfig,
+};
+use exchange_activesync_testkit::{
+    Failure, FakeExchangeClient, Fault, FaultStep, FaultTimes, RbacProfile, Simulator,
+    SimulatorConfig, SimulatorHandle, Tenant, TenantBuilder, Times, tenant_json,
 };
 use futures::StreamExt;
 use uuid::Uuid;

@@ -11,11 +11,11 @@ use exchange_activesync::connector::{DeviceAccessAction, set_device_access};
 use exchange_activesync::models::{CasMailbox, DeviceAccessState, DeviceAccessStateReason};
 use exchange_activesync::permissions::{Access, CmdletRequirement};
 use exchange_activesync::permissions::{PermissionChecker, Profile, Status};
-use exchange_activesync::testing::{
-    Catalog, FakeExchangeClient, RbacProfile, Simulator, SimulatorConfig, Tenant, TenantBuilder,
-};
 use exchange_activesync::types::{Filter, MailboxIdentity, MobileDeviceIdentity, Patch};
 use exchange_activesync::{Cmdlet, Environment, ExchangeClientExt, HttpExchangeClient};
+use exchange_activesync_testkit::{
+    Catalog, FakeExchangeClient, RbacProfile, Simulator, SimulatorConfig, Tenant, TenantBuilder,
+};
 use serde_json::{Value, json};
 
 fn tenant() -> Tenant {
@@ -414,12 +414,12 @@ fn example_binary() -> Option<PathBuf> {
 fn example_prints_one_json_object_via_the_embedded_simulator() {
     let bin = example_binary().expect(
         "the device_access example is not built; run `cargo test` (which builds examples) or \
-         `cargo build --example device_access --features test-util` first",
+         `cargo build --example device_access --all-features` first",
     );
     for (yes, after) in [(false, Value::Null), (true, json!("Blocked"))] {
         // The example never picks a device by itself: name the first device of the tenant
         // its embedded simulator serves (examples/common::demo_tenant).
-        let tenant = exchange_activesync::testing::TenantBuilder::new()
+        let tenant = exchange_activesync_testkit::TenantBuilder::new()
             .seed(2024)
             .mailboxes(120)
             .devices(300)

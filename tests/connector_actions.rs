@@ -11,9 +11,9 @@ use exchange_activesync::connector::{
 use exchange_activesync::error::TimeoutKind;
 use exchange_activesync::models::DeviceAccessLevel;
 use exchange_activesync::protocol::{Invocation, NextLink, RawPage};
-use exchange_activesync::testing::{FakeExchangeClient, RbacProfile, TenantBuilder};
 use exchange_activesync::types::MobileDeviceIdentity;
 use exchange_activesync::{Error, ExchangeClient, Result, async_trait};
+use exchange_activesync_testkit::{FakeExchangeClient, RbacProfile, TenantBuilder};
 use uuid::Uuid;
 
 fn fake() -> FakeExchangeClient {
@@ -298,7 +298,7 @@ fn an_acknowledgement_older_than_the_request_is_not_this_wipe() {
 
 #[tokio::test]
 async fn a_wipe_whose_baseline_cannot_be_read_is_not_sent() {
-    use exchange_activesync::testing::{Failure, Times};
+    use exchange_activesync_testkit::{Failure, Times};
     let f = fake();
     let (_, id) = first_device(&f);
     f.fail(
@@ -356,7 +356,7 @@ async fn durations_too_large_for_the_clock_do_not_panic() {
 #[tokio::test]
 async fn a_change_whose_read_back_failed_is_still_a_change() {
     use exchange_activesync::connector::{DeviceAccessAction, set_device_access};
-    use exchange_activesync::testing::{Failure, Times};
+    use exchange_activesync_testkit::{Failure, Times};
     let f = fake();
     let (guid, id) = first_device(&f);
     // The first Get-MobileDevice (the resolution) passes; the read-back fails.

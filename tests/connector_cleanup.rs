@@ -13,14 +13,14 @@ use exchange_activesync::connector::{
     DEFAULT_CLEANUP_FAN_OUT, Recheck, SkipReason, StaleCriteria, StaleReason, apply_cleanup,
     parse_age, plan_stale_cleanup,
 };
-use exchange_activesync::testing::{
-    Failure, FakeExchangeClient, Fault, FaultPlan, FaultStep, FaultTimes, RbacProfile, Scripted,
-    Simulator, SimulatorConfig, SimulatorHandle, Tenant, TenantBuilder, Times,
-};
 use exchange_activesync::throttle::TenantThrottle;
 use exchange_activesync::types::MobileDeviceIdentity;
 use exchange_activesync::{Environment, ExchangeClient, ExchangeClientExt, HttpExchangeClient};
 use exchange_activesync::{RetryPolicy, connector::CleanupReport};
+use exchange_activesync_testkit::{
+    Failure, FakeExchangeClient, Fault, FaultPlan, FaultStep, FaultTimes, RbacProfile, Scripted,
+    Simulator, SimulatorConfig, SimulatorHandle, Tenant, TenantBuilder, Times,
+};
 use futures::TryStreamExt;
 use uuid::Uuid;
 

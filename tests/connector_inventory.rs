@@ -6,13 +6,13 @@ use std::time::Duration;
 
 use exchange_activesync::connector::{DeviceRecord, InventorySync};
 use exchange_activesync::protocol::{Invocation, NextLink, RawPage};
-use exchange_activesync::testing::{
-    Failure, FakeExchangeClient, Fault, FaultPlan, FaultStep, FaultTimes, RbacProfile, Scripted,
-    Simulator, SimulatorConfig, TenantBuilder, Times,
-};
 use exchange_activesync::types::MobileDeviceIdentity;
 use exchange_activesync::{
     Environment, Error, ExchangeClient, HttpExchangeClient, Result, RetryPolicy, async_trait,
+};
+use exchange_activesync_testkit::{
+    Failure, FakeExchangeClient, Fault, FaultPlan, FaultStep, FaultTimes, RbacProfile, Scripted,
+    Simulator, SimulatorConfig, TenantBuilder, Times,
 };
 use futures::StreamExt;
 use tokio::time::Instant;

@@ -7,12 +7,12 @@ use exchange_activesync::connector::{
     ConnectionStatus, ConnectionValidator, ConnectorProfile, JsonFileStore, StateMark,
     SyncStateStore, validate_connection,
 };
-use exchange_activesync::testing::{
+use exchange_activesync::{Environment, ExchangeClient, HttpExchangeClient, RetryPolicy};
+use exchange_activesync_testkit::{
     FakeExchangeClient, RbacProfile, Simulator, SimulatorConfig, TenantBuilder,
 };
-use exchange_activesync::{Environment, ExchangeClient, HttpExchangeClient, RetryPolicy};
 
-fn tenant(profile: RbacProfile) -> exchange_activesync::testing::Tenant {
+fn tenant(profile: RbacProfile) -> exchange_activesync_testkit::Tenant {
     TenantBuilder::new()
         .seed(9)
         .mailboxes(20)

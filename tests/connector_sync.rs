@@ -6,14 +6,14 @@ use std::time::Duration;
 use exchange_activesync::ExchangeClientExt;
 use exchange_activesync::connector::{InventorySync, MemoryStore, StateMark, SyncStateStore};
 use exchange_activesync::protocol::{Invocation, NextLink, RawPage};
-use exchange_activesync::testing::{
-    Failure, FakeExchangeClient, Fault, FaultPlan, FaultStep, FaultTimes, RbacProfile, Simulator,
-    SimulatorConfig, SimulatorHandle, TenantBuilder, Times,
-};
 use exchange_activesync::throttle::TenantThrottle;
 use exchange_activesync::{
     Environment, ExchangeClient, HttpExchangeClient, Result, RetryPolicy, TimeoutConfig,
     async_trait,
+};
+use exchange_activesync_testkit::{
+    Failure, FakeExchangeClient, Fault, FaultPlan, FaultStep, FaultTimes, RbacProfile, Simulator,
+    SimulatorConfig, SimulatorHandle, TenantBuilder, Times,
 };
 use futures::StreamExt;
 use tokio::time::Instant;

@@ -11,7 +11,7 @@
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
-use exchange_activesync::testing::{
+use exchange_activesync_testkit::{
     BlockingSimulator, Failure, Fault, FaultStep, FaultTimes, RbacProfile, Simulator,
     SimulatorConfig, Tenant, TenantBuilder,
 };
@@ -38,7 +38,7 @@ fn example(name: &str) -> PathBuf {
     assert!(
         bin.is_file(),
         "the {name} example is not built at {}; run `cargo test` (which builds examples) or \
-         `cargo build --examples --features test-util` first",
+         `cargo build --examples --all-features` first",
         bin.display()
     );
     bin
@@ -108,7 +108,7 @@ fn env_of(sim: &BlockingSimulator) -> Vec<(&'static str, String)> {
 
 /// `EXO_*` variables naming a loopback port that refuses connections.
 fn refused_env() -> Vec<(&'static str, String)> {
-    let url = exchange_activesync::testing::refused_endpoint().expect("a refused port");
+    let url = exchange_activesync_testkit::refused_endpoint().expect("a refused port");
     vec![
         (
             "EXO_ENDPOINT",

@@ -20,14 +20,14 @@ use exchange_activesync::cmdlets::{
 use exchange_activesync::connector::{InventorySync, SyncReport};
 use exchange_activesync::error::{SendState, TimeoutKind};
 use exchange_activesync::models::{DeviceAccessLevel, MobileDevice};
-use exchange_activesync::testing::{
-    Failure, Fault, FaultPlan, FaultProfile, FaultStep, FaultTimes, RbacProfile, Simulator,
-    SimulatorConfig, SimulatorHandle, TenantBuilder,
-};
 use exchange_activesync::types::MobileDeviceIdentity;
 use exchange_activesync::{
     AuthError, Environment, Error, ExchangeClient, HttpExchangeClient, RetryPolicy, TimeoutConfig,
     async_trait,
+};
+use exchange_activesync_testkit::{
+    Failure, Fault, FaultPlan, FaultProfile, FaultStep, FaultTimes, RbacProfile, Simulator,
+    SimulatorConfig, SimulatorHandle, TenantBuilder,
 };
 use futures::StreamExt;
 use uuid::Uuid;

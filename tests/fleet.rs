@@ -12,9 +12,9 @@ use exchange_activesync::fleet::{
 };
 use exchange_activesync::permissions::Profile;
 use exchange_activesync::protocol::{Invocation, NextLink, RawPage};
-use exchange_activesync::testing::{Failure, FakeExchangeClient, TenantBuilder, Times};
 use exchange_activesync::throttle::TenantThrottle;
 use exchange_activesync::{ApiError, Error, ExchangeClient, Result, RetryPolicy, async_trait};
+use exchange_activesync_testkit::{Failure, FakeExchangeClient, TenantBuilder, Times};
 use futures::StreamExt;
 use tokio::sync::Semaphore;
 use wiremock::matchers::{method, path_regex};

@@ -16,7 +16,7 @@ use exchange_activesync::connector::{ConnectionStatus, ConnectorProfile};
 use exchange_activesync::fleet::{
     Fleet, FleetItem, SyncOutcome, TenantCheck, TenantErrorKind, TenantList, TenantSyncSummary,
 };
-use exchange_activesync::testing::{
+use exchange_activesync_testkit::{
     Failure, Fault, FaultStep, FaultTimes, RbacProfile, Simulator, SimulatorConfig,
     SimulatorHandle, TenantBuilder,
 };
@@ -217,7 +217,7 @@ fn example(name: &str) -> PathBuf {
     assert!(
         bin.is_file(),
         "the {name} example is not built at {}; run `cargo test` (which builds examples) or \
-         `cargo build --examples --features test-util` first",
+         `cargo build --examples --all-features` first",
         bin.display()
     );
     bin

@@ -10,12 +10,12 @@ use exchange_activesync::permissions::{
     PermissionReport, Profile, Status, run_check,
 };
 use exchange_activesync::protocol::{Invocation, NextLink, RawPage};
-use exchange_activesync::testing::rbac::roles;
-use exchange_activesync::testing::{
+use exchange_activesync::{Environment, Error, HttpExchangeClient, Result, async_trait};
+use exchange_activesync_testkit::rbac::roles;
+use exchange_activesync_testkit::{
     FakeExchangeClient, ManagementRole, Rbac, RbacProfile, RoleEntry, Simulator, SimulatorConfig,
     Tenant, TenantBuilder,
 };
-use exchange_activesync::{Environment, Error, HttpExchangeClient, Result, async_trait};
 
 /// Claims decoded from an unsigned JWT with `payload`.
 fn claims(payload: serde_json::Value) -> TokenClaims {
@@ -265,7 +265,7 @@ async fn http_client(
     profile: RbacProfile,
 ) -> (
     HttpExchangeClient,
-    exchange_activesync::testing::SimulatorHandle,
+    exchange_activesync_testkit::SimulatorHandle,
 ) {
     let sim = Simulator::start(SimulatorConfig::new(
         TenantBuilder::new()

@@ -12,12 +12,12 @@ use exchange_activesync::connector::{WipeConfirmation, WipeError, WipeRequest, r
 use exchange_activesync::error::{AuthError, SendState};
 use exchange_activesync::http::{HttpExchangeClient, RetryPolicy, TimeoutConfig};
 use exchange_activesync::protocol::{Parameters, RoutingHint};
-use exchange_activesync::testing::{
+use exchange_activesync::types::MobileDeviceIdentity;
+use exchange_activesync::{Environment, Error, ExchangeClient, async_trait};
+use exchange_activesync_testkit::{
     Failure, FakeExchangeClient, Fault, FaultStep, FaultTimes, RbacProfile, Scripted, Simulator,
     SimulatorConfig, SimulatorHandle, Tenant, TenantBuilder, Times, refused_endpoint,
 };
-use exchange_activesync::types::MobileDeviceIdentity;
-use exchange_activesync::{Environment, Error, ExchangeClient, async_trait};
 use uuid::Uuid;
 
 fn tenant() -> Tenant {

@@ -5,7 +5,7 @@ use std::sync::RwLock;
 
 use exchange_activesync::ExchangeClient;
 use exchange_activesync::protocol::{Invocation, Parameters, TRUNCATION_WARNING};
-use exchange_activesync::testing::{
+use exchange_activesync_testkit::{
     Failure, FakeExchangeClient, RbacProfile, TenantBuilder, Times, tenant_json,
 };
 use serde_json::{Value, json};

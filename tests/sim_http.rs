@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use exchange_activesync::protocol::TRUNCATION_WARNING;
-use exchange_activesync::testing::{
+use exchange_activesync_testkit::{
     Failure, Fault, FaultPlan, FaultStep, FaultTimes, RbacProfile, Simulator, SimulatorConfig,
     SimulatorHandle, TenantBuilder,
 };

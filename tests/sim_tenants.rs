@@ -8,11 +8,11 @@ use exchange_activesync::auth::{
     ClientCertificate, ClientCredentials, TokenClaims, TokenProvider, TokenRequest,
 };
 use exchange_activesync::cmdlets::GetMobileDevice;
-use exchange_activesync::testing::{
+use exchange_activesync::{AuthError, Environment, Error, ExchangeClientExt, HttpExchangeClient};
+use exchange_activesync_testkit::{
     FaultPlan, RbacProfile, Simulator, SimulatorConfig, SimulatorHandle, TenantBuilder,
     TenantSettings,
 };
-use exchange_activesync::{AuthError, Environment, Error, ExchangeClientExt, HttpExchangeClient};
 
 const GET_DEVICES: &str = r#"{"CmdletInput":{"CmdletName":"Get-MobileDevice","Parameters":{}}}"#;
 

@@ -31,7 +31,7 @@ fn simulator_binary() -> PathBuf {
     assert!(
         bin.is_file(),
         "the simulator example is not built at {}; run `cargo test` (which builds examples) or \
-         `cargo build --example simulator --features test-util` first",
+         `cargo build --example simulator --all-features` first",
         bin.display()
     );
     bin

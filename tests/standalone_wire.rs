@@ -8,10 +8,10 @@ use std::sync::Arc;
 use exchange_activesync::auth::StaticToken;
 use exchange_activesync::cmdlets::GetMobileDevice;
 use exchange_activesync::protocol::TRUNCATION_WARNING;
-use exchange_activesync::testing::{
+use exchange_activesync::{Environment, HttpExchangeClient};
+use exchange_activesync_testkit::{
     FaultProfile, RbacProfile, Simulator, SimulatorConfig, SimulatorHandle, TenantBuilder,
 };
-use exchange_activesync::{Environment, HttpExchangeClient};
 use serde_json::{Value, json};
 
 /// What `simulator --devices N --seed S --rbac R --faults F` serves.

@@ -15,10 +15,10 @@ use exchange_activesync::models::{
     DeviceRemoteWipeStatus, MobileDevice, MobileDeviceMailboxPolicy, MobileDeviceStatistics,
     Recipient, RecipientTypeDetails,
 };
-use exchange_activesync::testing::{
+use exchange_activesync::types::MobileDeviceIdentity;
+use exchange_activesync_testkit::{
     Device, FakeExchangeClient, Mailbox, Responder, Tenant, TenantBuilder,
 };
-use exchange_activesync::types::MobileDeviceIdentity;
 use uuid::Uuid;
 
 #[test]

@@ -8,14 +8,14 @@ use std::time::Duration;
 use exchange_activesync::auth::StaticToken;
 use exchange_activesync::cmdlets::{GetMobileDevice, GetMobileDeviceStatistics};
 use exchange_activesync::protocol::Parameters;
-use exchange_activesync::testing::{
-    Failure, Fault, FaultPlan, FaultStep, FaultTimes, RbacProfile, Simulator, SimulatorConfig,
-    SimulatorHandle, TenantBuilder,
-};
 use exchange_activesync::throttle::TenantThrottle;
 use exchange_activesync::types::MailboxIdentity;
 use exchange_activesync::{
     ClientBuilder, Environment, ExchangeClient, HttpExchangeClient, RetryPolicy, TimeoutConfig,
+};
+use exchange_activesync_testkit::{
+    Failure, Fault, FaultPlan, FaultStep, FaultTimes, RbacProfile, Simulator, SimulatorConfig,
+    SimulatorHandle, TenantBuilder,
 };
 use futures::StreamExt;
 use tokio::time::Instant;

@@ -23,10 +23,10 @@
 use std::sync::Arc;
 
 use exchange_activesync::auth::StaticToken;
-use exchange_activesync::testing::{
+use exchange_activesync::{ClientBuilder, Environment, ExchangeClient, HttpExchangeClient};
+use exchange_activesync_testkit::{
     RbacProfile, Simulator, SimulatorConfig, SimulatorHandle, TenantBuilder,
 };
-use exchange_activesync::{ClientBuilder, Environment, ExchangeClient, HttpExchangeClient};
 
 /// Output format of the examples that print text or JSON (`--format` accepts only these;
 /// clap lists them in `--help` and refuses anything else).
@@ -291,7 +291,7 @@ pub fn init_logging() {
 }
 
 /// The tenant the embedded simulator serves.
-pub fn demo_tenant() -> exchange_activesync::testing::Tenant {
+pub fn demo_tenant() -> exchange_activesync_testkit::Tenant {
     TenantBuilder::new()
         .seed(2024)
         .mailboxes(120)

@@ -31,7 +31,7 @@ request! {
     /// ```
     /// use exchange_activesync::cmdlets::GetMobileDevice;
     /// use exchange_activesync::models::DeviceAccessState;
-    /// use exchange_activesync::testing::{FakeExchangeClient, TenantBuilder};
+    /// use exchange_activesync_testkit::{FakeExchangeClient, TenantBuilder};
     /// use exchange_activesync::types::{Filter, MailboxIdentity};
     /// use exchange_activesync::ExchangeClientExt;
     ///
@@ -295,7 +295,7 @@ request! {
     ///
     /// ```
     /// use exchange_activesync::cmdlets::GetMobileDeviceDashboardSummaryReport;
-    /// use exchange_activesync::testing::{FakeExchangeClient, TenantBuilder};
+    /// use exchange_activesync_testkit::{FakeExchangeClient, TenantBuilder};
     /// use exchange_activesync::ExchangeClientExt;
     ///
     /// # #[tokio::main(flavor = "current_thread")]

@@ -79,7 +79,7 @@ pub enum FamilyAccessChange {
 /// ```
 /// use exchange_activesync::connector::{DeviceFamily, FamilyAccessChange, set_family_access};
 /// use exchange_activesync::models::DeviceAccessLevel;
-/// use exchange_activesync::testing::{FakeExchangeClient, TenantBuilder};
+/// use exchange_activesync_testkit::{FakeExchangeClient, TenantBuilder};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> exchange_activesync::Result<()> {

@@ -183,7 +183,7 @@ pub const DEFAULT_MAX_PENDING_STATISTICS: usize = 10_000;
 /// ```
 /// use exchange_activesync::connector::{InventorySync, MemoryStore, StateMark, SyncStateStore};
 /// use exchange_activesync::prelude::*;
-/// use exchange_activesync::testing::{FakeExchangeClient, TenantBuilder};
+/// use exchange_activesync_testkit::{FakeExchangeClient, TenantBuilder};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> exchange_activesync::Result<()> {

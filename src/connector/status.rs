@@ -209,7 +209,7 @@ pub struct ConnectionReport {
 /// ```
 /// use std::sync::Arc;
 /// use exchange_activesync::connector::*;
-/// use exchange_activesync::testing::{FakeExchangeClient, RbacProfile, TenantBuilder};
+/// use exchange_activesync_testkit::{FakeExchangeClient, RbacProfile, TenantBuilder};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {

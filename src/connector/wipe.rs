@@ -215,7 +215,7 @@ impl From<WipeError> for Error {
 ///
 /// ```
 /// use exchange_activesync::connector::{WipeConfirmation, WipeError, WipeRequest, remote_wipe};
-/// use exchange_activesync::testing::{Failure, FakeExchangeClient, TenantBuilder, Times};
+/// use exchange_activesync_testkit::{Failure, FakeExchangeClient, TenantBuilder, Times};
 /// use exchange_activesync::types::MobileDeviceIdentity;
 ///
 /// # #[tokio::main(flavor = "current_thread")]

@@ -50,17 +50,16 @@
 //!
 //! # Example
 //!
-//! A fleet over fakes (with the `test-util` feature):
+//! A fleet over fakes (of the test kit, `exchange-activesync-testkit`):
 //!
 //! ```
-//! # #[cfg(feature = "test-util")]
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! use std::sync::Arc;
 //! use futures::StreamExt;
 //! use exchange_activesync::ExchangeClient;
 //! use exchange_activesync::fleet::{Fleet, FleetItem, FleetTenant, TenantList};
-//! use exchange_activesync::testing::{FakeExchangeClient, TenantBuilder};
+//! use exchange_activesync_testkit::{FakeExchangeClient, TenantBuilder};
 //!
 //! let tenants = TenantList::parse("contoso.onmicrosoft.com\n# comment\nfabrikam.onmicrosoft.com\n")?;
 //! let fleet = Fleet::builder(tenants)
@@ -86,8 +85,6 @@
 //! assert_eq!(records, 60);
 //! assert_eq!(items.progress().tenants_done, 2);
 //! # Ok(()) }
-//! # #[cfg(not(feature = "test-util"))]
-//! # fn main() {}
 //! ```
 
 mod env;
@@ -648,7 +645,7 @@ impl Fleet {
     /// use exchange_activesync::fleet::{Fleet, TenantList};
     /// use exchange_activesync::prelude::*;
     /// use exchange_activesync::cmdlets::GetMobileDevice;
-    /// use exchange_activesync::testing::{Simulator, SimulatorConfig, TenantBuilder};
+    /// use exchange_activesync_testkit::{Simulator, SimulatorConfig, TenantBuilder};
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> exchange_activesync::Result<()> {

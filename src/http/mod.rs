@@ -88,7 +88,7 @@ const MODULE_FILE_CALL: &str = "EXOModuleFile";
 /// ([`TenantThrottle`], see [`throttle`](Self::throttle)). Build one with
 /// [`HttpExchangeClient::builder`].
 ///
-/// Here against the embedded simulator (feature `test-util`), reached through the endpoint
+/// Here against the embedded simulator (the test kit, `exchange-activesync-testkit`), reached through the endpoint
 /// override [`Environment::custom`](crate::Environment::custom) (a loopback URL; `EXO_ENDPOINT`
 /// does the same for [`client_from_env`]):
 ///
@@ -96,7 +96,7 @@ const MODULE_FILE_CALL: &str = "EXOModuleFile";
 /// use std::sync::Arc;
 /// use exchange_activesync::auth::StaticToken;
 /// use exchange_activesync::cmdlets::GetMobileDevice;
-/// use exchange_activesync::testing::{Simulator, SimulatorConfig, TenantBuilder};
+/// use exchange_activesync_testkit::{Simulator, SimulatorConfig, TenantBuilder};
 /// use exchange_activesync::{Environment, ExchangeClientExt, HttpExchangeClient};
 ///
 /// # #[tokio::main(flavor = "current_thread")]

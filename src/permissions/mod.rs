@@ -58,7 +58,7 @@ use crate::error::Result;
 ///
 /// ```
 /// use exchange_activesync::permissions::{PermissionChecker, Profile, Status};
-/// use exchange_activesync::testing::{FakeExchangeClient, RbacProfile, TenantBuilder};
+/// use exchange_activesync_testkit::{FakeExchangeClient, RbacProfile, TenantBuilder};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> exchange_activesync::Result<()> {

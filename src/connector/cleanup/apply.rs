@@ -309,7 +309,7 @@ pub async fn apply_cleanup(
 ///
 /// ```
 /// use exchange_activesync::connector::*;
-/// use exchange_activesync::testing::{FakeExchangeClient, TenantBuilder};
+/// use exchange_activesync_testkit::{FakeExchangeClient, TenantBuilder};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> exchange_activesync::Result<()> {

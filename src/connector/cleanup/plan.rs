@@ -386,7 +386,7 @@ impl CleanupPlan {
 /// Nothing is changed.
 ///
 /// "Now" always comes from the caller, never from the wall clock here. Against a test
-/// tenant (`testing::TenantBuilder`, feature `test-util`), whose clock is fixed at
+/// tenant (the test kit's `TenantBuilder`), whose clock is fixed at
 /// 2024-06-01 by default, pass the tenant's clock (`fake.tenant().now()`), or build the
 /// tenant with `.now(Utc::now())` and pass `Utc::now()`: a default tenant judged as of
 /// today's date would be stale all through.

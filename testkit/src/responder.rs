@@ -9,10 +9,10 @@ use async_trait::async_trait;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::client::{ExchangeClient, ModuleFile};
-use crate::error::{Error, Result};
-use crate::protocol::{Invocation, NextLink, RawPage};
-use crate::typed::Cmdlet;
+use exchange_activesync::client::{ExchangeClient, ModuleFile};
+use exchange_activesync::error::{Error, Result};
+use exchange_activesync::protocol::{Invocation, NextLink, RawPage};
+use exchange_activesync::typed::Cmdlet;
 
 type Handler = Arc<dyn Fn(&Invocation) -> Result<Vec<Value>> + Send + Sync>;
 
@@ -23,7 +23,7 @@ type Handler = Arc<dyn Fn(&Invocation) -> Result<Vec<Value>> + Send + Sync>;
 /// use exchange_activesync::ExchangeClientExt;
 /// use exchange_activesync::cmdlets::GetMobileDevice;
 /// use exchange_activesync::models::MobileDevice;
-/// use exchange_activesync::testing::Responder;
+/// use exchange_activesync_testkit::Responder;
 /// let mut a = MobileDevice::default();
 /// a.guid = Some(uuid::Uuid::from_u128(1));
 /// let mut b = MobileDevice::default();
@@ -151,37 +151,37 @@ impl ExchangeClient for Responder {
 
     /// The configured cmdlets, with the export casing of the catalog where known.
     async fn module_file(&self) -> Result<ModuleFile> {
-        Ok(ModuleFile {
-            exported_cmdlets: self
-                .handlers
+        Ok(ModuleFile::new(
+            self.handlers
                 .iter()
                 .map(|(n, _)| {
-                    crate::catalog::lookup(n)
+                    exchange_activesync::catalog::lookup(n)
                         .map(|c| c.export_name.to_string())
                         .unwrap_or_else(|| n.clone())
                 })
                 .collect(),
-            files: Vec::new(),
-        })
+            Vec::new(),
+        ))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::client::ExchangeClientExt;
-    use crate::cmdlets::{GetActiveSyncOrganizationSettings, GetMobileDevice};
-    use crate::models::{ActiveSyncOrganizationSettings, DeviceAccessState, MobileDevice};
-    use crate::protocol::Parameters;
+    use exchange_activesync::client::ExchangeClientExt;
+    use exchange_activesync::cmdlets::{GetActiveSyncOrganizationSettings, GetMobileDevice};
+    use exchange_activesync::models::{
+        ActiveSyncOrganizationSettings, DeviceAccessState, MobileDevice,
+    };
+    use exchange_activesync::protocol::Parameters;
     use futures::StreamExt;
 
     fn device(n: u128) -> MobileDevice {
-        MobileDevice {
-            guid: Some(uuid::Uuid::from_u128(n)),
-            device_access_state: Some(DeviceAccessState::Blocked),
-            identity: Some(format!("alice\\ExchangeActiveSyncDevices\\Phone{n}")),
-            ..Default::default()
-        }
+        MobileDevice::builder()
+            .guid(uuid::Uuid::from_u128(n))
+            .device_access_state(DeviceAccessState::Blocked)
+            .identity(format!("alice\\ExchangeActiveSyncDevices\\Phone{n}"))
+            .build()
     }
 
     #[tokio::test]

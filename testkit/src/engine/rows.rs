@@ -6,11 +6,9 @@ use std::collections::BTreeSet;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::testing::format::RowWriter;
-use crate::testing::policy::SETTINGS;
-use crate::testing::tenant::{
-    AccessRule, Device, Mailbox, MailboxPolicy, ORG_SETTINGS_NAME, Tenant,
-};
+use crate::format::RowWriter;
+use crate::policy::SETTINGS;
+use crate::tenant::{AccessRule, Device, Mailbox, MailboxPolicy, ORG_SETTINGS_NAME, Tenant};
 
 /// Annotation keys appear on some objects only, decided by the object's GUID.
 pub(super) fn annotate(guid: &Uuid) -> bool {

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::catalog::Catalog;
-use crate::protocol::CmdletKind;
+use exchange_activesync::protocol::CmdletKind;
 
 /// A role entry: one cmdlet and the parameters the role allows on it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -80,14 +80,14 @@ impl ManagementRole {
 
 /// Role names of the built-in roles (and role groups) the simulated tenant knows: the
 /// catalog's.
-pub use crate::catalog::roles;
+pub use exchange_activesync::catalog::roles;
 
 /// The built-in roles with their cmdlets: the catalog's grants inverted (every role any
 /// catalog entry names, in the order the table first names it, holding the entries that name
 /// it, in table order; docs/permissions.md §3.2).
 pub fn built_in_roles() -> Vec<ManagementRole> {
     let mut names: Vec<&'static str> = Vec::new();
-    for c in crate::catalog::all() {
+    for c in exchange_activesync::catalog::all() {
         for r in c.roles {
             if !names.contains(r) {
                 names.push(r);
@@ -97,7 +97,7 @@ pub fn built_in_roles() -> Vec<ManagementRole> {
     names
         .into_iter()
         .map(|role| {
-            let cmdlets: Vec<&str> = crate::catalog::all()
+            let cmdlets: Vec<&str> = exchange_activesync::catalog::all()
                 .iter()
                 .filter(|c| c.roles.contains(&role))
                 .map(|c| c.name)
@@ -305,8 +305,8 @@ impl Rbac {
 /// Whether a cmdlet acts on recipients (mailboxes, devices) rather than configuration: the
 /// crate catalog's write scope, or for a cmdlet the crate does not type its noun.
 pub(crate) fn is_recipient_cmdlet(cmdlet: &str) -> bool {
-    if let Some(info) = crate::catalog::lookup(cmdlet) {
-        return info.scope == crate::catalog::WriteScope::Recipient;
+    if let Some(info) = exchange_activesync::catalog::lookup(cmdlet) {
+        return info.scope == exchange_activesync::catalog::WriteScope::Recipient;
     }
     let c = cmdlet.to_ascii_lowercase();
     c.ends_with("-mobiledevice")

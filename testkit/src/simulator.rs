@@ -31,8 +31,8 @@ use super::token::{
     ISSUED_TOKEN_LIFETIME_SECS, is_issued_token, issue_token, tid_of, token_of_generation,
 };
 pub use super::token::{TOKEN_APP_ID, TOKEN_OBJECT_ID, simulator_token};
-use crate::error::{Error, Result};
-use crate::protocol::{CmdletKind, MAX_PAGE_SIZE};
+use exchange_activesync::error::{Error, Result};
+use exchange_activesync::protocol::{CmdletKind, MAX_PAGE_SIZE};
 
 /// The URL of a loopback port that refuses connections (bound, then closed again): an
 /// endpoint to test how a client handles a service it cannot reach. Another process could
@@ -139,7 +139,7 @@ pub fn generated_tenant_domain(index: usize) -> String {
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// use exchange_activesync::auth::ClientCredentials;
-/// use exchange_activesync::testing::{Simulator, SimulatorConfig, TenantSettings};
+/// use exchange_activesync_testkit::{Simulator, SimulatorConfig, TenantSettings};
 /// use exchange_activesync::{Environment, ExchangeClientExt as _, HttpExchangeClient};
 /// use exchange_activesync::cmdlets::GetMobileDevice;
 ///
@@ -440,7 +440,7 @@ pub struct SimulatedCall {
 /// use std::sync::Arc;
 /// use exchange_activesync::auth::StaticToken;
 /// use exchange_activesync::cmdlets::GetMobileDevice;
-/// use exchange_activesync::testing::{Simulator, SimulatorConfig, TenantBuilder};
+/// use exchange_activesync_testkit::{Simulator, SimulatorConfig, TenantBuilder};
 /// use exchange_activesync::{Environment, ExchangeClientExt as _, HttpExchangeClient};
 ///
 /// let sim = Simulator::start(SimulatorConfig::new(
@@ -774,7 +774,7 @@ impl SimulatorHandle {
     }
 
     /// The authority of the token endpoint (the base URL): pass it to
-    /// [`ClientCredentials::with_authority`](crate::auth::ClientCredentials::with_authority).
+    /// [`ClientCredentials::with_authority`](exchange_activesync::auth::ClientCredentials::with_authority).
     pub fn authority(&self) -> Url {
         self.base_url()
     }

@@ -39,7 +39,7 @@ impl When {
 ///
 /// ```
 /// use chrono::Duration;
-/// use exchange_activesync::testing::{Device, TenantBuilder};
+/// use exchange_activesync_testkit::{Device, TenantBuilder};
 ///
 /// let mut tenant = TenantBuilder::new().build();
 /// let guid = tenant.create_device(Device::builder("alice").last_synced_ago(Duration::days(200)));
@@ -293,7 +293,7 @@ impl DeviceBuilder {
 /// `<name>@<tenant domain>`, the display name to the name, the type to `UserMailbox`.
 ///
 /// ```
-/// use exchange_activesync::testing::{Mailbox, TenantBuilder};
+/// use exchange_activesync_testkit::{Mailbox, TenantBuilder};
 ///
 /// let tenant = TenantBuilder::new()
 ///     .with_mailbox(Mailbox::builder("bob").display_name("Bob Ångström").city("Zürich"))
@@ -523,7 +523,7 @@ impl Tenant {
     ///
     /// ```
     /// use chrono::Duration;
-    /// use exchange_activesync::testing::TenantBuilder;
+    /// use exchange_activesync_testkit::TenantBuilder;
     ///
     /// let mut tenant = TenantBuilder::new().seed(1).mailboxes(2).devices(3).build();
     /// let guid = tenant.devices().next().unwrap().guid;

@@ -221,7 +221,7 @@ mod tests {
     /// the catalog says of its parameters holds.
     #[test]
     fn every_cmdlet_of_the_crate_is_simulated() {
-        for info in crate::catalog::all() {
+        for info in exchange_activesync::catalog::all() {
             let spec = Catalog::get()
                 .cmdlet(info.name)
                 .unwrap_or_else(|| panic!("{} is missing from catalog.json", info.name));
@@ -238,17 +238,7 @@ mod tests {
     /// answers 400 to an undeclared parameter).
     #[test]
     fn every_parameter_a_request_can_send_is_declared() {
-        macro_rules! typed_rows {
-            ($(
-                $const:ident = $cmdlet:literal / $export:literal, $($field:expr),*
-                $( => $req:ident $method:ident $( / $stream:ident )? )?;
-            )*) => {
-                vec![$($(
-                    ($cmdlet, crate::cmdlets::$req::parameter_names()),
-                )?)*]
-            };
-        }
-        let typed: Vec<(&str, Vec<&str>)> = crate::catalog::cmdlet_table!(typed_rows);
+        let typed = exchange_activesync::catalog::typed_request_parameters();
         assert!(typed.len() >= 18);
         for (cmdlet, names) in typed {
             let spec = Catalog::get().cmdlet(cmdlet).unwrap();

@@ -15,7 +15,7 @@
 //! * [`ChaosMode::Storm`]: sustained throttling. The first attempt of every request gets 429
 //!   with `Retry-After: 0.5`; the second attempt of a third of the requests (drawn from the
 //!   seed) gets the plain-text per-tenant concurrency 429; every request succeeds by its third
-//!   attempt, well within the default [`RetryPolicy`](crate::http::RetryPolicy).
+//!   attempt, well within the default [`RetryPolicy`](exchange_activesync::http::RetryPolicy).
 //!
 //! The key of a request identifies "the same request" across retries: its
 //! `client-request-id` header (the crate and the PowerShell module reuse one per enumeration
@@ -28,7 +28,7 @@ use sha1::{Digest, Sha1};
 
 use super::failure::Failure;
 use super::fault::Fault;
-use crate::protocol::CmdletKind;
+use exchange_activesync::protocol::CmdletKind;
 
 /// Number of consecutive reads among which exactly one fails under [`ChaosMode::Transient`].
 pub const TRANSIENT_BLOCK: u64 = 16;

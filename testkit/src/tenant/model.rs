@@ -8,8 +8,8 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::testing::policy;
-use crate::testing::rbac::Rbac;
+use crate::policy;
+use crate::rbac::Rbac;
 
 /// Separator between the parts of a device's object name (U+00A7).
 pub const SECTION: char = '§';
@@ -359,7 +359,7 @@ pub enum WipeProgress {
 ///
 /// ```
 /// use chrono::Utc;
-/// use exchange_activesync::testing::TenantBuilder;
+/// use exchange_activesync_testkit::TenantBuilder;
 /// let tenant = TenantBuilder::new().seed(1).devices(10).now(Utc::now()).build();
 /// assert!(Utc::now() - tenant.now() < chrono::Duration::minutes(5));
 /// ```

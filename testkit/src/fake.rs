@@ -12,10 +12,10 @@ use super::engine::{Call, execute};
 use super::failure::Failure;
 use super::module;
 use super::tenant::Tenant;
-use crate::auth::TokenClaims;
-use crate::client::{ExchangeClient, ModuleFile, ModuleFileEntry};
-use crate::error::{ApiError, Error, Result};
-use crate::protocol::{Invocation, NextLink, RawPage, Warning, decode_page};
+use exchange_activesync::auth::TokenClaims;
+use exchange_activesync::client::{ExchangeClient, ModuleFile, ModuleFileEntry};
+use exchange_activesync::error::{ApiError, Error, Result};
+use exchange_activesync::protocol::{Invocation, NextLink, RawPage, Warning, decode_page};
 
 /// One recorded `invoke_page` call.
 #[derive(Clone, Debug, PartialEq)]
@@ -133,7 +133,7 @@ impl Failure {
 /// use chrono::Duration;
 /// use exchange_activesync::ExchangeClientExt;
 /// use exchange_activesync::cmdlets::GetMobileDevice;
-/// use exchange_activesync::testing::{Device, Failure, FakeExchangeClient, TenantBuilder, Times};
+/// use exchange_activesync_testkit::{Device, Failure, FakeExchangeClient, TenantBuilder, Times};
 ///
 /// let fake = FakeExchangeClient::new(TenantBuilder::new().seed(7).mailboxes(3).devices(5).build());
 /// // This device last synced 200 days ago:
@@ -290,7 +290,8 @@ impl FakeExchangeClient {
 
     fn scripted(&self, cmdlet: &str, continuation: bool) -> Option<Scripted> {
         let mut rules = self.rules.lock().unwrap_or_else(|e| e.into_inner());
-        let write = crate::protocol::CmdletKind::from_cmdlet_name(cmdlet).is_mutating();
+        let write =
+            exchange_activesync::protocol::CmdletKind::from_cmdlet_name(cmdlet).is_mutating();
         let i = rules.iter().position(|r| {
             r.remaining != Some(0)
                 && (write || r.what != Scripted::NextLinkOnWrite)
@@ -385,10 +386,10 @@ impl ExchangeClient for FakeExchangeClient {
 
     async fn module_file(&self) -> Result<ModuleFile> {
         let (content, exported) = module::generate(self.tenant().rbac());
-        Ok(ModuleFile {
-            exported_cmdlets: exported,
-            files: vec![ModuleFileEntry::new(module::MODULE_FILE_NAME, content)],
-        })
+        Ok(ModuleFile::new(
+            exported,
+            vec![ModuleFileEntry::new(module::MODULE_FILE_NAME, content)],
+        ))
     }
 
     async fn token_claims(&self) -> Result<Option<TokenClaims>> {

@@ -5,12 +5,12 @@ use std::collections::BTreeSet;
 
 use serde_json::{Map, Value};
 
-use crate::protocol::{MAX_PAGE_SIZE, TRUNCATION_WARNING};
-use crate::testing::catalog::CmdletSpec;
-use crate::testing::continuation::Cursor;
-use crate::testing::failure::Failure;
-use crate::testing::policy;
-use crate::testing::tenant::Tenant;
+use crate::catalog::CmdletSpec;
+use crate::continuation::Cursor;
+use crate::failure::Failure;
+use crate::policy;
+use crate::tenant::Tenant;
+use exchange_activesync::protocol::{MAX_PAGE_SIZE, TRUNCATION_WARNING};
 
 /// One page request to the engine.
 #[derive(Clone, Debug)]

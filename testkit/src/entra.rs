@@ -28,7 +28,7 @@ use base64::Engine as _;
 use serde_json::Value;
 
 use super::token::TOKEN_APP_ID;
-use crate::auth::JWT_BEARER_ASSERTION_TYPE;
+use exchange_activesync::auth::JWT_BEARER_ASSERTION_TYPE;
 
 /// The client secret of the simulator's registered application unless configured otherwise.
 /// It is a test value, printed in the standalone simulator's ready file.

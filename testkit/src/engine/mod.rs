@@ -20,9 +20,9 @@ pub use super::continuation::Cursor;
 use super::failure::Failure;
 use super::policy;
 use super::tenant::{ORG_SETTINGS_NAME, Tenant};
-use crate::protocol::CmdletKind;
 pub use context::{Call, Outcome};
 use context::{Ctx, param};
+use exchange_activesync::protocol::CmdletKind;
 
 /// Run one page of a cmdlet against the tenant. Reads take the read lock, writes the write
 /// lock; nothing of the tenant is cloned.
@@ -124,7 +124,7 @@ pub fn tenant_json(tenant: &RwLock<Tenant>) -> Result<Vec<u8>, Failure> {
     out.push(b'{');
     // Every read of the crate's catalog that lists the whole tenant: a listing or a single
     // object, simulated, needing no identity; `ResultSize: Unlimited` where declared.
-    let cmdlets = crate::catalog::all().iter().filter(|c| {
+    let cmdlets = exchange_activesync::catalog::all().iter().filter(|c| {
         c.kind == CmdletKind::Read
             && Catalog::get()
                 .cmdlet(c.name)

@@ -5,9 +5,9 @@ use serde_json::Value;
 
 use super::context::{Ctx, Outcome, apply_multi, param, single, str_list};
 use super::rows::{write_policy, write_rule};
-use crate::testing::failure::Failure;
-use crate::testing::policy::{self, SETTINGS};
-use crate::testing::tenant::{AccessRule, MailboxPolicy, ORG_SETTINGS_NAME, Tenant};
+use crate::failure::Failure;
+use crate::policy::{self, SETTINGS};
+use crate::tenant::{AccessRule, MailboxPolicy, ORG_SETTINGS_NAME, Tenant};
 
 fn no_change_warning(name: &str) -> String {
     format!("The command completed successfully but no settings of '{name}' have been modified.")

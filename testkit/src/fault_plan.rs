@@ -6,7 +6,7 @@ use std::time::Duration;
 use super::chaos::{ChaosMode, ChaosPlan};
 use super::failure::Failure;
 use super::fault::Fault;
-use crate::error::{Error, Result};
+use exchange_activesync::error::{Error, Result};
 
 /// How many times a scripted fault fires.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

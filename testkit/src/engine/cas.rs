@@ -9,10 +9,10 @@ use std::collections::BTreeSet;
 
 use super::context::{Ctx, Outcome, apply_multi, invalid_filter, paginate, param, str_list};
 use super::rows::{annotate, mailbox_base};
-use crate::testing::failure::Failure;
-use crate::testing::format::RowWriter;
-use crate::testing::tenant::{Device, Mailbox, Tenant};
-use crate::testing::{filter, policy};
+use crate::failure::Failure;
+use crate::format::RowWriter;
+use crate::tenant::{Device, Mailbox, Tenant};
+use crate::{filter, policy};
 
 const CAS_FILTERABLE: &[&str] = &[
     "Name",
@@ -274,7 +274,7 @@ mod tests {
 
     #[test]
     fn blocked_wins_and_removal_restores_the_org_answer() {
-        let mut t = crate::testing::TenantBuilder::new()
+        let mut t = crate::TenantBuilder::new()
             .seed(7)
             .mailboxes(3)
             .devices(6)

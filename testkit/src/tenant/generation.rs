@@ -10,7 +10,7 @@ use super::model::{
     AccessRule, Device, Mailbox, MailboxPolicy, OrgSettings, Tenant, WipeState, new_guid,
 };
 use super::spec::{DeviceBuilder, MailboxBuilder};
-use crate::testing::rbac::{Rbac, RbacProfile};
+use crate::rbac::{Rbac, RbacProfile};
 
 /// Builds a [`Tenant`], empty or generated deterministically from a seed, plus any
 /// hand-made mailboxes and devices ([`with_mailbox`](Self::with_mailbox),
@@ -22,7 +22,7 @@ use crate::testing::rbac::{Rbac, RbacProfile};
 ///
 /// ```
 /// use chrono::Duration;
-/// use exchange_activesync::testing::{Device, TenantBuilder};
+/// use exchange_activesync_testkit::{Device, TenantBuilder};
 ///
 /// let tenant = TenantBuilder::new()
 ///     .seed(42)
@@ -184,7 +184,7 @@ impl TenantBuilder {
     ///
     /// ```
     /// use chrono::{Duration, Utc};
-    /// use exchange_activesync::testing::TenantBuilder;
+    /// use exchange_activesync_testkit::TenantBuilder;
     ///
     /// let start = Utc::now();
     /// let tenant = TenantBuilder::new().seed(3).mailboxes(5).devices(20).now(start).build();

@@ -1,8 +1,8 @@
 //! Failures of the simulated service, and the exact HTTP answers (status, headers, body) the
 //! service sends for them (docs/protocol.md §5).
 
-use crate::error::ApiError;
-use crate::protocol::{ResponseMeta, decode_error};
+use exchange_activesync::error::ApiError;
+use exchange_activesync::protocol::{ResponseMeta, decode_error};
 
 /// The plain-text body of the per-tenant concurrency 429.
 pub const CONCURRENCY_BODY: &str = "You have reached the maximum number of concurrent requests per tenant. Please wait and try again";

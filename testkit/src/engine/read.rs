@@ -13,12 +13,10 @@ use super::rows::{
     adbase, annotate, write_device, write_org, write_policy, write_recipient, write_rule,
     write_statistics,
 };
-use crate::testing::failure::Failure;
-use crate::testing::format::{self, RowWriter};
-use crate::testing::tenant::{
-    AccessRule, Device, Mailbox, MailboxPolicy, ORG_SETTINGS_NAME, Tenant,
-};
-use crate::testing::{filter, policy, token};
+use crate::failure::Failure;
+use crate::format::{self, RowWriter};
+use crate::tenant::{AccessRule, Device, Mailbox, MailboxPolicy, ORG_SETTINGS_NAME, Tenant};
+use crate::{filter, policy, token};
 
 const DEVICE_FILTERABLE: &[&str] = &[
     "ClientType",
