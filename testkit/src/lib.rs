@@ -10,6 +10,9 @@
 //!   Get/Set-CASMailbox, `Get-ManagementRoleAssignment` and `Get-ManagementRoleEntry`) with
 //!   the service's validation, RBAC, confirmation, paging and JSON encoding. It is internal:
 //!   use it through the fake or the simulator.
+//!
+//! Add this crate as a dev-dependency beside `exchange-activesync`.
+#![deny(missing_docs)]
 
 mod catalog;
 mod chaos;
