@@ -157,6 +157,9 @@ async fn main() -> ExitCode {
                 if let Some(rule) = &c.predicted_rule {
                     after.push_str(&format!(" {rule}"));
                 }
+                if let Some(alternative) = &c.alternative_state {
+                    after.push_str(&format!(", or {alternative}"));
+                }
                 table.row(vec![
                     now,
                     after,

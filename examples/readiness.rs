@@ -86,8 +86,7 @@ fn counts(map: &BTreeMap<String, usize>) -> String {
 }
 
 fn summary_json(r: &ReadinessReport) -> serde_json::Value {
-    json!({
-        "Tenant": r.tenant,
+    let mut v = json!({
         "summary": true,
         "minimum": r.minimum.to_string(),
         "listed": r.rows.len(),
@@ -101,7 +100,11 @@ fn summary_json(r: &ReadinessReport) -> serde_json::Value {
         "by_model": r.by_model,
         "complete": r.is_complete(),
         "failed_mailboxes": r.failed_mailboxes.len(),
-    })
+    });
+    if let (Some(t), Some(o)) = (&r.tenant, v.as_object_mut()) {
+        o.insert("Tenant".into(), json!(t));
+    }
+    v
 }
 
 /// Print one tenant's report; returns whether stdout could be written.

@@ -518,7 +518,11 @@ impl AccessWhatIf {
             let now = evaluate_access(&device, settings, &report.before);
             let then = evaluate_access(&device, settings, &report.after);
             let (
-                Evaluation::Decided { decision: now, .. },
+                Evaluation::Decided {
+                    decision: now,
+                    alternative: now_alternative,
+                    ..
+                },
                 Evaluation::Decided {
                     decision,
                     alternative,
@@ -536,10 +540,13 @@ impl AccessWhatIf {
             let current = device.device_access_state.clone();
             // A change shows when the state differs from the recorded one and from what the
             // sequence gives without the change (a difference the change does not cause is
-            // not its doing).
+            // not its doing); the same for the state the rules it cannot settle would give.
             let shows = |s: &DeviceAccessState| current.as_ref() != Some(s) && *s != now.state;
-            let listed =
-                shows(&decision.state) || alternative.as_ref().is_some_and(|a| shows(&a.state));
+            let now_alternative = now_alternative.map_or(now.state.clone(), |a| a.state);
+            let listed = shows(&decision.state)
+                || alternative
+                    .as_ref()
+                    .is_some_and(|a| shows(&a.state) && a.state != now_alternative);
             if !listed {
                 continue;
             }

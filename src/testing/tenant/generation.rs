@@ -146,7 +146,7 @@ const EAS_MODELS: &[EasModel] = &[
         model: "SM-G991B",
         os: "Android 13.0.0",
         agent: "SAMSUNG-SM-G991B/101.30000",
-        version: "16.0",
+        version: "16.1",
     },
     EasModel {
         device_type: "WindowsMail",
@@ -447,8 +447,7 @@ fn hex_id(rng: &mut fastrand::Rng, len: usize) -> String {
 }
 
 /// The EAS protocol version (`ClientVersion`) of a generated EAS partnership: mostly the
-/// model's own (16.1 but for one model), with a tail of 16.0, 14.1 and 12.1 (about 12, 9 and 4
-/// in a hundred). Taken from the device's Guid, not from the generator, so every other
+/// model's own (16.1), with a tail of 16.0, 14.1 and 12.1 (about 12, 9 and 4 in a hundred). Taken from the device's Guid, not from the generator, so every other
 /// generated value stays what it was for a seed.
 fn eas_version(guid: &uuid::Uuid, model: &EasModel) -> &'static str {
     match guid.as_u128() % 100 {
