@@ -618,10 +618,21 @@ pub async fn access_whatif(
     // Fail early, before the longer reads, on a rule that does not exist.
     before.with_changes(&changes)?;
     let mut mailboxes = HashMap::new();
-    for cas in client.get_cas_mailbox(GetCasMailbox::new()).await?.items {
-        let settings = MailboxAccess::from_cas(&cas);
+    let rows = client.get_cas_mailbox(GetCasMailbox::new()).await?.items;
+    // A device's identity names its mailbox by Name (or Identity); the address and the
+    // directory id are kept as fallbacks, never overriding a name.
+    for cas in &rows {
+        let settings = MailboxAccess::from_cas(cas);
         for key in [&cas.name, &cas.identity].into_iter().flatten() {
             mailboxes.insert(key.to_lowercase(), settings.clone());
+        }
+    }
+    for cas in &rows {
+        let keys = [&cas.primary_smtp_address, &cas.external_directory_object_id];
+        for key in keys.into_iter().flatten() {
+            mailboxes
+                .entry(key.to_lowercase())
+                .or_insert_with(|| MailboxAccess::from_cas(cas));
         }
     }
     let mut devices = Vec::new();
