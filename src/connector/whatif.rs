@@ -1,26 +1,6 @@
 //! Access what-if: which partnerships would change state if the organization's default
 //! access level changed, or a device access rule were added or removed, predicted from what
-//! the tenant records, before anything is changed.
-//!
-//! The prediction follows Exchange's documented sequence ("Determining a mobile device's
-//! access state"), evaluated when a device connects:
-//!
-//! 1. ActiveSync disabled for the user: no access at all (such partnerships are not listed:
-//!    the change does not touch them); a device blocked by its mobile device mailbox policy
-//!    (reason `Policy`) stays blocked;
-//! 2. blocked by a personal exemption (the mailbox's `ActiveSyncBlockedDeviceIDs`): Blocked
-//!    (`Individual`);
-//! 3. allowed by a personal exemption (`ActiveSyncAllowedDeviceIDs`): Allowed (`Individual`);
-//! 4. blocked by a device access rule: Blocked; quarantined by a rule: Quarantined; allowed by
-//!    a rule: Allowed (`DeviceRule`);
-//! 5. otherwise the organization's `DefaultAccessLevel` (`Global`).
-//!
-//! A rule matches when its query string equals the partnership's value of its characteristic
-//! (`DeviceType`, `DeviceModel`, `DeviceOS`, `UserAgent`), ignoring case. A rule on a
-//! characteristic the partnership does not record (a `UserAgent` that is absent, the
-//! `XMSWLHeader`, which is never recorded) cannot be settled: the prediction takes it as not
-//! matching and says it is not certain when matching would give another state. So does a
-//! device still in discovery (`DeviceDiscovery`), whose final characteristics are not known.
+//! the tenant records, before anything is changed (see [`evaluate_access`] for the sequence).
 
 use std::collections::HashMap;
 use std::fmt;
@@ -332,6 +312,26 @@ pub enum Evaluation {
 
 /// The access state Exchange's documented sequence gives `device` under `policy`, with its
 /// mailbox's settings (`None`: not read; taken as ActiveSync enabled and empty lists, noted).
+///
+/// The prediction follows Exchange's documented sequence ("Determining a mobile device's
+/// access state"), evaluated when a device connects:
+///
+/// 1. ActiveSync disabled for the user: no access at all (such partnerships are not listed:
+///    the change does not touch them); a device blocked by its mobile device mailbox policy
+///    (reason `Policy`) stays blocked;
+/// 2. blocked by a personal exemption (the mailbox's `ActiveSyncBlockedDeviceIDs`): Blocked
+///    (`Individual`);
+/// 3. allowed by a personal exemption (`ActiveSyncAllowedDeviceIDs`): Allowed (`Individual`);
+/// 4. blocked by a device access rule: Blocked; quarantined by a rule: Quarantined; allowed by
+///    a rule: Allowed (`DeviceRule`);
+/// 5. otherwise the organization's `DefaultAccessLevel` (`Global`).
+///
+/// A rule matches when its query string equals the partnership's value of its characteristic
+/// (`DeviceType`, `DeviceModel`, `DeviceOS`, `UserAgent`), ignoring case. A rule on a
+/// characteristic the partnership does not record (a `UserAgent` that is absent, the
+/// `XMSWLHeader`, which is never recorded) cannot be settled: the prediction takes it as not
+/// matching and says it is not certain when matching would give another state. So does a
+/// device still in discovery (`DeviceDiscovery`), whose final characteristics are not known.
 pub fn evaluate_access(
     device: &MobileDevice,
     mailbox: Option<&MailboxAccess>,
@@ -579,8 +579,8 @@ impl AccessWhatIf {
 /// Predict which partnerships would change state after `changes`, reading (and changing
 /// nothing): the organization settings (`Get-ActiveSyncOrganizationSettings`), the device
 /// access rules (`Get-ActiveSyncDeviceAccessRule`), every mailbox's CAS settings
-/// (`Get-CASMailbox`) and the partnerships (`Get-MobileDevice`). See the
-/// [module](self) documentation for the sequence and what is not certain.
+/// (`Get-CASMailbox`) and the partnerships (`Get-MobileDevice`). See [`evaluate_access`] for
+/// the sequence and what is not certain.
 ///
 /// ```
 /// use exchange_activesync::connector::{AccessChanges, access_whatif};
