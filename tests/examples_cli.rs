@@ -935,7 +935,38 @@ fn readiness_exit_codes() {
 
 #[test]
 fn access_whatif_block_by_default_lists_the_default_governed_and_sends_no_write() {
-    let sim = preview_simulator();
+    use exchange_activesync::testing::{Device, Mailbox};
+    // Besides the generated partnerships (by the default, by a rule, in discovery): two
+    // governed by their mailbox's personal lists.
+    let tenant = TenantBuilder::new()
+        .seed(27)
+        .mailboxes(15)
+        .devices(120)
+        .with_mailbox(
+            Mailbox::builder("listed.user")
+                .allowed_device_ids(vec!["ALLOWEDPHONE1".into()])
+                .blocked_device_ids(vec!["BLOCKEDPHONE1".into()]),
+        )
+        .with_device(
+            Device::builder("listed.user")
+                .device_type("iPhone")
+                .device_id("ALLOWEDPHONE1")
+                .access_state("Allowed", "Individual"),
+        )
+        .with_device(
+            Device::builder("listed.user")
+                .device_type("Android")
+                .device_id("BLOCKEDPHONE1")
+                .access_state("Blocked", "Individual"),
+        )
+        .build();
+    let sim = Simulator::start_blocking(SimulatorConfig::new(tenant)).expect("simulator");
+    let individual = sim
+        .tenant()
+        .devices()
+        .filter(|d| d.access_state_reason == "Individual")
+        .count();
+    assert_eq!(individual, 2);
     let out = run_with(
         "access_whatif",
         &["--default-access-level", "Block", "--format", "json"],
