@@ -16,13 +16,21 @@
 //!   lists, `Set-CASMailbox`);
 //! * stale device cleanup: [`plan_stale_cleanup`] lists the partnerships that have not synced
 //!   for a while in a [`CleanupPlan`], [`apply_cleanup`] removes them behind a
-//!   [`CleanupConfirmation`] for that plan.
+//!   [`CleanupConfirmation`] for that plan;
+//! * EAS readiness: [`eas_readiness`] lists the EAS partnerships below a protocol version
+//!   ([`EasVersion`], 16.1 from March 2026) in a [`ReadinessReport`] ([`fleet_readiness`]
+//!   for every tenant of a fleet);
+//! * access what-if: [`access_whatif`] predicts which partnerships would change state if the
+//!   default access level changed or rules were added or removed ([`AccessChanges`]), by
+//!   Exchange's documented sequence ([`evaluate_access`]), reading only.
 
 mod access;
 mod cleanup;
 mod inventory;
+mod readiness;
 mod status;
 mod store;
+mod whatif;
 mod wipe;
 
 pub use access::{
@@ -38,6 +46,14 @@ pub use cleanup::{
 pub use inventory::{
     DEFAULT_FAN_OUT, DEFAULT_MAX_PENDING_STATISTICS, DeviceRecord, InventorySync, SyncProgress,
     SyncReport, device_mailbox,
+};
+pub use readiness::{
+    EasVersion, ReadinessReport, ReadinessRow, ReadinessVerdict, eas_readiness, fleet_readiness,
+    readiness_with,
+};
+pub use whatif::{
+    AccessChanges, AccessDecision, AccessPolicy, AccessWhatIf, Evaluation, MailboxAccess,
+    PredictedChange, RuleSpec, access_whatif, evaluate_access,
 };
 pub use wipe::{
     PollOptions, WipeConfirmation, WipeError, WipeRequest, WipeStage, WipeTicket, WipeTracking,

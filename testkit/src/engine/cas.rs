@@ -237,7 +237,55 @@ pub(crate) fn apply_device_lists(t: &mut Tenant, i: usize) {
     }
 }
 
-/// What the access rules, or else the organization default, give a device.
+/// What Exchange's documented order ("Determining a mobile device's access state") gives a
+/// device now: `None` when it is left as it is (ActiveSync disabled for its user: no access
+/// at all; blocked by its mobile policy, which is not modelled), else a personal exemption
+/// (blocked before allowed), else [`org_access`].
+pub(crate) fn access_of(t: &Tenant, d: &Device) -> Option<(String, String, Option<String>)> {
+    let cas = &t.mailboxes[d.mailbox].cas;
+    if !cas.active_sync_enabled || d.access_state_reason == "Policy" {
+        return None;
+    }
+    let listed = |list: &[String]| list.iter().any(|x| x.eq_ignore_ascii_case(&d.device_id));
+    if listed(&cas.blocked_device_ids) {
+        Some(("Blocked".into(), "Individual".into(), None))
+    } else if listed(&cas.allowed_device_ids) {
+        Some(("Allowed".into(), "Individual".into(), None))
+    } else {
+        Some(org_access(t, d))
+    }
+}
+
+/// Re-evaluate every partnership after the organization's default access level or a device
+/// access rule changed (the service applies the change at each device's next connection;
+/// the simulator at once).
+pub(crate) fn reevaluate_access(t: &mut Tenant) {
+    let now = t.clock;
+    let decided: Vec<_> = t
+        .devices
+        .values()
+        .filter_map(|d| access_of(t, d).map(|a| (d.guid, a)))
+        .collect();
+    for (g, (state, reason, rule)) in decided {
+        let d = t.devices.get_mut(&g).expect("listed above");
+        if (
+            &d.access_state,
+            &d.access_state_reason,
+            &d.access_control_rule,
+        ) != (&state, &reason, &rule)
+        {
+            d.access_state = state;
+            d.access_state_reason = reason;
+            d.access_control_rule = rule;
+            d.when_changed = now;
+        }
+    }
+}
+
+/// What the access rules, or else the organization default, give a device: a matching Block
+/// rule wins over a Quarantine rule, which wins over an Allow rule; a rule matches when its
+/// query string equals the device's value of its characteristic, ignoring case (a device
+/// without that value, and every `XMSWLHeader` rule, never match: the header is not recorded).
 fn org_access(t: &Tenant, d: &Device) -> (String, String, Option<String>) {
     let state = |level: &str| {
         match level {
@@ -247,12 +295,21 @@ fn org_access(t: &Tenant, d: &Device) -> (String, String, Option<String>) {
         }
         .to_string()
     };
-    let rule = t.rules.iter().find(|r| match r.characteristic.as_str() {
-        "DeviceType" => r.query_string == d.device_type,
-        "DeviceModel" => r.query_string == d.device_model,
-        "DeviceOS" => Some(&r.query_string) == d.device_os.as_ref(),
-        "UserAgent" => Some(&r.query_string) == d.device_user_agent.as_ref(),
-        _ => false,
+    let matches = |r: &&crate::testing::tenant::AccessRule| {
+        let value = match r.characteristic.as_str() {
+            "DeviceType" => Some(&d.device_type),
+            "DeviceModel" => Some(&d.device_model),
+            "DeviceOS" => d.device_os.as_ref(),
+            "UserAgent" => d.device_user_agent.as_ref(),
+            _ => None,
+        };
+        value.is_some_and(|v| v.eq_ignore_ascii_case(&r.query_string))
+    };
+    let rule = ["Block", "Quarantine", "Allow"].iter().find_map(|level| {
+        t.rules
+            .iter()
+            .filter(|r| r.access_level.eq_ignore_ascii_case(level))
+            .find(matches)
     });
     match rule {
         Some(r) => (
@@ -296,5 +353,46 @@ mod tests {
         assert_eq!(now.access_state, state);
         assert_eq!(now.access_state_reason, reason);
         assert_ne!(now.access_state_reason, "Individual");
+    }
+
+    #[test]
+    fn rules_block_before_quarantine_before_allow_and_a_default_change_reaches_every_device() {
+        let mut t = crate::testing::TenantBuilder::new()
+            .seed(7)
+            .mailboxes(3)
+            .devices(30)
+            .build();
+        let d = t
+            .devices()
+            .find(|d| d.client_type == "EAS" && d.device_os.is_some())
+            .cloned()
+            .expect("an EAS device");
+        let now = t.now();
+        let rule = |q: &str, c: &str, a: &str| crate::testing::tenant::AccessRule {
+            guid: uuid::Uuid::new_v4(),
+            query_string: q.to_uppercase(),
+            characteristic: c.into(),
+            access_level: a.into(),
+            when_created: now,
+            when_changed: now,
+        };
+        t.rules = vec![
+            rule(&d.device_type, "DeviceType", "Allow"),
+            rule(&d.device_model, "DeviceModel", "Quarantine"),
+        ];
+        reevaluate_access(&mut t);
+        assert_eq!(t.devices[&d.guid].access_state, "Quarantined");
+        t.rules
+            .push(rule(d.device_os.as_deref().unwrap(), "DeviceOS", "Block"));
+        reevaluate_access(&mut t);
+        assert_eq!(t.devices[&d.guid].access_state, "Blocked");
+        assert_eq!(t.devices[&d.guid].access_state_reason, "DeviceRule");
+        t.rules.clear();
+        t.org.default_access_level = "Quarantine".into();
+        reevaluate_access(&mut t);
+        assert!(t.devices().all(
+            |d| (d.access_state.as_str(), d.access_state_reason.as_str())
+                == ("Quarantined", "Global")
+        ));
     }
 }

@@ -152,6 +152,7 @@ pub(super) fn write_cmdlet(t: &mut Tenant, ctx: &Ctx<'_>) -> Result<Outcome, Fai
                 return Err(Failure::AlreadyExists { name: rule.name() });
             }
             t.rules.push(rule);
+            super::cas::reevaluate_access(t);
             let r = t.rules.last().expect("just pushed");
             return Ok(single(ctx, r, |b, r, sel| write_rule(b, t, r, sel)));
         }
@@ -163,6 +164,7 @@ pub(super) fn write_cmdlet(t: &mut Tenant, ctx: &Ctx<'_>) -> Result<Outcome, Fai
                     t.rules[i].access_level = l;
                     t.rules[i].when_changed = t.clock;
                     t.tick();
+                    super::cas::reevaluate_access(t);
                 }
                 _ => out.warnings.push(no_change_warning(&t.rules[i].name())),
             }
@@ -172,6 +174,7 @@ pub(super) fn write_cmdlet(t: &mut Tenant, ctx: &Ctx<'_>) -> Result<Outcome, Fai
             let i = t.rule_index(id).ok_or_else(|| ctx.not_found(t, id))?;
             t.rules.remove(i);
             t.tick();
+            super::cas::reevaluate_access(t);
         }
         "Clear-MobileDevice" => clear_device(t, ctx, &mut out)?,
         "Set-CASMailbox" => super::cas::set_cas_mailbox(t, ctx, &mut out)?,
@@ -282,8 +285,12 @@ fn set_org(t: &mut Tenant, ctx: &Ctx<'_>, out: &mut Outcome) -> Result<(), Failu
     if o == t.org {
         out.warnings.push(no_change_warning(ORG_SETTINGS_NAME));
     } else {
+        let default_changed = o.default_access_level != t.org.default_access_level;
         o.when_changed = t.tick();
         t.org = o;
+        if default_changed {
+            super::cas::reevaluate_access(t);
+        }
     }
     Ok(())
 }
