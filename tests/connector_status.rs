@@ -221,8 +221,8 @@ mod previews {
     use exchange_activesync::models::{
         DeviceAccessCharacteristic, DeviceAccessLevel, DeviceAccessState,
     };
-    use exchange_activesync::testing::{FakeExchangeClient, Tenant, TenantBuilder};
     use exchange_activesync::types::AccessRuleIdentity;
+    use exchange_activesync_testkit::{FakeExchangeClient, Tenant, TenantBuilder};
     use uuid::Uuid;
 
     fn fake(seed: u64) -> FakeExchangeClient {

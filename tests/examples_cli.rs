@@ -935,7 +935,7 @@ fn readiness_exit_codes() {
 
 #[test]
 fn access_whatif_block_by_default_lists_the_default_governed_and_sends_no_write() {
-    use exchange_activesync::testing::{Device, Mailbox};
+    use exchange_activesync_testkit::{Device, Mailbox};
     // Besides the generated partnerships (by the default, by a rule, in discovery): two
     // governed by their mailbox's personal lists.
     let tenant = TenantBuilder::new()
@@ -1026,10 +1026,10 @@ fn access_whatif_exit_codes() {
         .mailboxes(4)
         .devices(10)
         .with_mailbox(
-            exchange_activesync::testing::Mailbox::builder("guest1")
+            exchange_activesync_testkit::Mailbox::builder("guest1")
                 .recipient_type_details("MailUser"),
         )
-        .with_device(exchange_activesync::testing::Device::builder("guest1"))
+        .with_device(exchange_activesync_testkit::Device::builder("guest1"))
         .build();
     let sim = Simulator::start_blocking(SimulatorConfig::new(tenant)).expect("simulator");
     let out = run_with(

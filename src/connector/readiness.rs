@@ -387,7 +387,7 @@ fn client_kind(record: &DeviceRecord) -> Kind {
 ///
 /// ```
 /// use exchange_activesync::connector::{EasVersion, eas_readiness};
-/// use exchange_activesync::testing::{FakeExchangeClient, TenantBuilder};
+/// use exchange_activesync_testkit::{FakeExchangeClient, TenantBuilder};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> exchange_activesync::Result<()> {

@@ -585,7 +585,7 @@ impl AccessWhatIf {
 /// ```
 /// use exchange_activesync::connector::{AccessChanges, access_whatif};
 /// use exchange_activesync::models::DeviceAccessLevel;
-/// use exchange_activesync::testing::{FakeExchangeClient, TenantBuilder};
+/// use exchange_activesync_testkit::{FakeExchangeClient, TenantBuilder};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> exchange_activesync::Result<()> {

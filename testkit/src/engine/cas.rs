@@ -295,7 +295,7 @@ fn org_access(t: &Tenant, d: &Device) -> (String, String, Option<String>) {
         }
         .to_string()
     };
-    let matches = |r: &&crate::testing::tenant::AccessRule| {
+    let matches = |r: &&crate::tenant::AccessRule| {
         let value = match r.characteristic.as_str() {
             "DeviceType" => Some(&d.device_type),
             "DeviceModel" => Some(&d.device_model),
@@ -357,7 +357,7 @@ mod tests {
 
     #[test]
     fn rules_block_before_quarantine_before_allow_and_a_default_change_reaches_every_device() {
-        let mut t = crate::testing::TenantBuilder::new()
+        let mut t = crate::TenantBuilder::new()
             .seed(7)
             .mailboxes(3)
             .devices(30)
@@ -368,7 +368,7 @@ mod tests {
             .cloned()
             .expect("an EAS device");
         let now = t.now();
-        let rule = |q: &str, c: &str, a: &str| crate::testing::tenant::AccessRule {
+        let rule = |q: &str, c: &str, a: &str| crate::tenant::AccessRule {
             guid: uuid::Uuid::new_v4(),
             query_string: q.to_uppercase(),
             characteristic: c.into(),
