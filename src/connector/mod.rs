@@ -16,11 +16,15 @@
 //!   lists, `Set-CASMailbox`);
 //! * stale device cleanup: [`plan_stale_cleanup`] lists the partnerships that have not synced
 //!   for a while in a [`CleanupPlan`], [`apply_cleanup`] removes them behind a
-//!   [`CleanupConfirmation`] for that plan.
+//!   [`CleanupConfirmation`] for that plan;
+//! * offboarding a user: [`plan_offboarding`] / [`apply_offboarding`] (wipe, wait for the
+//!   acknowledgement, then remove or block each device).
 
 mod access;
 mod cleanup;
 mod inventory;
+mod offboard;
+mod preflight;
 mod status;
 mod store;
 mod wipe;
@@ -38,6 +42,11 @@ pub use cleanup::{
 pub use inventory::{
     DEFAULT_FAN_OUT, DEFAULT_MAX_PENDING_STATISTICS, DeviceRecord, InventorySync, SyncProgress,
     SyncReport, device_mailbox,
+};
+pub use offboard::{
+    OffboardConfirmation, OffboardDevice, OffboardOptions, OffboardPlan, OffboardReport,
+    OffboardResult, OffboardThen, OffboardThenResult, OffboardWipe, OffboardWipeResult,
+    apply_offboarding, plan_offboarding,
 };
 pub use wipe::{
     PollOptions, WipeConfirmation, WipeError, WipeRequest, WipeStage, WipeTicket, WipeTracking,
