@@ -1277,3 +1277,198 @@ fn cleanup_stale_journals_each_device_as_it_is_done() {
     );
     std::fs::remove_file(&journal).unwrap();
 }
+
+// --- offboard, quarantine, device_lists ----------------------------------------------
+
+/// The writes the simulator received (cmdlet names, in order).
+fn sim_writes(sim: &BlockingSimulator) -> Vec<String> {
+    sim.calls()
+        .into_iter()
+        .map(|c| c.cmdlet)
+        .filter(|c| !c.starts_with("Get-"))
+        .collect()
+}
+
+/// JSON lines of stdout.
+fn json_lines(out: &Output) -> Vec<serde_json::Value> {
+    text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+/// A simulator whose devices acknowledge a wipe one second after it, and the user with the
+/// most partnerships (with their Guids).
+fn offboard_simulator(faults: Vec<FaultStep>) -> (BlockingSimulator, String, Vec<String>) {
+    let mut tenant = TenantBuilder::new()
+        .seed(21)
+        .mailboxes(5)
+        .devices(20)
+        .rbac_profile(RbacProfile::Full)
+        .build();
+    tenant.acknowledge_wipes_after(Some(std::time::Duration::from_secs(1)));
+    let mut by_user: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for d in tenant.devices() {
+        let user = tenant
+            .device_identity(d)
+            .split('\\')
+            .next()
+            .unwrap()
+            .to_string();
+        by_user.entry(user).or_default().push(d.guid.to_string());
+    }
+    let (user, guids) = by_user.into_iter().max_by_key(|(_, g)| g.len()).unwrap();
+    assert!(guids.len() >= 2);
+    let sim = Simulator::start_blocking(SimulatorConfig::new(tenant)).expect("simulator");
+    for f in faults {
+        sim.push_fault(f);
+    }
+    (sim, user, guids)
+}
+
+#[test]
+fn offboard_wipes_each_device_account_only_then_removes_it_after_the_ack() {
+    let (sim, user, guids) = offboard_simulator(Vec::new());
+    let before = sim.tenant().device_count();
+    // The dry run: the plan, no write.
+    let out = run_with(
+        "offboard",
+        &["--user", &user, "--format", "json"],
+        &env_of(&sim),
+    );
+    assert_code(&out, EXIT_OK, "dry run");
+    let plan = json_lines(&out);
+    assert_eq!(plan.len(), guids.len());
+    assert!(
+        plan.iter()
+            .all(|l| l["dry_run"] == true && l["wipe"] == "account-only")
+    );
+    assert!(sim_writes(&sim).is_empty(), "the dry run sends no write");
+    let out = run_with(
+        "offboard",
+        &[
+            "--user",
+            &user,
+            "--yes",
+            "--poll-interval",
+            "1s",
+            "--format",
+            "json",
+        ],
+        &env_of(&sim),
+    );
+    assert_code(&out, EXIT_OK, "offboard --yes");
+    let lines = json_lines(&out);
+    assert_eq!(lines.len(), guids.len());
+    for l in &lines {
+        assert!(
+            guids.contains(&l["guid"].as_str().unwrap().to_string()),
+            "{l}"
+        );
+        assert!(l["identity"].as_str().unwrap().starts_with(&user), "{l}");
+        assert_eq!(l["wipe_kind"], "account-only", "{l}");
+        assert_eq!(l["wipe"], "acknowledged", "{l}");
+        assert_eq!(l["then"], "removed", "{l}");
+        assert!(
+            l["wipe_acknowledged_at"].is_string() && l["then_at"].is_string(),
+            "{l}"
+        );
+    }
+    let writes = sim_writes(&sim);
+    let count = |c: &str| writes.iter().filter(|w| *w == c).count();
+    assert_eq!(count("Clear-MobileDevice"), guids.len(), "{writes:?}");
+    assert_eq!(count("Remove-MobileDevice"), guids.len(), "{writes:?}");
+    assert_eq!(
+        writes.len(),
+        2 * guids.len(),
+        "nothing else written: {writes:?}"
+    );
+    let tenant = sim.tenant();
+    assert_eq!(
+        tenant.device_count(),
+        before - guids.len(),
+        "nothing else removed"
+    );
+    for g in &guids {
+        assert!(tenant.device(&g.parse().unwrap()).is_none());
+    }
+}
+
+#[test]
+fn offboard_refuses_an_unknown_or_wildcard_mailbox_and_sends_nothing() {
+    let (sim, _, _) = offboard_simulator(Vec::new());
+    let out = run_with(
+        "offboard",
+        &["--user", "nobody.here", "--yes"],
+        &env_of(&sim),
+    );
+    assert_code(&out, EXIT_REFUSED, "unknown mailbox");
+    assert!(
+        text(&out.stderr).contains("no mailbox"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = run_with("offboard", &["--user", "a*", "--yes"], &env_of(&sim));
+    assert_code(&out, EXIT_USAGE, "wildcard");
+    assert!(sim_writes(&sim).is_empty());
+}
+
+#[test]
+fn offboard_reports_an_ambiguous_wipe_as_unknown_and_a_late_ack_as_pending() {
+    let (sim, user, guids) = offboard_simulator(vec![fault(
+        "Clear-MobileDevice",
+        Fault::AfterRun(Failure::Unavailable),
+        FaultTimes::Once,
+    )]);
+    let out = run_with(
+        "offboard",
+        &[
+            "--user",
+            &user,
+            "--yes",
+            "--poll-interval",
+            "1s",
+            "--format",
+            "json",
+        ],
+        &env_of(&sim),
+    );
+    assert_code(&out, EXIT_UNKNOWN, "ambiguous wipe");
+    let lines = json_lines(&out);
+    let unknown: Vec<_> = lines.iter().filter(|l| l["wipe"] == "unknown").collect();
+    assert_eq!(unknown.len(), 1, "{lines:?}");
+    assert_eq!(unknown[0]["then"], "skipped");
+    let writes = sim_writes(&sim);
+    assert_eq!(
+        writes
+            .iter()
+            .filter(|w| *w == "Remove-MobileDevice")
+            .count(),
+        guids.len() - 1
+    );
+    // No acknowledgement within the timeout: pending, nothing further, exit 2.
+    let (sim, user, _) = offboard_simulator(Vec::new());
+    sim.tenant_mut().acknowledge_wipes_after(None);
+    let out = run_with(
+        "offboard",
+        &[
+            "--user",
+            &user,
+            "--yes",
+            "--ack-timeout",
+            "1s",
+            "--poll-interval",
+            "1s",
+            "--format",
+            "json",
+        ],
+        &env_of(&sim),
+    );
+    assert_code(&out, EXIT_PARTIAL, "not acknowledged in time");
+    assert!(
+        json_lines(&out)
+            .iter()
+            .all(|l| l["wipe"] == "pending" && l["then"] == "skipped")
+    );
+    assert!(!sim_writes(&sim).iter().any(|w| w == "Remove-MobileDevice"));
+}
