@@ -18,13 +18,16 @@
 //!   for a while in a [`CleanupPlan`], [`apply_cleanup`] removes them behind a
 //!   [`CleanupConfirmation`] for that plan;
 //! * offboarding a user: [`plan_offboarding`] / [`apply_offboarding`] (wipe, wait for the
-//!   acknowledgement, then remove or block each device).
+//!   acknowledgement, then remove or block each device);
+//! * the quarantine inbox: [`list_quarantined`], and [`plan_quarantine`] /
+//!   [`apply_quarantine`] (allow or block, one `Set-CASMailbox` per mailbox).
 
 mod access;
 mod cleanup;
 mod inventory;
 mod offboard;
 mod preflight;
+mod quarantine;
 mod status;
 mod store;
 mod wipe;
@@ -47,6 +50,11 @@ pub use offboard::{
     OffboardConfirmation, OffboardDevice, OffboardOptions, OffboardPlan, OffboardReport,
     OffboardResult, OffboardThen, OffboardThenResult, OffboardWipe, OffboardWipeResult,
     apply_offboarding, plan_offboarding,
+};
+pub use quarantine::{
+    QuarantineConfirmation, QuarantineDecision, QuarantineMailbox, QuarantineOutcome,
+    QuarantinePlan, QuarantineReport, QuarantineResult, QuarantineSelection, QuarantinedDevice,
+    apply_quarantine, list_quarantined, plan_quarantine,
 };
 pub use wipe::{
     PollOptions, WipeConfirmation, WipeError, WipeRequest, WipeStage, WipeTicket, WipeTracking,
