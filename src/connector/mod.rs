@@ -20,10 +20,13 @@
 //! * offboarding a user: [`plan_offboarding`] / [`apply_offboarding`] (wipe, wait for the
 //!   acknowledgement, then remove or block each device);
 //! * the quarantine inbox: [`list_quarantined`], and [`plan_quarantine`] /
-//!   [`apply_quarantine`] (allow or block, one `Set-CASMailbox` per mailbox).
+//!   [`apply_quarantine`] (allow or block, one `Set-CASMailbox` per mailbox);
+//! * device list hygiene: [`audit_device_lists`] (entries naming no partnership, ids on
+//!   both lists), [`plan_list_prune`] / [`apply_list_prune`] (the remove form).
 
 mod access;
 mod cleanup;
+mod device_lists;
 mod inventory;
 mod offboard;
 mod preflight;
@@ -41,6 +44,11 @@ pub use cleanup::{
     CleanupPlan, CleanupReport, CleanupVerdict, DEFAULT_CLEANUP_FAN_OUT, Recheck, SkipReason,
     StaleCandidate, StaleCriteria, StaleReason, apply_cleanup, apply_cleanup_with, parse_age,
     plan_stale_cleanup, plan_with,
+};
+pub use device_lists::{
+    ALLOWED_LIST, BLOCKED_LIST, ListAudit, ListEntry, ListProblem, ListPrunePlan,
+    PruneConfirmation, PruneMailbox, PruneOutcome, PruneReport, PruneResult, apply_list_prune,
+    audit_device_lists, plan_list_prune,
 };
 pub use inventory::{
     DEFAULT_FAN_OUT, DEFAULT_MAX_PENDING_STATISTICS, DeviceRecord, InventorySync, SyncProgress,
