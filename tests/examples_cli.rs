@@ -1472,3 +1472,226 @@ fn offboard_reports_an_ambiguous_wipe_as_unknown_and_a_late_ack_as_pending() {
     );
     assert!(!sim_writes(&sim).iter().any(|w| w == "Remove-MobileDevice"));
 }
+
+/// A simulator with quarantined partnerships, orphan list entries and an id on both lists;
+/// the quarantined Guids and the orphans (mailbox, list, id).
+fn hygiene_simulator() -> (
+    BlockingSimulator,
+    Vec<String>,
+    Vec<(String, String, String)>,
+) {
+    let mut tenant = TenantBuilder::new()
+        .seed(23)
+        .mailboxes(6)
+        .devices(30)
+        .rbac_profile(RbacProfile::Full)
+        .build();
+    tenant.quarantine_devices(4);
+    let quarantined = tenant
+        .devices()
+        .filter(|d| d.access_state == "Quarantined")
+        .map(|d| d.guid.to_string())
+        .collect();
+    let orphans = tenant
+        .add_orphan_list_entries(5)
+        .into_iter()
+        .map(|o| (o.mailbox.to_lowercase(), o.list.to_string(), o.device_id))
+        .collect();
+    let sim = Simulator::start_blocking(SimulatorConfig::new(tenant)).expect("simulator");
+    (sim, quarantined, orphans)
+}
+
+fn access_states(sim: &BlockingSimulator) -> std::collections::BTreeMap<String, (String, String)> {
+    sim.tenant()
+        .devices()
+        .map(|d| {
+            (
+                d.guid.to_string(),
+                (d.access_state.clone(), d.access_state_reason.clone()),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn quarantine_list_names_exactly_the_quarantined_and_allow_releases_one() {
+    let (sim, quarantined, _) = hygiene_simulator();
+    let out = run_with("quarantine", &["list", "--format", "json"], &env_of(&sim));
+    assert_code(&out, EXIT_OK, "quarantine list");
+    let lines = json_lines(&out);
+    let mut listed: Vec<String> = lines
+        .iter()
+        .map(|l| l["guid"].as_str().unwrap().to_string())
+        .collect();
+    listed.sort();
+    let mut expected = quarantined.clone();
+    expected.sort();
+    assert_eq!(listed, expected);
+    for l in &lines {
+        for key in [
+            "identity",
+            "mailbox",
+            "device_id",
+            "device_model",
+            "device_type",
+            "reason",
+        ] {
+            assert!(l.get(key).is_some(), "{key} in {l}");
+        }
+    }
+    let x = lines[0]["identity"].as_str().unwrap().to_string();
+    let x_guid = lines[0]["guid"].as_str().unwrap().to_string();
+    // The dry run sends nothing.
+    let out = run_with("quarantine", &["allow", "--identity", &x], &env_of(&sim));
+    assert_code(&out, EXIT_OK, "dry run");
+    assert!(sim_writes(&sim).is_empty());
+    let before = access_states(&sim);
+    let out = run_with(
+        "quarantine",
+        &["allow", "--identity", &x, "--yes", "--format", "json"],
+        &env_of(&sim),
+    );
+    assert_code(&out, EXIT_OK, "allow --yes");
+    let lines = json_lines(&out);
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0]["guid"], x_guid.as_str());
+    assert_eq!(lines[0]["access_state_after"], "Allowed");
+    assert_eq!(sim_writes(&sim), ["Set-CASMailbox"]);
+    let after = access_states(&sim);
+    assert_eq!(
+        after[&x_guid],
+        ("Allowed".to_string(), "Individual".to_string())
+    );
+    for (g, s) in &before {
+        if *g != x_guid {
+            assert_eq!(&after[g], s, "device {g} changed");
+        }
+    }
+    // The device list entry went in by the add form: the mailbox's other entries stay.
+    let tenant = sim.tenant();
+    let device = tenant.device(&x_guid.parse().unwrap()).unwrap();
+    let mailbox = &tenant.mailboxes()[device.mailbox];
+    assert!(mailbox.cas.allowed_device_ids.contains(&device.device_id));
+}
+
+#[test]
+fn quarantine_refuses_a_device_that_is_not_quarantined_and_lists_a_fleet() {
+    let (sim, _, _) = hygiene_simulator();
+    let allowed = {
+        let t = sim.tenant();
+        let d = t.devices().find(|d| d.access_state == "Allowed").unwrap();
+        t.device_identity(d)
+    };
+    let out = run_with(
+        "quarantine",
+        &["block", "--identity", &allowed, "--yes"],
+        &env_of(&sim),
+    );
+    assert_code(&out, EXIT_REFUSED, "not quarantined");
+    assert!(
+        text(&out.stderr).contains("is not quarantined"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = run_with(
+        "quarantine",
+        &["block", "--identity", "*", "--yes"],
+        &env_of(&sim),
+    );
+    assert_code(&out, EXIT_USAGE, "wildcard");
+    assert!(sim_writes(&sim).is_empty());
+    // Across a fleet (the embedded simulator's tenants): every row carries its Tenant.
+    let dir = std::env::temp_dir().join(format!("quarantine-fleet-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("tenants.txt");
+    std::fs::write(
+        &file,
+        "tenant01.onmicrosoft.com\ntenant02.onmicrosoft.com\n",
+    )
+    .unwrap();
+    let out = run(
+        "quarantine",
+        &[
+            "list",
+            "--tenants",
+            file.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+    );
+    assert_code(&out, EXIT_OK, "fleet list");
+    let lines = json_lines(&out);
+    assert!(!lines.is_empty());
+    let tenants: std::collections::BTreeSet<&str> = lines
+        .iter()
+        .map(|l| l["Tenant"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        tenants,
+        ["tenant01.onmicrosoft.com", "tenant02.onmicrosoft.com"].into()
+    );
+    assert!(
+        lines
+            .iter()
+            .all(|l| l["guid"].is_string() && l["identity"].is_string())
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn device_lists_audit_names_exactly_the_orphans_and_prune_removes_them() {
+    let (sim, _, orphans) = hygiene_simulator();
+    let out = run_with(
+        "device_lists",
+        &["audit", "--format", "json"],
+        &env_of(&sim),
+    );
+    assert_code(&out, EXIT_OK, "audit");
+    let mut found: Vec<(String, String, String)> = json_lines(&out)
+        .iter()
+        .filter(|l| l["problem"] == "orphan")
+        .map(|l| {
+            (
+                l["mailbox"].as_str().unwrap().to_lowercase(),
+                l["list"].as_str().unwrap().to_string(),
+                l["device_id"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    found.sort();
+    let mut expected = orphans.clone();
+    expected.sort();
+    assert_eq!(found, expected);
+    // The dry run sends nothing.
+    let out = run_with("device_lists", &["prune"], &env_of(&sim));
+    assert_code(&out, EXIT_OK, "prune dry run");
+    assert!(sim_writes(&sim).is_empty());
+    let before = access_states(&sim);
+    let out = run_with(
+        "device_lists",
+        &["prune", "--yes", "--format", "json"],
+        &env_of(&sim),
+    );
+    assert_code(&out, EXIT_OK, "prune --yes");
+    assert!(json_lines(&out).iter().all(|l| l["result"] == "removed"));
+    let mailboxes: std::collections::BTreeSet<&String> = orphans.iter().map(|o| &o.0).collect();
+    let writes = sim_writes(&sim);
+    assert_eq!(
+        writes.len(),
+        mailboxes.len(),
+        "one Set-CASMailbox per mailbox: {writes:?}"
+    );
+    assert!(writes.iter().all(|w| w == "Set-CASMailbox"));
+    assert_eq!(
+        access_states(&sim),
+        before,
+        "no device's access state changed"
+    );
+    let out = run_with(
+        "device_lists",
+        &["audit", "--format", "json"],
+        &env_of(&sim),
+    );
+    assert_code(&out, EXIT_OK, "audit after");
+    assert!(json_lines(&out).iter().all(|l| l["problem"] != "orphan"));
+}
