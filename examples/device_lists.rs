@@ -39,25 +39,31 @@ enum OutputFormat {
 
 /// Audit and prune the mailboxes' ActiveSync allowed / blocked device id lists.
 #[derive(Debug, Parser)]
-#[command(after_help = common::exit_help(
-    "  0   done: the audit or the plan was printed, or every orphan was removed
-  1   could not run: configuration, authentication, connection, a read failed
-  2   prune: some entry was skipped (no longer an orphan since the plan)
-  3   refused by the service, or the account lacks the role a step needs (named):
-      nothing was sent
-  4   outcome unknown: a mailbox's lists may have been changed; check before retrying
-  64  usage error: an unknown subcommand, option or value"
-))]
+#[command(after_help = exit_help())]
 struct Cli {
     #[command(subcommand)]
     command: Command,
 }
 
+fn exit_help() -> String {
+    common::exit_help(
+        "  0   done: the audit or the plan was printed, or every orphan was removed
+  1   could not run: configuration, authentication, connection, a read failed
+  2   prune: some entry was skipped (no longer an orphan since the plan)
+  3   refused by the service, or the account lacks the role a step needs (named):
+      nothing was sent
+  4   outcome unknown: a mailbox's lists may have been changed; check before retrying
+  64  usage error: an unknown subcommand, option or value",
+    )
+}
+
 #[derive(Debug, Subcommand)]
 enum Command {
     /// List the orphan entries and the ids on both lists.
+    #[command(after_help = exit_help())]
     Audit(FormatArg),
     /// Remove the orphan entries (the remove form, one Set-CASMailbox per mailbox).
+    #[command(after_help = exit_help())]
     Prune(PruneArgs),
 }
 

@@ -43,28 +43,35 @@ enum OutputFormat {
 
 /// List, allow or block quarantined mobile devices.
 #[derive(Debug, Parser)]
-#[command(after_help = common::exit_help(
-    "  0   done: the list or the plan was printed, or every device was allowed/blocked
+#[command(after_help = exit_help())]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+fn exit_help() -> String {
+    common::exit_help(
+        "  0   done: the list or the plan was printed, or every device was allowed/blocked
   1   could not run: configuration, authentication, connection, a tenants file
   2   list --tenants: some tenant failed (the others are listed); allow/block: some
       device was skipped (gone, or no longer quarantined, since the plan)
   3   refused by the service; or no device has the identity, it is not quarantined,
       or the account lacks the role a step needs (named): nothing was sent
   4   outcome unknown: a mailbox's lists may have been changed; check before retrying
-  64  usage error: a missing or malformed identity, a wildcard, an unknown option"
-))]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
+  64  usage error: a missing or malformed identity, a wildcard, an unknown option",
+    )
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Every partnership in state Quarantined, with why.
+    #[command(after_help = exit_help())]
     List(ListArgs),
     /// Allow quarantined devices (the mailbox's allowed list).
+    #[command(after_help = exit_help())]
     Allow(DecideArgs),
     /// Block quarantined devices (the mailbox's blocked list).
+    #[command(after_help = exit_help())]
     Block(DecideArgs),
 }
 

@@ -990,12 +990,11 @@ mod quarantine_and_lists {
         assert!(writes(&f).is_empty());
     }
 
-    /// A tenant with orphans, a real entry kept beside one of them, and one id on both lists.
-    fn tenant_with_lists() -> (
-        Tenant,
-        Vec<(String, &'static str, String)>,
-        (String, String),
-    ) {
+    /// An orphan list entry: mailbox, list, device id.
+    type Orphan = (String, &'static str, String);
+
+    /// A tenant with orphans and one id on both lists.
+    fn tenant_with_lists() -> (Tenant, Vec<Orphan>, (String, String)) {
         let mut t = tenant(RbacProfile::Full);
         let orphans: Vec<_> = t
             .add_orphan_list_entries(6)
