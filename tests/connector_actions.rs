@@ -545,6 +545,67 @@ mod offboarding {
     }
 
     #[tokio::test]
+    async fn then_block_adds_the_id_to_the_blocked_list_after_the_ack_and_full_spares_outlook() {
+        let (f, user, guids) = fake_with_user(RbacProfile::Full);
+        // One of the user's partnerships is Outlook for iOS / Android (REST).
+        f.edit_device(&guids[0], |d| d.client_type = "REST".into());
+        let options = OffboardOptions::new(OffboardWipe::Full, OffboardThen::Block)
+            .ack_timeout(Duration::from_secs(60), Duration::from_millis(1));
+        let plan = plan_offboarding(&f, &user, options).await.unwrap();
+        let rest = |d: &exchange_activesync::connector::OffboardDevice| {
+            d.client_type
+                .as_deref()
+                .is_some_and(|c| c == "REST" || c.to_lowercase().contains("outlook"))
+        };
+        assert!(
+            plan.devices.iter().any(|d| !rest(d)),
+            "some EAS partnership"
+        );
+        for d in &plan.devices {
+            let expected = if rest(d) { "account-only" } else { "full" };
+            assert_eq!(d.wipe, expected, "{d:?}");
+        }
+        let report = apply_offboarding(
+            &f,
+            &plan,
+            OffboardConfirmation::i_understand_this_wipes(&plan),
+        )
+        .await
+        .unwrap();
+        assert!(report.all_done(), "{report:#?}");
+        assert!(
+            report
+                .results
+                .iter()
+                .all(|r| r.then == OffboardThenResult::Blocked)
+        );
+        assert!(f.calls_to("Remove-MobileDevice").is_empty());
+        let sets = f.calls_to("Set-CASMailbox");
+        assert_eq!(sets.len(), guids.len());
+        for s in &sets {
+            let blocked = &s.parameters["ActiveSyncBlockedDeviceIDs"];
+            assert!(blocked.get("Add").is_some(), "the add form: {blocked}");
+        }
+        let t = f.tenant();
+        for g in &guids {
+            let d = t.device(g).unwrap();
+            assert_eq!(
+                (d.access_state.as_str(), d.access_state_reason.as_str()),
+                ("Blocked", "Individual")
+            );
+        }
+        // Outlook partnerships were wiped account-only, the others fully.
+        for d in &plan.devices {
+            let w = &t.device(&d.guid).unwrap().wipe;
+            if rest(d) {
+                assert!(w.account_only_ack.is_some() && w.request.is_none(), "{d:?}");
+            } else {
+                assert!(w.ack.is_some(), "{d:?}");
+            }
+        }
+    }
+
+    #[tokio::test]
     async fn a_wipe_not_acknowledged_in_time_is_pending_and_nothing_follows() {
         let (f, user, guids) = fake_with_user(RbacProfile::Full);
         f.tenant_mut().acknowledge_wipes_after(None);
@@ -749,6 +810,18 @@ mod quarantine_and_lists {
     async fn list_names_exactly_the_quarantined_partnerships_with_why() {
         let mut t = tenant(RbacProfile::Full);
         t.quarantine_devices(5);
+        // One quarantined by a device access rule.
+        let by_rule = t
+            .devices()
+            .find(|d| d.access_state == "Allowed")
+            .map(|d| d.guid)
+            .unwrap();
+        {
+            let mut d = t.device_mut(&by_rule).unwrap();
+            d.access_state = "Quarantined".into();
+            d.access_state_reason = "DeviceRule".into();
+            d.access_control_rule = Some("Contoso 9 (DeviceModel)".into());
+        }
         let expected: BTreeSet<Uuid> = t
             .devices()
             .filter(|d| d.access_state == "Quarantined")
@@ -759,6 +832,8 @@ mod quarantine_and_lists {
         let listed = list_quarantined(&f).await.unwrap();
         let got: BTreeSet<Uuid> = listed.iter().map(|d| d.guid).collect();
         assert_eq!(got, expected);
+        let rule = listed.iter().find(|d| d.guid == by_rule).unwrap();
+        assert_eq!(rule.reason, "rule Contoso 9 (DeviceModel)");
         for d in &listed {
             assert!(!d.identity.is_empty() && !d.mailbox.is_empty() && !d.device_id.is_empty());
             assert!(
