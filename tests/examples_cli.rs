@@ -1703,3 +1703,45 @@ fn device_lists_audit_names_exactly_the_orphans_and_prune_removes_them() {
     assert_code(&out, EXIT_OK, "audit after");
     assert!(json_lines(&out).iter().all(|l| l["problem"] != "orphan"));
 }
+
+#[test]
+fn the_workflows_name_the_role_an_account_lacks_and_send_nothing() {
+    let mut tenant = TenantBuilder::new()
+        .seed(25)
+        .mailboxes(4)
+        .devices(16)
+        .rbac_profile(RbacProfile::ReadOnly)
+        .build();
+    let q = tenant.quarantine_devices(2);
+    tenant.add_orphan_list_entries(2);
+    let user = tenant
+        .device_identity(tenant.devices().next().unwrap())
+        .split('\\')
+        .next()
+        .unwrap()
+        .to_string();
+    let sim = Simulator::start_blocking(SimulatorConfig::new(tenant)).expect("simulator");
+    let q0 = q[0].to_string();
+    for (name, args, cmdlet) in [
+        (
+            "offboard",
+            vec!["--user", user.as_str(), "--yes"],
+            "Clear-MobileDevice",
+        ),
+        (
+            "quarantine",
+            vec!["allow", "--identity", q0.as_str(), "--yes"],
+            "Set-CASMailbox",
+        ),
+        ("device_lists", vec!["prune", "--yes"], "Set-CASMailbox"),
+    ] {
+        let out = run_with(name, &args, &env_of(&sim));
+        assert_code(&out, EXIT_REFUSED, name);
+        let stderr = text(&out.stderr);
+        assert!(
+            stderr.contains(cmdlet) && stderr.contains("role"),
+            "{name}: {stderr}"
+        );
+    }
+    assert!(sim_writes(&sim).is_empty());
+}
