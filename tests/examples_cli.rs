@@ -1745,3 +1745,50 @@ fn the_workflows_name_the_role_an_account_lacks_and_send_nothing() {
     }
     assert!(sim_writes(&sim).is_empty());
 }
+
+#[test]
+fn quarantine_and_prune_report_an_ambiguous_change_as_unknown() {
+    let (sim, quarantined, _) = hygiene_simulator();
+    sim.push_fault(fault(
+        "Set-CASMailbox",
+        Fault::AfterRun(Failure::Unavailable),
+        FaultTimes::Once,
+    ));
+    let out = run_with(
+        "quarantine",
+        &[
+            "block",
+            "--identity",
+            &quarantined[0],
+            "--yes",
+            "--format",
+            "json",
+        ],
+        &env_of(&sim),
+    );
+    assert_code(&out, EXIT_UNKNOWN, "quarantine: ambiguous");
+    assert_eq!(json_lines(&out)[0]["result"], "unknown");
+    assert_eq!(sim_writes(&sim), ["Set-CASMailbox"], "never sent again");
+    let (sim, _, _) = hygiene_simulator();
+    sim.push_fault(fault(
+        "Set-CASMailbox",
+        Fault::AfterRun(Failure::Unavailable),
+        FaultTimes::Once,
+    ));
+    let out = run_with(
+        "device_lists",
+        &["prune", "--yes", "--format", "json"],
+        &env_of(&sim),
+    );
+    assert_code(&out, EXIT_UNKNOWN, "prune: ambiguous");
+    let lines = json_lines(&out);
+    assert!(lines.iter().any(|l| l["result"] == "unknown"));
+    // One Set-CASMailbox per mailbox, none sent again.
+    let mailboxes: std::collections::BTreeSet<String> = lines
+        .iter()
+        .map(|l| l["mailbox"].as_str().unwrap().to_string())
+        .collect();
+    let writes = sim_writes(&sim);
+    assert!(writes.iter().all(|w| w == "Set-CASMailbox"));
+    assert_eq!(writes.len(), mailboxes.len());
+}
