@@ -364,7 +364,7 @@ impl OffboardReport {
     }
 }
 
-/// Run an [`OffboardPlan`]: see the [module](self). Devices are handled at the same time,
+/// Run an [`OffboardPlan`] (see [`plan_offboarding`]). Devices are handled at the same time,
 /// each in its order (wipe, acknowledgement, then the step after it).
 ///
 /// Refused before anything is sent ([`Error::InvalidInput`]): a confirmation for another
