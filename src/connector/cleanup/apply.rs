@@ -16,7 +16,7 @@ use crate::error::Error;
 use crate::types::MobileDeviceIdentity;
 
 /// Default of [`ApplyOptions::fan_out`]: removals handed to the client at once. Like
-/// [`super::DEFAULT_FAN_OUT`] of the inventory, it is not the concurrency on the wire (the
+/// [`crate::connector::DEFAULT_FAN_OUT`] of the inventory, it is not the concurrency on the wire (the
 /// client's throttle decides that); it only needs to be above any tenant's cap.
 pub const DEFAULT_CLEANUP_FAN_OUT: usize = 64;
 
@@ -290,7 +290,7 @@ pub enum CleanupError {
     },
 }
 
-/// Remove the candidates of `plan` (see [`plan_stale_cleanup`] for how they were chosen). Refused, with
+/// Remove the candidates of `plan` (see [`plan_stale_cleanup`](crate::connector::plan_stale_cleanup) for how they were chosen). Refused, with
 /// nothing sent, when `confirmation` is not for this plan, the plan was edited, or it has
 /// more than `options.max` candidates. See [`apply_cleanup_with`] to hear of each device as
 /// it is done.

@@ -259,7 +259,7 @@ pub struct StaleCandidate {
 }
 
 /// The devices a cleanup would remove, as listed at `created_at`. Show it, store it (serde),
-/// review it, then pass it to [`apply_cleanup`] with a [`CleanupConfirmation`] for it.
+/// review it, then pass it to [`apply_cleanup`](crate::connector::apply_cleanup) with a [`CleanupConfirmation`](crate::connector::CleanupConfirmation) for it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct CleanupPlan {
