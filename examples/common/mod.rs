@@ -309,10 +309,19 @@ pub async fn connect() -> Result<Connection, String> {
 pub async fn connect_with(
     adjust: impl FnOnce(ClientBuilder) -> ClientBuilder,
 ) -> Result<Connection, String> {
+    connect_to(demo_tenant, adjust).await
+}
+
+/// [`connect_with`], with `demo` making the tenant the embedded simulator serves (when
+/// neither `EXO_TENANT_ID` nor `EXO_ENDPOINT` is set).
+pub async fn connect_to(
+    demo: impl FnOnce() -> exchange_activesync_testkit::Tenant,
+    adjust: impl FnOnce(ClientBuilder) -> ClientBuilder,
+) -> Result<Connection, String> {
     let tenant = var("EXO_TENANT_ID");
     let endpoint = var("EXO_ENDPOINT");
     if tenant.is_none() && endpoint.is_none() {
-        let sim = Simulator::start(SimulatorConfig::new(demo_tenant()))
+        let sim = Simulator::start(SimulatorConfig::new(demo()))
             .await
             .map_err(|e| format!("could not start the embedded simulator: {e}"))?;
         eprintln!(

@@ -23,10 +23,20 @@
 //! * access what-if: [`access_whatif`] predicts which partnerships would change state if the
 //!   default access level changed or rules were added or removed ([`AccessChanges`]), by
 //!   Exchange's documented sequence ([`evaluate_access`]), reading only.
+//! * offboarding a user: [`plan_offboarding`] / [`apply_offboarding`] (wipe, wait for the
+//!   acknowledgement, then remove or block each device);
+//! * the quarantine inbox: [`list_quarantined`], and [`plan_quarantine`] /
+//!   [`apply_quarantine`] (allow or block, one `Set-CASMailbox` per mailbox);
+//! * device list hygiene: [`audit_device_lists`] (entries naming no partnership, ids on
+//!   both lists), [`plan_list_prune`] / [`apply_list_prune`] (the remove form).
 
 mod access;
 mod cleanup;
+mod device_lists;
 mod inventory;
+mod offboard;
+mod preflight;
+mod quarantine;
 mod readiness;
 mod status;
 mod store;
@@ -43,9 +53,24 @@ pub use cleanup::{
     StaleCandidate, StaleCriteria, StaleReason, apply_cleanup, apply_cleanup_with, parse_age,
     plan_stale_cleanup, plan_with,
 };
+pub use device_lists::{
+    ALLOWED_LIST, BLOCKED_LIST, ListAudit, ListEntry, ListProblem, ListPrunePlan,
+    PruneConfirmation, PruneMailbox, PruneOutcome, PruneReport, PruneResult, apply_list_prune,
+    audit_device_lists, plan_list_prune,
+};
 pub use inventory::{
     DEFAULT_FAN_OUT, DEFAULT_MAX_PENDING_STATISTICS, DeviceRecord, InventorySync, SyncProgress,
     SyncReport, device_mailbox,
+};
+pub use offboard::{
+    OffboardConfirmation, OffboardDevice, OffboardOptions, OffboardPlan, OffboardReport,
+    OffboardResult, OffboardThen, OffboardThenResult, OffboardWipe, OffboardWipeResult,
+    apply_offboarding, plan_offboarding,
+};
+pub use quarantine::{
+    QuarantineConfirmation, QuarantineDecision, QuarantineMailbox, QuarantineOutcome,
+    QuarantinePlan, QuarantineReport, QuarantineResult, QuarantineSelection, QuarantinedDevice,
+    apply_quarantine, list_quarantined, plan_quarantine,
 };
 pub use readiness::{
     EasVersion, ReadinessReport, ReadinessRow, ReadinessVerdict, eas_readiness, fleet_readiness,

@@ -50,5 +50,5 @@ pub use simulator::{
 };
 pub use tenant::{
     AccessRule, CasSettings, Device, DeviceBuilder, DeviceMut, Mailbox, MailboxBuilder, MailboxMut,
-    MailboxPolicy, OrgSettings, Tenant, TenantBuilder, WipeProgress, WipeState,
+    MailboxPolicy, OrgSettings, OrphanEntry, Tenant, TenantBuilder, WipeProgress, WipeState,
 };

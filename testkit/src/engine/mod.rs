@@ -42,6 +42,13 @@ pub fn execute(tenant: &RwLock<Tenant>, call: &Call<'_>) -> Result<Outcome, Fail
         return Ok(out);
     }
     let ctx = Ctx::new(spec, call);
+    // Devices that acknowledge wipes by themselves do so before the next cmdlet runs.
+    if tenant.read().unwrap_or_else(|e| e.into_inner()).wipes_due() {
+        tenant
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .settle_wipes();
+    }
     if kind.is_mutating() {
         let mut t = tenant.write().unwrap_or_else(|e| e.into_inner());
         write::write_cmdlet(&mut t, &ctx)

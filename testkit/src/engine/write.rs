@@ -315,6 +315,7 @@ fn clear_device(t: &mut Tenant, ctx: &Ctx<'_>, out: &mut Outcome) -> Result<(), 
                 w.account_only_sent = None;
             }
             d.when_changed = now;
+            t.forget_wipe(&g);
         } else {
             out.warnings.push(format!(
                 "The wipe request for mobile device '{identity}' can't be canceled because there's no pending wipe request."
@@ -348,5 +349,6 @@ fn clear_device(t: &mut Tenant, ctx: &Ctx<'_>, out: &mut Outcome) -> Result<(), 
         .filter(|a| a.contains('@') && !a.starts_with('@'))
         .collect();
     d.when_changed = now;
+    t.note_wipe_requested(g);
     Ok(())
 }

@@ -295,6 +295,7 @@ impl TenantBuilder {
             devices: BTreeMap::new(),
             device_index: HashMap::new(),
             mailbox_devices: HashMap::new(),
+            wipe_acks: super::model::WipeAcks::default(),
             rbac: self.rbac.unwrap_or_else(|| Rbac::profile(self.profile)),
             clock: epoch,
             rng: fastrand::Rng::with_seed(self.seed ^ 0xC10C_0000_0000_0002),

@@ -5,6 +5,7 @@
 
 mod generation;
 mod model;
+mod scenarios;
 mod spec;
 
 pub use generation::TenantBuilder;
@@ -12,4 +13,5 @@ pub use model::{
     AccessRule, CasSettings, Device, Mailbox, MailboxPolicy, ORG_SETTINGS_NAME, OrgSettings,
     SECTION, Tenant, WipeProgress, WipeState,
 };
+pub use scenarios::OrphanEntry;
 pub use spec::{DeviceBuilder, DeviceMut, MailboxBuilder, MailboxMut};

@@ -386,10 +386,22 @@ pub struct Tenant {
     pub(crate) device_index: HashMap<String, Uuid>,
     /// Device Guids per owning mailbox index, so per-mailbox queries do not scan the tenant.
     pub(crate) mailbox_devices: HashMap<usize, std::collections::BTreeSet<Uuid>>,
+    /// Wipes the device acknowledges by itself ([`Tenant::acknowledge_wipes_after`]).
+    pub(crate) wipe_acks: WipeAcks,
     pub(crate) rbac: Rbac,
     pub(crate) caller: String,
     pub(crate) clock: DateTime<Utc>,
     pub(crate) rng: fastrand::Rng,
+}
+
+/// Wipes acknowledged by the devices themselves, some time after the request (off unless
+/// [`Tenant::acknowledge_wipes_after`] sets a delay).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct WipeAcks {
+    /// How long after its request (wall clock) a wipe is sent and acknowledged.
+    pub(crate) delay: Option<std::time::Duration>,
+    /// Wipes requested while a delay was set, with when (wall clock).
+    pub(crate) requested: HashMap<Uuid, std::time::Instant>,
 }
 
 pub(crate) fn new_guid(rng: &mut fastrand::Rng) -> Uuid {
@@ -668,5 +680,80 @@ impl Tenant {
         };
         d.when_changed = now;
         Some(progress)
+    }
+}
+
+impl Tenant {
+    /// Let every device acknowledge a wipe by itself, `delay` (wall clock) after the
+    /// `Clear-MobileDevice` that requested it: the first cmdlet run after that moves the wipe
+    /// to sent and acknowledged (both at the tenant's clock, so after the request time).
+    /// `None` (the default) turns it off: a wipe stays pending until
+    /// [`Tenant::advance_wipe`]. `Some(Duration::ZERO)` acknowledges it at the next read.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use exchange_activesync_testkit::TenantBuilder;
+    ///
+    /// let mut tenant = TenantBuilder::new().seed(1).devices(3).build();
+    /// tenant.acknowledge_wipes_after(Some(Duration::from_secs(5)));
+    /// assert_eq!(tenant.wipe_ack_delay(), Some(Duration::from_secs(5)));
+    /// ```
+    pub fn acknowledge_wipes_after(&mut self, delay: Option<std::time::Duration>) {
+        self.wipe_acks.delay = delay;
+        if delay.is_none() {
+            self.wipe_acks.requested.clear();
+        }
+    }
+
+    /// The delay set by [`Tenant::acknowledge_wipes_after`].
+    pub fn wipe_ack_delay(&self) -> Option<std::time::Duration> {
+        self.wipe_acks.delay
+    }
+
+    /// Note a wipe just requested, when devices acknowledge by themselves.
+    pub(crate) fn note_wipe_requested(&mut self, guid: Uuid) {
+        if self.wipe_acks.delay.is_some() {
+            self.wipe_acks
+                .requested
+                .insert(guid, std::time::Instant::now());
+        }
+    }
+
+    /// Forget a wipe (cancelled).
+    pub(crate) fn forget_wipe(&mut self, guid: &Uuid) {
+        self.wipe_acks.requested.remove(guid);
+    }
+
+    /// Whether some wipe is due for its acknowledgement.
+    pub(crate) fn wipes_due(&self) -> bool {
+        let Some(delay) = self.wipe_acks.delay else {
+            return false;
+        };
+        self.wipe_acks
+            .requested
+            .values()
+            .any(|at| at.elapsed() >= delay)
+    }
+
+    /// Acknowledge every wipe that is due (sent, then acknowledged, one tick apart).
+    pub(crate) fn settle_wipes(&mut self) {
+        let Some(delay) = self.wipe_acks.delay else {
+            return;
+        };
+        let due: Vec<Uuid> = self
+            .wipe_acks
+            .requested
+            .iter()
+            .filter(|(_, at)| at.elapsed() >= delay)
+            .map(|(g, _)| *g)
+            .collect();
+        for guid in due {
+            self.wipe_acks.requested.remove(&guid);
+            while let Some(step) = self.advance_wipe(&guid) {
+                if step == WipeProgress::Acknowledged {
+                    break;
+                }
+            }
+        }
     }
 }
