@@ -1279,6 +1279,7 @@ fn readme_problems(readme: &str) -> Vec<String> {
         "--all-features",
         "--no-default-features",
         "--all-targets",
+        "--workspace",
         "--bench",
         "--no-run",
         "--test",
