@@ -1,15 +1,13 @@
 //! Wire tests of `HttpExchangeClient`: request encoding, paging, warnings, errors, module file.
 
-mod http_support;
-
 use exchange_activesync::ExchangeClientExt;
 use std::sync::Arc;
 
+use crate::http_support::*;
 use exchange_activesync::auth::StaticToken;
 use exchange_activesync::http::RetryPolicy;
 use exchange_activesync::protocol::{Invocation, Parameters};
 use exchange_activesync::{Error, ExchangeClient};
-use http_support::*;
 use serde_json::json;
 use wiremock::matchers::{body_json, header as header_is, method, path, query_param};
 use wiremock::{Mock, ResponseTemplate};

@@ -33,7 +33,7 @@ where
 
 #[tokio::test]
 async fn mobile_device() {
-    let c = Fixture(include_str!("fixtures/responses/get-mobile-device.json"));
+    let c = Fixture(include_str!("../fixtures/responses/get-mobile-device.json"));
     let l = c.get_mobile_device(GetMobileDevice::new()).await.unwrap();
     assert_eq!(l.items.len(), 2);
     assert_eq!(l.warnings.len(), 1);
@@ -105,7 +105,7 @@ async fn mobile_device() {
 #[tokio::test]
 async fn mobile_device_mailbox_policy() {
     let c = Fixture(include_str!(
-        "fixtures/responses/get-mobile-device-mailbox-policy.json"
+        "../fixtures/responses/get-mobile-device-mailbox-policy.json"
     ));
     let l = c
         .get_mobile_device_mailbox_policy(GetMobileDeviceMailboxPolicy::new())
@@ -160,7 +160,7 @@ async fn mobile_device_mailbox_policy() {
 #[tokio::test]
 async fn organization_settings() {
     let c = Fixture(include_str!(
-        "fixtures/responses/get-activesync-organization-settings.json"
+        "../fixtures/responses/get-activesync-organization-settings.json"
     ));
     let r = c
         .get_active_sync_organization_settings(GetActiveSyncOrganizationSettings::new())
@@ -193,7 +193,7 @@ async fn organization_settings() {
 #[tokio::test]
 async fn statistics_use_capital_device_id() {
     let c = Fixture(include_str!(
-        "fixtures/responses/get-mobile-device-statistics.json"
+        "../fixtures/responses/get-mobile-device-statistics.json"
     ));
     let l = c
         .get_mobile_device_statistics(GetMobileDeviceStatistics::for_mailbox(
@@ -233,7 +233,7 @@ async fn statistics_use_capital_device_id() {
 #[tokio::test]
 async fn access_rules_and_device_classes() {
     let c = Fixture(include_str!(
-        "fixtures/responses/get-activesync-device-access-rule.json"
+        "../fixtures/responses/get-activesync-device-access-rule.json"
     ));
     let l = c
         .get_active_sync_device_access_rule(GetActiveSyncDeviceAccessRule::new())
@@ -252,7 +252,7 @@ async fn access_rules_and_device_classes() {
     roundtrip(&l.items[1]);
 
     let c = Fixture(include_str!(
-        "fixtures/responses/get-activesync-device-class.json"
+        "../fixtures/responses/get-activesync-device-class.json"
     ));
     let l = c
         .get_active_sync_device_class(GetActiveSyncDeviceClass::new())
@@ -269,7 +269,7 @@ async fn access_rules_and_device_classes() {
 
 #[tokio::test]
 async fn recipients() {
-    let c = Fixture(include_str!("fixtures/responses/get-recipient.json"));
+    let c = Fixture(include_str!("../fixtures/responses/get-recipient.json"));
     let l = c.get_recipient(GetRecipient::new()).await.unwrap();
     let r = &l.items[0];
     assert_eq!(r.recipient_type, Some(RecipientType::UserMailbox));
@@ -292,7 +292,7 @@ async fn recipients() {
 #[tokio::test]
 async fn created_objects_come_back_with_warnings() {
     let c = Fixture(include_str!(
-        "fixtures/responses/new-mobile-device-mailbox-policy.json"
+        "../fixtures/responses/new-mobile-device-mailbox-policy.json"
     ));
     let r = c
         .new_mobile_device_mailbox_policy(
@@ -307,7 +307,7 @@ async fn created_objects_come_back_with_warnings() {
     assert_eq!(p.max_password_failed_attempts, Some(Unlimited::Limited(10)));
 
     let c = Fixture(include_str!(
-        "fixtures/responses/new-activesync-device-access-rule.json"
+        "../fixtures/responses/new-activesync-device-access-rule.json"
     ));
     let r = c
         .new_active_sync_device_access_rule(
@@ -361,7 +361,7 @@ fn wrong_json_types_are_errors_not_panics() {
 #[test]
 fn models_decode_from_a_reader_with_owned_keys() {
     // from_reader cannot borrow keys: the Cow path must still work.
-    let text = include_str!("fixtures/responses/get-mobile-device.json");
+    let text = include_str!("../fixtures/responses/get-mobile-device.json");
     let v: serde_json::Value = serde_json::from_str(text).unwrap();
     let row = serde_json::to_vec(&v["value"][0]).unwrap();
     let d: MobileDevice = serde_json::from_reader(&row[..]).unwrap();

@@ -1,15 +1,13 @@
 //! Redirects, the bearer-token allow-list, build-time validation and secret hygiene.
 
-mod http_support;
-
 use exchange_activesync::ExchangeClientExt;
 use std::sync::Arc;
 
+use crate::http_support::*;
 use exchange_activesync::auth::StaticToken;
 use exchange_activesync::http::HttpExchangeClient;
 use exchange_activesync::protocol::{Invocation, Parameters};
 use exchange_activesync::{Environment, Error, ExchangeClient};
-use http_support::*;
 use serde_json::json;
 use url::Url;
 use wiremock::matchers::{body_json, header as header_is, method, path};
@@ -143,7 +141,7 @@ async fn redirect_to_another_origin_is_refused_without_sending_anything() {
 #[tokio::test]
 async fn next_link_to_a_foreign_host_is_refused() {
     let server = server().await;
-    let foreign = http_support::server().await;
+    let foreign = crate::http_support::server().await;
     Mock::given(method("POST"))
         .and(path(INVOKE_PATH))
         .respond_with(ResponseTemplate::new(200).set_body_json(envelope(

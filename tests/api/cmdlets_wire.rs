@@ -3,14 +3,12 @@
 //! `X-CmdletName` header and the routing headers, and answers with a realistic response
 //! (`tests/fixtures/responses/`); the typed result is then checked.
 
-mod http_support;
-
+use crate::http_support::*;
 use chrono::{TimeZone, Utc};
 use exchange_activesync::ExchangeClientExt;
 use exchange_activesync::cmdlets::*;
 use exchange_activesync::models::*;
 use exchange_activesync::types::*;
-use http_support::*;
 use serde_json::{Value, json};
 use uuid::Uuid;
 use wiremock::matchers::{header as header_is, method, path};

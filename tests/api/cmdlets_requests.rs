@@ -33,7 +33,7 @@ impl Recorder {
 
 /// The parameters the server-generated module declares for `cmdlet` (common ones included).
 fn declared(cmdlet: &str) -> Vec<String> {
-    let text = include_str!("fixtures/exo-module-params.json");
+    let text = include_str!("../fixtures/exo-module-params.json");
     let v: Value = serde_json::from_str(text).unwrap();
     let mut names: Vec<String> = v["_meta"]["common_parameters"]
         .as_array()

@@ -1,16 +1,14 @@
 //! Retry, throttling, timeout and token-refresh behaviour of `HttpExchangeClient`.
 
-mod http_support;
-
 use exchange_activesync::ExchangeClientExt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::http_support::*;
 use exchange_activesync::error::{SendState, TimeoutKind};
 use exchange_activesync::http::{HttpExchangeClient, RetryPolicy, TimeoutConfig};
 use exchange_activesync::protocol::{Invocation, Parameters};
 use exchange_activesync::{Environment, Error, ExchangeClient};
-use http_support::*;
 use serde_json::json;
 use wiremock::matchers::{header as header_is, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -149,7 +147,7 @@ async fn retry_after_beyond_the_cap_waits_the_cap_or_fails_fast_on_request() {
     assert_eq!(server.received_requests().await.unwrap().len(), 2);
     drop(server);
 
-    let server = http_support::server().await;
+    let server = crate::http_support::server().await;
     then_ok(
         &server,
         ResponseTemplate::new(429).insert_header("Retry-After", "3600"),

@@ -1,0 +1,14 @@
+//! The HTTP client and its throttle: redirects, retries, the wire, the per-tenant throttle and the fault suite against the simulator.
+//!
+//! One test binary for the group (each file is a module), so the suite links the crate a
+//! handful of times instead of once per file.
+
+#[path = "../http_support/mod.rs"]
+mod http_support;
+
+mod faults;
+mod http_redirect;
+mod http_retry;
+mod http_wire;
+mod standalone_wire;
+mod throttle;
