@@ -28,10 +28,10 @@
 //!   caching, Azure SDK credentials with feature `azure-identity`);
 //! * [`paging`]: the pager whose rules every enumeration follows (never a continuation for a
 //!   non-listing; loop and empty-page guards; restarts with de-duplication after an expired
-//!   continuation, at most 3), driven by two loops: the client's (collected, streamed, page
-//!   by page) and the inventory sync's (at most 5 restarts, also after a connection lost
-//!   mid-enumeration); and its results ([`Page`], [`Listing`], [`ObjectStream`],
-//!   [`StreamReport`]);
+//!   continuation, at most 3), driven by one page driver whose restart policy the caller
+//!   picks (the client's typed calls and streams; the inventory sync: at most 5 restarts,
+//!   also after a connection lost mid-enumeration); and its results ([`Page`], [`Listing`],
+//!   [`ObjectStream`], [`StreamReport`], [`Checkpoint`]);
 //! * [`typed`]: the typed-request trait [`Cmdlet`], output shapes, [`Response`], [`Outcome`];
 //! * [`models`]: the objects cmdlets return;
 //! * [`cmdlets`]: one typed request per cmdlet;

@@ -12,7 +12,7 @@ use crate::client::{ExchangeClient, ExchangeClientExt};
 use crate::cmdlets::{GetMobileDevice, GetMobileDeviceStatistics, PreparedCmdlet};
 use crate::error::{Error, Result};
 use crate::models::{MobileDevice, MobileDeviceStatistics};
-use crate::paging::Pager;
+use crate::paging::{PageDriver, Pager, RestartPolicy};
 use crate::types::{MailboxIdentity, MobileDeviceIdentity};
 
 /// One device with its statistics (when they were asked for and could be read).
@@ -412,8 +412,11 @@ impl<'a> InventorySync<'a> {
         let mut cursor = Cursor {
             sync: &self,
             throttled_errors: &throttled_errors,
-            prepared: PreparedCmdlet::new(&GetMobileDevice::new())?,
-            pager: Pager::new("Get-MobileDevice").max_restarts(self.max_restarts),
+            driver: PageDriver::new(
+                PreparedCmdlet::new(&GetMobileDevice::new())?.into_invocation(),
+                Pager::new("Get-MobileDevice").max_restarts(self.max_restarts),
+                RestartPolicy::INVENTORY,
+            ),
         };
         let mailboxes_done = AtomicUsize::new(0);
         let mut carry = Pending::default();
@@ -446,9 +449,9 @@ impl<'a> InventorySync<'a> {
                     report.with_statistics += 1;
                 }
             }
-            report.pages = cursor.pager.report().pages;
-            report.restarts = cursor.pager.report().restarts;
-            report.duplicates_skipped = cursor.pager.duplicates();
+            report.pages = cursor.driver.with_pager(|p| p.report().pages);
+            report.restarts = cursor.driver.with_pager(|p| p.report().restarts);
+            report.duplicates_skipped = cursor.driver.with_pager(Pager::duplicates);
             report.throttled = throttled_now();
             if report.stopped_early {
                 report.finished_at = Utc::now();
@@ -456,12 +459,12 @@ impl<'a> InventorySync<'a> {
             }
             if let Some(progress) = &self.progress {
                 progress(&SyncProgress {
-                    devices_seen: cursor.pager.distinct(),
+                    devices_seen: cursor.driver.with_pager(Pager::distinct),
                     records_delivered: report.devices,
                     mailboxes_done: mailboxes_done.load(Ordering::Relaxed),
                     mailboxes_failed: report.failed_mailboxes.len(),
                     concurrency: throttle.as_ref().map_or(self.fan_out, |t| t.limit()),
-                    restarts: cursor.pager.report().restarts,
+                    restarts: cursor.driver.with_pager(|p| p.report().restarts),
                     throttled: report.throttled,
                 });
             }
@@ -664,50 +667,25 @@ fn changed_after(record: &DeviceRecord, since: DateTime<Utc>) -> bool {
                 .is_none())
 }
 
-/// The enumeration of `Get-MobileDevice` pages: the paging loop's [`Pager`] (loop and
-/// empty-page guards, restarts, de-duplication by `Guid`); the client retries each page.
+/// The enumeration of `Get-MobileDevice` pages: the one paging driver with the inventory's
+/// restart policy (an expired continuation, or a transport failure left over from the
+/// client's retries, restarts from the first page; rows are de-duplicated by `Guid`).
 struct Cursor<'a, 'c> {
     sync: &'a InventorySync<'c>,
     throttled_errors: &'a AtomicU64,
-    prepared: PreparedCmdlet<GetMobileDevice>,
-    pager: Pager,
+    driver: PageDriver,
 }
 
 impl Cursor<'_, '_> {
     /// The next page's new devices (`None` at the end).
     async fn next_page(&mut self) -> Result<Option<Vec<MobileDevice>>> {
-        loop {
-            if self.pager.is_done() {
-                return Ok(None);
-            }
-            let res = self
-                .sync
-                .client
-                .invoke_page(self.prepared.invocation(), self.pager.next_link())
-                .await;
-            match res {
-                Ok(raw) => {
-                    return self.pager.accept(raw).map(Some);
+        let throttled = self.throttled_errors;
+        self.driver
+            .next_page(self.sync.client, |e| {
+                if e.is_throttled() {
+                    throttled.fetch_add(1, Ordering::Relaxed);
                 }
-                Err(e) => {
-                    if e.is_throttled() {
-                        self.throttled_errors.fetch_add(1, Ordering::Relaxed);
-                    }
-                    if e.is_retry_after_too_long() {
-                        return Err(e);
-                    }
-                    let restartable = e.is_pagination_expired()
-                        || matches!(e.root(), Error::Transport { .. } | Error::Timeout { .. });
-                    if restartable && self.pager.restart() {
-                        #[cfg(feature = "tracing")]
-                        tracing::warn!(error = %e, "device enumeration restarts from the first page");
-                        // A fresh request id: the old continuation's affinity is gone.
-                        self.prepared = PreparedCmdlet::new(&GetMobileDevice::new())?;
-                        continue;
-                    }
-                    return Err(e);
-                }
-            }
-        }
+            })
+            .await
     }
 }

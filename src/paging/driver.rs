@@ -1,5 +1,6 @@
-//! The stream driver: fetches pages through any [`PageSource`] and applies the [`Pager`]'s
-//! rules to each; [`collect`] drains it into a [`Listing`].
+//! The one paging driver ([`PageDriver`]): fetches pages through any [`PageSource`], applies
+//! the [`Pager`]'s rules to each and restarts as a [`RestartPolicy`] says; [`stream`] and the
+//! inventory sync read pages through it, [`collect`] drains a stream into a [`Listing`].
 
 use std::sync::{Arc, Mutex};
 
@@ -40,6 +41,126 @@ impl From<Option<NextLink>> for Start {
     }
 }
 
+/// When an enumeration starts again from its first page (with a fresh request id; rows
+/// already returned are skipped by the pager's row keys).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct RestartPolicy {
+    /// After "Expired or Invalid pagination request".
+    pub expired_continuation: bool,
+    /// After a transport failure or a timeout mid-enumeration (the client does not retry a
+    /// page whose connection broke after it was sent... for a read it does; this covers
+    /// what is left after the client's retries).
+    pub transport_failure: bool,
+}
+
+impl RestartPolicy {
+    /// Typed calls and streams: restart only after an expired continuation.
+    pub(crate) const LISTING: RestartPolicy = RestartPolicy {
+        expired_continuation: true,
+        transport_failure: false,
+    };
+    /// The inventory: also after a transport failure left over from the client's retries.
+    pub(crate) const INVENTORY: RestartPolicy = RestartPolicy {
+        expired_continuation: true,
+        transport_failure: true,
+    };
+
+    fn allows(self, error: &Error) -> bool {
+        (self.expired_continuation && error.is_pagination_expired())
+            || (self.transport_failure
+                && matches!(
+                    error.root(),
+                    Error::Transport { .. } | Error::Timeout { .. }
+                ))
+    }
+}
+
+/// The one paging driver: fetches the pages of one enumeration through any [`PageSource`],
+/// applies the [`Pager`]'s rules to each, and restarts as its [`RestartPolicy`] says. The
+/// stream of typed calls and the inventory sync both read pages through it.
+pub(crate) struct PageDriver {
+    invocation: Invocation,
+    state: Arc<Resume>,
+    policy: RestartPolicy,
+    /// Rows the first page asks for, when smaller than the invocation's page size.
+    first_page_size: Option<u32>,
+}
+
+impl PageDriver {
+    /// A driver for `invocation` through `pager`.
+    pub(crate) fn new(invocation: Invocation, pager: Pager, policy: RestartPolicy) -> Self {
+        PageDriver {
+            invocation,
+            state: Arc::new(Resume {
+                pager: Mutex::new(pager),
+                yielded: std::sync::atomic::AtomicUsize::new(0),
+            }),
+            policy,
+            first_page_size: None,
+        }
+    }
+
+    /// Ask for at most `rows` on the first page (later pages are full).
+    #[allow(dead_code)]
+    pub(crate) fn first_page_size(mut self, rows: u32) -> Self {
+        self.first_page_size = Some(rows);
+        self
+    }
+
+    /// Read the pager (statistics, report).
+    pub(crate) fn with_pager<R>(&self, f: impl FnOnce(&Pager) -> R) -> R {
+        f(&self.state.pager.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// The next page's new rows (`None` at the end). `on_error` sees every failed fetch,
+    /// restarted or not.
+    pub(crate) async fn next_page<T, S>(
+        &mut self,
+        source: &S,
+        mut on_error: impl FnMut(&Error),
+    ) -> Result<Option<Vec<T>>>
+    where
+        T: DeserializeOwned,
+        S: PageSource + ?Sized,
+    {
+        use std::sync::atomic::Ordering;
+        loop {
+            let next = {
+                let pager = self.state.pager.lock().unwrap_or_else(|e| e.into_inner());
+                if pager.is_done() {
+                    return Ok(None);
+                }
+                pager.next_link().cloned()
+            };
+            let small = match (self.first_page_size, &next) {
+                (Some(n), None) if self.invocation.effective_page_size() > n => {
+                    Some(self.invocation.clone().page_size(n))
+                }
+                _ => None,
+            };
+            let invocation = small.as_ref().unwrap_or(&self.invocation);
+            let fetched = source.fetch_page(invocation, next.as_ref()).await;
+            // The lock guards plain bookkeeping: a poisoned one still holds usable data.
+            let mut pager = self.state.pager.lock().unwrap_or_else(|e| e.into_inner());
+            let accepted = fetched.and_then(|raw| pager.accept::<T>(raw));
+            self.state.yielded.store(0, Ordering::SeqCst);
+            match accepted {
+                Ok(rows) => return Ok(Some(rows)),
+                Err(e) => {
+                    on_error(&e);
+                    if e.is_retry_after_too_long() || !self.policy.allows(&e) || !pager.restart() {
+                        return Err(e);
+                    }
+                    #[cfg(feature = "tracing")]
+                    tracing::warn!(cmdlet = %self.invocation.cmdlet(), error = %e, "paging restarts from the first page");
+                    // A fresh request id: the old continuation's affinity is gone.
+                    self.invocation.renew_request_id();
+                }
+            }
+        }
+    }
+}
+
 /// Stream every row of `invocation` through a [`Pager`], starting at `start`.
 pub(crate) fn stream<'a, T, S>(
     source: &'a S,
@@ -63,43 +184,15 @@ where
         Start::Checkpoint(c) => pager.resume(c),
     };
     let report = Arc::new(Mutex::new(pager.report().clone()));
-    let resume = Arc::new(Resume {
-        pager: Mutex::new(pager),
-        yielded: std::sync::atomic::AtomicUsize::new(0),
-    });
+    let driver = PageDriver::new(invocation, pager, RestartPolicy::LISTING);
+    let resume = driver.state.clone();
     let shared = report.clone();
-    let state = resume.clone();
-    let pages = stream::try_unfold(
-        (invocation, shared, state),
-        move |(mut invocation, shared, state)| async move {
-            loop {
-                let next = {
-                    let pager = state.pager.lock().unwrap_or_else(|e| e.into_inner());
-                    if pager.is_done() {
-                        return Ok::<_, Error>(None);
-                    }
-                    pager.next_link().cloned()
-                };
-                let fetched = source.fetch_page(&invocation, next.as_ref()).await;
-                // The lock guards plain bookkeeping: a poisoned one still holds usable data.
-                let mut pager = state.pager.lock().unwrap_or_else(|e| e.into_inner());
-                let accepted = fetched.and_then(|raw| pager.accept::<T>(raw));
-                state.yielded.store(0, Ordering::SeqCst);
-                *shared.lock().unwrap_or_else(|e| e.into_inner()) = pager.report().clone();
-                match accepted {
-                    Ok(rows) => {
-                        drop(pager);
-                        return Ok(Some((rows, (invocation, shared, state))));
-                    }
-                    Err(e) => {
-                        pager.recover(e)?;
-                        invocation.renew_request_id();
-                        *shared.lock().unwrap_or_else(|e| e.into_inner()) = pager.report().clone();
-                    }
-                }
-            }
-        },
-    );
+    let pages = stream::try_unfold((driver, shared), move |(mut driver, shared)| async move {
+        let page = driver.next_page::<T, S>(source, |_| {}).await;
+        *shared.lock().unwrap_or_else(|e| e.into_inner()) =
+            driver.with_pager(|p| p.report().clone());
+        Ok::<_, Error>(page?.map(|rows| (rows, (driver, shared))))
+    });
     let counter = resume.clone();
     let items = pages
         .map_ok(move |rows| {

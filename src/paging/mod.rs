@@ -1,7 +1,8 @@
 //! Paging: every listing (collected, streamed, enumerated by the inventory sync
-//! or the connection check) is read through one internal pager, which applies the same rules.
-//! Two loops drive it: the stream below (typed calls, streams, raw calls) and the inventory
-//! sync's, which also restarts after a failed transport:
+//! or the connection check) is read through one internal pager, which applies the same rules,
+//! driven by one page driver with an explicit restart policy (typed calls, streams and raw
+//! calls restart after an expired continuation; the inventory sync also after a transport
+//! failure left over from the client's retries):
 //!
 //! * a cmdlet whose [`crate::catalog`] shape is not a listing is POSTed once; a next
 //!   link it offers anyway is reported as a warning and not followed (a destructive cmdlet is
@@ -33,7 +34,7 @@ use crate::protocol::{NextLink, RawPage, Warning};
 mod driver;
 mod pager;
 
-pub(crate) use driver::{PageSource, Start, collect, stream};
+pub(crate) use driver::{PageDriver, PageSource, RestartPolicy, Start, collect, stream};
 pub(crate) use pager::Pager;
 
 /// Consecutive pages that add no new row (empty, or only rows returned before) and still

@@ -292,6 +292,7 @@ impl Pager {
 
     /// After a failed fetch: `Ok` if the enumeration restarted (an expired continuation of a
     /// keyed listing, restarts left), otherwise the error.
+    #[cfg(test)]
     pub fn recover(&mut self, error: Error) -> Result<()> {
         if error.is_pagination_expired() && self.restart() {
             #[cfg(feature = "tracing")]
