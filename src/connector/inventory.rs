@@ -664,8 +664,15 @@ fn changed_after(record: &DeviceRecord, since: DateTime<Utc>) -> bool {
                 .is_none())
 }
 
+/// Rows the first `Get-MobileDevice` page of an enumeration asks for (`Prefer:
+/// odata.maxpagesize`); later pages are full. Every statistics call waits for the first
+/// page, so a small one starts the fan-out early (a 1,000-row page costs the service about
+/// ten times a 100-row one).
+pub const FIRST_PAGE_SIZE: u32 = 100;
+
 /// The enumeration of `Get-MobileDevice` pages: the paging loop's [`Pager`] (loop and
 /// empty-page guards, restarts, de-duplication by `Guid`); the client retries each page.
+/// The first page is small ([`FIRST_PAGE_SIZE`]).
 struct Cursor<'a, 'c> {
     sync: &'a InventorySync<'c>,
     throttled_errors: &'a AtomicU64,
@@ -680,10 +687,14 @@ impl Cursor<'_, '_> {
             if self.pager.is_done() {
                 return Ok(None);
             }
+            let full = self.prepared.invocation();
+            let first = (self.pager.next_link().is_none()
+                && full.effective_page_size() > FIRST_PAGE_SIZE)
+                .then(|| full.clone().page_size(FIRST_PAGE_SIZE));
             let res = self
                 .sync
                 .client
-                .invoke_page(self.prepared.invocation(), self.pager.next_link())
+                .invoke_page(first.as_ref().unwrap_or(full), self.pager.next_link())
                 .await;
             match res {
                 Ok(raw) => {

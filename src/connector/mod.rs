@@ -39,8 +39,8 @@ pub use device_access::{
     set_device_access,
 };
 pub use inventory::{
-    DEFAULT_FAN_OUT, DEFAULT_MAX_PENDING_STATISTICS, DeviceRecord, InventorySync, SyncProgress,
-    SyncReport, device_mailbox,
+    DEFAULT_FAN_OUT, DEFAULT_MAX_PENDING_STATISTICS, DeviceRecord, FIRST_PAGE_SIZE, InventorySync,
+    SyncProgress, SyncReport, device_mailbox,
 };
 
 /// The adaptive limiter moved into the client: every call of an
