@@ -28,20 +28,23 @@ use crate::fleet::CapPrior;
 ///   `1 / limit` to the limit (about one more call per round of successful calls), up to
 ///   `max`;
 /// * **the per-tenant concurrency answer** ("You have reached the maximum number of
-///   concurrent requests per tenant", without `Retry-After`) names the cap: the service
-///   counted at most the calls in flight when the refused one started, so the cap is one
-///   below that (at least 1). From then on the limit **stays at the cap**: discovery from the
-///   initial limit costs one refusal, two when a burst overshoots;
+///   concurrent requests per tenant", without `Retry-After`) names the cap: one below the
+///   calls in flight when it arrives (at least 1), and one less for every further refusal of
+///   the calls that were in flight then (the calls of a burst reach the service in any
+///   order: the service admitted the others). From then on the limit **stays at the cap**:
+///   discovery from the initial limit costs as many refusals as it overshot by, one or two
+///   from the default start of 4 for the usual caps of 2–3;
 /// * **rare probes**: while the tenant is busy at its cap, one call above it is let through
 ///   at most once per [`PROBE_INTERVAL`] (jittered up to half again, so clients sharing a
 ///   cap do not probe in step). A successful probe raises the cap by one (and the next probe
 ///   may follow at once, so a risen cap is climbed quickly); a refused probe returns the limit
-///   to the known cap, **never below it**. Refusals of other calls started above the cap do
-///   the same;
-/// * **a cap shared with other clients**: a refusal of a call started *at or below* the known
-///   cap means someone else takes slots; [`AT_CAP_REFUSALS`] of them (without a round of
-///   successes between them) lower the cap by one, or to just below the calls that were in
-///   flight, at most once per [`DECREASE_COOLDOWN`];
+///   to the known cap, **never below it**;
+/// * **a cap shared with other clients**: a refusal of a call admitted at the known cap
+///   means someone else takes slots; [`AT_CAP_REFUSALS`] of them (without a round of
+///   successes between them) lower the cap by one, at most once per [`DECREASE_COOLDOWN`].
+///   Refusals that may have been caused by the client's own calls do not count: of calls
+///   admitted while a probe or the burst that named the cap was in flight, or in flight
+///   when another call was refused (the service may still count a refused call);
 /// * **a fleet-wide prior** ([`with_cap_prior`](Self::with_cap_prior)): until its own tenant
 ///   has named a cap, the throttle assumes the cap the fleet's tenants have shown so far
 ///   ([`CapPrior`]): it starts there instead of at the initial limit, probes above it after
@@ -122,6 +125,13 @@ struct State {
     admitted: u64,
     /// The permits admitted before the cap was first named (up to this number).
     discovery_until: Option<u64>,
+    /// The burst that named it: calls in flight at its first refusal, refusals among them.
+    burst: Option<(usize, usize)>,
+    /// Calls of that burst still in flight: the service may still count them.
+    burst_live: usize,
+    /// Permits admitted up to the last refusal: a call in flight when another was refused
+    /// may have been refused because the service still counted that one.
+    refusal_mark: u64,
     /// A `Retry-After` beyond the maximum, in fail-fast mode: what was asked, until when the
     /// gate is closed, and the answer.
     too_long: Option<TooLong>,
@@ -146,6 +156,9 @@ pub struct Permit<'a> {
     probe: bool,
     /// Its admission number.
     seq: u64,
+    /// Admitted while calls the service may count beyond the cap were in flight (the burst
+    /// that named the cap, or a probe): its refusal says nothing about other clients.
+    shadowed: bool,
     /// The slot of the global budget, if there is one.
     _global: Option<OwnedSemaphorePermit>,
 }
@@ -169,6 +182,7 @@ enum Next {
         started_with: usize,
         probe: bool,
         seq: u64,
+        shadowed: bool,
     },
     Sleep(Instant),
     Wait,
@@ -195,6 +209,9 @@ impl TenantThrottle {
                 successes_since_refusal: 0,
                 admitted: 0,
                 discovery_until: None,
+                burst: None,
+                burst_live: 0,
+                refusal_mark: 0,
                 too_long: None,
             }),
             notify: Notify::new(),
@@ -384,6 +401,7 @@ impl TenantThrottle {
                             started_with: s.in_flight,
                             probe: false,
                             seq: s.admitted,
+                            shadowed: s.burst_live > 0 || s.probe_in_flight,
                         };
                     }
                     let probe_due = !s.probe_in_flight
@@ -400,6 +418,7 @@ impl TenantThrottle {
                             started_with: s.in_flight,
                             probe: true,
                             seq: s.admitted,
+                            shadowed: false,
                         };
                     }
                     Next::Wait
@@ -408,18 +427,21 @@ impl TenantThrottle {
                     started_with: 1,
                     probe: false,
                     seq: 0,
+                    shadowed: false,
                 });
             match next {
                 Next::Go {
                     started_with,
                     probe,
                     seq,
+                    shadowed,
                 } => {
                     let mut permit = Permit {
                         throttle: self,
                         started_with,
                         probe,
                         seq,
+                        shadowed,
                         _global: None,
                     };
                     if let Some(budget) = &self.global {
@@ -542,50 +564,69 @@ impl TenantThrottle {
         );
     }
 
-    /// Record the per-tenant concurrency answer to a call started while `counted` calls
-    /// (itself included) were in flight, as [`Permit::failed`] does for a call that was not
-    /// a probe (see [`TenantThrottle`]).
+    /// Record the per-tenant concurrency answer to a call made without a [`Permit`] while
+    /// `counted` calls (itself included) were in flight: while no cap is named it names one
+    /// below `counted` (and never above the limit); at a named cap it counts as a refusal at
+    /// the cap (see [`TenantThrottle`]).
     pub fn on_concurrency_limited(&self, counted: usize) {
-        self.refused(counted, false, None);
+        self.refused(counted, false, None, false);
     }
 
     /// `seq`: the permit's admission number, if it came from a permit.
-    fn refused(&self, started_with: usize, probe: bool, seq: Option<u64>) {
+    fn refused(&self, started_with: usize, probe: bool, seq: Option<u64>, shadowed: bool) {
         self.throttled.fetch_add(1, Ordering::Relaxed);
         self.with_state(|s| {
             let now = Instant::now();
-            let bound = started_with.saturating_sub(1).max(1);
-            // A call of the burst that discovered the cap (started before it was named):
-            // its bound is evidence of the same moment, whatever order the answers came in.
+            // Another call was refused while this one was in flight.
+            let overlapped = seq.is_some_and(|q| q <= s.refusal_mark);
+            s.refusal_mark = s.admitted;
+            // A refusal of a call of the burst that overshot (admitted before the cap was
+            // named): the service admitted the others of that burst, so each such refusal
+            // takes one more off the cap, whatever order the answers came in (the calls of
+            // a burst reach the service in any order, so the calls in flight when one of
+            // them started say nothing about it).
             let of_discovery = seq.is_some_and(|q| s.discovery_until.is_some_and(|d| q <= d));
             if of_discovery && let Some(cap) = s.cap.filter(|c| c.named) {
-                if bound < cap.level {
-                    self.name_cap(s, bound, now);
+                if let Some((outstanding, refusals)) = s.burst.as_mut() {
+                    *refusals += 1;
+                    let level = outstanding.saturating_sub(*refusals).max(1);
+                    if level < cap.level {
+                        self.name_cap(s, level, now);
+                    }
                 }
                 return;
             }
             match s.cap {
-                // Nothing named yet (or only the fleet's assumption): the refusal names the
-                // cap, never above the limit in force.
+                // Nothing named yet (or only the fleet's assumption, which a burst admitted
+                // before it may exceed): the refusal names the cap, one below the calls in
+                // flight (this one included). Without a permit, one below `started_with`.
                 None | Some(Cap { named: false, .. }) => {
-                    let level = bound.min((s.limit.floor() as usize).max(1));
+                    let outstanding = match seq {
+                        Some(_) => s.in_flight.max(started_with),
+                        None => started_with,
+                    }
+                    .max(1);
+                    let level = (outstanding - 1).max(1);
                     self.name_cap(s, level, now);
+                    s.burst = Some((outstanding, 1));
+                    // Every call in flight now (this one included) belongs to the burst.
+                    s.burst_live = s.in_flight;
                     s.discovery_until = Some(s.admitted);
                     s.last_decrease = Some(now);
                     s.next_probe = Some(now + probe_interval());
                 }
-                // Above the known cap (a probe, or a call of the burst that overshot): back
-                // to the cap, never below it.
-                Some(cap) if probe || started_with > cap.level => {
+                // Admitted while the service may still have counted calls beyond the cap,
+                // or in flight while another call was refused: no evidence of other
+                // clients.
+                Some(_) if shadowed || overlapped => {}
+                // A refused probe: back to the cap, never below it.
+                Some(cap) if probe => {
                     if s.limit > cap.level as f64 {
                         s.limit = cap.level as f64;
                     }
-                    if probe {
-                        s.next_probe = Some(now + probe_interval());
-                    }
+                    s.next_probe = Some(now + probe_interval());
                 }
-                // At or below the known cap: someone else takes slots. Repeated, it lowers
-                // the cap.
+                // At the known cap: someone else takes slots. Repeated, it lowers the cap.
                 Some(cap) => {
                     s.at_cap_refusals += 1;
                     s.successes_since_refusal = 0;
@@ -593,8 +634,7 @@ impl TenantThrottle {
                         .last_decrease
                         .is_none_or(|t| now.duration_since(t) >= DECREASE_COOLDOWN);
                     if s.at_cap_refusals >= AT_CAP_REFUSALS && cooled && cap.level > 1 {
-                        let level = bound.min(cap.level - 1);
-                        self.name_cap(s, level, now);
+                        self.name_cap(s, cap.level - 1, now);
                         s.last_decrease = Some(now);
                         s.next_probe = Some(now + probe_interval());
                     }
@@ -631,9 +671,12 @@ impl TenantThrottle {
         }
     }
 
-    fn release(&self, probe: bool) {
+    fn release(&self, probe: bool, seq: u64) {
         self.with_state(|s| {
             s.in_flight = s.in_flight.saturating_sub(1);
+            if s.discovery_until.is_some_and(|d| seq <= d) {
+                s.burst_live = s.burst_live.saturating_sub(1);
+            }
             if probe {
                 s.probe_in_flight = false;
                 // A probe that was neither refused nor answered: try again later.
@@ -677,14 +720,10 @@ impl Permit<'_> {
     /// errors change nothing.
     pub fn failed(self, error: &Error) {
         if is_concurrency_answer(error) {
-            // The calls in flight when this one started (itself included): the service
-            // counted at most these when it arrived. Calls started later are not added: in a
-            // burst every refused call would then carry the same inflated bound.
             self.throttle
-                .refused(self.started_with, self.probe, Some(self.seq));
+                .refused(self.started_with, self.probe, Some(self.seq), self.shadowed);
         } else if error.is_throttled() {
-            self.throttle
-                .throttled_by(error.retry_after(), error.root().api());
+            self.throttle.throttled_by(error.retry_after(), error.api());
         }
     }
 }
@@ -707,7 +746,7 @@ pub(crate) fn is_concurrency_answer(error: &Error) -> bool {
 
 impl Drop for Permit<'_> {
     fn drop(&mut self) {
-        self.throttle.release(self.probe);
+        self.throttle.release(self.probe, self.seq);
     }
 }
 
@@ -780,22 +819,22 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn discovery_names_the_cap_with_the_first_refusal_in_any_order() {
-        for reversed in [false, true] {
-            // Starting at 4 against a cap of 2: the 3rd and 4th calls are refused.
+        // Starting at 4 against a cap of 2, two calls of the first burst are refused: which
+        // two depends on the order they reach the service, not on the order they started.
+        for refused in [[2, 3], [3, 2], [0, 1], [1, 3]] {
             let l = TenantThrottle::new(4, 64);
-            let mut permits = take(&l, 4).await;
-            let fourth = permits.pop().unwrap();
-            let third = permits.pop().unwrap();
-            if reversed {
-                fourth.failed(&concurrency());
-                assert_eq!(l.known_cap(), Some(3));
-                third.failed(&concurrency());
-            } else {
-                third.failed(&concurrency());
-                fourth.failed(&concurrency());
-            }
-            assert_eq!(l.known_cap(), Some(2), "reversed: {reversed}");
+            let mut permits: Vec<Option<Permit<'_>>> =
+                take(&l, 4).await.into_iter().map(Some).collect();
+            permits[refused[0]].take().unwrap().failed(&concurrency());
+            assert_eq!(l.known_cap(), Some(3), "{refused:?}");
+            permits[refused[1]].take().unwrap().failed(&concurrency());
+            assert_eq!(l.known_cap(), Some(2), "{refused:?}");
             assert_eq!(l.limit(), 2);
+            // The others succeed; the cap stays.
+            for p in permits.into_iter().flatten() {
+                p.success();
+            }
+            assert_eq!(l.known_cap(), Some(2));
             assert_eq!(l.throttled_count(), 2, "two refusals in all");
         }
     }
@@ -893,6 +932,31 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn refusals_the_client_may_have_caused_itself_do_not_lower_the_cap() {
+        let l = TenantThrottle::new(4, 64);
+        let mut burst: Vec<_> = take(&l, 4).await.into_iter().map(Some).collect();
+        burst[3].take().unwrap().failed(&concurrency());
+        assert_eq!(l.known_cap(), Some(3));
+        // Admitted while the burst is still in flight: its refusal is no evidence.
+        let shadowed = l.acquire().await;
+        burst[2].take().unwrap().failed(&concurrency());
+        assert_eq!(l.known_cap(), Some(2));
+        shadowed.failed(&concurrency());
+        drop(burst);
+        tokio::time::advance(Duration::from_secs(1)).await;
+        // Two calls at the cap refused together (the second maybe because the service
+        // still counted the first) count once.
+        let mut pair = take(&l, 2).await;
+        pair.pop().unwrap().failed(&concurrency());
+        pair.pop().unwrap().failed(&concurrency());
+        assert_eq!(l.known_cap(), Some(2));
+        // A refusal of a call started after those were answered is the second one.
+        l.acquire().await.failed(&concurrency());
+        assert_eq!(l.known_cap(), Some(1));
+        assert_eq!(l.throttled_count(), 6);
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn other_throttling_halves_below_the_cap_and_grows_back_to_it_only() {
         let l = TenantThrottle::new(9, 64);
         l.on_concurrency_limited(9);
@@ -928,8 +992,19 @@ mod tests {
         assert_eq!(second.limit(), 3);
         assert_eq!(second.known_cap(), Some(3));
         // A tenant made before the fleet knew takes it at its next admission.
-        let early = TenantThrottle::new(4, 64).with_cap_prior(Arc::new(CapPrior::new()));
+        let late_prior = Arc::new(CapPrior::new());
+        let early = TenantThrottle::new(4, 64).with_cap_prior(late_prior.clone());
         assert_eq!(early.limit(), 4);
+        let mut burst: Vec<_> = take(&early, 4).await.into_iter().map(Some).collect();
+        late_prior.record(None, 2);
+        assert!(admits(&early).await.is_none());
+        assert_eq!(early.limit(), 2, "taken at the next admission");
+        // The burst admitted before it overshoots a cap of 2: its two refusals name 2, not
+        // one below the assumed cap.
+        burst[0].take().unwrap().failed(&concurrency());
+        burst[1].take().unwrap().failed(&concurrency());
+        assert_eq!(early.known_cap(), Some(2));
+        drop(burst);
         // An assumed cap is lowered by the first refusal at it (this tenant's own cap).
         let mut permits = take(&second, 3).await;
         permits.pop().unwrap().failed(&concurrency());
