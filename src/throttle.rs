@@ -152,6 +152,8 @@ pub struct Permit<'a> {
     throttle: &'a TenantThrottle,
     /// Calls in flight (this one included) when it started.
     started_with: usize,
+    /// The limit in force when it started.
+    limit_at_start: usize,
     /// Whether this is the one call let through above the cap.
     probe: bool,
     /// Its admission number.
@@ -180,6 +182,7 @@ fn probe_interval() -> Duration {
 enum Next {
     Go {
         started_with: usize,
+        limit_at_start: usize,
         probe: bool,
         seq: u64,
         shadowed: bool,
@@ -399,6 +402,7 @@ impl TenantThrottle {
                         s.admitted += 1;
                         return Next::Go {
                             started_with: s.in_flight,
+                            limit_at_start: limit,
                             probe: false,
                             seq: s.admitted,
                             shadowed: s.burst_live > 0 || s.probe_in_flight,
@@ -416,6 +420,7 @@ impl TenantThrottle {
                         s.admitted += 1;
                         return Next::Go {
                             started_with: s.in_flight,
+                            limit_at_start: limit,
                             probe: true,
                             seq: s.admitted,
                             shadowed: false,
@@ -425,6 +430,7 @@ impl TenantThrottle {
                 })
                 .unwrap_or(Next::Go {
                     started_with: 1,
+                    limit_at_start: 1,
                     probe: false,
                     seq: 0,
                     shadowed: false,
@@ -432,6 +438,7 @@ impl TenantThrottle {
             match next {
                 Next::Go {
                     started_with,
+                    limit_at_start,
                     probe,
                     seq,
                     shadowed,
@@ -439,6 +446,7 @@ impl TenantThrottle {
                     let mut permit = Permit {
                         throttle: self,
                         started_with,
+                        limit_at_start,
                         probe,
                         seq,
                         shadowed,
@@ -598,8 +606,9 @@ impl TenantThrottle {
             }
             match s.cap {
                 // Nothing named yet (or only the fleet's assumption, which a burst admitted
-                // before it may exceed): the refusal names the cap, one below the calls in
-                // flight (this one included). Without a permit, one below `started_with`.
+                // before it may exceed): the refusal names the cap, one below the calls of
+                // its burst: those in flight now (this one included) or as many as the limit
+                // allowed when it started, if more. Without a permit, one below `counted`.
                 None | Some(Cap { named: false, .. }) => {
                     let outstanding = match seq {
                         Some(_) => s.in_flight.max(started_with),
@@ -720,8 +729,15 @@ impl Permit<'_> {
     /// errors change nothing.
     pub fn failed(self, error: &Error) {
         if is_concurrency_answer(error) {
-            self.throttle
-                .refused(self.started_with, self.probe, Some(self.seq), self.shadowed);
+            self.throttle.refused(
+                // The burst it belonged to: as many calls as were in flight when it
+                // started, or as the limit allowed then (some may have been answered
+                // before its refusal arrived).
+                self.started_with.max(self.limit_at_start),
+                self.probe,
+                Some(self.seq),
+                self.shadowed,
+            );
         } else if error.is_throttled() {
             self.throttle.throttled_by(error.retry_after(), error.api());
         }
