@@ -36,9 +36,10 @@ use crate::fleet::CapPrior;
 ///   from the default start of 4 for the usual caps of 2–3;
 /// * **rare probes**: while the tenant is busy at its cap, one call above it is let through
 ///   at most once per [`PROBE_INTERVAL`] (jittered up to half again, so clients sharing a
-///   cap do not probe in step). A successful probe raises the cap by one (and the next probe
-///   may follow at once, so a risen cap is climbed quickly); a refused probe returns the limit
-///   to the known cap, **never below it**;
+///   cap do not probe in step). A successful probe raises the cap by one, tentatively (the
+///   service may have let it through only because another call had just ended there): the
+///   first refusal at the raised level returns to the level before. A refused probe returns
+///   the limit to the known cap, **never below it**;
 /// * **a cap shared with other clients**: a refusal of a call admitted at the known cap
 ///   means someone else takes slots; [`AT_CAP_REFUSALS`] of them (without a round of
 ///   successes between them) lower the cap by one, at most once per [`DECREASE_COOLDOWN`].
@@ -107,6 +108,8 @@ struct Cap {
     /// Named by this tenant's answers (a refusal or a successful probe); otherwise assumed
     /// from the fleet's prior.
     named: bool,
+    /// Raised by a successful probe from this level: one refusal at it returns there.
+    tentative_from: Option<usize>,
 }
 
 #[derive(Debug)]
@@ -327,6 +330,7 @@ impl TenantThrottle {
             s.cap = Some(Cap {
                 level,
                 named: false,
+                tentative_from: None,
             });
             s.limit = level as f64;
             s.next_probe = Some(now + ASSUMED_PROBE_AFTER);
@@ -337,7 +341,11 @@ impl TenantThrottle {
     fn name_cap(&self, s: &mut State, level: usize, now: Instant) {
         let level = level.clamp(1, self.max);
         let before = s.cap.filter(|c| c.named).map(|c| c.level);
-        s.cap = Some(Cap { level, named: true });
+        s.cap = Some(Cap {
+            level,
+            named: true,
+            tentative_from: None,
+        });
         s.limit = level as f64;
         s.at_cap_refusals = 0;
         s.successes_since_refusal = 0;
@@ -635,6 +643,16 @@ impl TenantThrottle {
                     }
                     s.next_probe = Some(now + probe_interval());
                 }
+                // At a level a probe raised: the probe may have been let through only
+                // because another call had just ended at the service. Back to the level
+                // before.
+                Some(Cap {
+                    tentative_from: Some(before),
+                    ..
+                }) => {
+                    self.name_cap(s, before, now);
+                    s.next_probe = Some(now + probe_interval());
+                }
                 // At the known cap: someone else takes slots. Repeated, it lowers the cap.
                 Some(cap) => {
                     s.at_cap_refusals += 1;
@@ -661,10 +679,13 @@ impl TenantThrottle {
     fn probe_succeeded(&self, started_with: usize) {
         self.with_state(|s| {
             let now = Instant::now();
-            let level = s.cap.map_or(started_with, |c| c.level + 1);
+            let before = s.cap.map(|c| c.level);
+            let level = before.map_or(started_with, |l| l + 1);
             self.name_cap(s, level, now);
-            // The cap rose: the next probe may follow at once.
-            s.next_probe = Some(now);
+            if let Some(c) = s.cap.as_mut() {
+                c.tentative_from = before;
+            }
+            s.next_probe = Some(now + probe_interval());
             self.succeeded(s);
         });
     }
@@ -863,7 +884,8 @@ mod tests {
         assert_eq!(l.known_cap(), Some(2));
         // Thousands of successes do not raise it, and no third call is let through before
         // a probe interval has passed.
-        let mut permits = permits;
+        drop(permits);
+        let mut permits = take(&l, 2).await;
         for _ in 0..5_000 {
             l.on_success();
         }
@@ -900,10 +922,15 @@ mod tests {
         assert_eq!(l.limit(), 3);
         let third = admits(&l).await.expect("the raised cap");
         assert!(!third.is_probe());
-        let probe = admits(&l).await.expect("the next probe at once");
-        assert!(probe.is_probe());
-        probe.failed(&concurrency());
-        assert_eq!(l.known_cap(), Some(3));
+        assert!(
+            admits(&l).await.is_none(),
+            "the next probe waits an interval"
+        );
+        // The service may have let the probe through only because one of the other calls
+        // had just ended there: one refusal at the raised level returns to the level before.
+        third.failed(&concurrency());
+        assert_eq!(l.known_cap(), Some(2));
+        assert_eq!(l.limit(), 2);
         assert_eq!(l.throttled_count(), 3);
     }
 
