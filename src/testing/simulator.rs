@@ -1133,15 +1133,17 @@ async fn route(state: &Arc<SimState>, request: Request) -> Response {
     t.peak_in_flight.fetch_max(count, Ordering::SeqCst);
     let cap = *t.max_in_flight.lock().unwrap_or_else(|e| e.into_inner());
     let latency = *t.latency.lock().unwrap_or_else(|e| e.into_inner());
+    // Beyond the cap the request is refused at once: it neither waits the latency nor holds
+    // a slot (a refusal that held one would make the calls after it look refused by the cap).
+    if cap.is_some_and(|c| count > c) {
+        t.concurrency_rejections.fetch_add(1, Ordering::SeqCst);
+        return answer(Failure::ConcurrencyLimit.answer());
+    }
     if let Some(l) = latency {
         // tokio's timer fires on a millisecond tick after the deadline (on this kind of machine
         // about 1.8 ms late on average, measured), so aim `TIMER_SLACK` early: the delay a client sees then
         // matches the configured latency on average instead of exceeding it.
         tokio::time::sleep(l.saturating_sub(TIMER_SLACK)).await;
-    }
-    if cap.is_some_and(|c| count > c) {
-        t.concurrency_rejections.fetch_add(1, Ordering::SeqCst);
-        return answer(Failure::ConcurrencyLimit.answer());
     }
     if let Some(l) = latency {
         t.service_nanos
