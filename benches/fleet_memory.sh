@@ -64,9 +64,10 @@ ready_value() {
 
 # measure N [FLEET ARGS...]: prints "<peak KiB>" on stdout; details on stderr.
 measure() {
-    local n=$1 dir="$WORK/$1-$#"
+    local n=$1 dir
+    # A fresh directory per run (an old ready file would name a stopped simulator).
+    dir=$(mktemp -d "$WORK/$1-XXXX")
     shift
-    mkdir -p "$dir"
     "$SIMULATOR" --port 0 --ready-file "$dir/ready" --tenants "$n" --devices "$DEVICES" \
         --seed 1 --tenants-file "$dir/tenants.txt" ${SIM_EXTRA[@]+"${SIM_EXTRA[@]}"} \
         >"$dir/simulator.out" 2>"$dir/simulator.err" &
