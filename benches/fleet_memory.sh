@@ -9,12 +9,20 @@
 # EXO_ENDPOINT from its ready file; no EXO_TENANT_ID, no static token).
 #
 # Usage: benches/fleet_memory.sh      (from anywhere inside the repository)
+#
+# Environment (optional): SIZES (default "20 200"), DEVICES (default 50), SIM_ARGS (more
+# simulator arguments, e.g. "--cap 2 --latency-ms 200 --mailboxes 240"), FLEET_ARGS (more
+# `fleet inventory` arguments, e.g. "--with-statistics"). The large fleet of the README:
+#   SIZES="20 20" DEVICES=600 SIM_ARGS="--cap 2 --latency-ms 200 --mailboxes 240" \
+#       FLEET_ARGS=--with-statistics benches/fleet_memory.sh
 # Exit status: 0 when the target is met, 1 when it is missed, 2 on a setup failure.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
-SIZES=(20 200)
-DEVICES=50
+read -r -a SIZES <<<"${SIZES:-20 200}"
+DEVICES=${DEVICES:-50}
+read -r -a SIM_EXTRA <<<"${SIM_ARGS:-}"
+read -r -a FLEET_EXTRA <<<"${FLEET_ARGS:-}"
 MAX_RATIO=1.5
 
 if [[ ! -x /usr/bin/time ]]; then
@@ -56,11 +64,12 @@ ready_value() {
 
 # measure N [FLEET ARGS...]: prints "<peak KiB>" on stdout; details on stderr.
 measure() {
-    local n=$1 dir="$WORK/$1-$#"
+    local n=$1 dir
+    # A fresh directory per run (an old ready file would name a stopped simulator).
+    dir=$(mktemp -d "$WORK/$1-XXXX")
     shift
-    mkdir -p "$dir"
     "$SIMULATOR" --port 0 --ready-file "$dir/ready" --tenants "$n" --devices "$DEVICES" \
-        --seed 1 --tenants-file "$dir/tenants.txt" \
+        --seed 1 --tenants-file "$dir/tenants.txt" ${SIM_EXTRA[@]+"${SIM_EXTRA[@]}"} \
         >"$dir/simulator.out" 2>"$dir/simulator.err" &
     SIM_PID=$!
     for _ in $(seq 1200); do
@@ -81,7 +90,8 @@ measure() {
         EXO_AUTHORITY="$(ready_value "$dir/ready" EXO_AUTHORITY)" \
         EXO_CLIENT_ID="$(ready_value "$dir/ready" EXO_CLIENT_ID)" \
         EXO_CLIENT_SECRET="$(ready_value "$dir/ready" EXO_CLIENT_SECRET)" \
-        /usr/bin/time -v "$CLIENT" inventory --tenants "$dir/tenants.txt" --format json "$@" \
+        /usr/bin/time -v "$CLIENT" inventory --tenants "$dir/tenants.txt" --format json \
+        ${FLEET_EXTRA[@]+"${FLEET_EXTRA[@]}"} "$@" \
         >"$dir/client.out" 2>"$dir/client.err"; then
         echo "fleet failed for $n tenants:" >&2
         tail -20 "$dir/client.err" >&2

@@ -1,5 +1,5 @@
-//! The per-tenant throttling authority of a client: adaptive (AIMD) admission with a shared
-//! "not before" gate, [`TenantThrottle`].
+//! The per-tenant throttling authority of a client: admission that finds and holds the
+//! tenant's concurrency cap, with a shared "not before" gate, [`TenantThrottle`].
 //!
 //! Every attempt of an [`HttpExchangeClient`](crate::HttpExchangeClient) call (typed, raw,
 //! `EXOModuleFile`, probes, inventory) takes a [`Permit`] from the client's throttle before it
@@ -18,34 +18,51 @@ use std::time::Duration;
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 
-use crate::error::{Error, TENANT_CONCURRENCY_MESSAGE};
+use crate::error::{ApiError, Error, TENANT_CONCURRENCY_MESSAGE};
+use crate::fleet::CapPrior;
 
-/// Bounds how many requests to one tenant run at once and adapts the bound to the service's
-/// answers:
+/// Bounds how many requests to one tenant run at once, finds the tenant's concurrency cap and
+/// holds it:
 ///
-/// * **additive increase**: every successful call adds `1 / limit` to the limit, so the limit
-///   grows by about one per "round" of successful calls, up to `max`;
-/// * **multiplicative decrease**: a throttled call (HTTP 429) halves the limit, down to 1 (at
-///   most once per [`DECREASE_COOLDOWN`], so a burst of 429s from one window of in-flight calls
-///   counts once);
-/// * **precise decrease** on the per-tenant concurrency answer ("You have reached the maximum
-///   number of concurrent requests per tenant", without `Retry-After`): that answer says *how
-///   many* calls were too many: the service counted at most the calls in flight when the
-///   refused one started, so the limit drops to one below that bound instead of halving (a
-///   burst of refusals lands on the cap in one round: the first refused call names it); once per [`DECREASE_COOLDOWN`] it also drops by at least one,
-///   so a cap shared with other clients is still found.
-///   Halving there would leave half of the allowed concurrency unused while the limit grows
-///   back. The level reached is remembered: above it the limit grows
-///   [`PROBE_SLOWDOWN`] times more slowly, so the cap is probed now and then rather than
-///   every round (each probe costs a burst of 429s);
-/// * **shared gate**: a `Retry-After` pauses *every* caller until that instant, not only the one
-///   that received it, for at most [`max_retry_after`](Self::max_retry_after) (by default
-///   [`DEFAULT_MAX_RETRY_AFTER`], the retry policy's default; a client's own throttle uses its
-///   policy's): one absurd
-///   `Retry-After` does not stall the work for a day;
+/// * **discovery**: until the service has named a bound, every successful call adds
+///   `1 / limit` to the limit (about one more call per round of successful calls), up to
+///   `max`;
+/// * **the per-tenant concurrency answer** ("You have reached the maximum number of
+///   concurrent requests per tenant", without `Retry-After`) names the cap: one below the
+///   calls in flight when it arrives (at least 1), and one less for every further refusal of
+///   the calls that were in flight then (the calls of a burst reach the service in any
+///   order: the service admitted the others). From then on the limit **stays at the cap**:
+///   discovery from the initial limit costs as many refusals as it overshot by, one or two
+///   from the default start of 4 for the usual caps of 2–3;
+/// * **rare probes**: while the tenant is busy at its cap, one call above it is let through
+///   at most once per [`PROBE_INTERVAL`] (jittered up to half again, so clients sharing a
+///   cap do not probe in step). A successful probe raises the cap by one, tentatively (the
+///   service may have let it through only because another call had just ended there): the
+///   first refusal at the raised level returns to the level before. A refused probe returns
+///   the limit to the known cap, **never below it**;
+/// * **a cap shared with other clients**: a refusal of a call admitted at the known cap
+///   means someone else takes slots; [`AT_CAP_REFUSALS`] of them (without a round of
+///   successes between them) lower the cap by one, at most once per [`DECREASE_COOLDOWN`].
+///   Refusals that may have been caused by the client's own calls do not count: of calls
+///   admitted while a probe or the burst that named the cap was in flight, or in flight
+///   when another call was refused (the service may still count a refused call);
+/// * **a fleet-wide prior** ([`with_cap_prior`](Self::with_cap_prior)): until its own tenant
+///   has named a cap, the throttle assumes the cap the fleet's tenants have shown so far
+///   ([`CapPrior`]): it starts there instead of at the initial limit, probes above it after
+///   [`ASSUMED_PROBE_AFTER`], and a refusal at it names the tenant's own cap at once;
+/// * **other throttling answers** (HTTP 429 with a `Retry-After`, 503 …) halve the limit, at
+///   most once per [`DECREASE_COOLDOWN`] (it grows back to the cap as above);
+/// * **shared gate**: a `Retry-After` pauses *every* caller until that instant, not only the
+///   one that received it, for at most [`max_retry_after`](Self::max_retry_after) (by
+///   default [`DEFAULT_MAX_RETRY_AFTER`], the retry policy's default; a client's own throttle
+///   uses its policy's): one absurd `Retry-After` does not stall the work for a day. With
+///   [`fail_fast_on_long_retry_after`](Self::fail_fast_on_long_retry_after) a `Retry-After`
+///   beyond that maximum instead fails every call waiting at the gate (see
+///   [`acquire_checked`](Self::acquire_checked));
 /// * **global budget** (optional, [`with_global_budget`](Self::with_global_budget)): a
 ///   semaphore shared by the throttles of many tenants; a permit also takes one of its
 ///   slots (after the tenant's own slot), so many tenants can run under one overall bound.
+///   Waiting callers are admitted as slots free up, in the order tokio wakes them.
 ///
 /// The default ([`TenantThrottle::default`]) starts at [`DEFAULT_INITIAL_CONCURRENCY`] and
 /// adapts up to [`DEFAULT_MAX_CONCURRENCY`]. Uses `tokio::time`, so tests may run it with a
@@ -55,10 +72,12 @@ use crate::error::{Error, TENANT_CONCURRENCY_MESSAGE};
 pub struct TenantThrottle {
     max: usize,
     max_retry_after: Duration,
+    fail_fast: bool,
     state: Mutex<State>,
     notify: Notify,
     throttled: AtomicU64,
     global: Option<Arc<Semaphore>>,
+    prior: Option<Arc<CapPrior>>,
 }
 
 /// The limit a [`TenantThrottle::default`] starts at.
@@ -71,19 +90,61 @@ pub const DEFAULT_MAX_CONCURRENCY: usize = 64;
 /// Minimum time between two decreases.
 pub const DECREASE_COOLDOWN: Duration = Duration::from_millis(250);
 
-/// How much more slowly the limit grows above the level of the last per-tenant concurrency
-/// answer.
-pub const PROBE_SLOWDOWN: f64 = 8.0;
+/// Least time between two probes above a cap the tenant has named (a random share of up to
+/// half of it is added to each interval).
+pub const PROBE_INTERVAL: Duration = Duration::from_secs(30);
+
+/// Time before the first probe above a cap assumed from a [`CapPrior`].
+pub const ASSUMED_PROBE_AFTER: Duration = Duration::from_secs(10);
+
+/// Refusals of calls started at or below the known cap that lower it (a cap shared with
+/// other clients).
+pub const AT_CAP_REFUSALS: u32 = 2;
+
+/// The cap the throttle holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Cap {
+    level: usize,
+    /// Named by this tenant's answers (a refusal or a successful probe); otherwise assumed
+    /// from the fleet's prior.
+    named: bool,
+    /// Raised by a successful probe from this level: one refusal at it returns there.
+    tentative_from: Option<usize>,
+}
 
 #[derive(Debug)]
 struct State {
     limit: f64,
     in_flight: usize,
+    probe_in_flight: bool,
     not_before: Option<Instant>,
     last_decrease: Option<Instant>,
-    /// The limit set by the last per-tenant concurrency answer (raised as probes above it
-    /// succeed).
-    ceiling: Option<usize>,
+    cap: Option<Cap>,
+    next_probe: Option<Instant>,
+    /// Refusals at or below the cap since the last round of successes.
+    at_cap_refusals: u32,
+    successes_since_refusal: usize,
+    /// Permits admitted so far (each permit carries its number).
+    admitted: u64,
+    /// The permits admitted before the cap was first named (up to this number).
+    discovery_until: Option<u64>,
+    /// The burst that named it: calls in flight at its first refusal, refusals among them.
+    burst: Option<(usize, usize)>,
+    /// Calls of that burst still in flight: the service may still count them.
+    burst_live: usize,
+    /// Permits admitted up to the last refusal: a call in flight when another was refused
+    /// may have been refused because the service still counted that one.
+    refusal_mark: u64,
+    /// A `Retry-After` beyond the maximum, in fail-fast mode: what was asked, until when the
+    /// gate is closed, and the answer.
+    too_long: Option<TooLong>,
+}
+
+#[derive(Debug, Clone)]
+struct TooLong {
+    requested: Duration,
+    until: Instant,
+    answer: ApiError,
 }
 
 /// A slot held while one request runs; report how it went with [`Permit::success`] or
@@ -94,6 +155,15 @@ pub struct Permit<'a> {
     throttle: &'a TenantThrottle,
     /// Calls in flight (this one included) when it started.
     started_with: usize,
+    /// The limit in force when it started.
+    limit_at_start: usize,
+    /// Whether this is the one call let through above the cap.
+    probe: bool,
+    /// Its admission number.
+    seq: u64,
+    /// Admitted while calls the service may count beyond the cap were in flight (the burst
+    /// that named the cap, or a probe): its refusal says nothing about other clients.
+    shadowed: bool,
     /// The slot of the global budget, if there is one.
     _global: Option<OwnedSemaphorePermit>,
 }
@@ -108,6 +178,23 @@ impl Default for TenantThrottle {
 /// both [`TenantThrottle::with_max_retry_after`] and the HTTP client's retry policy.
 pub const DEFAULT_MAX_RETRY_AFTER: Duration = Duration::from_secs(120);
 
+fn probe_interval() -> Duration {
+    PROBE_INTERVAL + PROBE_INTERVAL.mul_f64(fastrand::f64() / 2.0)
+}
+
+enum Next {
+    Go {
+        started_with: usize,
+        limit_at_start: usize,
+        probe: bool,
+        seq: u64,
+        shadowed: bool,
+    },
+    Sleep(Instant),
+    Wait,
+    Fail(Box<TooLong>),
+}
+
 impl TenantThrottle {
     /// A throttle starting at `initial` concurrent calls, adapting within `[1, max]`.
     pub fn new(initial: usize, max: usize) -> Self {
@@ -115,16 +202,28 @@ impl TenantThrottle {
         TenantThrottle {
             max,
             max_retry_after: DEFAULT_MAX_RETRY_AFTER,
+            fail_fast: false,
             state: Mutex::new(State {
                 limit: initial.clamp(1, max) as f64,
                 in_flight: 0,
+                probe_in_flight: false,
                 not_before: None,
                 last_decrease: None,
-                ceiling: None,
+                cap: None,
+                next_probe: None,
+                at_cap_refusals: 0,
+                successes_since_refusal: 0,
+                admitted: 0,
+                discovery_until: None,
+                burst: None,
+                burst_live: 0,
+                refusal_mark: 0,
+                too_long: None,
             }),
             notify: Notify::new(),
             throttled: AtomicU64::new(0),
             global: None,
+            prior: None,
         }
     }
 
@@ -142,6 +241,38 @@ impl TenantThrottle {
         self
     }
 
+    /// Share what the tenants of a fleet have shown about their caps: until this tenant has
+    /// named its own cap, the throttle assumes `prior`'s (see [`TenantThrottle`]), and the
+    /// caps this tenant names are recorded there for the tenants after it.
+    pub fn with_cap_prior(self, prior: Arc<CapPrior>) -> Self {
+        let mut this = self;
+        this.prior = Some(prior);
+        this.with_state(|s| this.adopt_prior(s, Instant::now()));
+        this
+    }
+
+    /// Fail fast on a `Retry-After` beyond [`max_retry_after`](Self::max_retry_after)
+    /// (default `false`): instead of closing the shared gate for the maximum and letting
+    /// the calls behind it wait, every call waiting at the gate, and every call arriving
+    /// while it is closed, fails at once from
+    /// [`acquire_checked`](Self::acquire_checked) with [`Error::RetryAfterTooLong`] naming
+    /// the `Retry-After`. The gate still closes for the maximum (for
+    /// [`acquire`](Self::acquire), which never fails). See [`fail_fast`](Self::fail_fast).
+    pub fn fail_fast_on_long_retry_after(mut self, fail_fast: bool) -> Self {
+        self.fail_fast = fail_fast;
+        self
+    }
+
+    /// Whether a `Retry-After` beyond [`max_retry_after`](Self::max_retry_after) fails the
+    /// calls (`true`, see
+    /// [`fail_fast_on_long_retry_after`](Self::fail_fast_on_long_retry_after)) or makes
+    /// them wait at the gate closed for the maximum and retry (`false`, the default). The
+    /// call that received such an answer asks this to choose between failing at once and
+    /// waiting.
+    pub fn fail_fast(&self) -> bool {
+        self.fail_fast
+    }
+
     /// The longest the shared gate closes for.
     pub fn max_retry_after(&self) -> Duration {
         self.max_retry_after
@@ -150,6 +281,13 @@ impl TenantThrottle {
     /// The current concurrency limit (an integer in `[1, max]`).
     pub fn limit(&self) -> usize {
         self.with_state(|s| s.limit.floor() as usize).unwrap_or(1)
+    }
+
+    /// The tenant's cap as far as the throttle knows it: named by the per-tenant concurrency
+    /// answer (or raised by a successful probe), or assumed from the fleet's
+    /// [`CapPrior`]; `None` while it is still being discovered.
+    pub fn known_cap(&self) -> Option<usize> {
+        self.with_state(|s| s.cap.map(|c| c.level)).flatten()
     }
 
     /// The upper bound.
@@ -182,51 +320,180 @@ impl TenantThrottle {
         Some(f(&mut g))
     }
 
+    /// Assume the fleet's cap while this tenant has named none.
+    fn adopt_prior(&self, s: &mut State, now: Instant) {
+        if s.cap.is_some() {
+            return;
+        }
+        if let Some(level) = self.prior.as_ref().and_then(|p| p.cap()) {
+            let level = level.clamp(1, self.max);
+            s.cap = Some(Cap {
+                level,
+                named: false,
+                tentative_from: None,
+            });
+            s.limit = level as f64;
+            s.next_probe = Some(now + ASSUMED_PROBE_AFTER);
+        }
+    }
+
+    /// Set the cap this tenant has named (and tell the fleet).
+    fn name_cap(&self, s: &mut State, level: usize, now: Instant) {
+        let level = level.clamp(1, self.max);
+        let before = s.cap.filter(|c| c.named).map(|c| c.level);
+        s.cap = Some(Cap {
+            level,
+            named: true,
+            tentative_from: None,
+        });
+        s.limit = level as f64;
+        s.at_cap_refusals = 0;
+        s.successes_since_refusal = 0;
+        if let Some(prior) = &self.prior
+            && before != Some(level)
+        {
+            prior.record(before, level);
+        }
+        #[cfg(feature = "tracing")]
+        tracing::debug!(cap = level, "tenant concurrency cap");
+        let _ = now;
+    }
+
     /// Wait for the shared gate and for a free slot (and for a slot of the global budget,
-    /// if there is one).
+    /// if there is one). Never fails: in fail-fast mode it waits at the gate like the
+    /// default; use [`acquire_checked`](Self::acquire_checked) to fail instead.
     pub async fn acquire(&self) -> Permit<'_> {
+        loop {
+            if let Ok(p) = self.admit(false).await {
+                return p;
+            }
+        }
+    }
+
+    /// [`acquire`](Self::acquire), except that with
+    /// [`fail_fast_on_long_retry_after`](Self::fail_fast_on_long_retry_after) a
+    /// `Retry-After` beyond [`max_retry_after`](Self::max_retry_after) (received by any
+    /// call of the tenant) fails this call at once with [`Error::RetryAfterTooLong`]
+    /// (`requested`: the `Retry-After`, `max`: the maximum, `last`: the answer that carried
+    /// it) if it is waiting at the gate when the answer arrives or arrives while the gate
+    /// is closed. Without fail-fast it is the same as [`acquire`](Self::acquire).
+    pub async fn acquire_checked(&self) -> Result<Permit<'_>, Error> {
+        self.admit(true).await
+    }
+
+    async fn admit(&self, checked: bool) -> Result<Permit<'_>, Error> {
         loop {
             // Register interest before checking, so a release between the check and the
             // wait is not missed.
             let notified = self.notify.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            enum Next {
-                Go(usize),
-                Sleep(Instant),
-                Wait,
-            }
             let next = self
                 .with_state(|s| {
                     let now = Instant::now();
                     match s.not_before {
-                        Some(t) if t > now => Next::Sleep(t),
-                        _ => {
-                            if s.in_flight < (s.limit.floor() as usize).max(1) {
-                                s.in_flight += 1;
-                                Next::Go(s.in_flight)
-                            } else {
-                                Next::Wait
-                            }
+                        Some(t) if t > now => {
+                            return match &s.too_long {
+                                Some(r) if checked && self.fail_fast && r.until > now => {
+                                    Next::Fail(Box::new(r.clone()))
+                                }
+                                _ => Next::Sleep(t),
+                            };
                         }
+                        _ => {}
                     }
+                    self.adopt_prior(s, now);
+                    let normal = s.in_flight - usize::from(s.probe_in_flight);
+                    let limit = (s.limit.floor() as usize).max(1);
+                    if normal < limit {
+                        s.in_flight += 1;
+                        s.admitted += 1;
+                        return Next::Go {
+                            started_with: s.in_flight,
+                            limit_at_start: limit,
+                            probe: false,
+                            seq: s.admitted,
+                            shadowed: s.burst_live > 0 || s.probe_in_flight,
+                        };
+                    }
+                    let probe_due = !s.probe_in_flight
+                        && s.cap
+                            .is_some_and(|c| limit >= c.level && c.level < self.max)
+                        && s.next_probe.is_some_and(|t| now >= t);
+                    if probe_due {
+                        s.in_flight += 1;
+                        s.probe_in_flight = true;
+                        // One probe at a time; the next one is scheduled by its outcome.
+                        s.next_probe = None;
+                        s.admitted += 1;
+                        return Next::Go {
+                            started_with: s.in_flight,
+                            limit_at_start: limit,
+                            probe: true,
+                            seq: s.admitted,
+                            shadowed: false,
+                        };
+                    }
+                    Next::Wait
                 })
-                .unwrap_or(Next::Go(1));
+                .unwrap_or(Next::Go {
+                    started_with: 1,
+                    limit_at_start: 1,
+                    probe: false,
+                    seq: 0,
+                    shadowed: false,
+                });
             match next {
-                Next::Go(started_with) => {
+                Next::Go {
+                    started_with,
+                    limit_at_start,
+                    probe,
+                    seq,
+                    shadowed,
+                } => {
                     let mut permit = Permit {
                         throttle: self,
                         started_with,
+                        limit_at_start,
+                        probe,
+                        seq,
+                        shadowed,
                         _global: None,
                     };
                     if let Some(budget) = &self.global {
                         // A closed semaphore only means nobody bounds the budget any more.
                         permit._global = budget.clone().acquire_owned().await.ok();
                     }
-                    return permit;
+                    return Ok(permit);
                 }
-                Next::Sleep(t) => tokio::time::sleep_until(t).await,
-                Next::Wait => notified.await,
+                Next::Sleep(t) => {
+                    // A fail-fast answer wakes the sleepers too.
+                    tokio::select! {
+                        _ = tokio::time::sleep_until(t) => {}
+                        _ = notified => {}
+                    }
+                }
+                Next::Wait => {
+                    // A probe may fall due while every slot stays taken.
+                    let probe_at = self
+                        .with_state(|s| s.next_probe)
+                        .flatten()
+                        .filter(|t| *t > Instant::now());
+                    match probe_at {
+                        Some(t) => tokio::select! {
+                            _ = tokio::time::sleep_until(t) => {}
+                            _ = notified => {}
+                        },
+                        None => notified.await,
+                    }
+                }
+                Next::Fail(r) => {
+                    return Err(Error::RetryAfterTooLong {
+                        requested: r.requested,
+                        max: self.max_retry_after,
+                        last: Box::new(Error::from(r.answer)),
+                    });
+                }
             }
         }
     }
@@ -241,25 +508,35 @@ impl TenantThrottle {
         }
     }
 
-    /// Record a successful call (additive increase).
+    /// Record a successful call: below the cap (or while none is known) the limit grows by
+    /// `1 / limit`.
     pub fn on_success(&self) {
-        self.with_state(|s| {
-            let mut step = 1.0 / s.limit.max(1.0);
-            if s.ceiling.is_some_and(|c| s.limit >= c as f64) {
-                step /= PROBE_SLOWDOWN;
-            }
-            s.limit = (s.limit + step).min(self.max as f64);
-            let reached = s.limit.floor() as usize;
-            if s.ceiling.is_some_and(|c| reached > c) {
-                s.ceiling = Some(reached);
-            }
-        });
+        self.with_state(|s| self.succeeded(s));
+    }
+
+    fn succeeded(&self, s: &mut State) {
+        let ceiling = s.cap.map_or(self.max, |c| c.level) as f64;
+        if s.limit < ceiling {
+            s.limit = (s.limit + 1.0 / s.limit.max(1.0)).min(ceiling);
+        }
+        s.successes_since_refusal += 1;
+        let round = s.cap.map_or(1, |c| c.level);
+        if s.successes_since_refusal >= round {
+            s.at_cap_refusals = 0;
+        }
     }
 
     /// Record a throttled call: halve the limit and, with a `retry_after`, close the shared
-    /// gate until then (for at most [`max_retry_after`](Self::max_retry_after)).
+    /// gate until then (for at most [`max_retry_after`](Self::max_retry_after); in
+    /// fail-fast mode a longer one fails the calls at the gate, see
+    /// [`acquire_checked`](Self::acquire_checked)).
     pub fn on_throttled(&self, retry_after: Option<Duration>) {
+        self.throttled_by(retry_after, None);
+    }
+
+    fn throttled_by(&self, retry_after: Option<Duration>, answer: Option<&ApiError>) {
         self.throttled.fetch_add(1, Ordering::Relaxed);
+        let mut woken = false;
         self.with_state(|s| {
             let now = Instant::now();
             let cooled = s
@@ -274,8 +551,27 @@ impl TenantThrottle {
                 if s.not_before.is_none_or(|t| t < until) {
                     s.not_before = Some(until);
                 }
+                if d > self.max_retry_after && self.fail_fast {
+                    let answer = answer.cloned().unwrap_or_else(|| {
+                        let mut a = ApiError::new(
+                            429,
+                            format!("throttled with Retry-After: {}s", d.as_secs_f64()),
+                        );
+                        a.retry_after = Some(d);
+                        a
+                    });
+                    s.too_long = Some(TooLong {
+                        requested: d,
+                        until,
+                        answer,
+                    });
+                    woken = true;
+                }
             }
         });
+        if woken {
+            self.notify.notify_waiters();
+        }
         #[cfg(feature = "tracing")]
         tracing::debug!(
             limit = self.limit(),
@@ -284,30 +580,114 @@ impl TenantThrottle {
         );
     }
 
-    /// Record the per-tenant concurrency answer to a call while at most `counted` calls (this
-    /// one included) can have been in flight: the limit drops to `counted - 1` (at least 1,
-    /// never up), and, at most once per [`DECREASE_COOLDOWN`], by at least one.
+    /// Record the per-tenant concurrency answer to a call made without a [`Permit`] while
+    /// `counted` calls (itself included) were in flight: while no cap is named it names one
+    /// below `counted` (and never above the limit); at a named cap it counts as a refusal at
+    /// the cap (see [`TenantThrottle`]).
     pub fn on_concurrency_limited(&self, counted: usize) {
+        self.refused(counted, false, None, false);
+    }
+
+    /// `seq`: the permit's admission number, if it came from a permit.
+    fn refused(&self, started_with: usize, probe: bool, seq: Option<u64>, shadowed: bool) {
         self.throttled.fetch_add(1, Ordering::Relaxed);
         self.with_state(|s| {
             let now = Instant::now();
-            let cooled = s
-                .last_decrease
-                .is_none_or(|t| now.duration_since(t) >= DECREASE_COOLDOWN);
-            let below_start = counted.saturating_sub(1) as f64;
-            let mut target = below_start.min(s.limit.floor());
-            if cooled {
-                target = target.min(s.limit.floor() - 1.0);
-                s.last_decrease = Some(now);
+            // Another call was refused while this one was in flight.
+            let overlapped = seq.is_some_and(|q| q <= s.refusal_mark);
+            s.refusal_mark = s.admitted;
+            // A refusal of a call of the burst that overshot (admitted before the cap was
+            // named): the service admitted the others of that burst, so each such refusal
+            // takes one more off the cap, whatever order the answers came in (the calls of
+            // a burst reach the service in any order, so the calls in flight when one of
+            // them started say nothing about it).
+            let of_discovery = seq.is_some_and(|q| s.discovery_until.is_some_and(|d| q <= d));
+            if of_discovery && let Some(cap) = s.cap.filter(|c| c.named) {
+                if let Some((outstanding, refusals)) = s.burst.as_mut() {
+                    *refusals += 1;
+                    let level = outstanding.saturating_sub(*refusals).max(1);
+                    if level < cap.level {
+                        self.name_cap(s, level, now);
+                    }
+                }
+                return;
             }
-            s.limit = target.max(1.0);
-            s.ceiling = Some(s.limit as usize);
+            match s.cap {
+                // Nothing named yet (or only the fleet's assumption, which a burst admitted
+                // before it may exceed): the refusal names the cap, one below the calls of
+                // its burst: those in flight now (this one included) or as many as the limit
+                // allowed when it started, if more. Without a permit, one below `counted`.
+                None | Some(Cap { named: false, .. }) => {
+                    let outstanding = match seq {
+                        Some(_) => s.in_flight.max(started_with),
+                        None => started_with,
+                    }
+                    .max(1);
+                    let level = (outstanding - 1).max(1);
+                    self.name_cap(s, level, now);
+                    s.burst = Some((outstanding, 1));
+                    // Every call in flight now (this one included) belongs to the burst.
+                    s.burst_live = s.in_flight;
+                    s.discovery_until = Some(s.admitted);
+                    s.last_decrease = Some(now);
+                    s.next_probe = Some(now + probe_interval());
+                }
+                // Admitted while the service may still have counted calls beyond the cap,
+                // or in flight while another call was refused: no evidence of other
+                // clients.
+                Some(_) if shadowed || overlapped => {}
+                // A refused probe: back to the cap, never below it.
+                Some(cap) if probe => {
+                    if s.limit > cap.level as f64 {
+                        s.limit = cap.level as f64;
+                    }
+                    s.next_probe = Some(now + probe_interval());
+                }
+                // At a level a probe raised: the probe may have been let through only
+                // because another call had just ended at the service. Back to the level
+                // before.
+                Some(Cap {
+                    tentative_from: Some(before),
+                    ..
+                }) => {
+                    self.name_cap(s, before, now);
+                    s.next_probe = Some(now + probe_interval());
+                }
+                // At the known cap: someone else takes slots. Repeated, it lowers the cap.
+                Some(cap) => {
+                    s.at_cap_refusals += 1;
+                    s.successes_since_refusal = 0;
+                    let cooled = s
+                        .last_decrease
+                        .is_none_or(|t| now.duration_since(t) >= DECREASE_COOLDOWN);
+                    if s.at_cap_refusals >= AT_CAP_REFUSALS && cooled && cap.level > 1 {
+                        self.name_cap(s, cap.level - 1, now);
+                        s.last_decrease = Some(now);
+                        s.next_probe = Some(now + probe_interval());
+                    }
+                }
+            }
         });
         #[cfg(feature = "tracing")]
         tracing::debug!(
             limit = self.limit(),
-            "per-tenant concurrency limit reached: concurrency reduced"
+            probe,
+            "per-tenant concurrency limit reached"
         );
+    }
+
+    fn probe_succeeded(&self, started_with: usize) {
+        self.with_state(|s| {
+            let now = Instant::now();
+            let before = s.cap.map(|c| c.level);
+            let level = before.map_or(started_with, |l| l + 1);
+            self.name_cap(s, level, now);
+            if let Some(c) = s.cap.as_mut() {
+                c.tentative_from = before;
+            }
+            s.next_probe = Some(now + probe_interval());
+            self.succeeded(s);
+        });
     }
 
     /// Observe the outcome of a call (made without a [`Permit`]): throttling errors decrease
@@ -316,13 +696,25 @@ impl TenantThrottle {
     pub fn observe<T>(&self, result: &Result<T, Error>) {
         match result {
             Ok(_) => self.on_success(),
-            Err(e) if e.is_throttled() => self.on_throttled(e.retry_after()),
+            Err(e) if e.is_throttled() => self.throttled_by(e.retry_after(), e.api()),
             Err(_) => {}
         }
     }
 
-    fn release(&self) {
-        self.with_state(|s| s.in_flight = s.in_flight.saturating_sub(1));
+    fn release(&self, probe: bool, seq: u64) {
+        self.with_state(|s| {
+            s.in_flight = s.in_flight.saturating_sub(1);
+            if s.discovery_until.is_some_and(|d| seq <= d) {
+                s.burst_live = s.burst_live.saturating_sub(1);
+            }
+            if probe {
+                s.probe_in_flight = false;
+                // A probe that was neither refused nor answered: try again later.
+                if s.next_probe.is_none() {
+                    s.next_probe = Some(Instant::now() + probe_interval());
+                }
+            }
+        });
         self.notify.notify_waiters();
     }
 }
@@ -330,7 +722,11 @@ impl TenantThrottle {
 impl Permit<'_> {
     /// Report success and free the slot.
     pub fn success(self) {
-        self.throttle.on_success();
+        if self.probe {
+            self.throttle.probe_succeeded(self.started_with);
+        } else {
+            self.throttle.on_success();
+        }
     }
 
     /// Report a throttled answer and free the slot.
@@ -343,21 +739,28 @@ impl Permit<'_> {
         self.throttle
     }
 
+    /// Whether this call is the one let through above the known cap.
+    pub fn is_probe(&self) -> bool {
+        self.probe
+    }
+
     /// Report the outcome of a failed call and free the slot: the per-tenant concurrency
-    /// answer without `Retry-After` lowers the limit to just below the calls in flight (see
-    /// [`TenantThrottle`]); another throttling answer halves it and honours its
-    /// `Retry-After`; other errors change nothing.
+    /// answer without `Retry-After` names or holds the cap (see [`TenantThrottle`]);
+    /// another throttling answer halves the limit and honours its `Retry-After`; other
+    /// errors change nothing.
     pub fn failed(self, error: &Error) {
         if is_concurrency_answer(error) {
-            // The calls in flight when this one started (itself included): the service
-            // counted at most these when it arrived. Calls started later are not added: in a
-            // burst every refused call would then carry the same inflated bound (and retries
-            // sent since inflate it further), and the limit would fall by only one per
-            // cooldown while the service keeps refusing.
-            let counted = self.started_with;
-            self.throttle.on_concurrency_limited(counted);
+            self.throttle.refused(
+                // The burst it belonged to: as many calls as were in flight when it
+                // started, or as the limit allowed then (some may have been answered
+                // before its refusal arrived).
+                self.started_with.max(self.limit_at_start),
+                self.probe,
+                Some(self.seq),
+                self.shadowed,
+            );
         } else if error.is_throttled() {
-            self.throttle.on_throttled(error.retry_after());
+            self.throttle.throttled_by(error.retry_after(), error.api());
         }
     }
 }
@@ -380,7 +783,7 @@ pub(crate) fn is_concurrency_answer(error: &Error) -> bool {
 
 impl Drop for Permit<'_> {
     fn drop(&mut self) {
-        self.throttle.release();
+        self.throttle.release(self.probe, self.seq);
     }
 }
 
@@ -388,8 +791,28 @@ impl Drop for Permit<'_> {
 mod tests {
     use super::*;
 
+    fn concurrency() -> Error {
+        ApiError::new(429, format!("{TENANT_CONCURRENCY_MESSAGE}.")).into()
+    }
+
+    /// Take `n` permits at once.
+    async fn take(l: &TenantThrottle, n: usize) -> Vec<Permit<'_>> {
+        let mut v = Vec::new();
+        for _ in 0..n {
+            v.push(l.acquire().await);
+        }
+        v
+    }
+
+    /// Whether a permit is available within a millisecond of paused time.
+    async fn admits(l: &TenantThrottle) -> Option<Permit<'_>> {
+        tokio::time::timeout(Duration::from_millis(1), l.acquire())
+            .await
+            .ok()
+    }
+
     #[tokio::test]
-    async fn aimd_halves_on_throttle_and_grows_on_success() {
+    async fn additive_growth_and_halving_before_a_cap_is_known() {
         let l = TenantThrottle::new(8, 8);
         assert_eq!(l.limit(), 8);
         l.on_throttled(None);
@@ -409,6 +832,7 @@ mod tests {
         }
         assert_eq!(l.limit(), 8, "never above max");
         assert_eq!(l.throttled_count(), 2);
+        assert_eq!(l.known_cap(), None);
     }
 
     #[tokio::test(start_paused = true)]
@@ -421,60 +845,166 @@ mod tests {
         assert_eq!(l.limit(), 1);
         let p = l.acquire().await;
         assert_eq!(l.in_flight(), 1);
-        let second = tokio::time::timeout(Duration::from_millis(50), l.acquire()).await;
-        assert!(second.is_err(), "a second slot must wait at limit 1");
+        assert!(
+            admits(&l).await.is_none(),
+            "a second slot must wait at limit 1"
+        );
         drop(p);
         let _p2 = l.acquire().await;
         assert_eq!(l.in_flight(), 1);
     }
 
     #[tokio::test(start_paused = true)]
-    async fn concurrency_answer_lowers_to_just_below_in_flight() {
-        use crate::ApiError;
-        let l = TenantThrottle::new(13, 32);
-        let permits: Vec<_> = futures::future::join_all((0..13).map(|_| l.acquire())).await;
-        let concurrency: Error =
-            ApiError::new(429, format!("{TENANT_CONCURRENCY_MESSAGE}.")).into();
-        assert!(is_concurrency_answer(&concurrency));
-        let mut permits = permits.into_iter().rev();
-        // The 13th call was refused: 12 are allowed.
-        permits.next().unwrap().failed(&concurrency);
-        assert_eq!(l.limit(), 12, "13 in flight were one too many");
-        // The 12th, refused in the same burst, started with 12 in flight: 11 are allowed.
-        permits.next().unwrap().failed(&concurrency);
-        assert_eq!(l.limit(), 11);
+    async fn discovery_names_the_cap_with_the_first_refusal_in_any_order() {
+        // Starting at 4 against a cap of 2, two calls of the first burst are refused: which
+        // two depends on the order they reach the service, not on the order they started.
+        for refused in [[2, 3], [3, 2], [0, 1], [1, 3]] {
+            let l = TenantThrottle::new(4, 64);
+            let mut permits: Vec<Option<Permit<'_>>> =
+                take(&l, 4).await.into_iter().map(Some).collect();
+            permits[refused[0]].take().unwrap().failed(&concurrency());
+            assert_eq!(l.known_cap(), Some(3), "{refused:?}");
+            permits[refused[1]].take().unwrap().failed(&concurrency());
+            assert_eq!(l.known_cap(), Some(2), "{refused:?}");
+            assert_eq!(l.limit(), 2);
+            // The others succeed; the cap stays.
+            for p in permits.into_iter().flatten() {
+                p.success();
+            }
+            assert_eq!(l.known_cap(), Some(2));
+            assert_eq!(l.throttled_count(), 2, "two refusals in all");
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_cap_is_held_and_probed_rarely() {
+        let l = TenantThrottle::new(3, 64);
+        let mut permits = take(&l, 3).await;
+        permits.pop().unwrap().failed(&concurrency());
+        assert_eq!(l.known_cap(), Some(2));
+        // Thousands of successes do not raise it, and no third call is let through before
+        // a probe interval has passed.
         drop(permits);
-        // A refusal while at most 11 were in flight says: 10 (another client takes slots).
-        l.on_concurrency_limited(11);
-        assert_eq!(l.limit(), 10);
-        l.on_concurrency_limited(13);
-        assert_eq!(l.limit(), 10, "never up");
-        assert_eq!(l.throttled_count(), 4);
-        // Once per cooldown a refusal lowers it by at least one.
-        tokio::time::advance(DECREASE_COOLDOWN).await;
-        l.on_concurrency_limited(13);
-        assert_eq!(l.limit(), 9);
-        tokio::time::advance(DECREASE_COOLDOWN).await;
-        l.on_concurrency_limited(1);
-        assert_eq!(l.limit(), 1, "never below one");
-        // Below the ceiling (1) growth is normal; above it, PROBE_SLOWDOWN times slower.
-        let l = TenantThrottle::new(13, 32);
-        l.on_concurrency_limited(13);
-        assert_eq!(l.limit(), 12);
-        for _ in 0..12 {
+        let mut permits = take(&l, 2).await;
+        for _ in 0..5_000 {
             l.on_success();
         }
-        assert_eq!(
-            l.limit(),
-            12,
-            "one normal round is not enough above the ceiling"
+        assert_eq!(l.limit(), 2);
+        tokio::time::advance(PROBE_INTERVAL - Duration::from_millis(10)).await;
+        assert!(admits(&l).await.is_none(), "no probe within the interval");
+        // At most half an interval later a single probe goes above the cap.
+        tokio::time::advance(PROBE_INTERVAL / 2).await;
+        let probe = admits(&l)
+            .await
+            .expect("a probe once the interval has passed");
+        assert!(probe.is_probe());
+        assert_eq!(l.in_flight(), 3);
+        assert!(admits(&l).await.is_none(), "one probe at a time");
+        // A refused probe returns to the cap, not below it, and does not count against it.
+        probe.failed(&concurrency());
+        assert_eq!(l.limit(), 2);
+        assert_eq!(l.known_cap(), Some(2));
+        // The calls at the cap go on: a released slot is taken again at once.
+        drop(permits.pop());
+        let again = admits(&l).await.expect("the cap stays usable");
+        assert!(!again.is_probe());
+        permits.push(again);
+        assert!(
+            admits(&l).await.is_none(),
+            "the next probe waits an interval"
         );
-        for _ in 0..(12.0 * PROBE_SLOWDOWN) as usize {
-            l.on_success();
+        tokio::time::advance(PROBE_INTERVAL * 3 / 2).await;
+        // A successful probe raises the cap by one; the next probe may follow at once.
+        let probe = admits(&l).await.expect("probe");
+        assert!(probe.is_probe());
+        probe.success();
+        assert_eq!(l.known_cap(), Some(3));
+        assert_eq!(l.limit(), 3);
+        let third = admits(&l).await.expect("the raised cap");
+        assert!(!third.is_probe());
+        assert!(
+            admits(&l).await.is_none(),
+            "the next probe waits an interval"
+        );
+        // The service may have let the probe through only because one of the other calls
+        // had just ended there: one refusal at the raised level returns to the level before.
+        third.failed(&concurrency());
+        assert_eq!(l.known_cap(), Some(2));
+        assert_eq!(l.limit(), 2);
+        assert_eq!(l.throttled_count(), 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn only_repeated_refusals_at_the_cap_lower_it() {
+        let l = TenantThrottle::new(5, 64);
+        let mut permits = take(&l, 5).await;
+        permits.pop().unwrap().failed(&concurrency());
+        assert_eq!(l.known_cap(), Some(4));
+        drop(permits);
+        tokio::time::advance(Duration::from_secs(1)).await;
+        // One refusal at the cap (another client took a slot) is not enough.
+        let mut permits = take(&l, 4).await;
+        permits.pop().unwrap().failed(&concurrency());
+        assert_eq!(l.known_cap(), Some(4));
+        // A round of successes forgets it.
+        for p in permits.drain(..) {
+            p.success();
         }
-        assert_eq!(l.limit(), 13);
-        // A plain 429 still halves, and a concurrency text with Retry-After is a plain 429.
-        let l = TenantThrottle::new(8, 8);
+        permits = take(&l, 4).await;
+        for p in permits.drain(1..) {
+            p.success();
+        }
+        permits.pop().unwrap().failed(&concurrency());
+        assert_eq!(l.known_cap(), Some(4), "refusals separated by a round");
+        // Two in a row lower it by one.
+        let mut permits = take(&l, 4).await;
+        permits.pop().unwrap().failed(&concurrency());
+        permits.pop().unwrap().failed(&concurrency());
+        assert_eq!(l.known_cap(), Some(3));
+        assert_eq!(l.limit(), 3);
+        drop(permits);
+        // Never below one.
+        let l = TenantThrottle::new(2, 64);
+        l.on_concurrency_limited(2);
+        assert_eq!(l.known_cap(), Some(1));
+        for _ in 0..10 {
+            tokio::time::advance(DECREASE_COOLDOWN).await;
+            l.on_concurrency_limited(1);
+        }
+        assert_eq!(l.limit(), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn refusals_the_client_may_have_caused_itself_do_not_lower_the_cap() {
+        let l = TenantThrottle::new(4, 64);
+        let mut burst: Vec<_> = take(&l, 4).await.into_iter().map(Some).collect();
+        burst[3].take().unwrap().failed(&concurrency());
+        assert_eq!(l.known_cap(), Some(3));
+        // Admitted while the burst is still in flight: its refusal is no evidence.
+        let shadowed = l.acquire().await;
+        burst[2].take().unwrap().failed(&concurrency());
+        assert_eq!(l.known_cap(), Some(2));
+        shadowed.failed(&concurrency());
+        drop(burst);
+        tokio::time::advance(Duration::from_secs(1)).await;
+        // Two calls at the cap refused together (the second maybe because the service
+        // still counted the first) count once.
+        let mut pair = take(&l, 2).await;
+        pair.pop().unwrap().failed(&concurrency());
+        pair.pop().unwrap().failed(&concurrency());
+        assert_eq!(l.known_cap(), Some(2));
+        // A refusal of a call started after those were answered is the second one.
+        l.acquire().await.failed(&concurrency());
+        assert_eq!(l.known_cap(), Some(1));
+        assert_eq!(l.throttled_count(), 6);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn other_throttling_halves_below_the_cap_and_grows_back_to_it_only() {
+        let l = TenantThrottle::new(9, 64);
+        l.on_concurrency_limited(9);
+        assert_eq!(l.known_cap(), Some(8));
+        tokio::time::advance(DECREASE_COOLDOWN).await;
         let mut with_delay = ApiError::new(429, TENANT_CONCURRENCY_MESSAGE);
         with_delay.retry_after = Some(Duration::from_millis(1));
         let with_delay: Error = with_delay.into();
@@ -484,7 +1014,56 @@ mod tests {
         let other: Error = ApiError::new(503, "unavailable").into();
         l.acquire().await.failed(&other);
         assert_eq!(l.limit(), 4);
-        assert_eq!(l.throttled_count(), 1);
+        for _ in 0..1_000 {
+            l.on_success();
+        }
+        assert_eq!(l.limit(), 8, "back to the cap, not above it");
+        assert_eq!(l.throttled_count(), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_fleet_prior_sets_the_start_and_a_refusal_there_names_the_cap() {
+        let prior = Arc::new(CapPrior::new());
+        let first = TenantThrottle::new(4, 64).with_cap_prior(prior.clone());
+        assert_eq!(first.known_cap(), None);
+        let mut permits = take(&first, 4).await;
+        permits.pop().unwrap().failed(&concurrency());
+        assert_eq!(prior.cap(), Some(3));
+        drop(permits);
+        // A tenant made now starts at the fleet's cap.
+        let second = TenantThrottle::new(4, 64).with_cap_prior(prior.clone());
+        assert_eq!(second.limit(), 3);
+        assert_eq!(second.known_cap(), Some(3));
+        // A tenant made before the fleet knew takes it at its next admission.
+        let late_prior = Arc::new(CapPrior::new());
+        let early = TenantThrottle::new(4, 64).with_cap_prior(late_prior.clone());
+        assert_eq!(early.limit(), 4);
+        let mut burst: Vec<_> = take(&early, 4).await.into_iter().map(Some).collect();
+        late_prior.record(None, 2);
+        assert!(admits(&early).await.is_none());
+        assert_eq!(early.limit(), 2, "taken at the next admission");
+        // The burst admitted before it overshoots a cap of 2: its two refusals name 2, not
+        // one below the assumed cap.
+        burst[0].take().unwrap().failed(&concurrency());
+        burst[1].take().unwrap().failed(&concurrency());
+        assert_eq!(early.known_cap(), Some(2));
+        drop(burst);
+        // An assumed cap is lowered by the first refusal at it (this tenant's own cap).
+        let mut permits = take(&second, 3).await;
+        permits.pop().unwrap().failed(&concurrency());
+        assert_eq!(second.known_cap(), Some(2));
+        drop(permits);
+        assert_eq!(prior.cap(), Some(3), "ties go to the larger cap");
+        let third = TenantThrottle::new(4, 64).with_cap_prior(prior.clone());
+        third.on_concurrency_limited(3);
+        assert_eq!(prior.cap(), Some(2), "two tenants of three showed 2");
+        // The first probe above an assumed cap comes sooner than above a named one.
+        let fourth = TenantThrottle::new(4, 64).with_cap_prior(prior.clone());
+        let _held = take(&fourth, 2).await;
+        assert!(admits(&fourth).await.is_none());
+        tokio::time::advance(ASSUMED_PROBE_AFTER).await;
+        let probe = admits(&fourth).await.expect("probe above the assumed cap");
+        assert!(probe.is_probe());
     }
 
     #[tokio::test(start_paused = true)]
@@ -498,11 +1077,74 @@ mod tests {
                 Instant::now()
             },
             async {
-                let _p = l.acquire().await;
+                let _p = l.acquire_checked().await.unwrap();
                 Instant::now()
             }
         );
         assert!(a.duration_since(start) >= Duration::from_secs(3));
         assert!(b.duration_since(start) >= Duration::from_secs(3));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn fail_fast_fails_the_calls_at_the_gate_at_once() {
+        let huge = Duration::from_secs(99_999_999);
+        // Default: the gate closes for the maximum and the callers wait it out.
+        let l = TenantThrottle::new(4, 4);
+        assert!(!l.fail_fast());
+        let start = Instant::now();
+        l.on_throttled(Some(huge));
+        assert!(l.acquire_checked().await.is_ok());
+        assert_eq!(start.elapsed(), DEFAULT_MAX_RETRY_AFTER);
+
+        let l = Arc::new(TenantThrottle::new(4, 4).fail_fast_on_long_retry_after(true));
+        assert!(l.fail_fast());
+        // A call waiting at a gate closed by an ordinary Retry-After …
+        l.on_throttled(Some(Duration::from_secs(5)));
+        let waiting = {
+            let l = l.clone();
+            tokio::spawn(async move {
+                let r = l.acquire_checked().await.map(|_| ());
+                (r, Instant::now())
+            })
+        };
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        // … fails as soon as another call's answer asks for too long a pause.
+        let start = Instant::now();
+        l.on_throttled(Some(huge));
+        let (result, at) = waiting.await.unwrap();
+        match result {
+            Err(e @ Error::RetryAfterTooLong { .. }) => {
+                assert!(e.is_retry_after_too_long());
+                assert!(e.to_string().contains("99999999"), "{e}");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(at, start, "at once");
+        // A call arriving while the gate is closed fails too.
+        assert!(l.acquire_checked().await.is_err());
+        assert_eq!(start.elapsed(), Duration::ZERO);
+        // Reported through a permit, the error names the answer that carried it.
+        let l2 = TenantThrottle::new(4, 4).fail_fast_on_long_retry_after(true);
+        let mut answer = ApiError::new(429, "Too many requests");
+        answer.retry_after = Some(huge);
+        l2.acquire().await.failed(&Error::from(answer));
+        match l2.acquire_checked().await {
+            Err(Error::RetryAfterTooLong {
+                requested,
+                max,
+                last,
+            }) => {
+                assert_eq!(requested, huge);
+                assert_eq!(max, DEFAULT_MAX_RETRY_AFTER);
+                assert_eq!(last.retry_after(), Some(huge));
+                assert!(last.to_string().contains("Too many requests"), "{last}");
+            }
+            other => panic!("{other:?}"),
+        }
+        // `acquire` never fails: it waits for the maximum.
+        drop(l.acquire().await);
+        assert_eq!(start.elapsed(), DEFAULT_MAX_RETRY_AFTER);
+        // Once the gate has reopened, calls go again.
+        assert!(l.acquire_checked().await.is_ok());
     }
 }

@@ -5,20 +5,32 @@ use std::fmt;
 use std::sync::{Arc, Mutex as StdMutex};
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use tokio::sync::{Mutex, RwLock};
 
 use super::clock::{Clock, SystemClock};
 use super::{AccessToken, TokenProvider, TokenRequest};
 use crate::error::AuthError;
 
-/// How long before expiry a cached token is refreshed, unless configured otherwise.
+/// How long before expiry a cached token is refreshed, unless configured otherwise (a
+/// token that lives less than twice as long is refreshed at half its lifetime instead).
 pub const DEFAULT_REFRESH_MARGIN: chrono::Duration = chrono::Duration::minutes(5);
+
+/// Least time between two refreshes of one scope that are not forced: within it a token due
+/// for refresh but not expired is returned as it is.
+pub const MIN_REFRESH_INTERVAL: chrono::Duration = chrono::Duration::seconds(5);
 
 /// Wraps a [`TokenProvider`] and caches its tokens, one per scope.
 ///
 /// * A cached token is returned until it expires within the refresh margin (default
-///   [`DEFAULT_REFRESH_MARGIN`], see [`CachingTokenProvider::with_refresh_margin`]). Tokens
-///   without a known expiry are cached until a forced refresh.
+///   [`DEFAULT_REFRESH_MARGIN`], see [`CachingTokenProvider::with_refresh_margin`]) or within
+///   half its lifetime (the time between its fetch and its expiry), whichever is shorter: a
+///   token handed out with minutes left (managed identity, CLI caches) or one living less
+///   than twice the margin is not refreshed on every call. Tokens without a known expiry are
+///   cached until a forced refresh.
+/// * At most one refresh per scope per [`MIN_REFRESH_INTERVAL`] unless forced: a token due
+///   for refresh is returned as it is while the last request for one is that recent and it
+///   has not expired (an expired token is never returned).
 /// * Refresh is single-flight: concurrent callers wait for one request to the inner provider
 ///   (double-checked locking) instead of each asking for a token.
 /// * [`TokenRequest::force_refresh`] and a [`TokenRequest::claims`] challenge bypass the cache;
@@ -37,10 +49,12 @@ pub struct CachingTokenProvider<P> {
 
 #[derive(Default)]
 struct Slot {
-    /// The cached token and its generation (bumped on every successful refresh).
-    current: RwLock<Option<(AccessToken, u64)>>,
-    /// Held while a refresh is under way.
-    refresh: Mutex<()>,
+    /// The cached token, its generation (bumped on every successful refresh) and when it
+    /// was fetched.
+    current: RwLock<Option<(AccessToken, u64, DateTime<Utc>)>>,
+    /// Held while a refresh is under way; the time of the last request to the inner
+    /// provider.
+    refresh: Mutex<Option<DateTime<Utc>>>,
 }
 
 impl<P: TokenProvider> CachingTokenProvider<P> {
@@ -86,8 +100,16 @@ impl<P: TokenProvider> CachingTokenProvider<P> {
         slots.entry(scope.to_string()).or_default().clone()
     }
 
-    fn is_fresh(&self, token: &AccessToken) -> bool {
-        !token.expires_within(self.clock.now(), self.margin)
+    /// Not yet due for refresh: outside the margin and outside half its lifetime.
+    fn is_fresh(&self, token: &AccessToken, fetched_at: DateTime<Utc>) -> bool {
+        let margin = match token.expires_at() {
+            Some(at) => self
+                .margin
+                .min((at - fetched_at) / 2)
+                .max(chrono::Duration::zero()),
+            None => self.margin,
+        };
+        !token.expires_within(self.clock.now(), margin)
     }
 
     fn still_valid(&self, token: &AccessToken) -> bool {
@@ -120,38 +142,51 @@ impl<P: TokenProvider> TokenProvider for CachingTokenProvider<P> {
         let seen_generation = {
             let current = slot.current.read().await;
             match current.as_ref() {
-                Some((token, _)) if !bypass && self.is_fresh(token) => return Ok(token.clone()),
-                Some((_, generation)) => Some(*generation),
+                Some((token, _, fetched)) if !bypass && self.is_fresh(token, *fetched) => {
+                    return Ok(token.clone());
+                }
+                Some((_, generation, _)) => Some(*generation),
                 None => None,
             }
         };
 
         // Slow path: one refresh at a time per scope.
-        let _refreshing = slot.refresh.lock().await;
+        let mut last_request = slot.refresh.lock().await;
         let stale = {
             let current = slot.current.read().await;
             match current.as_ref() {
                 // Someone else refreshed while we waited.
-                Some((token, _)) if !bypass && self.is_fresh(token) => {
+                Some((token, _, fetched)) if !bypass && self.is_fresh(token, *fetched) => {
                     return Ok(token.clone());
                 }
-                Some((token, generation))
+                Some((token, generation, _))
                     if request.claims.is_none()
                         && request.force_refresh
                         && Some(*generation) != seen_generation =>
                 {
                     return Ok(token.clone());
                 }
-                Some((token, _)) => Some(token.clone()),
+                // Refreshed (or tried) moments ago: keep using the token while it is valid.
+                Some((token, _, _))
+                    if !bypass
+                        && self.still_valid(token)
+                        && last_request
+                            .is_some_and(|t| self.clock.now() - t < MIN_REFRESH_INTERVAL) =>
+                {
+                    return Ok(token.clone());
+                }
+                Some((token, _, _)) => Some(token.clone()),
                 None => None,
             }
         };
 
+        let asked_at = self.clock.now();
+        *last_request = Some(asked_at);
         match self.inner.token(request).await {
             Ok(token) => {
                 let mut current = slot.current.write().await;
-                let generation = current.as_ref().map_or(0, |(_, g)| g + 1);
-                *current = Some((token.clone(), generation));
+                let generation = current.as_ref().map_or(0, |(_, g, _)| g + 1);
+                *current = Some((token.clone(), generation, asked_at));
                 Ok(token)
             }
             Err(err) => match stale {

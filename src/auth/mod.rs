@@ -62,7 +62,7 @@ mod client_credentials;
 mod clock;
 mod from_env;
 
-pub use cache::{CachingTokenProvider, DEFAULT_REFRESH_MARGIN};
+pub use cache::{CachingTokenProvider, DEFAULT_REFRESH_MARGIN, MIN_REFRESH_INTERVAL};
 pub use certificate::ClientCertificate;
 pub use claims::TokenClaims;
 pub use client_credentials::{

@@ -59,8 +59,8 @@ pub use device_lists::{
     audit_device_lists, plan_list_prune,
 };
 pub use inventory::{
-    DEFAULT_FAN_OUT, DEFAULT_MAX_PENDING_STATISTICS, DeviceRecord, InventorySync, SyncProgress,
-    SyncReport, device_mailbox,
+    DEFAULT_FAN_OUT, DEFAULT_MAX_PENDING_STATISTICS, DeviceRecord, FIRST_PAGE_SIZE, InventorySync,
+    SyncProgress, SyncReport, device_mailbox,
 };
 pub use offboard::{
     OffboardConfirmation, OffboardDevice, OffboardOptions, OffboardPlan, OffboardReport,

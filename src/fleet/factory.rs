@@ -9,7 +9,7 @@ use secrecy::SecretString;
 use tokio::sync::Semaphore;
 use url::Url;
 
-use super::FleetTenant;
+use super::{CapPrior, FleetTenant};
 use crate::auth::{ClientCertificate, ClientCredential, ClientCredentials, TokenProvider};
 use crate::client::ExchangeClient;
 use crate::environment::Environment;
@@ -79,6 +79,9 @@ pub(crate) struct HttpFactory {
     pub(crate) retry: RetryPolicy,
     pub(crate) timeouts: TimeoutConfig,
     pub(crate) page_size: Option<u32>,
+    pub(crate) fail_fast_on_long_retry_after: bool,
+    /// The caps the fleet's tenants have shown: each new tenant's throttle starts there.
+    pub(crate) prior: Arc<CapPrior>,
 }
 
 impl fmt::Debug for HttpFactory {
@@ -179,7 +182,9 @@ impl ClientFactory for HttpFactory {
     fn client(&self, tenant: &FleetTenant) -> Result<Arc<dyn ExchangeClient>> {
         let throttle = TenantThrottle::new(DEFAULT_INITIAL_CONCURRENCY, self.max_concurrency)
             .with_max_retry_after(self.retry.max_retry_after)
-            .with_global_budget(self.budget.clone());
+            .with_global_budget(self.budget.clone())
+            .fail_fast_on_long_retry_after(self.fail_fast_on_long_retry_after)
+            .with_cap_prior(self.prior.clone());
         let mut builder = ClientBuilder::new()
             .tenant(tenant.as_str())
             .environment(self.environment.clone())

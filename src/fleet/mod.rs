@@ -90,6 +90,7 @@
 mod env;
 mod error;
 mod factory;
+mod prior;
 mod tenants;
 
 use std::collections::HashMap;
@@ -109,6 +110,7 @@ use url::Url;
 pub use env::VAR_TENANTS_FILE;
 pub use error::{TenantError, TenantErrorKind};
 pub use factory::ClientFactory;
+pub use prior::CapPrior;
 pub use tenants::{FleetTenant, RejectedLine, TenantList, TenantListError};
 
 use crate::auth::{ClientCertificate, TokenClaims, TokenProvider};
@@ -165,6 +167,8 @@ pub struct FleetBuilder {
     retry: RetryPolicy,
     timeouts: TimeoutConfig,
     page_size: Option<u32>,
+    fail_fast_on_long_retry_after: bool,
+    cap_prior: Option<Arc<CapPrior>>,
     tenant_concurrency: usize,
     factory: Option<Arc<dyn ClientFactory>>,
     progress: Option<ProgressFn>,
@@ -204,6 +208,8 @@ impl FleetBuilder {
             retry: RetryPolicy::default(),
             timeouts: TimeoutConfig::default(),
             page_size: None,
+            fail_fast_on_long_retry_after: false,
+            cap_prior: None,
             tenant_concurrency: DEFAULT_TENANT_CONCURRENCY,
             factory: None,
             progress: None,
@@ -367,6 +373,25 @@ impl FleetBuilder {
         self
     }
 
+    /// Fail a tenant's waiting calls at once when one of its answers asks for a
+    /// `Retry-After` beyond the retry policy's maximum (default `false`: they wait at the
+    /// tenant's gate, closed for the maximum); see
+    /// [`TenantThrottle::fail_fast_on_long_retry_after`](crate::throttle::TenantThrottle::fail_fast_on_long_retry_after).
+    pub fn fail_fast_on_long_retry_after(mut self, fail_fast: bool) -> Self {
+        self.fail_fast_on_long_retry_after = fail_fast;
+        self
+    }
+
+    /// Share `prior` between the tenants' throttles (default: a fresh one per
+    /// [`build`](Self::build), shared by every run of the built fleet): each tenant's
+    /// throttle starts from the cap the fleet's tenants have shown so far instead of the
+    /// fixed initial limit. Give one prior to several fleets of the same partner to carry
+    /// it over.
+    pub fn cap_prior(mut self, prior: Arc<CapPrior>) -> Self {
+        self.cap_prior = Some(prior);
+        self
+    }
+
     /// Tenants worked at once (at least 1; default [`DEFAULT_TENANT_CONCURRENCY`]).
     pub fn tenant_concurrency(mut self, n: usize) -> Self {
         self.tenant_concurrency = n.max(1);
@@ -453,6 +478,8 @@ impl FleetBuilder {
                     retry: self.retry,
                     timeouts: self.timeouts,
                     page_size: self.page_size,
+                    fail_fast_on_long_retry_after: self.fail_fast_on_long_retry_after,
+                    prior: self.cap_prior.unwrap_or_default(),
                 })
             }
         };

@@ -120,6 +120,7 @@ pub struct ClientBuilder {
     allow_custom_endpoint: bool,
     throttle: Option<Arc<TenantThrottle>>,
     max_concurrency: Option<usize>,
+    fail_fast_on_long_retry_after: bool,
 }
 
 impl Default for ClientBuilder {
@@ -136,6 +137,7 @@ impl Default for ClientBuilder {
             allow_custom_endpoint: false,
             throttle: None,
             max_concurrency: None,
+            fail_fast_on_long_retry_after: false,
         }
     }
 }
@@ -260,6 +262,17 @@ impl ClientBuilder {
         self
     }
 
+    /// Fail fast when an answer asks for a `Retry-After` beyond the retry policy's
+    /// `max_retry_after` (default `false`: the calls wait at the tenant's gate, closed for
+    /// that maximum, and retry). With `true`, every call waiting at the gate fails at once
+    /// with [`Error::RetryAfterTooLong`] naming the `Retry-After`; see
+    /// [`TenantThrottle::fail_fast_on_long_retry_after`]. Applies to the client's own
+    /// throttle; a shared one ([`throttle`](Self::throttle)) keeps its own setting.
+    pub fn fail_fast_on_long_retry_after(mut self, fail_fast: bool) -> Self {
+        self.fail_fast_on_long_retry_after = fail_fast;
+        self
+    }
+
     /// Validate the configuration and build the client.
     ///
     /// Fails with [`Error::Config`] when the tenant or the token provider is missing, with
@@ -315,7 +328,14 @@ impl ClientBuilder {
                     Some(max) => TenantThrottle::new(DEFAULT_INITIAL_CONCURRENCY, max),
                     None => TenantThrottle::default(),
                 };
-                Arc::new(throttle.with_max_retry_after(self.retry.max_retry_after))
+                Arc::new(
+                    throttle
+                        .with_max_retry_after(self.retry.max_retry_after)
+                        .fail_fast_on_long_retry_after(
+                            self.fail_fast_on_long_retry_after
+                                || self.retry.fail_fast_on_long_retry_after,
+                        ),
+                )
             }
         };
         Ok(HttpExchangeClient {

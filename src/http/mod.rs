@@ -69,9 +69,9 @@ use crate::environment::{Environment, TenantId};
 use crate::error::{AuthError, Error, Result, SendState, TimeoutKind, body_snippet, origin_only};
 use crate::protocol::{
     ANCHOR_HEADER, CLIENT_APPLICATION, CmdletKind, Invocation, MAX_BODY_BYTES,
-    MAX_ERROR_BODY_BYTES, MAX_PAGE_SIZE, NextLink, RawPage, RequestContext, ResponseMeta,
-    RoutingHint, decode_body, decode_body_prefix, decode_error, decode_page, is_gzip,
-    module_file_url, prepare_invoke,
+    MAX_ERROR_BODY_BYTES, NextLink, RawPage, RequestContext, ResponseMeta, RoutingHint,
+    decode_body, decode_body_prefix, decode_error, decode_page, is_gzip, module_file_url,
+    prepare_invoke,
 };
 use crate::throttle::{Permit, TenantThrottle};
 
@@ -253,7 +253,9 @@ impl HttpExchangeClient {
     /// Apply the client's default page size to an invocation that does not ask for less.
     fn with_default_page_size<'a>(&self, invocation: &'a Invocation) -> Cow<'a, Invocation> {
         match self.inner.page_size {
-            Some(size) if invocation.effective_page_size() == MAX_PAGE_SIZE => {
+            // Also below an explicit size larger than the default (the inventory's small
+            // first page must not exceed a smaller default).
+            Some(size) if invocation.effective_page_size() > size => {
                 Cow::Owned(invocation.clone().page_size(size))
             }
             _ => Cow::Borrowed(invocation),

@@ -239,7 +239,11 @@ impl HttpExchangeClient {
             // Every attempt waits for the tenant's gate and a slot of its throttle.
             let permit = match kept.take() {
                 Some(p) => p,
-                None => self.inner.throttle.acquire().await,
+                // In fail-fast mode a too-long `Retry-After` fails every call at the gate.
+                None => match self.inner.throttle.acquire_checked().await {
+                    Ok(p) => p,
+                    Err(e) => return Err(give_up(attempt.saturating_sub(1).max(1), e)),
+                },
             };
             let outcome = self.timed_attempt(target, &token_request).await;
             token_request = self.token_request();
@@ -281,7 +285,8 @@ impl HttpExchangeClient {
             let too_long = error
                 .retry_after()
                 .is_some_and(|asked| asked > policy.max_retry_after);
-            if too_long && policy.fail_fast_on_long_retry_after {
+            if too_long && (policy.fail_fast_on_long_retry_after || self.inner.throttle.fail_fast())
+            {
                 event!(
                     warn,
                     attempt,

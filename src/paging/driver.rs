@@ -101,7 +101,6 @@ impl PageDriver {
     }
 
     /// Ask for at most `rows` on the first page (later pages are full).
-    #[allow(dead_code)]
     pub(crate) fn first_page_size(mut self, rows: u32) -> Self {
         self.first_page_size = Some(rows);
         self

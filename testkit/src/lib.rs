@@ -43,10 +43,10 @@ pub use fake::{FakeExchangeClient, RecordedCall, Scripted, Times};
 pub use rbac::{ManagementRole, Rbac, RbacProfile, RoleAssignment, RoleEntry};
 pub use responder::Responder;
 pub use simulator::{
-    BlockingSimulator, DEFAULT_CLIENT_SECRET, EXCHANGE_SCOPE, Fault, FaultPlan, FaultProfile,
-    FaultStep, FaultTimes, ServedTenant, SimulatedApp, SimulatedCall, SimulatedTenant, Simulator,
-    SimulatorConfig, SimulatorHandle, TOKEN_APP_ID, TOKEN_OBJECT_ID, TenantSettings,
-    generated_tenant_domain, refused_endpoint, simulator_token,
+    BlockingSimulator, DEFAULT_CLIENT_SECRET, DEFAULT_ROW_COST, EXCHANGE_SCOPE, Fault, FaultPlan,
+    FaultProfile, FaultStep, FaultTimes, ServedTenant, SimulatedApp, SimulatedCall,
+    SimulatedTenant, Simulator, SimulatorConfig, SimulatorHandle, TOKEN_APP_ID, TOKEN_OBJECT_ID,
+    TenantSettings, generated_tenant_domain, refused_endpoint, simulator_token,
 };
 pub use tenant::{
     AccessRule, CasSettings, Device, DeviceBuilder, DeviceMut, Mailbox, MailboxBuilder, MailboxMut,

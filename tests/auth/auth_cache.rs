@@ -211,3 +211,62 @@ async fn errors_are_not_cached_and_a_still_valid_token_survives_a_failed_refresh
     cache.inner().fail.store(false, Ordering::SeqCst);
     assert_eq!(secret(&cache, &req).await, "tok-6");
 }
+
+#[tokio::test]
+async fn short_lived_tokens_are_refreshed_at_half_their_lifetime() {
+    // Tokens that live 25 s, far less than the 5-minute margin: refreshed 12.5 s before
+    // expiry, not on every call.
+    let (clock, cache) = setup(Some(Duration::seconds(25)));
+    let req = TokenRequest::new(SCOPE);
+    assert_eq!(secret(&cache, &req).await, "tok-1");
+    clock.advance(Duration::seconds(12));
+    assert_eq!(secret(&cache, &req).await, "tok-1");
+    clock.advance(Duration::seconds(1)); // 12 s left: due
+    assert_eq!(secret(&cache, &req).await, "tok-2");
+    assert_eq!(cache.inner().calls(), 2);
+}
+
+#[tokio::test]
+async fn a_long_run_with_25_second_tokens_asks_for_few_and_never_uses_an_expired_one() {
+    // 60 s of calls every 50 ms (1,200 calls), with a 401 forcing a refresh now and then,
+    // against a provider whose tokens live 25 s.
+    let (clock, cache) = setup(Some(Duration::seconds(25)));
+    let req = TokenRequest::new(SCOPE);
+    let mut used = std::collections::HashSet::new();
+    for i in 0..1_200u32 {
+        let forced = i == 410;
+        let token = cache
+            .token(&req.clone().force_refresh(forced))
+            .await
+            .unwrap();
+        let now = clock.now();
+        let expires = token.expires_at().unwrap();
+        assert!(expires > now, "call {i} sent an expired token");
+        used.insert(expires);
+        clock.advance(Duration::milliseconds(50));
+    }
+    let asked = cache.inner().calls();
+    assert!(asked <= 6, "{asked} token requests");
+    assert_eq!(asked, used.len());
+}
+
+#[tokio::test]
+async fn at_most_one_unforced_refresh_per_few_seconds() {
+    // A provider that hands out tokens with 3 s left (a nearly expired cached token from
+    // a managed identity or CLI): due at once, yet asked for at most once per
+    // `MIN_REFRESH_INTERVAL` while the token stays valid, and never returned expired.
+    let (clock, cache) = setup(Some(Duration::seconds(3)));
+    let req = TokenRequest::new(SCOPE);
+    for _ in 0..100 {
+        let token = cache.token(&req).await.unwrap();
+        assert!(token.expires_at().unwrap() > clock.now());
+        clock.advance(Duration::milliseconds(100));
+    }
+    // 10 s: a token every 1.5 s would be 7; expired tokens force a request every 3 s.
+    let asked = cache.inner().calls();
+    assert!(asked <= 4, "{asked} token requests");
+    // A forced refresh is never held back.
+    let before = cache.inner().calls();
+    cache.token(&req.clone().force_refresh(true)).await.unwrap();
+    assert_eq!(cache.inner().calls(), before + 1);
+}

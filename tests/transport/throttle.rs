@@ -206,3 +206,94 @@ async fn a_retry_after_from_one_call_holds_back_another_concurrent_call() {
     assert_eq!(sim.request_count(), requests_before + 2);
     assert_eq!(throttle.throttled_count(), 1);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_fleet_starts_its_later_tenants_at_the_cap_the_first_one_found() {
+    use exchange_activesync::fleet::{CapPrior, Fleet, FleetItem, SyncOutcome, TenantList};
+    const CAP: usize = 2;
+    let config = SimulatorConfig::tenants_from(5, |i| {
+        TenantBuilder::new()
+            .seed(40 + i as u64)
+            .devices(30)
+            .mailboxes(12)
+    })
+    .faults(
+        FaultPlan::new()
+            .max_in_flight(CAP)
+            .latency(Duration::from_millis(20)),
+    );
+    let sim = Simulator::start(config).await.unwrap();
+    let tenants = TenantList::from_ids(sim.tenants().iter().map(|t| t.domain().to_string()))
+        .expect("tenants");
+    let prior = Arc::new(CapPrior::new());
+    // One tenant after another, so that each later tenant starts after the first one's cap
+    // is known.
+    let fleet = Fleet::builder(tenants)
+        .endpoint(sim.base_url())
+        .authority(sim.authority())
+        .client_secret(sim.app().client_id.clone(), sim.app().client_secret.clone())
+        .timeouts(TimeoutConfig::none())
+        .tenant_concurrency(1)
+        .cap_prior(prior.clone())
+        .build()
+        .unwrap();
+    let items: Vec<FleetItem> = fleet.inventory(true).collect().await;
+    let complete = items
+        .iter()
+        .filter(|i| matches!(i, FleetItem::TenantDone(s) if s.outcome == SyncOutcome::Complete))
+        .count();
+    assert_eq!(complete, 5);
+    let refusals: Vec<u64> = sim
+        .tenants()
+        .iter()
+        .map(|t| t.concurrency_rejections())
+        .collect();
+    assert!(
+        (1..=2).contains(&refusals[0]),
+        "the first tenant discovers the cap: {refusals:?}"
+    );
+    assert!(
+        refusals[1..].iter().all(|&r| r == 0),
+        "the later tenants start at it: {refusals:?}"
+    );
+    assert_eq!(prior.cap(), Some(CAP));
+    assert_eq!(prior.tenants(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_client_holds_the_cap_it_found_through_a_long_run() {
+    const CAP: usize = 3;
+    let sim = simulator(
+        FaultPlan::new()
+            .max_in_flight(CAP)
+            .latency(Duration::from_millis(100)),
+    )
+    .await;
+    let client = builder(&sim).build().unwrap();
+    let throttle = client.throttle().clone();
+    // 3,000 calls at most 3 at a time: 100 s of service, about 3 probe intervals.
+    let results: Vec<_> = futures::stream::iter(0..3_000)
+        .map(|_| {
+            let c = client.clone();
+            async move {
+                c.invoke_raw("Get-ActiveSyncOrganizationSettings", Parameters::new())
+                    .await
+            }
+        })
+        .buffer_unordered(64)
+        .collect()
+        .await;
+    assert!(results.iter().all(Result::is_ok));
+    assert_eq!(throttle.known_cap(), Some(CAP));
+    assert_eq!(throttle.limit(), CAP);
+    // Discovery (at most 2) and one refused probe per 30–45 s of work.
+    let refused = sim.status_count(429);
+    assert!(refused <= 2 + 4, "{refused} refusals");
+    // The client option reaches the throttle.
+    assert!(!throttle.fail_fast());
+    let fast = builder(&sim)
+        .fail_fast_on_long_retry_after(true)
+        .build()
+        .unwrap();
+    assert!(fast.throttle().fail_fast());
+}
