@@ -23,7 +23,7 @@
 //! * Every request of the HTTP clients first takes a slot of its tenant's
 //!   [`TenantThrottle`](crate::throttle::TenantThrottle) (each tenant's own concurrency
 //!   cap, found adaptively), then a slot of the fleet's one global budget, a Tokio
-//!   [`Semaphore`] (default [`DEFAULT_GLOBAL_BUDGET`] slots).
+//!   [`Semaphore`](tokio::sync::Semaphore) (default [`DEFAULT_GLOBAL_BUDGET`] slots).
 //! * **Fairness**: Tokio's semaphore is FIFO, and a tenant can hold at most its own cap of the
 //!   global budget (it asks for a global slot only once it holds one of its own). So a
 //!   tenant of 100,000 devices queues for the budget like any other: a small tenant's request
@@ -440,7 +440,7 @@ impl Fleet {
     }
 
     /// Check every tenant: the connection report of
-    /// [`ConnectionValidator`] for `profile` (organization settings,
+    /// [`ConnectionValidator`](crate::connector::ConnectionValidator) for `profile` (organization settings,
     /// policies, rules, device classes, devices by access state), with the full permission
     /// report of [`PermissionChecker`] for the profile's permission profile (run once, as
     /// the validator's permission check) and the device count. One [`TenantCheck`] per

@@ -1,5 +1,5 @@
-//! The per-tenant results of the fleet's operations ([`Fleet::check`], [`Fleet::permissions`],
-//! [`Fleet::inventory`], [`Fleet::for_each`]) and the work that makes them.
+//! The per-tenant results of the fleet's operations ([`Fleet::check`](super::Fleet::check), [`Fleet::permissions`](super::Fleet::permissions),
+//! [`Fleet::inventory`](super::Fleet::inventory), [`Fleet::for_each`](super::Fleet::for_each)) and the work that makes them.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -20,7 +20,7 @@ use crate::protocol::{Invocation, NextLink, RawPage};
 
 // --- for_each ---------------------------------------------------------------------------
 
-/// The result of [`Fleet::for_each`] for one tenant.
+/// The result of [`Fleet::for_each`](super::Fleet::for_each) for one tenant.
 #[derive(Debug)]
 #[non_exhaustive]
 pub struct TenantResult<T> {
@@ -44,7 +44,7 @@ impl<T: Send + 'static> TenantOutcome for TenantResult<T> {
 
 // --- check ------------------------------------------------------------------------------
 
-/// The result of [`Fleet::check`] for one tenant.
+/// The result of [`Fleet::check`](super::Fleet::check) for one tenant.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct TenantCheck {
@@ -251,7 +251,7 @@ pub(super) async fn check_tenant(
 
 // --- permissions ------------------------------------------------------------------------
 
-/// The result of [`Fleet::permissions`] for one tenant.
+/// The result of [`Fleet::permissions`](super::Fleet::permissions) for one tenant.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[non_exhaustive]
 pub struct TenantPermissions {
@@ -275,7 +275,7 @@ impl TenantOutcome for TenantPermissions {
 
 // --- inventory --------------------------------------------------------------------------
 
-/// An item of [`Fleet::inventory`]: a device record of a tenant, or the end of a tenant.
+/// An item of [`Fleet::inventory`](super::Fleet::inventory): a device record of a tenant, or the end of a tenant.
 // Nearly every item is a record: boxing it would cost an allocation per record for nothing.
 #[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
