@@ -29,7 +29,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use exchange_activesync::connector::{EasVersion, ReadinessReport, eas_readiness, fleet_readiness};
+use exchange_activesync::connector::{EasVersion, ReadinessReport, eas_readiness};
+use exchange_activesync::fleet::fleet_readiness;
 use exchange_activesync::fleet::{FleetBuilder, TenantList, VAR_TENANTS_FILE};
 use futures::StreamExt;
 use serde_json::json;

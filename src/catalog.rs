@@ -496,23 +496,6 @@ macro_rules! define_catalog {
 }
 cmdlet_table!(define_catalog);
 
-/// Every typed request's cmdlet with the parameter names it can send (for the test kit's
-/// check against the generated module; not part of the API).
-#[doc(hidden)]
-pub fn typed_request_parameters() -> Vec<(&'static str, Vec<&'static str>)> {
-    macro_rules! typed_rows {
-        ($(
-            $const:ident = $cmdlet:literal / $export:literal, $($field:expr),*
-            $( => $req:ident $method:ident $( / $stream:ident )? )?;
-        )*) => {
-            vec![$($(
-                ($cmdlet, crate::cmdlets::$req::parameter_names()),
-            )?)*]
-        };
-    }
-    cmdlet_table!(typed_rows)
-}
-
 /// Every catalog entry, in table order.
 pub fn all() -> &'static [CmdletInfo] {
     CATALOG

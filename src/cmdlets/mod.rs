@@ -237,3 +237,20 @@ pub(crate) fn result_size_param<C: Cmdlet>(p: &mut Parameters, size: Option<u32>
         }
     }
 }
+
+/// Every typed request's cmdlet with the parameter names it can send (for the test kit's
+/// check against the generated module; not part of the API).
+#[doc(hidden)]
+pub fn typed_request_parameters() -> Vec<(&'static str, Vec<&'static str>)> {
+    macro_rules! typed_rows {
+        ($(
+            $const:ident = $cmdlet:literal / $export:literal, $($field:expr),*
+            $( => $req:ident $method:ident $( / $stream:ident )? )?;
+        )*) => {
+            vec![$($(
+                ($cmdlet, $req::parameter_names()),
+            )?)*]
+        };
+    }
+    crate::catalog::cmdlet_table!(typed_rows)
+}

@@ -18,7 +18,7 @@
 //!   for a while in a [`CleanupPlan`], [`apply_cleanup`] removes them behind a
 //!   [`CleanupConfirmation`] for that plan;
 //! * EAS readiness: [`eas_readiness`] lists the EAS partnerships below a protocol version
-//!   ([`EasVersion`], 16.1 from March 2026) in a [`ReadinessReport`] ([`fleet_readiness`]
+//!   ([`EasVersion`], 16.1 from March 2026) in a [`ReadinessReport`] ([`fleet_readiness`](crate::fleet::fleet_readiness)
 //!   for every tenant of a fleet);
 //! * access what-if: [`access_whatif`] predicts which partnerships would change state if the
 //!   default access level changed or rules were added or removed ([`AccessChanges`]), by
@@ -73,8 +73,7 @@ pub use quarantine::{
     apply_quarantine, list_quarantined, plan_quarantine,
 };
 pub use readiness::{
-    EasVersion, ReadinessReport, ReadinessRow, ReadinessVerdict, eas_readiness, fleet_readiness,
-    readiness_with,
+    EasVersion, ReadinessReport, ReadinessRow, ReadinessVerdict, eas_readiness, readiness_with,
 };
 pub use whatif::{
     AccessChanges, AccessDecision, AccessPolicy, AccessWhatIf, Evaluation, MailboxAccess,

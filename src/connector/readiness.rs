@@ -417,20 +417,3 @@ pub async fn readiness_with(
     readiness.failed_mailboxes = report.failed_mailboxes;
     Ok(readiness)
 }
-
-/// [`eas_readiness`] in every tenant of a fleet, with the fleet's isolation, concurrency and
-/// budget: one result per tenant, in order of completion, each report (and row) tagged with
-/// its tenant.
-pub fn fleet_readiness(
-    fleet: &crate::fleet::Fleet,
-    minimum: EasVersion,
-) -> crate::fleet::FleetStream<crate::fleet::TenantResult<ReadinessReport>> {
-    fleet.for_each(move |tenant, client| {
-        let minimum = minimum.clone();
-        async move {
-            Ok(eas_readiness(&*client, minimum)
-                .await?
-                .with_tenant(tenant.as_str()))
-        }
-    })
-}

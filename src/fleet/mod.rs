@@ -91,7 +91,6 @@ mod builder;
 mod env;
 mod error;
 mod factory;
-mod prior;
 mod results;
 mod tenants;
 
@@ -106,11 +105,11 @@ use futures::Stream;
 use futures::future::BoxFuture;
 use tokio::sync::mpsc;
 
+pub use crate::throttle::CapPrior;
 pub use builder::FleetBuilder;
 pub use env::VAR_TENANTS_FILE;
 pub use error::{TenantError, TenantErrorKind};
 pub use factory::ClientFactory;
-pub use prior::CapPrior;
 pub use results::{
     FleetItem, SyncOutcome, TenantCheck, TenantPermissions, TenantResult, TenantSyncSummary,
 };
@@ -480,4 +479,21 @@ impl Fleet {
             ))
         }))
     }
+}
+
+/// [`eas_readiness`](crate::connector::eas_readiness) in every tenant of a fleet, with the fleet's isolation, concurrency and
+/// budget: one result per tenant, in order of completion, each report (and row) tagged with
+/// its tenant.
+pub fn fleet_readiness(
+    fleet: &Fleet,
+    minimum: crate::connector::EasVersion,
+) -> FleetStream<TenantResult<crate::connector::ReadinessReport>> {
+    fleet.for_each(move |tenant, client| {
+        let minimum = minimum.clone();
+        async move {
+            Ok(crate::connector::eas_readiness(&*client, minimum)
+                .await?
+                .with_tenant(tenant.as_str()))
+        }
+    })
 }

@@ -19,7 +19,9 @@ use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 
 use crate::error::{ApiError, Error, TENANT_CONCURRENCY_MESSAGE};
-use crate::fleet::CapPrior;
+
+mod prior;
+pub use prior::CapPrior;
 
 /// Bounds how many requests to one tenant run at once, finds the tenant's concurrency cap and
 /// holds it:

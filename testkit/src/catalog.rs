@@ -238,7 +238,7 @@ mod tests {
     /// answers 400 to an undeclared parameter).
     #[test]
     fn every_parameter_a_request_can_send_is_declared() {
-        let typed = exchange_activesync::catalog::typed_request_parameters();
+        let typed = exchange_activesync::cmdlets::typed_request_parameters();
         assert!(typed.len() >= 18);
         for (cmdlet, names) in typed {
             let spec = Catalog::get().cmdlet(cmdlet).unwrap();
