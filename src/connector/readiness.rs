@@ -172,7 +172,7 @@ impl fmt::Display for ReadinessVerdict {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ReadinessRow {
-    /// The tenant, in a fleet ([`fleet_readiness`]); `None` for a single tenant.
+    /// The tenant, in a fleet ([`fleet_readiness`](crate::fleet::fleet_readiness)); `None` for a single tenant.
     #[serde(rename = "Tenant", default, skip_serializing_if = "Option::is_none")]
     pub tenant: Option<String>,
     /// The partnership's identity (`<mailbox>\ExchangeActiveSyncDevices\<name>`).
@@ -200,7 +200,7 @@ pub struct ReadinessRow {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ReadinessReport {
-    /// The tenant, in a fleet ([`fleet_readiness`]).
+    /// The tenant, in a fleet ([`fleet_readiness`](crate::fleet::fleet_readiness)).
     #[serde(rename = "Tenant", default, skip_serializing_if = "Option::is_none")]
     pub tenant: Option<String>,
     /// The minimum version.
@@ -309,7 +309,7 @@ impl ReadinessReport {
         report
     }
 
-    /// Tag the report and its rows with `tenant` (as [`fleet_readiness`] does).
+    /// Tag the report and its rows with `tenant` (as [`fleet_readiness`](crate::fleet::fleet_readiness) does).
     pub fn with_tenant(mut self, tenant: impl Into<String>) -> Self {
         let tenant = tenant.into();
         for row in &mut self.rows {
