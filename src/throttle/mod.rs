@@ -28,7 +28,9 @@ pub use prior::CapPrior;
 ///
 /// * **discovery**: until the service has named a bound, every successful call adds
 ///   `1 / limit` to the limit (about one more call per round of successful calls), up to
-///   `max`;
+///   `max`, but only while the limit is used: a call that started with fewer than half the
+///   limit in flight adds nothing (a quiet, one-at-a-time phase does not raise the limit
+///   the next burst starts from);
 /// * **the per-tenant concurrency answer** ("You have reached the maximum number of
 ///   concurrent requests per tenant", without `Retry-After`) names the cap: one below the
 ///   calls in flight when it arrives (at least 1), and one less for every further refusal of
@@ -516,6 +518,16 @@ impl TenantThrottle {
         self.with_state(|s| self.succeeded(s));
     }
 
+    fn on_success_unused(&self) {
+        self.with_state(|s| {
+            s.successes_since_refusal += 1;
+            let round = s.cap.map_or(1, |c| c.level);
+            if s.successes_since_refusal >= round {
+                s.at_cap_refusals = 0;
+            }
+        });
+    }
+
     fn succeeded(&self, s: &mut State) {
         let ceiling = s.cap.map_or(self.max, |c| c.level) as f64;
         if s.limit < ceiling {
@@ -726,8 +738,14 @@ impl Permit<'_> {
     pub fn success(self) {
         if self.probe {
             self.throttle.probe_succeeded(self.started_with);
-        } else {
+        } else if self.started_with * 2 >= self.limit_at_start {
             self.throttle.on_success();
+        } else {
+            // The caller used less than half of the limit: the success says nothing about
+            // a higher one, so the limit does not grow (it would otherwise climb to the
+            // maximum during a quiet, one-at-a-time phase and let the next burst overshoot
+            // the tenant's cap by far).
+            self.throttle.on_success_unused();
         }
     }
 

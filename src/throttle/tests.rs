@@ -357,3 +357,29 @@ async fn fail_fast_fails_the_calls_at_the_gate_at_once() {
     // Once the gate has reopened, calls go again.
     assert!(l.acquire_checked().await.is_ok());
 }
+
+#[tokio::test]
+async fn the_limit_grows_only_while_at_least_half_of_it_is_used() {
+    let l = TenantThrottle::new(4, 64);
+    // One call at a time, a thousand times: the limit is never used, so it does not grow
+    // (it used to climb to the maximum, and the next burst overshot the cap by far).
+    for _ in 0..1000 {
+        l.acquire().await.success();
+    }
+    assert_eq!(l.limit(), 4);
+    // Two at a time is half of 4: those successes count.
+    for _ in 0..20 {
+        let mut v = take(&l, 2).await;
+        v.pop().expect("two permits").success();
+        v.pop().expect("two permits").success();
+    }
+    assert!(l.limit() > 4, "limit {} did not grow", l.limit());
+    // The whole limit in use: it keeps growing, one step per round.
+    let before = l.limit();
+    for _ in 0..10 {
+        for p in take(&l, l.limit()).await {
+            p.success();
+        }
+    }
+    assert!(l.limit() >= before + 5, "limit {} from {before}", l.limit());
+}
