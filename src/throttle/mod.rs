@@ -515,22 +515,13 @@ impl TenantThrottle {
     /// Record a successful call: below the cap (or while none is known) the limit grows by
     /// `1 / limit`.
     pub fn on_success(&self) {
-        self.with_state(|s| self.succeeded(s));
+        self.with_state(|s| self.succeeded(s, true));
     }
 
-    fn on_success_unused(&self) {
-        self.with_state(|s| {
-            s.successes_since_refusal += 1;
-            let round = s.cap.map_or(1, |c| c.level);
-            if s.successes_since_refusal >= round {
-                s.at_cap_refusals = 0;
-            }
-        });
-    }
-
-    fn succeeded(&self, s: &mut State) {
+    /// A success; `grow`: whether it may raise the limit (a call that used the limit).
+    fn succeeded(&self, s: &mut State, grow: bool) {
         let ceiling = s.cap.map_or(self.max, |c| c.level) as f64;
-        if s.limit < ceiling {
+        if grow && s.limit < ceiling {
             s.limit = (s.limit + 1.0 / s.limit.max(1.0)).min(ceiling);
         }
         s.successes_since_refusal += 1;
@@ -700,7 +691,7 @@ impl TenantThrottle {
                 c.tentative_from = before;
             }
             s.next_probe = Some(now + probe_interval());
-            self.succeeded(s);
+            self.succeeded(s, true);
         });
     }
 
@@ -738,14 +729,12 @@ impl Permit<'_> {
     pub fn success(self) {
         if self.probe {
             self.throttle.probe_succeeded(self.started_with);
-        } else if self.started_with * 2 >= self.limit_at_start {
-            self.throttle.on_success();
         } else {
-            // The caller used less than half of the limit: the success says nothing about
-            // a higher one, so the limit does not grow (it would otherwise climb to the
-            // maximum during a quiet, one-at-a-time phase and let the next burst overshoot
-            // the tenant's cap by far).
-            self.throttle.on_success_unused();
+            // Less than half the limit in use says nothing about a higher one (growing then
+            // would let a quiet phase climb to the maximum and the next burst overshoot).
+            let used = self.started_with * 2 >= self.limit_at_start;
+            self.throttle
+                .with_state(|s| self.throttle.succeeded(s, used));
         }
     }
 
