@@ -20,6 +20,7 @@
 
 #[path = "common/mod.rs"]
 mod common;
+use common::ListFormat;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -53,17 +54,8 @@ struct Args {
     #[arg(long, value_name = "NAME")]
     remove_rule: Vec<String>,
     /// Output format: table or json (one object per partnership a line, then a summary).
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    format: Format,
-}
-
-/// Output format.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-enum Format {
-    /// An aligned table.
-    Table,
-    /// JSON lines.
-    Json,
+    #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+    format: ListFormat,
 }
 
 fn parse_level(s: &str) -> Result<DeviceAccessLevel, String> {
@@ -129,7 +121,7 @@ async fn main() -> ExitCode {
     };
     let mut out = std::io::BufWriter::new(std::io::stdout());
     let written = match args.format {
-        Format::Json => (|| -> std::io::Result<()> {
+        ListFormat::Json => (|| -> std::io::Result<()> {
             for c in &report.changed {
                 writeln!(out, "{}", row_json(c))?;
             }
@@ -148,7 +140,7 @@ async fn main() -> ExitCode {
             });
             writeln!(out, "{summary}")
         })(),
-        Format::Table => {
+        ListFormat::Table => {
             let mut table =
                 common::Table::new(&["NOW", "AFTER", "CERTAIN", "MAILBOX", "GUID", "IDENTITY"]);
             for c in &report.changed {

@@ -18,6 +18,7 @@
 
 #[path = "common/mod.rs"]
 mod common;
+use common::ListFormat;
 
 use std::process::ExitCode;
 
@@ -27,15 +28,6 @@ use exchange_activesync::connector::{
     plan_list_prune,
 };
 use serde_json::json;
-
-/// Output format: an aligned table or one JSON object per line.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-enum OutputFormat {
-    /// An aligned table.
-    Table,
-    /// One JSON object per line.
-    Json,
-}
 
 /// Audit and prune the mailboxes' ActiveSync allowed / blocked device id lists.
 #[derive(Debug, Parser)]
@@ -70,8 +62,8 @@ enum Command {
 #[derive(Debug, ClapArgs)]
 struct FormatArg {
     /// Output format.
-    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
-    format: OutputFormat,
+    #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+    format: ListFormat,
 }
 
 #[derive(Debug, ClapArgs)]
@@ -80,8 +72,8 @@ struct PruneArgs {
     #[arg(long)]
     yes: bool,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
-    format: OutputFormat,
+    #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+    format: ListFormat,
 }
 
 /// The embedded simulator's tenant: the examples' demo tenant with six orphan entries and
@@ -133,8 +125,8 @@ fn entry_json(e: &ListEntry) -> serde_json::Value {
     })
 }
 
-fn print_entries(entries: &[&ListEntry], format: OutputFormat) {
-    if format == OutputFormat::Json {
+fn print_entries(entries: &[&ListEntry], format: ListFormat) {
+    if format == ListFormat::Json {
         for e in entries {
             println!("{}", entry_json(e));
         }
@@ -175,7 +167,7 @@ async fn main() -> ExitCode {
                 Err(e) => return fail(&e),
             };
             print_entries(&audit.entries.iter().collect::<Vec<_>>(), a.format);
-            if a.format == OutputFormat::Table {
+            if a.format == ListFormat::Table {
                 println!(
                     "{} finding(s) in {} mailbox(es) with list entries ({} mailboxes read).",
                     audit.entries.len(),
@@ -192,7 +184,7 @@ async fn main() -> ExitCode {
             };
             if !a.yes {
                 let orphans: Vec<&ListEntry> = audit.orphans().collect();
-                if a.format == OutputFormat::Json {
+                if a.format == ListFormat::Json {
                     for e in &orphans {
                         let mut v = entry_json(e);
                         v["action"] = json!("remove");
@@ -223,7 +215,7 @@ async fn main() -> ExitCode {
             let mut table = common::Table::new(&["MAILBOX", "LIST", "DEVICE_ID", "RESULT", "NOTE"]);
             for r in &report.results {
                 let outcome = serde_json::to_value(r.outcome).unwrap_or_default();
-                if a.format == OutputFormat::Json {
+                if a.format == ListFormat::Json {
                     println!(
                         "{}",
                         json!({
@@ -247,7 +239,7 @@ async fn main() -> ExitCode {
                     ]);
                 }
             }
-            if a.format == OutputFormat::Table {
+            if a.format == ListFormat::Table {
                 let _ = table.write(&mut std::io::stdout());
             }
             if report.any(PruneOutcome::Unknown) {

@@ -19,6 +19,7 @@
 
 #[path = "common/mod.rs"]
 mod common;
+use common::ListFormat;
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -28,15 +29,6 @@ use exchange_activesync::connector::{
     OffboardConfirmation, OffboardOptions, OffboardReport, OffboardThen, OffboardWipe,
     apply_offboarding, plan_offboarding,
 };
-
-/// Output format: an aligned table or one JSON object per device.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-enum OutputFormat {
-    /// An aligned table.
-    Table,
-    /// One JSON object per line.
-    Json,
-}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 enum WipeArg {
@@ -91,8 +83,8 @@ struct Args {
     #[arg(long)]
     yes: bool,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
-    format: OutputFormat,
+    #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+    format: ListFormat,
 }
 
 fn demo() -> exchange_activesync_testkit::Tenant {
@@ -105,8 +97,8 @@ fn time(t: Option<chrono::DateTime<chrono::Utc>>) -> String {
     t.map(|t| t.to_rfc3339()).unwrap_or_default()
 }
 
-fn print_report(report: &OffboardReport, format: OutputFormat) {
-    if format == OutputFormat::Json {
+fn print_report(report: &OffboardReport, format: ListFormat) {
+    if format == ListFormat::Json {
         for r in &report.results {
             println!(
                 "{}",
@@ -202,7 +194,7 @@ async fn main() -> ExitCode {
         Err(e) => return fail(&e),
     };
     if !args.yes {
-        if args.format == OutputFormat::Json {
+        if args.format == ListFormat::Json {
             for d in &plan.devices {
                 println!(
                     "{}",

@@ -18,6 +18,7 @@
 
 #[path = "common/mod.rs"]
 mod common;
+use common::ListFormat;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -31,15 +32,6 @@ use exchange_activesync::fleet::{Fleet, FleetBuilder, TenantList, VAR_TENANTS_FI
 use exchange_activesync_testkit::{RbacProfile, Simulator, SimulatorConfig, TenantBuilder};
 use futures::StreamExt;
 use serde_json::json;
-
-/// Output format: an aligned table or one JSON object per line.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-enum OutputFormat {
-    /// An aligned table.
-    Table,
-    /// One JSON object per line.
-    Json,
-}
 
 /// List, allow or block quarantined mobile devices.
 #[derive(Debug, Parser)]
@@ -81,8 +73,8 @@ struct ListArgs {
     #[arg(long, value_name = "FILE")]
     tenants: Option<PathBuf>,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
-    format: OutputFormat,
+    #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+    format: ListFormat,
 }
 
 #[derive(Debug, ClapArgs)]
@@ -104,8 +96,8 @@ struct DecideArgs {
     #[arg(long)]
     yes: bool,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
-    format: OutputFormat,
+    #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+    format: ListFormat,
 }
 
 fn row_json(d: &QuarantinedDevice) -> serde_json::Value {
@@ -171,7 +163,7 @@ fn var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
-async fn list_fleet(path: PathBuf, format: OutputFormat) -> ExitCode {
+async fn list_fleet(path: PathBuf, format: ListFormat) -> ExitCode {
     let embedded = var("EXO_TENANT_ID").is_none() && var("EXO_ENDPOINT").is_none();
     let list = match TenantList::from_file(&path) {
         Ok(l) if !l.is_empty() => l,
@@ -267,7 +259,7 @@ async fn list_fleet(path: PathBuf, format: OutputFormat) -> ExitCode {
         match r.result {
             Ok(devices) => {
                 for d in &devices {
-                    if format == OutputFormat::Json {
+                    if format == ListFormat::Json {
                         let mut v = row_json(d);
                         v["Tenant"] = json!(tenant);
                         println!("{v}");
@@ -285,7 +277,7 @@ async fn list_fleet(path: PathBuf, format: OutputFormat) -> ExitCode {
             }
         }
     }
-    if format == OutputFormat::Table {
+    if format == ListFormat::Table {
         let _ = table.write(&mut std::io::stdout());
     }
     if failed == 0 {
@@ -310,7 +302,7 @@ async fn list(args: ListArgs) -> ExitCode {
         Ok(d) => d,
         Err(e) => return fail(&e),
     };
-    if args.format == OutputFormat::Json {
+    if args.format == ListFormat::Json {
         for d in &devices {
             println!("{}", row_json(d));
         }
@@ -362,7 +354,7 @@ async fn decide(decision: QuarantineDecision, args: DecideArgs) -> ExitCode {
         Err(e) => return fail(&e),
     };
     if !args.yes {
-        if args.format == OutputFormat::Json {
+        if args.format == ListFormat::Json {
             for d in plan.devices() {
                 let mut v = row_json(d);
                 v["action"] = json!(decision.as_str());
@@ -406,7 +398,7 @@ async fn decide(decision: QuarantineDecision, args: DecideArgs) -> ExitCode {
     ]);
     for r in &report.results {
         let outcome = serde_json::to_value(r.outcome).unwrap_or_default();
-        if args.format == OutputFormat::Json {
+        if args.format == ListFormat::Json {
             println!(
                 "{}",
                 json!({
@@ -437,7 +429,7 @@ async fn decide(decision: QuarantineDecision, args: DecideArgs) -> ExitCode {
             ]);
         }
     }
-    if args.format == OutputFormat::Table {
+    if args.format == ListFormat::Table {
         let _ = table.write(&mut std::io::stdout());
     }
     if report.any(QuarantineOutcome::Unknown) {

@@ -22,6 +22,7 @@
 
 #[path = "common/mod.rs"]
 mod common;
+use common::ListFormat;
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -57,17 +58,8 @@ struct Args {
     tenants: Option<PathBuf>,
     /// Output format: table (aligned, then the summary) or json (one object per
     /// partnership a line, then one summary line per tenant).
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    format: Format,
-}
-
-/// Output format.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-enum Format {
-    /// An aligned table and a summary.
-    Table,
-    /// JSON lines.
-    Json,
+    #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+    format: ListFormat,
 }
 
 fn parse_version(s: &str) -> Result<EasVersion, String> {
@@ -109,15 +101,15 @@ fn summary_json(r: &ReadinessReport) -> serde_json::Value {
 }
 
 /// Print one tenant's report; returns whether stdout could be written.
-fn print(r: &ReadinessReport, format: Format, out: &mut impl Write) -> std::io::Result<()> {
+fn print(r: &ReadinessReport, format: ListFormat, out: &mut impl Write) -> std::io::Result<()> {
     match format {
-        Format::Json => {
+        ListFormat::Json => {
             for row in &r.rows {
                 writeln!(out, "{}", serde_json::to_string(row)?)?;
             }
             writeln!(out, "{}", summary_json(r))?;
         }
-        Format::Table => {
+        ListFormat::Table => {
             let mut header = vec![
                 "VERSION",
                 "LAST SUCCESS SYNC",
@@ -257,7 +249,7 @@ async fn run_fleet(args: &Args, path: &PathBuf) -> ExitCode {
                     e.summary,
                     e.kind
                 );
-                if args.format == Format::Json {
+                if args.format == ListFormat::Json {
                     let line = json!({
                         "Tenant": r.tenant.as_str(),
                         "summary": true,
@@ -275,7 +267,7 @@ async fn run_fleet(args: &Args, path: &PathBuf) -> ExitCode {
         if print(report, args.format, &mut out).is_err() {
             return ExitCode::SUCCESS; // stdout closed (`| head`)
         }
-        if args.format == Format::Table {
+        if args.format == ListFormat::Table {
             let _ = writeln!(out);
         }
     }

@@ -38,6 +38,16 @@ pub enum Format {
     Json,
 }
 
+/// Output format of the examples that print an aligned table or JSON lines (the admin
+/// workflow examples).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ListFormat {
+    /// An aligned table.
+    Table,
+    /// One JSON object per line.
+    Json,
+}
+
 /// Output format of the examples that also print CSV (the inventory).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum TableFormat {
