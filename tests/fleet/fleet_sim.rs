@@ -399,53 +399,8 @@ impl Drop for Running {
 #[test]
 fn against_the_standalone_simulator_all_healthy_exits_0() {
     let scratch = Scratch::new("standalone");
-    let ready = scratch.0.join("ready.env");
-    let tenants_file = scratch.0.join("tenants.txt");
-    let stderr = scratch.0.join("simulator.err");
-    let mut running = Running(
-        Command::new(example("simulator"))
-            .args(["--port", "0", "--tenants", "3", "--devices", "30"])
-            .arg("--ready-file")
-            .arg(&ready)
-            .arg("--tenants-file")
-            .arg(&tenants_file)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&stderr).expect("stderr file"))
-            .spawn()
-            .expect("start the simulator"),
-    );
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let lines = loop {
-        if let Ok(text) = std::fs::read_to_string(&ready) {
-            break text;
-        }
-        if let Ok(Some(status)) = running.0.try_wait() {
-            panic!(
-                "the simulator exited ({status}):\n{}",
-                std::fs::read_to_string(&stderr).unwrap_or_default()
-            );
-        }
-        assert!(Instant::now() < deadline, "the simulator did not get ready");
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let value = |name: &str| {
-        lines
-            .lines()
-            .find_map(|l| l.strip_prefix(name)?.strip_prefix('='))
-            .unwrap_or_else(|| panic!("{name} missing:\n{lines}"))
-            .to_string()
-    };
-    let vars: Vec<(&str, String)> = [
-        "EXO_ENDPOINT",
-        "EXO_AUTHORITY",
-        "EXO_CLIENT_ID",
-        "EXO_CLIENT_SECRET",
-    ]
-    .into_iter()
-    .map(|n| (n, value(n)))
-    .collect();
-    let path = value("EXO_TENANTS_FILE");
+    let (_running, vars, path) = standalone(&scratch, "3", "30", &[]);
+    let path = path.to_str().expect("UTF-8 path").to_string();
     let out = fleet_example(&["check", "--tenants", &path, "--format", "json"], &vars);
     let err = text(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{err}");
@@ -516,11 +471,12 @@ async fn a_token_for_another_tenant_is_never_used() {
     sim.shutdown().await;
 }
 
-/// The standalone simulator serving `tenants` tenants with `flags`: its ready file's
-/// variables and tenants file, and the running process.
+/// The standalone simulator serving `tenants` tenants of `devices` devices with `flags`: its
+/// ready file's variables and tenants file, and the running process.
 fn standalone(
     scratch: &Scratch,
     tenants: &str,
+    devices: &str,
     flags: &[&str],
 ) -> (Running, Vec<(&'static str, String)>, PathBuf) {
     let ready = scratch.0.join("ready.env");
@@ -528,7 +484,7 @@ fn standalone(
     let stderr = scratch.0.join("simulator.err");
     let mut running = Running(
         Command::new(example("simulator"))
-            .args(["--port", "0", "--tenants", tenants, "--devices", "20"])
+            .args(["--port", "0", "--tenants", tenants, "--devices", devices])
             .args(flags)
             .arg("--ready-file")
             .arg(&ready)
@@ -580,6 +536,7 @@ fn an_unattended_check_reports_every_tenant_and_line_truthfully() {
     let (_running, vars, served) = standalone(
         &scratch,
         "5",
+        "20",
         &[
             "--limited-tenant",
             "3",
