@@ -9,4 +9,5 @@ mod connector_cleanup;
 mod connector_inventory;
 mod connector_status;
 mod connector_sync;
+mod inventory_pages;
 mod permissions_sim;
