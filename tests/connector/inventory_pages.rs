@@ -75,3 +75,89 @@ async fn a_chosen_page_size_is_used_after_the_first_page() {
         .unwrap();
     assert!(device_pages(&client).iter().skip(1).all(|&n| n == 1));
 }
+
+/// Makes the statistics of one mailbox slow and logs when each call starts and ends.
+struct SlowMailbox {
+    inner: FakeExchangeClient,
+    slow: String,
+    log: std::sync::Mutex<Vec<(String, &'static str, std::time::Instant)>>,
+}
+
+#[exchange_activesync::async_trait]
+impl exchange_activesync::ExchangeClient for SlowMailbox {
+    async fn invoke_page(
+        &self,
+        inv: &exchange_activesync::protocol::Invocation,
+        next: Option<&exchange_activesync::protocol::NextLink>,
+    ) -> exchange_activesync::Result<exchange_activesync::protocol::RawPage> {
+        let mailbox = inv
+            .parameters()
+            .get("Mailbox")
+            .and_then(|v| v.as_str())
+            .unwrap_or("")
+            .to_string();
+        let log = |what| {
+            self.log
+                .lock()
+                .unwrap()
+                .push((mailbox.clone(), what, std::time::Instant::now()))
+        };
+        log("start");
+        if inv.cmdlet() == "Get-MobileDeviceStatistics" && mailbox == self.slow {
+            tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+        }
+        let page = self.inner.invoke_page(inv, next).await;
+        log("end");
+        page
+    }
+}
+
+#[tokio::test]
+async fn the_next_pages_statistics_start_while_a_slow_mailbox_of_the_page_before_runs() {
+    let inner = client(300);
+    // The mailbox of the first device: its statistics hold the first page back.
+    let slow = {
+        let t = inner.tenant();
+        let d = t.devices().next().unwrap();
+        let id = exchange_activesync::types::MobileDeviceIdentity::new(t.device_identity(d))
+            .unwrap();
+        id.mailbox().unwrap().to_string()
+    };
+    let client = SlowMailbox {
+        inner,
+        slow: slow.clone(),
+        log: Default::default(),
+    };
+    let mut order = Vec::new();
+    let report = InventorySync::new(&client)
+        .with_statistics(true)
+        .run(|r| order.push(r))
+        .await
+        .unwrap();
+    assert!(report.is_complete());
+    assert_eq!(order.len(), 300);
+    assert!(order.iter().all(|r| r.statistics.is_some()));
+    let log = client.log.lock().unwrap();
+    let slow_end = log
+        .iter()
+        .find(|(m, what, _)| *m == slow && *what == "end")
+        .map(|e| e.2)
+        .unwrap();
+    // Mailboxes asked only for the second page (not on the first) started before the slow
+    // call of the first page ended: a page boundary is no barrier.
+    let first_page: std::collections::HashSet<String> = order[..100]
+        .iter()
+        .filter_map(|r| exchange_activesync::connector::device_mailbox(&r.device))
+        .collect();
+    let early = log
+        .iter()
+        .filter(|(m, what, t)| {
+            *what == "start" && !m.is_empty() && !first_page.contains(m) && *t < slow_end
+        })
+        .count();
+    assert!(early > 0, "no statistics call of a later page started early");
+    // Records still arrive in page order (the fake lists devices in a fixed order).
+    let listed: Vec<_> = client.inner.tenant().devices().map(|d| Some(d.guid)).collect();
+    let delivered: Vec<_> = order.iter().map(|r| r.device.guid).collect();
+    assert_eq!(delivered, listed);
+}

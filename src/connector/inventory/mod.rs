@@ -1,19 +1,20 @@
 //! Inventory sync: every mobile device, joined with its statistics when asked, streamed.
 
-use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{DateTime, Utc};
-use futures::stream::{self, Stream, StreamExt};
+use futures::stream::Stream;
+
+mod join;
 
 use super::store::{StateMark, SyncStateStore};
-use crate::client::{ExchangeClient, ExchangeClientExt};
-use crate::cmdlets::{GetMobileDevice, GetMobileDeviceStatistics, PreparedCmdlet};
-use crate::error::{Error, Result};
+use crate::client::ExchangeClient;
+use crate::cmdlets::{GetMobileDevice, PreparedCmdlet};
+use crate::error::Result;
 use crate::models::{MobileDevice, MobileDeviceStatistics};
 use crate::paging::{PageDriver, Pager, RestartPolicy};
-use crate::types::{MailboxIdentity, MobileDeviceIdentity};
+use crate::types::MobileDeviceIdentity;
 
 /// One device with its statistics (when they were asked for and could be read).
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
@@ -439,7 +440,7 @@ impl<'a> InventorySync<'a> {
             finished_at: started_at,
             ..Default::default()
         };
-        let mut cursor = Cursor {
+        let cursor = Cursor {
             sync: &self,
             throttled_errors: &throttled_errors,
             driver: PageDriver::new(
@@ -456,57 +457,52 @@ impl<'a> InventorySync<'a> {
             )
             .first_page_size(FIRST_PAGE_SIZE),
         };
-        let mailboxes_done = AtomicUsize::new(0);
-        let mut carry = Pending::default();
-        let mut current = cursor.next_page().await?;
-        while let Some(devices) = current.take() {
-            let (fetched, joined) = tokio::join!(
-                cursor.next_page(),
-                self.join_page(
-                    devices,
-                    &throttled_errors,
-                    &mut carry,
-                    &mailboxes_done,
-                    &mut report
-                )
-            );
-            for record in joined {
-                if let Some(since) = changed_since
-                    && !changed_after(&record, since)
-                {
-                    report.skipped_unchanged += 1;
-                    continue;
+        let mut pipeline = join::Pipeline::new(&self, &throttled_errors, cursor);
+        loop {
+            // Every page whose statistics are all in, in page order.
+            while let Some(records) = pipeline.next_ready() {
+                for record in records {
+                    if let Some(since) = changed_since
+                        && !changed_after(&record, since)
+                    {
+                        report.skipped_unchanged += 1;
+                        continue;
+                    }
+                    let with_statistics = record.statistics.is_some();
+                    if !sink(record).await {
+                        report.stopped_early = true;
+                        break;
+                    }
+                    report.devices += 1;
+                    if with_statistics {
+                        report.with_statistics += 1;
+                    }
                 }
-                let with_statistics = record.statistics.is_some();
-                if !sink(record).await {
-                    report.stopped_early = true;
-                    break;
+                pipeline.update(&mut report);
+                report.throttled = throttled_now();
+                if report.stopped_early {
+                    report.finished_at = Utc::now();
+                    return Ok(report);
                 }
-                report.devices += 1;
-                if with_statistics {
-                    report.with_statistics += 1;
+                if let Some(progress) = &self.progress {
+                    progress(&SyncProgress {
+                        devices_seen: pipeline.distinct(),
+                        records_delivered: report.devices,
+                        mailboxes_done: pipeline.mailboxes_done(),
+                        mailboxes_failed: report.failed_mailboxes.len(),
+                        concurrency: throttle.as_ref().map_or(self.fan_out, |t| t.limit()),
+                        restarts: report.restarts,
+                        throttled: report.throttled,
+                    });
                 }
             }
-            report.pages = cursor.driver.with_pager(|p| p.report().pages);
-            report.restarts = cursor.driver.with_pager(|p| p.report().restarts);
-            report.duplicates_skipped = cursor.driver.with_pager(Pager::duplicates);
-            report.throttled = throttled_now();
-            if report.stopped_early {
-                report.finished_at = Utc::now();
-                return Ok(report);
+            if !pipeline.advance().await {
+                break;
             }
-            if let Some(progress) = &self.progress {
-                progress(&SyncProgress {
-                    devices_seen: cursor.driver.with_pager(Pager::distinct),
-                    records_delivered: report.devices,
-                    mailboxes_done: mailboxes_done.load(Ordering::Relaxed),
-                    mailboxes_failed: report.failed_mailboxes.len(),
-                    concurrency: throttle.as_ref().map_or(self.fan_out, |t| t.limit()),
-                    restarts: cursor.driver.with_pager(|p| p.report().restarts),
-                    throttled: report.throttled,
-                });
-            }
-            current = fetched?;
+        }
+        pipeline.update(&mut report);
+        if let Some(e) = pipeline.take_error() {
+            return Err(e);
         }
         report.throttled = throttled_now();
         if !confirm().await {
@@ -520,101 +516,6 @@ impl<'a> InventorySync<'a> {
         }
         Ok(report)
     }
-
-    /// Join one page of devices with their statistics, querying mailboxes concurrently.
-    async fn join_page(
-        &self,
-        devices: Vec<MobileDevice>,
-        throttled_errors: &AtomicU64,
-        carry: &mut Pending,
-        mailboxes_done: &AtomicUsize,
-        report: &mut SyncReport,
-    ) -> Vec<DeviceRecord> {
-        if !self.with_statistics {
-            return devices
-                .into_iter()
-                .map(|device| DeviceRecord {
-                    device,
-                    statistics: None,
-                })
-                .collect();
-        }
-        // Group by mailbox, keeping page order for delivery.
-        let mut order: Vec<(MobileDevice, Option<String>)> = Vec::with_capacity(devices.len());
-        let mut needed: Vec<String> = Vec::new();
-        let mut needed_set: HashSet<String> = HashSet::new();
-        for device in devices {
-            let mailbox = device_mailbox(&device);
-            let failed_before = |m: &String| report.failed_mailboxes.iter().any(|(f, _)| f == m);
-            match &mailbox {
-                // Mailboxes read on an earlier page still hold the rows of their devices that
-                // had not arrived yet. A mailbox that already failed after retries is not
-                // asked again (its devices are delivered without statistics and it is
-                // reported once).
-                Some(m)
-                    if !carry.rows.contains_key(m)
-                        && !needed_set.contains(m)
-                        && !failed_before(m) =>
-                {
-                    needed_set.insert(m.clone());
-                    needed.push(m.clone());
-                }
-                Some(_) => {}
-                None => report.unroutable_devices += 1,
-            }
-            order.push((device, mailbox));
-        }
-        // Plain fan-out: admission (and retrying) is the client's job.
-        let results: Vec<(String, Result<Vec<MobileDeviceStatistics>>, usize)> =
-            stream::iter(needed)
-                .map(|mailbox| async move {
-                    let (res, calls) = self.statistics(&mailbox).await;
-                    if res.as_ref().is_err_and(Error::is_throttled) {
-                        throttled_errors.fetch_add(1, Ordering::Relaxed);
-                    }
-                    (mailbox, res, calls)
-                })
-                .buffer_unordered(self.fan_out)
-                .collect()
-                .await;
-        for (mailbox, res, calls) in results {
-            report.statistics_calls += calls;
-            match res {
-                Ok(rows) => {
-                    mailboxes_done.fetch_add(1, Ordering::Relaxed);
-                    carry.insert(mailbox, rows);
-                }
-                Err(e) => {
-                    #[cfg(feature = "tracing")]
-                    tracing::warn!(mailbox = %mailbox, error = %e, "statistics failed");
-                    report.failed_mailboxes.push((mailbox, e.to_string()));
-                }
-            }
-        }
-        let records = order
-            .into_iter()
-            .map(|(device, mailbox)| {
-                let statistics = mailbox.as_ref().and_then(|m| carry.take(m, &device));
-                DeviceRecord { device, statistics }
-            })
-            .collect();
-        carry.trim(self.max_pending_statistics);
-        records
-    }
-
-    /// Statistics of one mailbox (one call, retried by the client); returns the result and
-    /// the number of calls made.
-    async fn statistics(&self, mailbox: &str) -> (Result<Vec<MobileDeviceStatistics>>, usize) {
-        let identity = match MailboxIdentity::new(mailbox) {
-            Ok(m) => m,
-            Err(e) => return (Err(e.into()), 0),
-        };
-        let res = self
-            .client
-            .get_mobile_device_statistics(GetMobileDeviceStatistics::for_mailbox(identity))
-            .await;
-        (res.map(|listing| listing.items), 1)
-    }
 }
 
 /// The mailbox part of a device's identity (`<mailbox>\ExchangeActiveSyncDevices\…`).
@@ -624,69 +525,6 @@ pub fn device_mailbox(device: &MobileDevice) -> Option<String> {
         .ok()?
         .mailbox()
         .map(str::to_string)
-}
-
-/// Statistics rows read for a mailbox whose devices have not all been delivered yet.
-#[derive(Default)]
-struct Pending {
-    rows: HashMap<String, Vec<MobileDeviceStatistics>>,
-    /// Mailboxes in the order they were read (may name some that are gone already).
-    order: VecDeque<String>,
-    total: usize,
-}
-
-impl Pending {
-    fn insert(&mut self, mailbox: String, rows: Vec<MobileDeviceStatistics>) {
-        self.total += rows.len();
-        if let Some(old) = self.rows.insert(mailbox.clone(), rows) {
-            self.total -= old.len();
-        }
-        self.order.push_back(mailbox);
-    }
-
-    /// Remove and return the row of `device` from its mailbox's rows; a mailbox whose rows
-    /// are all taken is forgotten.
-    fn take(&mut self, mailbox: &str, device: &MobileDevice) -> Option<MobileDeviceStatistics> {
-        let rows = self.rows.get_mut(mailbox)?;
-        let index = match_statistics(device, rows)?;
-        let row = rows.swap_remove(index);
-        self.total -= 1;
-        if rows.is_empty() {
-            self.rows.remove(mailbox);
-        }
-        Some(row)
-    }
-
-    /// Drop the oldest mailboxes until at most `max` rows are kept.
-    fn trim(&mut self, max: usize) {
-        while self.total > max {
-            let Some(oldest) = self.order.pop_front() else {
-                break;
-            };
-            if let Some(rows) = self.rows.remove(&oldest) {
-                self.total -= rows.len();
-            }
-        }
-        if self.order.len() > 2 * self.rows.len() + 1024 {
-            let rows = &self.rows;
-            self.order.retain(|m| rows.contains_key(m));
-        }
-    }
-}
-
-/// Index of the row of `device` (by `Guid`, else by `Identity`).
-fn match_statistics(device: &MobileDevice, rows: &[MobileDeviceStatistics]) -> Option<usize> {
-    if let Some(g) = device.guid
-        && let Some(i) = rows.iter().position(|s| s.guid == Some(g))
-    {
-        return Some(i);
-    }
-    let id = device.identity.as_deref()?;
-    rows.iter().position(|s| {
-        s.identity
-            .as_deref()
-            .is_some_and(|i| i.eq_ignore_ascii_case(id))
-    })
 }
 
 fn changed_after(record: &DeviceRecord, since: DateTime<Utc>) -> bool {
