@@ -418,6 +418,39 @@ impl From<TenantId> for String {
     }
 }
 
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for super::TenantId {}
+    impl Sealed for str {}
+    impl Sealed for String {}
+}
+
+/// What the URL and request builders of [`protocol`](crate::protocol) take as a tenant: a
+/// [`TenantId`], used as it is (validated once, where it was made), or text, validated
+/// first. Sealed.
+pub trait AsTenantId: sealed::Sealed {
+    /// The tenant: borrowed from a [`TenantId`], parsed from text.
+    fn as_tenant_id(&self) -> std::result::Result<std::borrow::Cow<'_, TenantId>, TenantIdError>;
+}
+
+impl AsTenantId for TenantId {
+    fn as_tenant_id(&self) -> std::result::Result<std::borrow::Cow<'_, TenantId>, TenantIdError> {
+        Ok(std::borrow::Cow::Borrowed(self))
+    }
+}
+
+impl AsTenantId for str {
+    fn as_tenant_id(&self) -> std::result::Result<std::borrow::Cow<'_, TenantId>, TenantIdError> {
+        TenantId::parse(self).map(std::borrow::Cow::Owned)
+    }
+}
+
+impl AsTenantId for String {
+    fn as_tenant_id(&self) -> std::result::Result<std::borrow::Cow<'_, TenantId>, TenantIdError> {
+        self.as_str().as_tenant_id()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -155,8 +155,7 @@ pub struct PreparedCmdlet<C> {
 impl<C: Cmdlet> PreparedCmdlet<C> {
     /// Validate and encode `request`.
     pub fn new(request: &C) -> Result<Self> {
-        let invocation = request.invocation()?;
-        invocation.validate()?;
+        let invocation = request.invocation()?.validated()?;
         Ok(PreparedCmdlet {
             invocation,
             marker: PhantomData,

@@ -186,7 +186,7 @@ impl ClientFactory for HttpFactory {
             .fail_fast_on_long_retry_after(self.fail_fast_on_long_retry_after)
             .with_cap_prior(self.prior.clone());
         let mut builder = ClientBuilder::new()
-            .tenant(tenant.as_str())
+            .tenant_id(tenant.id().clone())
             .environment(self.environment.clone())
             .allow_custom_endpoint(self.allow_custom_endpoint)
             .token_provider(self.provider(tenant)?)

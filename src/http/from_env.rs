@@ -100,7 +100,7 @@ pub fn builder_from_lookup(
     };
     Ok(Some(
         HttpExchangeClient::builder()
-            .tenant(tenant)
+            .tenant_id(tenant)
             .environment(environment)
             .allow_custom_endpoint(allow_custom)
             .token_provider(provider),

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::params::Parameters;
 use crate::catalog::{CmdletKind, is_cmdlet_name, is_enumeration};
-use crate::environment::TenantId;
+use crate::environment::{AsTenantId, TenantId};
 use crate::error::{Error, Result};
 
 /// The header that routes a request to a mailbox's server.
@@ -112,7 +112,13 @@ impl fmt::Display for NextLink {
 ///
 /// The same `Invocation` (and so the same `client-request-id`) is used for every page and
 /// every retry of one call.
-#[derive(Clone, Debug, PartialEq)]
+///
+/// It is checked once, by [`validated`](Self::validated) (typed requests: when they are
+/// prepared, [`PreparedCmdlet::new`](crate::PreparedCmdlet::new)); the pages and attempts of
+/// the call then only read that mark ([`validate`](Self::validate) does no work for a
+/// validated invocation). Changing the parameters ([`parameters_mut`](Self::parameters_mut))
+/// clears the mark.
+#[derive(Clone, Debug)]
 pub struct Invocation {
     cmdlet: String,
     kind: CmdletKind,
@@ -121,6 +127,21 @@ pub struct Invocation {
     page_size: Option<u32>,
     routing: Option<RoutingHint>,
     request_id: Uuid,
+    /// Whether [`Invocation::validated`] checked it (and nothing it checks changed since).
+    validated: bool,
+}
+
+/// Equal when everything sent is equal (whether it was validated yet is not compared).
+impl PartialEq for Invocation {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmdlet == other.cmdlet
+            && self.kind == other.kind
+            && self.parameters == other.parameters
+            && self.select == other.select
+            && self.page_size == other.page_size
+            && self.routing == other.routing
+            && self.request_id == other.request_id
+    }
 }
 
 impl Invocation {
@@ -153,6 +174,7 @@ impl Invocation {
             page_size: None,
             routing: None,
             request_id: Uuid::new_v4(),
+            validated: false,
         }
     }
 
@@ -193,8 +215,9 @@ impl Invocation {
         &self.parameters
     }
 
-    /// Mutable access to the parameters.
+    /// Mutable access to the parameters (the invocation counts as not validated again).
     pub fn parameters_mut(&mut self) -> &mut Parameters {
+        self.validated = false;
         &mut self.parameters
     }
 
@@ -247,8 +270,14 @@ impl Invocation {
 
     /// Check that the invocation may be sent: a cmdlet name that is exactly `Verb-Noun`
     /// (checked first, untrimmed: see [`is_cmdlet_name`]), and for destructive cmdlets a
-    /// non-empty, non-wildcard `Identity` and `Confirm: false`.
+    /// non-empty, non-wildcard `Identity` and `Confirm: false`. Does no work for an invocation
+    /// [`validated`](Self::validated) before.
     pub fn validate(&self) -> Result<()> {
+        if self.validated {
+            return Ok(());
+        }
+        #[cfg(test)]
+        tests::FULL_VALIDATIONS.with(|n| n.set(n.get() + 1));
         if !is_cmdlet_name(&self.cmdlet) {
             return Err(Error::invalid_input(format!(
                 "{:?} is not a cmdlet name of the form Verb-Noun (ASCII letters and digits \
@@ -260,6 +289,20 @@ impl Invocation {
             check_destructive_identity(&self.cmdlet, self.parameters.get("Identity"))?;
         }
         Ok(())
+    }
+
+    /// [`validate`](Self::validate) once and keep the result: every later page and attempt
+    /// of the call finds the invocation validated and checks nothing again.
+    pub fn validated(mut self) -> Result<Self> {
+        self.validate()?;
+        self.validated = true;
+        Ok(self)
+    }
+
+    /// Whether the invocation was [`validated`](Self::validated) (and its parameters have not
+    /// been changed since).
+    pub fn is_validated(&self) -> bool {
+        self.validated
     }
 
     /// The JSON body: `{"CmdletInput":{"CmdletName":…,"Parameters":{…}}}` as UTF-8 bytes.
@@ -342,18 +385,30 @@ impl PreparedRequest {
 
 /// `{base}/adminapi/beta/{tenant}/InvokeCommand[?$select=…]`.
 ///
-/// Fails with [`Error::InvalidTenant`] unless `tenant` is a GUID or a DNS name
-/// ([`TenantId`]).
-pub fn invoke_url(base: &Url, tenant: &str, select: &[String]) -> Result<Url> {
-    let tenant = TenantId::parse(tenant)?;
-    let tenant = tenant.as_str();
+/// A [`TenantId`] is used as it is; text fails with [`Error::InvalidTenant`] unless it is a
+/// GUID or a DNS name.
+pub fn invoke_url<T: AsTenantId + ?Sized>(
+    base: &Url,
+    tenant: &T,
+    select: &[String],
+) -> Result<Url> {
+    let tenant = tenant.as_tenant_id()?;
+    tenant_url(
+        base,
+        &["adminapi", "beta", tenant.as_str(), "InvokeCommand"],
+        select,
+    )
+}
+
+/// `base` with `segments` appended to its path, and `$select` when `select` is not empty.
+fn tenant_url(base: &Url, segments: &[&str], select: &[String]) -> Result<Url> {
     let mut url = base.clone();
     {
         let mut segs = url
             .path_segments_mut()
             .map_err(|_| Error::Config(format!("{base} cannot be a base URL")))?;
         segs.pop_if_empty();
-        segs.extend(["adminapi", "beta", tenant, "InvokeCommand"]);
+        segs.extend(segments);
     }
     if !select.is_empty() {
         url.query_pairs_mut()
@@ -362,29 +417,36 @@ pub fn invoke_url(base: &Url, tenant: &str, select: &[String]) -> Result<Url> {
     Ok(url)
 }
 
-/// `{base}/adminapi/v1.0/{tenant}/EXOModuleFile?Version=…`.
-pub fn module_file_url(base: &Url, tenant: &str, module_version: &str) -> Result<Url> {
-    let mut url = invoke_url(base, tenant, &[])?;
-    {
-        let mut segs = url.path_segments_mut().expect("checked above");
-        segs.pop().pop().pop();
-        segs.extend(["v1.0", tenant, "EXOModuleFile"]);
-    }
+/// `{base}/adminapi/v1.0/{tenant}/EXOModuleFile?Version=…` (the tenant as for [`invoke_url`]).
+pub fn module_file_url<T: AsTenantId + ?Sized>(
+    base: &Url,
+    tenant: &T,
+    module_version: &str,
+) -> Result<Url> {
+    let tenant = tenant.as_tenant_id()?;
+    let mut url = tenant_url(
+        base,
+        &["adminapi", "v1.0", tenant.as_str(), "EXOModuleFile"],
+        &[],
+    )?;
     url.query_pairs_mut().append_pair("Version", module_version);
     Ok(url)
 }
 
 /// Build the request for the first page (`continuation == None`) or a following page.
-pub fn prepare_invoke(
+///
+/// The tenant as for [`invoke_url`]: a [`TenantId`] is not parsed again. An invocation that
+/// was [`validated`](Invocation::validated) is not checked again; any other is checked here.
+pub fn prepare_invoke<T: AsTenantId + ?Sized>(
     base: &Url,
-    tenant: &str,
+    tenant: &T,
     invocation: &Invocation,
     ctx: &RequestContext,
     continuation: Option<&NextLink>,
 ) -> Result<PreparedRequest> {
     invocation.validate()?;
-    let tenant = TenantId::parse(tenant)?;
-    let tenant = tenant.as_str();
+    let tenant = tenant.as_tenant_id()?;
+    let tenant: &TenantId = &tenant;
     let url = match continuation {
         None => invoke_url(base, tenant, invocation.selected())?,
         Some(link) => Url::parse(link.as_str()).map_err(|e| Error::Decode {
@@ -413,12 +475,12 @@ pub fn prepare_invoke(
     ];
     let routing = invocation.routing_hint().or(ctx.default_routing.as_ref());
     if let Some(hint) = routing {
-        // A tenant goes into the header only when it is a GUID or a DNS name.
+        // A tenant goes into the header only when it is a GUID or a DNS name (the call's
+        // tenant is one already).
         match hint {
-            RoutingHint::App { tenant: t } => {
-                TenantId::parse(t)?;
-            }
-            RoutingHint::Mailbox { tenant: t, .. } if !t.is_empty() => {
+            RoutingHint::App { tenant: t } | RoutingHint::Mailbox { tenant: t, .. }
+                if !(t.is_empty() && hint.is_parameter_based()) && t != tenant.as_str() =>
+            {
                 TenantId::parse(t)?;
             }
             _ => {}
@@ -449,9 +511,86 @@ pub fn prepare_invoke(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use serde_json::json;
+
+    thread_local! {
+        /// How many times [`Invocation::validate`] did its checks on this thread.
+        pub(crate) static FULL_VALIDATIONS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    }
+
+    /// Full validations on this thread since the last call.
+    pub(crate) fn take_full_validations() -> usize {
+        FULL_VALIDATIONS.with(|n| n.replace(0))
+    }
+
+    #[test]
+    fn a_validated_invocation_is_checked_once_and_again_after_a_parameter_change() {
+        take_full_validations();
+        let mut p = Parameters::new();
+        p.string("Identity", "5c1f6a2e-0d4b-4a5e-9a0f-2b1d3c4e5f60");
+        let inv = Invocation::new("Remove-MobileDevice", p)
+            .validated()
+            .unwrap();
+        assert!(inv.is_validated());
+        let base = Url::parse("https://outlook.office365.com").unwrap();
+        let tenant = TenantId::parse("contoso.onmicrosoft.com").unwrap();
+        for _ in 0..3 {
+            inv.validate().unwrap();
+            prepare_invoke(&base, &tenant, &inv, &ctx(), None).unwrap();
+        }
+        let copy = inv.clone().page_size(10);
+        assert!(copy.is_validated());
+        assert_eq!(take_full_validations(), 1);
+        // Changing the parameters clears the mark: a wildcard is refused again.
+        let mut changed = inv.clone();
+        changed.parameters_mut().string("Identity", "*");
+        assert!(!changed.is_validated());
+        assert!(changed.validate().is_err());
+        assert!(prepare_invoke(&base, &tenant, &changed, &ctx(), None).is_err());
+        // An unvalidated invocation is checked by every `validate` (a hand-built request).
+        let plain = Invocation::new("Get-MobileDevice", Parameters::new());
+        plain.validate().unwrap();
+        plain.validate().unwrap();
+        assert_eq!(take_full_validations(), 4);
+        // The mark is not part of equality.
+        assert_eq!(plain.clone().validated().unwrap(), plain);
+    }
+
+    #[test]
+    fn url_building_takes_a_tenant_id_or_text() {
+        let base = Url::parse("https://outlook.office365.com").unwrap();
+        let tenant = TenantId::parse("2f6c0000-0000-0000-0000-000000000001").unwrap();
+        let by_id = invoke_url(&base, &tenant, &[]).unwrap();
+        let by_text = invoke_url(&base, tenant.as_str(), &[]).unwrap();
+        assert_eq!(by_id, by_text);
+        assert_eq!(
+            by_id.as_str(),
+            "https://outlook.office365.com/adminapi/beta/2f6c0000-0000-0000-0000-000000000001/InvokeCommand"
+        );
+        assert_eq!(
+            module_file_url(&base, &tenant, "3.9.2").unwrap().as_str(),
+            "https://outlook.office365.com/adminapi/v1.0/2f6c0000-0000-0000-0000-000000000001/EXOModuleFile?Version=3.9.2"
+        );
+        assert!(matches!(
+            invoke_url(&base, "a b", &[]),
+            Err(Error::InvalidTenant(_))
+        ));
+        assert!(matches!(
+            invoke_url(&base, &String::from("a/b"), &[]),
+            Err(Error::InvalidTenant(_))
+        ));
+        // A hint tenant other than the call's is still checked before it goes into a header.
+        let inv =
+            Invocation::new("Get-MobileDevice", Parameters::new()).routing(RoutingHint::App {
+                tenant: "x\r\ny".into(),
+            });
+        assert!(matches!(
+            prepare_invoke(&base, &tenant, &inv, &ctx(), None),
+            Err(Error::InvalidTenant(_))
+        ));
+    }
 
     fn ctx() -> RequestContext {
         RequestContext {
