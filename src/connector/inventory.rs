@@ -13,7 +13,7 @@ use crate::cmdlets::{GetMobileDevice, GetMobileDeviceStatistics, PreparedCmdlet}
 use crate::error::{Error, Result};
 use crate::models::{MobileDevice, MobileDeviceStatistics};
 use crate::paging::{PageDriver, Pager, RestartPolicy};
-use crate::types::{MailboxIdentity, MobileDeviceIdentity};
+use crate::types::MailboxIdentity;
 
 /// One device with its statistics (when they were asked for and could be read).
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
@@ -582,11 +582,7 @@ impl<'a> InventorySync<'a> {
 
 /// The mailbox part of a device's identity (`<mailbox>\ExchangeActiveSyncDevices\…`).
 pub fn device_mailbox(device: &MobileDevice) -> Option<String> {
-    let id = device.identity.as_deref()?;
-    MobileDeviceIdentity::new(id)
-        .ok()?
-        .mailbox()
-        .map(str::to_string)
+    device.mailbox().map(str::to_string)
 }
 
 /// Statistics rows read for a mailbox whose devices have not all been delivered yet.

@@ -18,3 +18,4 @@ mod robust_props;
 mod robust_security;
 mod robust_values;
 mod send_state;
+mod typed_values;
