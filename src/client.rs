@@ -23,11 +23,11 @@ use async_trait::async_trait;
 use futures::future::BoxFuture;
 
 use crate::auth::TokenClaims;
+use crate::call::{Cmdlet, ListingShape, PreparedCmdlet, Returns, Shape};
 use crate::error::{Error, Result};
 use crate::paging::{self, PageSource};
 pub use crate::paging::{Checkpoint, Listing, ObjectStream, Page, StreamReport};
 use crate::protocol::{Invocation, NextLink, Parameters, RawPage};
-use crate::typed::{Cmdlet, ListingShape, PreparedCmdlet, Returns, Shape};
 
 /// The service's `EXOModuleFile` answer: which cmdlets the calling account may run.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

@@ -2,8 +2,8 @@
 //! block lists).
 
 use super::*;
+use crate::call::NoOutput;
 use crate::models::{CasMailbox, RecipientTypeDetails};
-use crate::typed::NoOutput;
 use crate::types::DeviceId;
 
 request! {

@@ -143,3 +143,13 @@ async fn a_fake_device_keeps_its_typed_id_through_a_call() {
         assert!(d.mailbox().is_some());
     }
 }
+
+#[test]
+fn the_former_module_path_of_typed_calls_still_resolves() {
+    fn same<T>(_: T, _: T) {}
+    same(
+        exchange_activesync::typed::NoOutput,
+        exchange_activesync::call::NoOutput,
+    );
+    let _: exchange_activesync::typed::Outcome = exchange_activesync::Outcome::default();
+}

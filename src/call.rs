@@ -1,4 +1,6 @@
-//! Typed requests: the [`Cmdlet`] trait, the output shapes and what a typed call returns.
+//! What a typed call is and returns: the [`Cmdlet`] trait of typed requests, their
+//! validated form [`PreparedCmdlet`], the output shapes and the results ([`Response`],
+//! [`Outcome`], [`Listing`](crate::Listing)).
 //!
 //! A typed request names its row type ([`Cmdlet::Output`]), its [`catalog`](crate::catalog)
 //! entry ([`Cmdlet::INFO`]) and its shape marker ([`Cmdlet::Shape`]), which fixes at compile
