@@ -40,7 +40,7 @@ macro_rules! event {
 
 mod body;
 mod builder;
-mod from_env;
+mod env_config;
 mod redirect;
 mod retry;
 
@@ -59,7 +59,7 @@ use uuid::Uuid;
 
 use body::{read_body, read_body_limited};
 pub use builder::{ClientBuilder, DEFAULT_USER_AGENT, TimeoutConfig};
-pub use from_env::{
+pub use env_config::{
     VAR_ENDPOINT, builder_from_env, builder_from_lookup, client_from_env, client_from_lookup,
 };
 pub use redirect::MAX_REDIRECTS;
