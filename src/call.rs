@@ -1,6 +1,6 @@
 //! What a typed call is and returns: the [`Cmdlet`] trait of typed requests, their
 //! validated form [`PreparedCmdlet`], the output shapes and the results ([`Response`],
-//! [`Outcome`], [`Listing`](crate::Listing)).
+//! [`Outcome`], [`Listing`]).
 //!
 //! A typed request names its row type ([`Cmdlet::Output`]), its [`catalog`](crate::catalog)
 //! entry ([`Cmdlet::INFO`]) and its shape marker ([`Cmdlet::Shape`]), which fixes at compile
