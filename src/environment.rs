@@ -431,6 +431,12 @@ mod sealed {
 pub trait AsTenantId: sealed::Sealed {
     /// The tenant: borrowed from a [`TenantId`], parsed from text.
     fn as_tenant_id(&self) -> std::result::Result<std::borrow::Cow<'_, TenantId>, TenantIdError>;
+    /// Whether the value is empty or whitespace (read as "no tenant given" where the tenant
+    /// may be missing).
+    #[doc(hidden)]
+    fn is_blank(&self) -> bool {
+        false
+    }
 }
 
 impl AsTenantId for TenantId {
@@ -443,11 +449,17 @@ impl AsTenantId for str {
     fn as_tenant_id(&self) -> std::result::Result<std::borrow::Cow<'_, TenantId>, TenantIdError> {
         TenantId::parse(self).map(std::borrow::Cow::Owned)
     }
+    fn is_blank(&self) -> bool {
+        self.trim().is_empty()
+    }
 }
 
 impl AsTenantId for String {
     fn as_tenant_id(&self) -> std::result::Result<std::borrow::Cow<'_, TenantId>, TenantIdError> {
         self.as_str().as_tenant_id()
+    }
+    fn is_blank(&self) -> bool {
+        self.as_str().is_blank()
     }
 }
 

@@ -167,7 +167,7 @@ impl HttpFactory {
         // nothing: the first token is requested by the tenant's first call.
         let provider = ClientCredentials::new(
             &self.environment,
-            tenant.as_str(),
+            tenant.id(),
             self.client_id.clone(),
             credential,
             Some(self.token_http.clone()),
