@@ -4,7 +4,6 @@
 //! This file holds a single test: it changes the process's `PATH`.
 #![cfg(feature = "azure-identity")]
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use exchange_activesync::Environment;
@@ -13,17 +12,13 @@ use exchange_activesync::auth::{FromEnvError, TokenProvider, TokenRequest, setti
 use exchange_activesync::environment::TenantId;
 use secrecy::ExposeSecret as _;
 
+#[path = "support/mod.rs"]
+mod support;
+use support::lookup;
+
 const TENANT: &str = "11111111-2222-3333-4444-555555555555";
 /// 2099-01-01T00:00:00Z.
 const EXPIRES_ON: i64 = 4_070_908_800;
-
-fn lookup(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
-    let map: HashMap<String, String> = vars
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    move |k| map.get(k).cloned()
-}
 
 /// A directory with an executable `az` that logs its arguments (one per line, a `--` line
 /// after each run) and prints what `az account get-access-token --output json` prints.

@@ -144,6 +144,16 @@ type ProgressFn = Arc<dyn Fn(&SyncProgress) + Send + Sync>;
 /// Default of [`InventorySync::fan_out`]: statistics calls handed to the client at once.
 pub const DEFAULT_FAN_OUT: usize = 64;
 
+/// Rows per `Get-MobileDevice` page of a sync with statistics, when
+/// [`InventorySync::page_size`] is not set (without statistics pages are full, 1,000 rows).
+///
+/// Every device of a page is held until the statistics of its mailboxes are in, and the next
+/// page is fetched meanwhile: a sync holds about two pages of devices (with their statistics)
+/// at a time. Pages of 100 keep that near 200 records per tenant, which is what keeps a fleet's
+/// memory flat, at the price of one more page request per 100 devices (a page costs the
+/// service a base latency plus a cost per row, so the extra cost is the base latency only).
+pub const STATISTICS_PAGE_SIZE: u32 = 100;
+
 /// Default of [`InventorySync::max_pending_statistics`]: ten pages' worth of rows.
 pub const DEFAULT_MAX_PENDING_STATISTICS: usize = 10_000;
 
@@ -165,7 +175,9 @@ pub const DEFAULT_MAX_PENDING_STATISTICS: usize = 10_000;
 ///   kept until their device arrives, up to
 ///   [`max_pending_statistics`](Self::max_pending_statistics) rows; beyond that the oldest
 ///   mailboxes are dropped and asked again should more of their devices arrive.
-/// * **Bounded memory**: one page of devices is processed while the next one is fetched; the
+/// * **Bounded memory**: one page of devices is processed while the next one is fetched
+///   (with statistics, pages of [`STATISTICS_PAGE_SIZE`] rows unless
+///   [`page_size`](Self::page_size) says otherwise); the
 ///   set of seen device keys (128 bits each: the GUID itself) grows with the tenant, the pending statistics
 ///   rows are capped.
 /// * **Nothing lost, nothing twice**: an expired continuation ("Expired or Invalid pagination
@@ -212,6 +224,7 @@ pub struct InventorySync<'a> {
     fan_out: usize,
     max_restarts: u32,
     max_pending_statistics: usize,
+    page_size: Option<u32>,
     changed_since: Option<DateTime<Utc>>,
     incremental_from_store: bool,
     store: Option<Arc<dyn SyncStateStore>>,
@@ -239,6 +252,7 @@ impl<'a> InventorySync<'a> {
             fan_out: DEFAULT_FAN_OUT,
             max_restarts: 5,
             max_pending_statistics: DEFAULT_MAX_PENDING_STATISTICS,
+            page_size: None,
             changed_since: None,
             incremental_from_store: false,
             store: None,
@@ -275,6 +289,22 @@ impl<'a> InventorySync<'a> {
     pub fn max_pending_statistics(mut self, rows: usize) -> Self {
         self.max_pending_statistics = rows;
         self
+    }
+
+    /// Rows per `Get-MobileDevice` page (1 to 1,000; `Prefer: odata.maxpagesize`). By default
+    /// pages are full (1,000 rows) without statistics and [`STATISTICS_PAGE_SIZE`] rows with
+    /// them: the sync holds about two pages of records at a time, so smaller pages keep less in
+    /// memory and cost one more page request each. The first page is never larger than
+    /// [`FIRST_PAGE_SIZE`].
+    pub fn page_size(mut self, rows: u32) -> Self {
+        self.page_size = Some(rows.clamp(1, crate::protocol::MAX_PAGE_SIZE));
+        self
+    }
+
+    /// The page size this sync asks for after the first page.
+    fn effective_page_size(&self) -> Option<u32> {
+        self.page_size
+            .or(self.with_statistics.then_some(STATISTICS_PAGE_SIZE))
     }
 
     /// Only deliver devices changed after `since` (see the type documentation for limits).
@@ -413,7 +443,14 @@ impl<'a> InventorySync<'a> {
             sync: &self,
             throttled_errors: &throttled_errors,
             driver: PageDriver::new(
-                PreparedCmdlet::new(&GetMobileDevice::new())?.into_invocation(),
+                {
+                    let invocation =
+                        PreparedCmdlet::new(&GetMobileDevice::new())?.into_invocation();
+                    match self.effective_page_size() {
+                        Some(rows) => invocation.page_size(rows),
+                        None => invocation,
+                    }
+                },
                 Pager::new("Get-MobileDevice").max_restarts(self.max_restarts),
                 RestartPolicy::INVENTORY,
             )

@@ -60,7 +60,7 @@ pub use device_lists::{
 };
 pub use inventory::{
     DEFAULT_FAN_OUT, DEFAULT_MAX_PENDING_STATISTICS, DeviceRecord, FIRST_PAGE_SIZE, InventorySync,
-    SyncProgress, SyncReport, device_mailbox,
+    STATISTICS_PAGE_SIZE, SyncProgress, SyncReport, device_mailbox,
 };
 pub use offboard::{
     OffboardConfirmation, OffboardDevice, OffboardOptions, OffboardPlan, OffboardReport,

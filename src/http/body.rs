@@ -32,13 +32,13 @@ pub(super) async fn read_body(cmdlet: &str, mut response: reqwest::Response) -> 
         message: format!("response body larger than {MAX_BODY_BYTES} bytes"),
         body_snippet: String::new(),
     };
-    if response
-        .content_length()
-        .is_some_and(|n| n > MAX_BODY_BYTES as u64)
-    {
+    let announced = response.content_length();
+    if announced.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
         return Err(too_large());
     }
-    let mut body = Vec::new();
+    // One allocation of the announced size (at most MAX_BODY_BYTES): a page grown by
+    // doubling leaves freed buffers of every size behind, and the process's memory with them.
+    let mut body = Vec::with_capacity(announced.map_or(0, |n| n as usize));
     while let Some(chunk) = response
         .chunk()
         .await

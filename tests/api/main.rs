@@ -3,8 +3,10 @@
 //! One test binary for the group (each file is a module), so the suite links the crate a
 //! handful of times instead of once per file.
 
-#[path = "../http_support/mod.rs"]
-mod http_support;
+#[path = "../support/mod.rs"]
+mod support;
+// The wire tests know the HTTP helpers as `http_support`.
+use support::http as http_support;
 
 mod api_consistency;
 mod behaviour;

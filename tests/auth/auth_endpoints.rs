@@ -2,7 +2,6 @@
 //! `EXO_AUTHORITY`, `EXO_ALLOW_CUSTOM_ENDPOINT`, [`ClientBuilder::allow_custom_endpoint`]),
 //! tenant validation wherever a tenant is used, and the bounded token response.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use exchange_activesync::auth::{
@@ -19,18 +18,12 @@ use url::Url;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
+use crate::support::lookup;
+
 const TENANT: &str = "11111111-2222-3333-4444-555555555555";
 
 fn url(s: &str) -> Url {
     Url::parse(s).unwrap()
-}
-
-fn lookup(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
-    let map: HashMap<String, String> = vars
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    move |k| map.get(k).cloned()
 }
 
 fn builder(env: Environment) -> ClientBuilder {

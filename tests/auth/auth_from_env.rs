@@ -1,23 +1,15 @@
 //! `EXO_*` variables → token provider, read through an injected lookup.
 
-use std::collections::HashMap;
-
 use exchange_activesync::auth::{
     FromEnvError, TokenRequest, provider_from_lookup, settings_from_lookup,
 };
 use exchange_activesync::{AuthError, Environment};
 use secrecy::ExposeSecret;
 
+use crate::support::lookup as vars;
+
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/auth");
 const SECRET: &str = "env-s3cr3t-value";
-
-fn vars(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
-    let map: HashMap<String, String> = pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    move |name| map.get(name).cloned()
-}
 
 fn missing_of(pairs: &[(&str, &str)]) -> Vec<&'static str> {
     match settings_from_lookup(vars(pairs)) {

@@ -400,14 +400,7 @@ async fn permission_check_reports_set_cas_mailbox_grantors() {
 }
 
 fn example_binary() -> Option<PathBuf> {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"));
-    let bin = target
-        .join("debug")
-        .join("examples")
-        .join(format!("device_access{}", std::env::consts::EXE_SUFFIX));
-    bin.is_file().then_some(bin)
+    Some(crate::support::process::example("device_access"))
 }
 
 #[test]

@@ -22,6 +22,8 @@ use exchange_activesync_testkit::{
 };
 use futures::StreamExt;
 
+use crate::support::process::{Scratch, example, stdout_json_lines as json_lines, text};
+
 const HEALTHY: [usize; 3] = [0, 1, 2];
 const UNCONSENTED: usize = 3;
 const LIMITED: usize = 4;
@@ -201,28 +203,6 @@ async fn check_reports_each_tenant_as_the_library_defines_it() {
 
 // --- the example as a process -----------------------------------------------------------
 
-fn example(name: &str) -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"));
-    let target = if target.is_relative() {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(target)
-    } else {
-        target
-    };
-    let bin = target
-        .join("debug")
-        .join("examples")
-        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        bin.is_file(),
-        "the {name} example is not built at {}; run `cargo test` (which builds examples) or \
-         `cargo build --examples --all-features` first",
-        bin.display()
-    );
-    bin
-}
-
 const EXO_VARS: [&str; 10] = [
     "EXO_TENANT_ID",
     "EXO_ENDPOINT",
@@ -247,38 +227,6 @@ fn fleet_example(args: &[&str], vars: &[(&str, String)]) -> Output {
         cmd.env(k, v);
     }
     cmd.output().expect("run the fleet example")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn json_lines(out: &Output) -> Vec<serde_json::Value> {
-    text(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
-        .collect()
-}
-
-/// A unique scratch directory, removed on drop.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(tag: &str) -> Scratch {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos());
-        let dir =
-            std::env::temp_dir().join(format!("exo-fleet-{tag}-{}-{nanos}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("scratch directory");
-        Scratch(dir)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 #[test]

@@ -3,5 +3,8 @@
 //! One test binary for the group (each file is a module), so the suite links the crate a
 //! handful of times instead of once per file.
 
+#[path = "../support/mod.rs"]
+mod support;
+
 mod fleet;
 mod fleet_sim;

@@ -3,6 +3,9 @@
 //! One test binary for the group (each file is a module), so the suite links the crate a
 //! handful of times instead of once per file.
 
+#[path = "../support/mod.rs"]
+mod support;
+
 mod sim_fake;
 mod sim_http;
 mod sim_tenants;

@@ -15,48 +15,7 @@ use exchange_activesync::auth::{StaticToken, TokenClaims};
 use exchange_activesync::cmdlets::GetMobileDevice;
 use exchange_activesync::{Environment, HttpExchangeClient};
 
-fn simulator_binary() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"));
-    let target = if target.is_relative() {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(target)
-    } else {
-        target
-    };
-    let bin = target
-        .join("debug")
-        .join("examples")
-        .join(format!("simulator{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        bin.is_file(),
-        "the simulator example is not built at {}; run `cargo test` (which builds examples) or \
-         `cargo build --example simulator --all-features` first",
-        bin.display()
-    );
-    bin
-}
-
-/// A unique scratch directory, removed on drop.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(tag: &str) -> Scratch {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos());
-        let dir =
-            std::env::temp_dir().join(format!("exo-sim-{tag}-{}-{nanos}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("scratch directory");
-        Scratch(dir)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+use crate::support::process::{Scratch, example};
 
 /// The running example; killed (and reaped) on drop, whatever happened in the test.
 struct Running {
@@ -98,7 +57,7 @@ fn start(scratch: &Scratch, args: &[&str]) -> (Running, Exo) {
     let ready = scratch.0.join("ready.env");
     let stdout = scratch.0.join("stdout.txt");
     let stderr = scratch.0.join("stderr.txt");
-    let child = Command::new(simulator_binary())
+    let child = Command::new(example("simulator"))
         .args(["--port", "0", "--ready-file"])
         .arg(&ready)
         .args(args)

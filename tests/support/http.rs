@@ -1,6 +1,5 @@
-//! Shared helpers of the `http_*` wire tests: a mock server with a loud catch-all, a client
-//! pointed at it, tokens and response envelopes.
-#![allow(dead_code)]
+//! The `http_*` wire tests' helpers: a mock server with a loud catch-all, a client pointed
+//! at it, tokens and response envelopes.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
