@@ -196,13 +196,16 @@ pub fn settings_from_lookup(
     }))
 }
 
+/// A provider and the tenant it is for.
+type Built = (Arc<dyn TokenProvider>, TenantId);
+
 /// The provider and the tenant it is for; `tenant` is read (and checked) only once a
 /// credential variable is set: `None` when it is missing.
 fn build(
     env: &Environment,
     tenant: &dyn Fn() -> Option<Result<TenantId, FromEnvError>>,
     get: &dyn Fn(&str) -> Option<String>,
-) -> Result<Option<(Arc<dyn TokenProvider>, TenantId)>, FromEnvError> {
+) -> Result<Option<Built>, FromEnvError> {
     let token = get(VAR_ACCESS_TOKEN);
     let client_id = get(VAR_CLIENT_ID);
     let secret = get(VAR_CLIENT_SECRET);
