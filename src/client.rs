@@ -23,11 +23,11 @@ use async_trait::async_trait;
 use futures::future::BoxFuture;
 
 use crate::auth::TokenClaims;
+use crate::call::{Cmdlet, ListingShape, PreparedCmdlet, Returns, Shape};
 use crate::error::{Error, Result};
 use crate::paging::{self, PageSource};
 pub use crate::paging::{Checkpoint, Listing, ObjectStream, Page, StreamReport};
 use crate::protocol::{Invocation, NextLink, Parameters, RawPage};
-use crate::typed::{Cmdlet, ListingShape, PreparedCmdlet, Returns, Shape};
 
 /// The service's `EXOModuleFile` answer: which cmdlets the calling account may run.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -674,6 +674,49 @@ mod tests {
             GetMobileDevice::INFO.shape,
             OutputShape::Listing { key: Some(_) }
         ));
+    }
+
+    /// Builds every page's request twice (two attempts) the way the HTTP client does, then
+    /// answers like [`Paged`].
+    struct Attempts(Paged);
+
+    #[async_trait]
+    impl ExchangeClient for Attempts {
+        async fn invoke_page(&self, inv: &Invocation, next: Option<&NextLink>) -> Result<RawPage> {
+            let base = url::Url::parse("https://outlook.office365.com").unwrap();
+            let tenant = crate::environment::TenantId::parse("contoso.onmicrosoft.com").unwrap();
+            let ctx = crate::protocol::RequestContext {
+                connection_id: uuid::Uuid::nil(),
+                default_routing: None,
+                user_agent: "test".into(),
+            };
+            for _ in 0..2 {
+                inv.validate()?;
+                crate::protocol::prepare_invoke(&base, &tenant, inv, &ctx, None)?;
+            }
+            self.0.invoke_page(inv, next).await
+        }
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn one_call_validates_its_invocation_once() {
+        use crate::protocol::request_tests::take_full_validations;
+        let c = Attempts(Paged {
+            pages: 3,
+            calls: AtomicUsize::new(0),
+        });
+        take_full_validations();
+        let listing = c
+            .call(crate::cmdlets::GetMobileDevice::new())
+            .await
+            .unwrap();
+        assert_eq!((listing.pages, listing.items.len()), (3, 6));
+        // Before: once when prepared, once when the stream started, then on every page each
+        // check of this client (2 + 3 × 4 = 14 here; the HTTP client: 1 + 1 per attempt).
+        assert_eq!(take_full_validations(), 1);
+        // A hand-built invocation is checked once too, where the stream starts.
+        c.invoke_raw("Get-Thing", Parameters::new()).await.unwrap();
+        assert_eq!(take_full_validations(), 1);
     }
 
     #[test]

@@ -418,6 +418,51 @@ impl From<TenantId> for String {
     }
 }
 
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for super::TenantId {}
+    impl Sealed for str {}
+    impl Sealed for String {}
+}
+
+/// What the URL and request builders of [`protocol`](crate::protocol) take as a tenant: a
+/// [`TenantId`], used as it is (validated once, where it was made), or text, validated
+/// first. Sealed.
+pub trait AsTenantId: sealed::Sealed {
+    /// The tenant: borrowed from a [`TenantId`], parsed from text.
+    fn as_tenant_id(&self) -> std::result::Result<std::borrow::Cow<'_, TenantId>, TenantIdError>;
+    /// Whether the value is empty or whitespace (read as "no tenant given" where the tenant
+    /// may be missing).
+    #[doc(hidden)]
+    fn is_blank(&self) -> bool {
+        false
+    }
+}
+
+impl AsTenantId for TenantId {
+    fn as_tenant_id(&self) -> std::result::Result<std::borrow::Cow<'_, TenantId>, TenantIdError> {
+        Ok(std::borrow::Cow::Borrowed(self))
+    }
+}
+
+impl AsTenantId for str {
+    fn as_tenant_id(&self) -> std::result::Result<std::borrow::Cow<'_, TenantId>, TenantIdError> {
+        TenantId::parse(self).map(std::borrow::Cow::Owned)
+    }
+    fn is_blank(&self) -> bool {
+        self.trim().is_empty()
+    }
+}
+
+impl AsTenantId for String {
+    fn as_tenant_id(&self) -> std::result::Result<std::borrow::Cow<'_, TenantId>, TenantIdError> {
+        self.as_str().as_tenant_id()
+    }
+    fn is_blank(&self) -> bool {
+        self.as_str().is_blank()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

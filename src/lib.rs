@@ -32,7 +32,8 @@
 //!   picks (the client's typed calls and streams; the inventory sync: at most 5 restarts,
 //!   also after a connection lost mid-enumeration); and its results ([`Page`], [`Listing`],
 //!   [`ObjectStream`], [`StreamReport`], [`Checkpoint`]);
-//! * [`typed`]: the typed-request trait [`Cmdlet`], output shapes, [`Response`], [`Outcome`];
+//! * [`call`]: what a typed call is and returns: the typed-request trait [`Cmdlet`], the
+//!   output shapes, [`PreparedCmdlet`], [`Response`], [`Outcome`] (the module was `typed`);
 //! * [`models`]: the objects cmdlets return;
 //! * [`cmdlets`]: one typed request per cmdlet;
 //! * [`throttle`]: the per-tenant throttling authority every call of an HTTP client goes
@@ -102,6 +103,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod auth;
+pub mod call;
 pub mod catalog;
 pub mod client;
 pub mod cmdlets;
@@ -117,8 +119,11 @@ pub mod paging;
 pub mod permissions;
 pub mod protocol;
 pub mod throttle;
-pub mod typed;
 pub mod types;
+
+/// The former name of [`call`], kept so that 0.1 paths (`typed::Cmdlet`, …) still resolve.
+#[doc(hidden)]
+pub use call as typed;
 
 pub use async_trait::async_trait;
 /// Date and time types of the models (`DateTime<Utc>`), re-exported.
@@ -150,6 +155,7 @@ pub mod prelude {
     pub use crate::client::{ExchangeClient, ExchangeClientExt};
     pub use futures::{Stream, StreamExt, TryStreamExt};
 }
+pub use call::{Cmdlet, NoOutput, Outcome, PreparedCmdlet, Response};
 pub use catalog::{CmdletInfo, CmdletKind, ConnectorProfile};
 pub use client::{ExchangeClient, ExchangeClientExt, ModuleFile, ModuleFileEntry};
 pub use environment::Environment;
@@ -157,7 +163,6 @@ pub use error::{ApiError, AuthError, Error, Result};
 pub use http::{ClientBuilder, HttpExchangeClient, RetryPolicy, TimeoutConfig};
 pub use paging::{Checkpoint, Listing, ObjectStream, Page, StreamReport};
 pub use permissions::{PermissionChecker, PermissionReport, Profile};
-pub use typed::{Cmdlet, NoOutput, Outcome, PreparedCmdlet, Response};
 
 /// The README's code blocks, compiled and run as doctests (not part of the API).
 #[cfg(doctest)]

@@ -14,7 +14,7 @@ use super::cache::CachingTokenProvider;
 use super::certificate::ClientCertificate;
 use super::clock::{Clock, SystemClock};
 use super::{AccessToken, TokenProvider, TokenRequest};
-use crate::environment::{Environment, TenantId, is_loopback};
+use crate::environment::{AsTenantId, Environment, TenantId, is_loopback};
 use crate::error::{AuthError, body_snippet};
 
 /// The `client_assertion_type` of a JWT client assertion.
@@ -76,19 +76,19 @@ impl ClientCredentials {
     /// A provider for `client_id` in `tenant` (a tenant id or verified domain) of `env`.
     ///
     /// Fails with [`AuthError::InvalidTenant`] unless `tenant` is a GUID or a DNS name
-    /// ([`TenantId`]).
+    /// ([`TenantId`]); a `TenantId` is used as it is.
     ///
     /// The authority and the default scope come from [`Environment::authority`] and
     /// [`Environment::scope`]. `http` defaults to a client without redirects and with a 10 s
     /// connect timeout and a 30 s request timeout.
-    pub fn new(
+    pub fn new<T: AsTenantId + ?Sized>(
         env: &Environment,
-        tenant: &str,
+        tenant: &T,
         client_id: impl Into<String>,
         credential: ClientCredential,
         http: Option<reqwest::Client>,
     ) -> Result<Self, AuthError> {
-        let tenant = TenantId::parse(tenant)?;
+        let tenant = tenant.as_tenant_id()?.into_owned();
         let client_id = client_id.into();
         if client_id.trim().is_empty() {
             return Err(AuthError::InvalidCredential(
@@ -118,9 +118,9 @@ impl ClientCredentials {
     }
 
     /// A provider that authenticates with a client secret.
-    pub fn with_secret(
+    pub fn with_secret<T: AsTenantId + ?Sized>(
         env: &Environment,
-        tenant: &str,
+        tenant: &T,
         client_id: impl Into<String>,
         secret: impl Into<SecretString>,
     ) -> Result<Self, AuthError> {
@@ -134,9 +134,9 @@ impl ClientCredentials {
     }
 
     /// A provider that authenticates with a certificate (JWT client assertion, RS256).
-    pub fn with_certificate(
+    pub fn with_certificate<T: AsTenantId + ?Sized>(
         env: &Environment,
-        tenant: &str,
+        tenant: &T,
         client_id: impl Into<String>,
         certificate: ClientCertificate,
     ) -> Result<Self, AuthError> {

@@ -60,7 +60,7 @@ mod certificate;
 mod claims;
 mod client_credentials;
 mod clock;
-mod from_env;
+mod env_credential;
 
 pub use cache::{CachingTokenProvider, DEFAULT_REFRESH_MARGIN, MIN_REFRESH_INTERVAL};
 pub use certificate::ClientCertificate;
@@ -69,7 +69,7 @@ pub use client_credentials::{
     ClientCredential, ClientCredentials, JWT_BEARER_ASSERTION_TYPE, MAX_TOKEN_RESPONSE_BYTES,
 };
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use from_env::{
+pub use env_credential::{
     EnvSettings, FromEnvError, VAR_ACCESS_TOKEN, VAR_ALLOW_CUSTOM_ENDPOINT, VAR_AUTHORITY,
     VAR_AZURE_CLIENT_ID, VAR_CLIENT_CERTIFICATE, VAR_CLIENT_CERTIFICATE_KEY, VAR_CLIENT_ID,
     VAR_CLIENT_SECRET, VAR_CREDENTIAL, VAR_ENVIRONMENT, VAR_TENANT_ID,

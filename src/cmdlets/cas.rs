@@ -2,8 +2,9 @@
 //! block lists).
 
 use super::*;
+use crate::call::NoOutput;
 use crate::models::{CasMailbox, RecipientTypeDetails};
-use crate::typed::NoOutput;
+use crate::types::DeviceId;
 
 request! {
     /// `Get-CASMailbox`: the client-access settings of mailboxes (the ActiveSync side is
@@ -114,7 +115,7 @@ impl Bespoke for SetCasMailbox {
     }
 }
 
-/// Device ids must be non-empty and contain no whitespace or control characters.
+/// Device ids must be valid [`DeviceId`]s (non-empty, no whitespace or control characters).
 fn check_device_ids<C: Cmdlet>(parameter: &str, change: &Patch<ListChange>) -> Result<()> {
     if let Patch::Set(change) = change {
         if let ListChange::AddRemove { add, remove } = change
@@ -126,15 +127,10 @@ fn check_device_ids<C: Cmdlet>(parameter: &str, change: &Patch<ListChange>) -> R
                 "an add/remove change needs at least one device id",
             ));
         }
-        if let Some(bad) = change
-            .items()
-            .find(|id| id.is_empty() || id.chars().any(|c| c.is_whitespace() || c.is_control()))
-        {
+        if let Some(e) = change.items().find_map(|id| DeviceId::new(id).err()) {
             return Err(invalid::<C>(
                 parameter,
-                format!(
-                    "device id {bad:?} is not valid: it must be non-empty without whitespace or control characters"
-                ),
+                format!("device id {:?} is not valid: it {}", e.input, e.reason),
             ));
         }
     }

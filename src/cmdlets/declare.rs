@@ -43,9 +43,9 @@
 //!
 //! [`Patch`]: crate::types::Patch
 
+use crate::call::Cmdlet;
 use crate::error::Result;
 use crate::protocol::{Invocation, Parameters};
-use crate::typed::Cmdlet;
 
 /// What a request declaration cannot say: checks before encoding, parameters implied by
 /// others, and changes to the finished invocation (routing hints). Every hook defaults to
@@ -133,7 +133,7 @@ macro_rules! request {
 
         impl Cmdlet for $name {
             type Output = $out;
-            type Shape = crate::typed::$shape;
+            type Shape = crate::call::$shape;
             const INFO: &'static CmdletInfo = &catalog::$entry;
             fn invocation(&self) -> Result<Invocation> {
                 Bespoke::check(self)?;

@@ -4,9 +4,9 @@
 use super::*;
 use chrono::{DateTime, Utc};
 
+use crate::call::NoOutput;
 use crate::models::{MobileDevice, MobileDeviceDashboardSummary, MobileDeviceStatistics};
 use crate::protocol::RoutingHint;
-use crate::typed::NoOutput;
 
 /// The routing hint for a `-Mailbox` parameter: set when the mailbox is an SMTP address or a
 /// GUID (docs/protocol.md §2.4). The tenant part (used for GUID mailboxes, `MBX:<guid>@<tenant>`)

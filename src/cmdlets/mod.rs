@@ -44,12 +44,12 @@ mod rule;
 
 use serde_json::Value;
 
+use crate::call::Cmdlet;
+pub use crate::call::{Outcome, PreparedCmdlet, Response};
 use crate::catalog::{self, CmdletInfo};
 use crate::error::{Error, Result};
 pub use crate::protocol::ParamValue;
 use crate::protocol::{Invocation, Parameters};
-use crate::typed::Cmdlet;
-pub use crate::typed::{Outcome, PreparedCmdlet, Response};
 use crate::types::{
     AccessRuleIdentity, ByteSize, ExchangeTimeSpan, Filter, MailboxIdentity, MobileDeviceIdentity,
     Patch, PolicyIdentity, RecipientIdentity, Unlimited,

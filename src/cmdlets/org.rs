@@ -1,8 +1,8 @@
 //! Get-/Set-ActiveSyncOrganizationSettings.
 
 use super::*;
+use crate::call::NoOutput;
 use crate::models::{ActiveSyncOrganizationSettings, DeviceAccessLevel, TenantAdminPreference};
-use crate::typed::NoOutput;
 
 request! {
     /// `Get-ActiveSyncOrganizationSettings`: the organization's single settings object.

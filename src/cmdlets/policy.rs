@@ -1,11 +1,11 @@
 //! Mobile device mailbox policies: Get-, Set-, New-, Remove-MobileDeviceMailboxPolicy.
 
 use super::*;
+use crate::call::NoOutput;
 use crate::models::{
     BluetoothType, CalendarAgeFilterType, EmailAgeFilterType, EncryptionSMIMEAlgorithmType,
     MobileDeviceMailboxPolicy, SMIMEEncryptionAlgorithmNegotiationType, SignedSMIMEAlgorithmType,
 };
-use crate::typed::NoOutput;
 
 /// Largest `MaxAttachmentSize` the service accepts (2097151 KB).
 pub const MAX_ATTACHMENT_SIZE_BYTES: u64 = 2_147_482_624;

@@ -1,11 +1,11 @@
 //! Device access rules and device classes.
 
 use super::*;
+use crate::call::NoOutput;
 use crate::models::{
     ActiveSyncDeviceAccessRule, ActiveSyncDeviceClass, DeviceAccessCharacteristic,
     DeviceAccessLevel,
 };
-use crate::typed::NoOutput;
 
 request! {
     /// `Get-ActiveSyncDeviceAccessRule`: every rule, or one. (No `Filter`, no `ResultSize`.)

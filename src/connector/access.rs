@@ -15,9 +15,7 @@ use crate::models::{
     ActiveSyncDeviceAccessRule, DeviceAccessCharacteristic, DeviceAccessLevel, DeviceAccessState,
     DeviceAccessStateReason, MobileDevice,
 };
-use crate::types::{AccessRuleIdentity, MailboxIdentity, MobileDeviceIdentity};
-
-use super::inventory::device_mailbox;
+use crate::types::{AccessRuleIdentity, DeviceId, MailboxIdentity, MobileDeviceIdentity};
 
 /// A family of devices an access rule can match (exact value, no wildcards).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -178,14 +176,20 @@ impl DeviceAccessAction {
         }
     }
 
-    /// The one `Set-CASMailbox` this action sends for `device_id` of `mailbox`.
+    /// The one `Set-CASMailbox` this action sends for `device_id` of `mailbox` (text:
+    /// trimmed, then checked as a [`DeviceId`]; see [`request`](Self::request)).
     pub fn to_request(self, mailbox: MailboxIdentity, device_id: &str) -> Result<SetCasMailbox> {
-        let id = device_id.trim();
-        if id.is_empty() {
-            return Err(Error::invalid_input(
-                "the device has no DeviceId; nothing was sent",
-            ));
-        }
+        let id = DeviceId::new(device_id.trim()).map_err(|e| {
+            Error::invalid_input(format!(
+                "the device has no usable DeviceId ({e}); nothing was sent"
+            ))
+        })?;
+        Ok(self.request(mailbox, &id))
+    }
+
+    /// The one `Set-CASMailbox` this action sends for `device_id` of `mailbox`.
+    pub fn request(self, mailbox: MailboxIdentity, device_id: &DeviceId) -> SetCasMailbox {
+        let id = device_id.as_str();
         let none = Vec::<String>::new;
         let (allowed, blocked) = match self {
             DeviceAccessAction::Allow => (
@@ -201,9 +205,9 @@ impl DeviceAccessAction {
                 ListChange::add_remove(none(), [id]),
             ),
         };
-        Ok(SetCasMailbox::new(mailbox)
+        SetCasMailbox::new(mailbox)
             .allowed_device_ids(allowed)
-            .blocked_device_ids(blocked))
+            .blocked_device_ids(blocked)
     }
 }
 
@@ -222,7 +226,7 @@ pub struct DeviceAccessTarget {
     /// The mailbox that owns it.
     pub mailbox: MailboxIdentity,
     /// Its `DeviceId` (the value the lists hold).
-    pub device_id: String,
+    pub device_id: DeviceId,
     /// `DeviceAccessState` now.
     pub access_state: Option<DeviceAccessState>,
     /// `DeviceAccessStateReason` now.
@@ -238,7 +242,7 @@ pub struct DeviceAccessChange {
     /// The mailbox whose lists changed.
     pub mailbox: MailboxIdentity,
     /// The device's `DeviceId`.
-    pub device_id: String,
+    pub device_id: DeviceId,
     /// The action.
     pub action: DeviceAccessAction,
     /// `DeviceAccessState` before.
@@ -286,28 +290,24 @@ pub async fn resolve_device_access(
     identity: &MobileDeviceIdentity,
 ) -> Result<DeviceAccessTarget> {
     let device = read_device(client, identity).await?;
-    let mailbox = device_mailbox(&device)
-        .or_else(|| identity.mailbox().map(str::to_string))
+    let mailbox = device
+        .mailbox()
+        .or_else(|| identity.mailbox())
         .ok_or_else(|| {
             Error::invalid_input(format!(
                 "cannot tell the mailbox of device {:?} (its Identity names none)",
                 identity.as_str()
             ))
         })?;
-    let mailbox = MailboxIdentity::new(&mailbox)
+    let mailbox = MailboxIdentity::new(mailbox)
         .map_err(|e| Error::invalid_input(format!("the device's mailbox {mailbox:?}: {e}")))?;
-    let device_id = device
-        .device_id
-        .as_deref()
-        .map(str::trim)
-        .filter(|d| !d.is_empty())
-        .ok_or_else(|| {
-            Error::invalid_input(format!(
-                "device {:?} has no DeviceId; nothing was sent",
-                identity.as_str()
-            ))
-        })?
-        .to_string();
+    // Checked when the row was decoded: a missing or unusable DeviceId reads as none.
+    let device_id = device.device_id.clone().ok_or_else(|| {
+        Error::invalid_input(format!(
+            "device {:?} has no DeviceId; nothing was sent",
+            identity.as_str()
+        ))
+    })?;
     Ok(DeviceAccessTarget {
         identity: identity.clone(),
         mailbox,
@@ -331,7 +331,7 @@ pub async fn set_device_access(
     action: DeviceAccessAction,
 ) -> Result<DeviceAccessChange> {
     let target = resolve_device_access(client, identity).await?;
-    let request = action.to_request(target.mailbox.clone(), &target.device_id)?;
+    let request = action.request(target.mailbox.clone(), &target.device_id);
     let outcome = client.set_cas_mailbox(request).await?;
     // The change is made: a failed read-back only leaves the after-state unknown.
     let (after_state, after_reason, after_read_error) = match read_device(client, identity).await {

@@ -111,8 +111,8 @@ fn audit_mailbox(mailbox: &str, cas: &CasMailbox, devices: &[MobileDevice]) -> V
     let find = |id: &str| {
         devices.iter().find(|d| {
             d.device_id
-                .as_deref()
-                .is_some_and(|x| x.trim().eq_ignore_ascii_case(id.trim()))
+                .as_ref()
+                .is_some_and(|x| x.eq_ignore_case(id.trim()))
         })
     };
     let allowed = cas

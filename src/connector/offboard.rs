@@ -165,7 +165,7 @@ impl OffboardDevice {
             identity: device.identity.clone().unwrap_or_else(|| guid.to_string()),
             guid,
             mailbox: mailbox.as_str().to_string(),
-            device_id: device.device_id.clone(),
+            device_id: device.device_id.as_deref().map(str::to_string),
             device_type: device.device_type.clone(),
             device_model: device.device_model.clone(),
             client_type: device.client_type.as_ref().map(|c| c.as_str().to_string()),

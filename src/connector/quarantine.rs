@@ -68,7 +68,7 @@ impl QuarantinedDevice {
             mailbox: device_mailbox(d).unwrap_or_default(),
             identity,
             guid,
-            device_id: d.device_id.clone().unwrap_or_default(),
+            device_id: d.device_id.as_deref().unwrap_or_default().to_string(),
             device_model: d.device_model.clone(),
             device_os: d.device_os.clone(),
             device_type: d.device_type.clone(),

@@ -353,7 +353,8 @@ pub fn evaluate_access(
         notes.push("the device is still in discovery".to_string());
     }
     if let Some(m) = mailbox {
-        let id = device.device_id.as_deref().map(str::trim).unwrap_or("");
+        // A `DeviceId` (checked when decoded): no whitespace to trim.
+        let id = device.device_id.as_deref().unwrap_or("");
         let listed = |list: &[String]| {
             !id.is_empty() && list.iter().any(|x| x.trim().eq_ignore_ascii_case(id))
         };

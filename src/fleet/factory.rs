@@ -167,7 +167,7 @@ impl HttpFactory {
         // nothing: the first token is requested by the tenant's first call.
         let provider = ClientCredentials::new(
             &self.environment,
-            tenant.as_str(),
+            tenant.id(),
             self.client_id.clone(),
             credential,
             Some(self.token_http.clone()),
@@ -186,7 +186,7 @@ impl ClientFactory for HttpFactory {
             .fail_fast_on_long_retry_after(self.fail_fast_on_long_retry_after)
             .with_cap_prior(self.prior.clone());
         let mut builder = ClientBuilder::new()
-            .tenant(tenant.as_str())
+            .tenant_id(tenant.id().clone())
             .environment(self.environment.clone())
             .allow_custom_endpoint(self.allow_custom_endpoint)
             .token_provider(self.provider(tenant)?)

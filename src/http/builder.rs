@@ -109,7 +109,7 @@ impl TimeoutConfig {
 #[derive(Clone)]
 #[must_use]
 pub struct ClientBuilder {
-    tenant: Option<String>,
+    tenant: Option<TenantSetting>,
     environment: Environment,
     token_provider: Option<Arc<dyn TokenProvider>>,
     timeouts: TimeoutConfig,
@@ -121,6 +121,22 @@ pub struct ClientBuilder {
     throttle: Option<Arc<TenantThrottle>>,
     max_concurrency: Option<usize>,
     fail_fast_on_long_retry_after: bool,
+}
+
+/// The tenant as given: text (validated by `build`) or a [`TenantId`] (validated already).
+#[derive(Clone)]
+enum TenantSetting {
+    Text(String),
+    Valid(TenantId),
+}
+
+impl TenantSetting {
+    fn as_str(&self) -> &str {
+        match self {
+            TenantSetting::Text(t) => t,
+            TenantSetting::Valid(t) => t.as_str(),
+        }
+    }
 }
 
 impl Default for ClientBuilder {
@@ -146,7 +162,7 @@ impl fmt::Debug for ClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // The token provider is never formatted: it may hold a secret.
         f.debug_struct("ClientBuilder")
-            .field("tenant", &self.tenant)
+            .field("tenant", &self.tenant.as_ref().map(TenantSetting::as_str))
             .field("environment", &self.environment)
             .field(
                 "token_provider",
@@ -173,7 +189,13 @@ impl ClientBuilder {
     /// The tenant: its GUID (preferred, docs/protocol.md §1.1) or a domain such as
     /// `contoso.onmicrosoft.com`. Required.
     pub fn tenant(mut self, tenant: impl Into<String>) -> Self {
-        self.tenant = Some(tenant.into());
+        self.tenant = Some(TenantSetting::Text(tenant.into()));
+        self
+    }
+
+    /// The tenant, validated already: [`build`](Self::build) does not parse it again.
+    pub fn tenant_id(mut self, tenant: TenantId) -> Self {
+        self.tenant = Some(TenantSetting::Valid(tenant));
         self
     }
 
@@ -281,11 +303,15 @@ impl ClientBuilder {
     /// loopback addresses) or is outside the cloud without
     /// [`ClientBuilder::allow_custom_endpoint`].
     pub fn build(self) -> Result<HttpExchangeClient> {
-        let tenant = self
-            .tenant
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| Error::Config("a tenant (GUID or domain) is required".into()))?;
-        let tenant = TenantId::parse(&tenant)?;
+        let tenant = match self.tenant {
+            Some(TenantSetting::Valid(t)) => t,
+            Some(TenantSetting::Text(t)) if !t.is_empty() => TenantId::parse(&t)?,
+            _ => {
+                return Err(Error::Config(
+                    "a tenant (GUID or domain) is required".into(),
+                ));
+            }
+        };
         let token_provider = self
             .token_provider
             .ok_or_else(|| Error::Config("a token provider is required".into()))?;
@@ -298,7 +324,7 @@ impl ClientBuilder {
                 super::redirect::host_of(&base)
             )));
         }
-        invoke_url(&base, tenant.as_str(), &[])?;
+        invoke_url(&base, &tenant, &[])?;
         let user_agent = self
             .user_agent
             .unwrap_or_else(|| DEFAULT_USER_AGENT.to_string());

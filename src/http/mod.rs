@@ -38,8 +38,9 @@ macro_rules! event {
     ($level:ident, $($arg:tt)*) => {{}};
 }
 
+mod body;
 mod builder;
-mod from_env;
+mod env_config;
 mod redirect;
 mod retry;
 
@@ -56,8 +57,9 @@ use tokio::time::Instant;
 use url::Url;
 use uuid::Uuid;
 
+use body::{read_body, read_body_limited};
 pub use builder::{ClientBuilder, DEFAULT_USER_AGENT, TimeoutConfig};
-pub use from_env::{
+pub use env_config::{
     VAR_ENDPOINT, builder_from_env, builder_from_lookup, client_from_env, client_from_lookup,
 };
 pub use redirect::MAX_REDIRECTS;
@@ -68,10 +70,9 @@ use crate::client::{ExchangeClient, ModuleFile, ModuleFileEntry};
 use crate::environment::{Environment, TenantId};
 use crate::error::{AuthError, Error, Result, SendState, TimeoutKind, body_snippet, origin_only};
 use crate::protocol::{
-    ANCHOR_HEADER, CLIENT_APPLICATION, CmdletKind, Invocation, MAX_BODY_BYTES,
-    MAX_ERROR_BODY_BYTES, NextLink, RawPage, RequestContext, ResponseMeta, RoutingHint,
-    decode_body, decode_body_prefix, decode_error, decode_page, is_gzip, module_file_url,
-    prepare_invoke,
+    ANCHOR_HEADER, CLIENT_APPLICATION, CmdletKind, Invocation, MAX_ERROR_BODY_BYTES, NextLink,
+    RawPage, RequestContext, ResponseMeta, RoutingHint, decode_body, decode_body_prefix,
+    decode_error, decode_page, is_gzip, module_file_url, prepare_invoke,
 };
 use crate::throttle::{Permit, TenantThrottle};
 
@@ -120,7 +121,7 @@ pub struct HttpExchangeClient {
 
 pub(crate) struct Inner {
     pub(crate) http: reqwest::Client,
-    pub(crate) tenant: crate::environment::TenantId,
+    pub(crate) tenant: TenantId,
     pub(crate) environment: Environment,
     pub(crate) token_provider: Arc<dyn TokenProvider>,
     pub(crate) timeouts: TimeoutConfig,
@@ -211,6 +212,11 @@ impl HttpExchangeClient {
         self.inner.tenant.as_str()
     }
 
+    /// The tenant as validated when the client was built.
+    pub fn tenant_id(&self) -> &TenantId {
+        &self.inner.tenant
+    }
+
     /// The configured environment.
     pub fn environment(&self) -> &Environment {
         &self.inner.environment
@@ -278,10 +284,11 @@ impl HttpExchangeClient {
         let tenant = if tenant.is_guid() {
             tenant.to_string()
         } else {
-            // The token's `tid` goes into a header: only a well-formed GUID is used.
+            // The token's `tid` goes into a header: only a GUID is used (the header check of
+            // `prepare_invoke` validates it as a tenant).
             claims
                 .and_then(|c| c.tid)
-                .filter(|t| TenantId::parse(t).is_ok_and(|t| t.is_guid()))
+                .filter(|t| t.len() == 36 && Uuid::try_parse(t).is_ok())
                 .unwrap_or_else(|| tenant.to_string())
         };
         RoutingHint::App { tenant }
@@ -300,13 +307,7 @@ impl HttpExchangeClient {
                     default_routing: Some(routing),
                     user_agent: self.inner.user_agent.clone(),
                 };
-                let p = prepare_invoke(
-                    &base,
-                    self.inner.tenant.as_str(),
-                    invocation,
-                    &ctx,
-                    *continuation,
-                )?;
+                let p = prepare_invoke(&base, &self.inner.tenant, invocation, &ctx, *continuation)?;
                 Ok(OutgoingRequest {
                     method: Method::POST,
                     url: p.url,
@@ -316,7 +317,7 @@ impl HttpExchangeClient {
                 })
             }
             Target::ModuleFile { client_request_id } => {
-                let url = module_file_url(&base, self.inner.tenant.as_str(), MODULE_VERSION)?;
+                let url = module_file_url(&base, &self.inner.tenant, MODULE_VERSION)?;
                 let routing = routing.header_value();
                 let headers = vec![
                     ("Accept", "application/json".to_string()),
@@ -547,54 +548,6 @@ fn give_up(attempts: u32, error: Error) -> Error {
 /// Compressed bodies larger than this are decompressed on a blocking thread.
 const INLINE_GUNZIP_BYTES: usize = 64 * 1024;
 
-/// Read at most `limit` bytes of a body (an error body: the rest is not read).
-async fn read_body_limited(
-    cmdlet: &str,
-    mut response: reqwest::Response,
-    limit: usize,
-) -> Result<Vec<u8>> {
-    let mut body = Vec::new();
-    while body.len() < limit {
-        let Some(chunk) = response
-            .chunk()
-            .await
-            .map_err(|e| transport_error(cmdlet, e))?
-        else {
-            break;
-        };
-        let room = limit - body.len();
-        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
-    }
-    Ok(body)
-}
-
-/// Read a body, refusing more than [`MAX_BODY_BYTES`].
-async fn read_body(cmdlet: &str, mut response: reqwest::Response) -> Result<Vec<u8>> {
-    let too_large = || Error::Decode {
-        cmdlet: cmdlet.to_string(),
-        message: format!("response body larger than {MAX_BODY_BYTES} bytes"),
-        body_snippet: String::new(),
-    };
-    let announced = response.content_length();
-    if announced.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
-        return Err(too_large());
-    }
-    // One allocation of the announced size (at most MAX_BODY_BYTES): a page grown by
-    // doubling leaves freed buffers of every size behind, and the process's memory with them.
-    let mut body = Vec::with_capacity(announced.map_or(0, |n| n as usize));
-    while let Some(chunk) = response
-        .chunk()
-        .await
-        .map_err(|e| transport_error(cmdlet, e))?
-    {
-        if body.len() + chunk.len() > MAX_BODY_BYTES {
-            return Err(too_large());
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
-}
-
 fn header_text(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get(name)
@@ -697,8 +650,14 @@ impl ExchangeClient for HttpExchangeClient {
         invocation: &Invocation,
         continuation: Option<&NextLink>,
     ) -> Result<RawPage> {
-        invocation.validate()?;
+        // Validated once for every attempt of the page (a typed call's invocation was
+        // validated when it was prepared: nothing is checked again).
         let invocation = self.with_default_page_size(invocation);
+        let invocation = if invocation.is_validated() {
+            invocation
+        } else {
+            Cow::Owned(invocation.into_owned().validated()?)
+        };
         let target = Target::Invoke {
             invocation: &invocation,
             continuation,

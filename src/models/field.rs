@@ -8,6 +8,7 @@
 //! * `Vec<String>`: arrays (null items skipped, non-string items as text), or one string;
 //! * dates: ISO 8601 strings (`parse_exchange_datetime`); `""` is "not set";
 //! * `Uuid`: GUID strings; `""` is "not set";
+//! * `DeviceId`: as `String`; a value that is not a device id is "not set";
 //! * `Unlimited<_>`, `ByteSize`, `ExchangeTimeSpan` and the open enums: their own serde.
 //!
 //! A value of an entirely wrong JSON type (an object where a date is expected, a string that
@@ -250,6 +251,43 @@ impl<'de> Visitor<'de> for ListV {
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
         Ok(Some(vec![v.to_string()]))
+    }
+}
+
+/// Read like a `String`; a value that is not a device id (empty, whitespace or control
+/// characters) reads as not set, so one odd partnership never fails a page.
+impl FieldValue for crate::types::DeviceId {
+    fn decode<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Self>, D::Error> {
+        Ok(String::decode(d)?.and_then(|s| crate::types::DeviceId::try_from(s).ok()))
+    }
+    fn encode<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+/// What a [`ModelBuilder`](super::ModelBuilder) setter takes for a field of type `T`: any
+/// value that converts into `T`, and for a [`DeviceId`](crate::types::DeviceId) field also
+/// text, read as the decoder reads it (not a device id: the field stays `None`).
+pub trait IntoField<T> {
+    /// The field's value.
+    fn into_field(self) -> Option<T>;
+}
+
+impl<T, U: Into<T>> IntoField<T> for U {
+    fn into_field(self) -> Option<T> {
+        Some(self.into())
+    }
+}
+
+impl IntoField<crate::types::DeviceId> for &str {
+    fn into_field(self) -> Option<crate::types::DeviceId> {
+        crate::types::DeviceId::new(self).ok()
+    }
+}
+
+impl IntoField<crate::types::DeviceId> for String {
+    fn into_field(self) -> Option<crate::types::DeviceId> {
+        crate::types::DeviceId::try_from(self).ok()
     }
 }
 

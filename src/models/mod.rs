@@ -15,10 +15,10 @@ mod field;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::types::{ByteSize, ExchangeTimeSpan, RecoveryPassword, Unlimited};
+use crate::types::{ByteSize, DeviceId, ExchangeTimeSpan, RecoveryPassword, Unlimited};
 
 pub use enums::*;
-pub use field::{FieldValue, is_annotation};
+pub use field::{FieldValue, IntoField, is_annotation};
 
 /// Builds one response model outside this crate: `MobileDevice::builder()`,
 /// `MobileDeviceStatistics::builder()`, … return a `ModelBuilder` of that model, with one
@@ -137,8 +137,8 @@ macro_rules! model {
         impl ModelBuilder<$name> {
             $(
                 #[doc = concat!("Set `", stringify!($field), "` (service property `", $key, "`).")]
-                pub fn $field(mut self, value: impl Into<$ty>) -> Self {
-                    self.0.$field = Some(value.into());
+                pub fn $field(mut self, value: impl IntoField<$ty>) -> Self {
+                    self.0.$field = value.into_field();
                     self
                 }
             )*
@@ -464,8 +464,8 @@ model!(
     MobileDevice adbase {
         /// Friendly name.
         friendly_name: String = "FriendlyName",
-        /// Device id.
-        device_id: String = "DeviceId",
+        /// Device id (a value that is not a [`DeviceId`] reads as not set).
+        device_id: DeviceId = "DeviceId",
         /// IMEI.
         device_imei: String = "DeviceImei",
         /// Mobile operator.
@@ -504,6 +504,26 @@ model!(
         is_disabled: bool = "IsDisabled",
     }
 );
+
+impl MobileDevice {
+    /// The mailbox that owns the partnership: the first segment of its `Identity`
+    /// (`<mailbox>\ExchangeActiveSyncDevices\<type>§<id>`), read in place; `None` when the
+    /// identity is absent or not of that form.
+    pub fn mailbox(&self) -> Option<&str> {
+        let identity = self.identity.as_deref()?.trim();
+        // A distinguished name or a wildcard names no mailbox (as `MobileDeviceIdentity`).
+        if identity.contains(['*', '?'])
+            || identity
+                .get(..3)
+                .is_some_and(|p| p.eq_ignore_ascii_case("CN="))
+        {
+            return None;
+        }
+        crate::types::identity::split_device_path(identity)?
+            .ok()
+            .map(|(mailbox, _)| mailbox)
+    }
+}
 
 model!(
     /// A device type/model pair seen in the tenant (`Get-ActiveSyncDeviceClass`).

@@ -172,10 +172,12 @@ where
 {
     use std::sync::atomic::Ordering;
     // Nothing is sent for an invocation that may not be sent (a malformed cmdlet name, a
-    // destructive cmdlet without an identity), whichever client runs it.
-    if let Err(e) = invocation.validate() {
-        return ObjectStream::from_error(e);
-    }
+    // destructive cmdlet without an identity), whichever client runs it. Checked here once
+    // (a prepared request was checked already): every page and attempt reuses the mark.
+    let invocation = match invocation.validated() {
+        Ok(v) => v,
+        Err(e) => return ObjectStream::from_error(e),
+    };
     let pager = Pager::new(invocation.cmdlet());
     let pager = match start.into() {
         Start::First => pager,

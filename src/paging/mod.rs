@@ -33,6 +33,7 @@ use crate::protocol::{NextLink, RawPage, Warning};
 
 mod driver;
 mod pager;
+mod row_keys;
 
 pub(crate) use driver::{PageDriver, PageSource, RestartPolicy, Start, collect, stream};
 pub(crate) use pager::Pager;

@@ -6,6 +6,7 @@ use std::hash::{Hash, Hasher};
 
 use serde::de::DeserializeOwned;
 
+use super::row_keys::decode_rows;
 use super::{
     Checkpoint, DEFAULT_MAX_RESTARTS, MAX_PAGES_WITHOUT_PROGRESS, StreamReport, absorb_warnings,
 };
@@ -181,42 +182,41 @@ impl Pager {
     /// Take one fetched page: its new rows, decoded. Errors on a repeated next link and on
     /// too many empty pages in a row.
     pub fn accept<T: DeserializeOwned>(&mut self, raw: RawPage) -> Result<Vec<T>> {
-        let mut rows: Vec<T> = raw.rows()?;
+        // The rows and their keys come from one decoding pass (keys only where they are
+        // used: a listing that is followed and has a row key).
+        let key = self.key.filter(|_| self.follow);
+        let (mut rows, keys): (Vec<T>, _) = match key {
+            Some(key) => decode_rows(&raw, key)?,
+            None => (raw.rows()?, Vec::new()),
+        };
         let received = rows.len();
         let mut progress = received > 0;
         self.current_link = self.next.clone();
         self.current_keys.clear();
         if self.follow {
             match self.key {
-                Some(key) => {
-                    let keys = row_keys(&raw, key);
-                    if keys.len() != rows.len() {
-                        // keys unreadable: keep every row
-                        self.unkeyed += rows.len();
-                        self.current_keys.resize(rows.len(), None);
-                    } else {
-                        let mut keep = Vec::with_capacity(keys.len());
-                        for k in keys {
-                            keep.push(match k {
-                                Some(k) => {
-                                    let new = self.seen_keys.insert(k);
-                                    if new {
-                                        self.current_keys.push(Some(k));
-                                    }
-                                    new
+                Some(_) => {
+                    let mut keep = Vec::with_capacity(keys.len());
+                    for k in keys {
+                        keep.push(match k {
+                            Some(k) => {
+                                let new = self.seen_keys.insert(k);
+                                if new {
+                                    self.current_keys.push(Some(k));
                                 }
-                                None => {
-                                    self.unkeyed += 1;
-                                    self.current_keys.push(None);
-                                    true
-                                }
-                            });
-                        }
-                        let mut flags = keep.into_iter();
-                        rows.retain(|_| flags.next().unwrap_or(true));
-                        self.duplicates += received - rows.len();
-                        progress = !rows.is_empty();
+                                new
+                            }
+                            None => {
+                                self.unkeyed += 1;
+                                self.current_keys.push(None);
+                                true
+                            }
+                        });
                     }
+                    let mut flags = keep.into_iter();
+                    rows.retain(|_| flags.next().unwrap_or(true));
+                    self.duplicates += received - rows.len();
+                    progress = !rows.is_empty();
                 }
                 None if received > 0 => {
                     // No key to tell rows apart: a page repeated whole is no progress.
@@ -325,39 +325,6 @@ impl Pager {
         self.current_keys.clear();
         true
     }
-}
-
-/// The 128-bit key of every row of `raw` (`None` for a row without one; see
-/// [`row_key128`]). Only the key properties are decoded; rows that are not objects have no
-/// key.
-fn row_keys(raw: &RawPage, key: RowKey) -> Vec<Option<u128>> {
-    #[derive(serde::Deserialize)]
-    struct Keyed {
-        #[serde(rename = "Guid", default)]
-        guid: Option<serde_json::Value>,
-        #[serde(rename = "Identity", default)]
-        identity: Option<serde_json::Value>,
-    }
-    let Some(v) = &raw.value else {
-        return Vec::new();
-    };
-    let Ok(rows) = serde_json::from_str::<Vec<Keyed>>(v.get()) else {
-        return Vec::new();
-    };
-    rows.into_iter()
-        .map(|r| {
-            let v = match key {
-                RowKey::Guid => r.guid,
-                RowKey::Identity => r.identity,
-            }?;
-            match v {
-                serde_json::Value::Null => None,
-                serde_json::Value::String(s) if s.is_empty() => None,
-                serde_json::Value::String(s) => Some(row_key128(&s)),
-                other => Some(row_key128(&other.to_string())),
-            }
-        })
-        .collect()
 }
 
 #[cfg(test)]

@@ -7,6 +7,8 @@
 mod error_body;
 mod params;
 mod request;
+#[cfg(test)]
+pub(crate) use request::tests as request_tests;
 mod response;
 mod text;
 

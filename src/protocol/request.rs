@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::params::Parameters;
 use crate::catalog::{CmdletKind, is_cmdlet_name, is_enumeration};
-use crate::environment::TenantId;
+use crate::environment::{AsTenantId, TenantId};
 use crate::error::{Error, Result};
 
 /// The header that routes a request to a mailbox's server.
@@ -112,7 +112,13 @@ impl fmt::Display for NextLink {
 ///
 /// The same `Invocation` (and so the same `client-request-id`) is used for every page and
 /// every retry of one call.
-#[derive(Clone, Debug, PartialEq)]
+///
+/// It is checked once, by [`validated`](Self::validated) (typed requests: when they are
+/// prepared, [`PreparedCmdlet::new`](crate::PreparedCmdlet::new)); the pages and attempts of
+/// the call then only read that mark ([`validate`](Self::validate) does no work for a
+/// validated invocation). Changing the parameters ([`parameters_mut`](Self::parameters_mut))
+/// clears the mark.
+#[derive(Clone, Debug)]
 pub struct Invocation {
     cmdlet: String,
     kind: CmdletKind,
@@ -121,6 +127,21 @@ pub struct Invocation {
     page_size: Option<u32>,
     routing: Option<RoutingHint>,
     request_id: Uuid,
+    /// Whether [`Invocation::validated`] checked it (and nothing it checks changed since).
+    validated: bool,
+}
+
+/// Equal when everything sent is equal (whether it was validated yet is not compared).
+impl PartialEq for Invocation {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmdlet == other.cmdlet
+            && self.kind == other.kind
+            && self.parameters == other.parameters
+            && self.select == other.select
+            && self.page_size == other.page_size
+            && self.routing == other.routing
+            && self.request_id == other.request_id
+    }
 }
 
 impl Invocation {
@@ -153,6 +174,7 @@ impl Invocation {
             page_size: None,
             routing: None,
             request_id: Uuid::new_v4(),
+            validated: false,
         }
     }
 
@@ -193,8 +215,9 @@ impl Invocation {
         &self.parameters
     }
 
-    /// Mutable access to the parameters.
+    /// Mutable access to the parameters (the invocation counts as not validated again).
     pub fn parameters_mut(&mut self) -> &mut Parameters {
+        self.validated = false;
         &mut self.parameters
     }
 
@@ -247,8 +270,14 @@ impl Invocation {
 
     /// Check that the invocation may be sent: a cmdlet name that is exactly `Verb-Noun`
     /// (checked first, untrimmed: see [`is_cmdlet_name`]), and for destructive cmdlets a
-    /// non-empty, non-wildcard `Identity` and `Confirm: false`.
+    /// non-empty, non-wildcard `Identity` and `Confirm: false`. Does no work for an invocation
+    /// [`validated`](Self::validated) before.
     pub fn validate(&self) -> Result<()> {
+        if self.validated {
+            return Ok(());
+        }
+        #[cfg(test)]
+        tests::FULL_VALIDATIONS.with(|n| n.set(n.get() + 1));
         if !is_cmdlet_name(&self.cmdlet) {
             return Err(Error::invalid_input(format!(
                 "{:?} is not a cmdlet name of the form Verb-Noun (ASCII letters and digits \
@@ -260,6 +289,20 @@ impl Invocation {
             check_destructive_identity(&self.cmdlet, self.parameters.get("Identity"))?;
         }
         Ok(())
+    }
+
+    /// [`validate`](Self::validate) once and keep the result: every later page and attempt
+    /// of the call finds the invocation validated and checks nothing again.
+    pub fn validated(mut self) -> Result<Self> {
+        self.validate()?;
+        self.validated = true;
+        Ok(self)
+    }
+
+    /// Whether the invocation was [`validated`](Self::validated) (and its parameters have not
+    /// been changed since).
+    pub fn is_validated(&self) -> bool {
+        self.validated
     }
 
     /// The JSON body: `{"CmdletInput":{"CmdletName":…,"Parameters":{…}}}` as UTF-8 bytes.
@@ -342,18 +385,30 @@ impl PreparedRequest {
 
 /// `{base}/adminapi/beta/{tenant}/InvokeCommand[?$select=…]`.
 ///
-/// Fails with [`Error::InvalidTenant`] unless `tenant` is a GUID or a DNS name
-/// ([`TenantId`]).
-pub fn invoke_url(base: &Url, tenant: &str, select: &[String]) -> Result<Url> {
-    let tenant = TenantId::parse(tenant)?;
-    let tenant = tenant.as_str();
+/// A [`TenantId`] is used as it is; text fails with [`Error::InvalidTenant`] unless it is a
+/// GUID or a DNS name.
+pub fn invoke_url<T: AsTenantId + ?Sized>(
+    base: &Url,
+    tenant: &T,
+    select: &[String],
+) -> Result<Url> {
+    let tenant = tenant.as_tenant_id()?;
+    tenant_url(
+        base,
+        &["adminapi", "beta", tenant.as_str(), "InvokeCommand"],
+        select,
+    )
+}
+
+/// `base` with `segments` appended to its path, and `$select` when `select` is not empty.
+fn tenant_url(base: &Url, segments: &[&str], select: &[String]) -> Result<Url> {
     let mut url = base.clone();
     {
         let mut segs = url
             .path_segments_mut()
             .map_err(|_| Error::Config(format!("{base} cannot be a base URL")))?;
         segs.pop_if_empty();
-        segs.extend(["adminapi", "beta", tenant, "InvokeCommand"]);
+        segs.extend(segments);
     }
     if !select.is_empty() {
         url.query_pairs_mut()
@@ -362,29 +417,36 @@ pub fn invoke_url(base: &Url, tenant: &str, select: &[String]) -> Result<Url> {
     Ok(url)
 }
 
-/// `{base}/adminapi/v1.0/{tenant}/EXOModuleFile?Version=…`.
-pub fn module_file_url(base: &Url, tenant: &str, module_version: &str) -> Result<Url> {
-    let mut url = invoke_url(base, tenant, &[])?;
-    {
-        let mut segs = url.path_segments_mut().expect("checked above");
-        segs.pop().pop().pop();
-        segs.extend(["v1.0", tenant, "EXOModuleFile"]);
-    }
+/// `{base}/adminapi/v1.0/{tenant}/EXOModuleFile?Version=…` (the tenant as for [`invoke_url`]).
+pub fn module_file_url<T: AsTenantId + ?Sized>(
+    base: &Url,
+    tenant: &T,
+    module_version: &str,
+) -> Result<Url> {
+    let tenant = tenant.as_tenant_id()?;
+    let mut url = tenant_url(
+        base,
+        &["adminapi", "v1.0", tenant.as_str(), "EXOModuleFile"],
+        &[],
+    )?;
     url.query_pairs_mut().append_pair("Version", module_version);
     Ok(url)
 }
 
 /// Build the request for the first page (`continuation == None`) or a following page.
-pub fn prepare_invoke(
+///
+/// The tenant as for [`invoke_url`]: a [`TenantId`] is not parsed again. An invocation that
+/// was [`validated`](Invocation::validated) is not checked again; any other is checked here.
+pub fn prepare_invoke<T: AsTenantId + ?Sized>(
     base: &Url,
-    tenant: &str,
+    tenant: &T,
     invocation: &Invocation,
     ctx: &RequestContext,
     continuation: Option<&NextLink>,
 ) -> Result<PreparedRequest> {
     invocation.validate()?;
-    let tenant = TenantId::parse(tenant)?;
-    let tenant = tenant.as_str();
+    let tenant = tenant.as_tenant_id()?;
+    let tenant: &TenantId = &tenant;
     let url = match continuation {
         None => invoke_url(base, tenant, invocation.selected())?,
         Some(link) => Url::parse(link.as_str()).map_err(|e| Error::Decode {
@@ -413,12 +475,12 @@ pub fn prepare_invoke(
     ];
     let routing = invocation.routing_hint().or(ctx.default_routing.as_ref());
     if let Some(hint) = routing {
-        // A tenant goes into the header only when it is a GUID or a DNS name.
+        // A tenant goes into the header only when it is a GUID or a DNS name (the call's
+        // tenant is one already).
         match hint {
-            RoutingHint::App { tenant: t } => {
-                TenantId::parse(t)?;
-            }
-            RoutingHint::Mailbox { tenant: t, .. } if !t.is_empty() => {
+            RoutingHint::App { tenant: t } | RoutingHint::Mailbox { tenant: t, .. }
+                if !(t.is_empty() && hint.is_parameter_based()) && t != tenant.as_str() =>
+            {
                 TenantId::parse(t)?;
             }
             _ => {}
@@ -449,226 +511,5 @@ pub fn prepare_invoke(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    fn ctx() -> RequestContext {
-        RequestContext {
-            connection_id: Uuid::nil(),
-            default_routing: Some(RoutingHint::App {
-                tenant: "2f6c0000-0000-0000-0000-000000000001".into(),
-            }),
-            user_agent: "test".into(),
-        }
-    }
-
-    #[test]
-    fn builds_url_body_and_headers() {
-        let base = Url::parse("https://outlook.office365.com").unwrap();
-        let mut p = Parameters::new();
-        p.string("ResultSize", "Unlimited");
-        let inv = Invocation::new("Get-MobileDevice", p).select(["Identity", "Guid"]);
-        let req = prepare_invoke(&base, "contoso.onmicrosoft.com", &inv, &ctx(), None).unwrap();
-        assert_eq!(
-            req.url.as_str(),
-            "https://outlook.office365.com/adminapi/beta/contoso.onmicrosoft.com/InvokeCommand?%24select=Identity%2CGuid"
-        );
-        let body: Value = serde_json::from_slice(&req.body).unwrap();
-        assert_eq!(
-            body,
-            json!({"CmdletInput":{"CmdletName":"Get-MobileDevice","Parameters":{"ResultSize":"Unlimited"}}})
-        );
-        assert_eq!(req.header("prefer"), Some("odata.maxpagesize=1000"));
-        assert_eq!(req.header("X-CmdletName"), Some("Get-MobileDevice"));
-        assert_eq!(
-            req.header("X-AnchorMailbox"),
-            Some(
-                "APP:SystemMailbox{bb558c35-97f1-4cb9-8ff7-d53741dc928c}@2f6c0000-0000-0000-0000-000000000001"
-            )
-        );
-        assert_eq!(
-            req.header("client-request-id"),
-            Some(inv.request_id().to_string().as_str())
-        );
-        assert_eq!(req.header("Accept-Language"), Some("en-US"));
-        assert!(req.header("parameter-based-routing").is_none());
-    }
-
-    #[test]
-    fn empty_parameters_are_an_object_and_page_size_follows_result_size() {
-        let inv = Invocation::new("Get-ActiveSyncOrganizationSettings", Parameters::new());
-        assert_eq!(
-            String::from_utf8(inv.body()).unwrap(),
-            r#"{"CmdletInput":{"CmdletName":"Get-ActiveSyncOrganizationSettings","Parameters":{}}}"#
-        );
-        let mut p = Parameters::new();
-        p.int("ResultSize", 5);
-        assert_eq!(Invocation::new("Get-Recipient", p).effective_page_size(), 5);
-    }
-
-    #[test]
-    fn destructive_gets_confirm_false_and_needs_identity() {
-        let inv = Invocation::new("Clear-MobileDevice", Parameters::new());
-        assert_eq!(inv.kind(), CmdletKind::Destructive);
-        assert_eq!(inv.parameters().get("Confirm"), Some(&json!(false)));
-        assert!(inv.validate().unwrap_err().is_invalid_input());
-        for bad in ["", "   ", "*", "alice\\ExchangeActiveSyncDevices\\*"] {
-            let mut p = Parameters::new();
-            p.string("Identity", bad);
-            assert!(
-                Invocation::new("Remove-MobileDevice", p)
-                    .validate()
-                    .is_err(),
-                "{bad:?}"
-            );
-        }
-        let mut p = Parameters::new();
-        p.string("Identity", "5c1f6a2e-0d4b-4a5e-9a0f-2b1d3c4e5f60");
-        assert!(Invocation::new("remove-MobileDevice", p).validate().is_ok());
-    }
-
-    #[test]
-    fn mailbox_routing_hints() {
-        let h = RoutingHint::Mailbox {
-            mailbox: "alice@contoso.com".into(),
-            tenant: "t".into(),
-        };
-        assert_eq!(h.header_value(), "SMTP:alice@contoso.com");
-        let h = RoutingHint::Mailbox {
-            mailbox: "5c1f6a2e-0d4b-4a5e-9a0f-2b1d3c4e5f60".into(),
-            tenant: "t".into(),
-        };
-        assert_eq!(
-            h.header_value(),
-            "MBX:5c1f6a2e-0d4b-4a5e-9a0f-2b1d3c4e5f60@t"
-        );
-        assert_eq!(RoutingHint::User("a@b".into()).header_value(), "UPN:a@b");
-        let base = Url::parse("https://outlook.office365.com/").unwrap();
-        let inv = Invocation::new("Get-MobileDeviceStatistics", Parameters::new()).routing(
-            RoutingHint::Mailbox {
-                mailbox: "alice@contoso.com".into(),
-                tenant: "t".into(),
-            },
-        );
-        let req = prepare_invoke(&base, "t", &inv, &ctx(), None).unwrap();
-        assert_eq!(
-            req.header("X-AnchorMailbox"),
-            Some("SMTP:alice@contoso.com")
-        );
-        assert_eq!(req.header("parameter-based-routing"), Some("true"));
-    }
-
-    #[test]
-    fn guid_mailbox_hint_gets_the_call_tenant() {
-        let base = Url::parse("https://outlook.office365.com").unwrap();
-        let inv = Invocation::new("Get-MobileDeviceStatistics", Parameters::new()).routing(
-            RoutingHint::Mailbox {
-                mailbox: "5c1f6a2e-0d4b-4a5e-9a0f-2b1d3c4e5f60".into(),
-                tenant: String::new(),
-            },
-        );
-        let req = prepare_invoke(&base, "contoso.onmicrosoft.com", &inv, &ctx(), None).unwrap();
-        assert_eq!(
-            req.header("X-AnchorMailbox"),
-            Some("MBX:5c1f6a2e-0d4b-4a5e-9a0f-2b1d3c4e5f60@contoso.onmicrosoft.com")
-        );
-    }
-
-    #[test]
-    fn continuation_reuses_body_and_id() {
-        let base = Url::parse("https://outlook.office365.com").unwrap();
-        let inv = Invocation::new("Get-MobileDevice", Parameters::new());
-        let first = prepare_invoke(&base, "t", &inv, &ctx(), None).unwrap();
-        let link = NextLink::new(
-            "https://outlook.office365.com/adminapi/beta/t/InvokeCommand?%24skiptoken=abc",
-        );
-        let next = prepare_invoke(&base, "t", &inv, &ctx(), Some(&link)).unwrap();
-        assert_eq!(next.url.as_str(), link.as_str());
-        assert_eq!(first.body, next.body);
-        assert_eq!(
-            first.header("client-request-id"),
-            next.header("client-request-id")
-        );
-    }
-
-    #[test]
-    fn module_file_url_shape() {
-        let base = Url::parse("https://outlook.office365.com").unwrap();
-        assert_eq!(
-            module_file_url(&base, "t", "3.9.2").unwrap().as_str(),
-            "https://outlook.office365.com/adminapi/v1.0/t/EXOModuleFile?Version=3.9.2"
-        );
-        assert!(invoke_url(&base, "", &[]).is_err());
-        assert!(invoke_url(&base, "a/b", &[]).is_err());
-    }
-
-    #[test]
-    fn a_cmdlet_name_that_is_not_exactly_verb_noun_is_refused_first() {
-        let mut p = Parameters::new();
-        p.string("Identity", "*");
-        for bad in [
-            " Clear-MobileDevice",
-            "Clear-MobileDevice ",
-            "Clear-MobileDevice\n",
-            "Clear -MobileDevice",
-            "Clear-Mobile-Device",
-            "Clear\u{0}-MobileDevice",
-            "Clear-MobileDévice",
-            "-MobileDevice",
-            "Clear-",
-            "",
-        ] {
-            let inv = Invocation::new(bad, p.clone());
-            let err = inv.validate().unwrap_err();
-            assert!(err.is_invalid_input(), "{bad:?}: {err:?}");
-            assert!(err.to_string().contains("Verb-Noun"), "{bad:?}: {err}");
-            assert!(!is_cmdlet_name(bad), "{bad:?}");
-            assert!(!is_enumeration(bad), "{bad:?}");
-            // Never classified as a mere write: the most guarded kind.
-            assert_eq!(inv.kind(), CmdletKind::Destructive, "{bad:?}");
-        }
-    }
-
-    #[test]
-    fn classification_is_case_insensitive_on_the_exact_name() {
-        for name in [
-            "clear-mobiledevice",
-            "CLEAR-MOBILEDEVICE",
-            "Clear-MobileDevice",
-        ] {
-            let inv = Invocation::new(name, Parameters::new());
-            assert_eq!(inv.kind(), CmdletKind::Destructive, "{name}");
-            assert_eq!(inv.parameters().get("Confirm"), Some(&json!(false)));
-            assert!(!inv.is_enumeration());
-        }
-        assert!(is_enumeration("get-mobiledevice"));
-        assert!(!is_enumeration("get-activesyncorganizationsettings"));
-        assert!(!is_enumeration("Set-CASMailbox"));
-        assert!(!is_enumeration("New-MobileDeviceMailboxPolicy"));
-        for k in crate::catalog::all() {
-            assert!(is_cmdlet_name(k.name), "{}", k.name);
-            assert!(
-                !is_enumeration(k.name) || k.kind == CmdletKind::Read,
-                "{}",
-                k.name
-            );
-        }
-    }
-
-    #[test]
-    fn kinds_from_verbs() {
-        assert_eq!(
-            CmdletKind::from_cmdlet_name("get-MobileDeviceMailboxPolicy"),
-            CmdletKind::Read
-        );
-        assert_eq!(
-            CmdletKind::from_cmdlet_name("New-ActiveSyncDeviceAccessRule"),
-            CmdletKind::Write
-        );
-        assert_eq!(
-            CmdletKind::from_cmdlet_name("Clear-MobileDevice"),
-            CmdletKind::Destructive
-        );
-    }
-}
+#[path = "request_tests.rs"]
+pub(crate) mod tests;

@@ -143,6 +143,25 @@ impl MailboxIdentity {
     }
 }
 
+/// The mailbox and object name of a device identity of the path form
+/// (`<mailbox>\ExchangeActiveSyncDevices\<object name>`): `None` when `text` does not have
+/// three segments, `Some(Err(reason))` when they are not a device path.
+pub(crate) fn split_device_path(text: &str) -> Option<Result<(&str, &str), &'static str>> {
+    let mut parts = text.split('\\');
+    let (Some(mailbox), Some(container), Some(name), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return None;
+    };
+    Some(if !container.eq_ignore_ascii_case(DEVICES_CONTAINER) {
+        Err("the middle segment must be ExchangeActiveSyncDevices")
+    } else if mailbox.trim().is_empty() || name.trim().is_empty() {
+        Err("mailbox and device name must not be empty")
+    } else {
+        Ok((mailbox, name))
+    })
+}
+
 /// A mobile device (an ActiveSync partnership), in one of the forms the service accepts:
 ///
 /// * `<mailbox>\ExchangeActiveSyncDevices\<object name>` (what `Identity` outputs), where the
@@ -201,22 +220,8 @@ impl MobileDeviceIdentity {
                 kind: DeviceIdKind::DistinguishedName,
             });
         }
-        let parts: Vec<&str> = t.split('\\').collect();
-        if let [mailbox, container, name] = parts.as_slice() {
-            if !container.eq_ignore_ascii_case(DEVICES_CONTAINER) {
-                return Err(ValueError::new(
-                    KIND,
-                    value,
-                    "the middle segment must be ExchangeActiveSyncDevices",
-                ));
-            }
-            if mailbox.trim().is_empty() || name.trim().is_empty() {
-                return Err(ValueError::new(
-                    KIND,
-                    value,
-                    "mailbox and device name must not be empty",
-                ));
-            }
+        if let Some(split) = split_device_path(&t) {
+            let (mailbox, name) = split.map_err(|reason| ValueError::new(KIND, value, reason))?;
             let mailbox_end = mailbox.len();
             let name_start = t.len() - name.len();
             return Ok(MobileDeviceIdentity {

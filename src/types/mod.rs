@@ -6,8 +6,9 @@
 //! round-trip. Bad input gives a [`ValueError`] naming the kind of value and the reason.
 
 mod date;
+mod device_id;
 mod filter;
-mod identity;
+pub(crate) mod identity;
 mod secret;
 mod size;
 mod timespan;
@@ -19,6 +20,7 @@ use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 
 pub use date::{format_exchange_datetime, parse_exchange_datetime};
+pub use device_id::DeviceId;
 pub use filter::{Filter, FilterValue};
 pub use identity::{
     AccessRuleIdentity, MailboxIdentity, MobileDeviceIdentity, PolicyIdentity, RecipientIdentity,

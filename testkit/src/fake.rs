@@ -426,10 +426,10 @@ impl FakeExchangeClient {
             .select(&select)
             .page_size(invocation.effective_page_size() as usize)
             .cursor(cursor.as_ref());
-        let outcome = execute(&self.tenant, &call).map_err(|f| Self::api_error(&f, invocation))?;
+        let reply = execute(&self.tenant, &call).map_err(|f| Self::api_error(&f, invocation))?;
         let mut page = RawPage::empty(invocation.cmdlet());
-        if outcome.row_count > 0 {
-            let text = String::from_utf8(outcome.rows_json).map_err(|e| Error::Decode {
+        if reply.row_count > 0 {
+            let text = String::from_utf8(reply.rows_json).map_err(|e| Error::Decode {
                 cmdlet: invocation.cmdlet().to_string(),
                 message: e.to_string(),
                 body_snippet: String::new(),
@@ -442,13 +442,13 @@ impl FakeExchangeClient {
                 }
             })?);
         }
-        page.warnings = outcome
+        page.warnings = reply
             .warnings
             .into_iter()
             .map(|w| Warning::new(w, Some(invocation.cmdlet().to_string())))
             .collect();
-        page.confirmation_message = outcome.confirmation_message;
-        page.next_link = outcome.next.or(next_on_write).map(|c| {
+        page.confirmation_message = reply.confirmation_message;
+        page.next_link = reply.next.or(next_on_write).map(|c| {
             let tenant = self.tenant().tenant_id();
             let token = continuation::encode(&self.key, &body, &c, &select, SystemTime::now());
             let mut url = url::Url::parse(FAKE_BASE).expect("valid base");

@@ -15,14 +15,11 @@
 #![deny(missing_docs)]
 
 mod catalog;
-mod chaos;
 mod continuation;
 mod engine;
 mod entra;
-pub mod failure;
 pub mod fake;
-mod fault;
-mod fault_plan;
+mod faults;
 mod filter;
 mod format;
 mod module;
@@ -34,7 +31,8 @@ pub mod tenant;
 mod token;
 
 pub use catalog::{Catalog, CmdletSpec, ConfirmImpact, ParameterSpec};
-pub use chaos::{ChaosMode, ChaosPlan};
+pub use faults::chaos::{ChaosMode, ChaosPlan};
+pub use faults::failure;
 // The engine, for the crate's own benchmarks and tests; not part of the API.
 #[doc(hidden)]
 pub use engine::{Call, execute, tenant_json};

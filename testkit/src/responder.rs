@@ -9,10 +9,10 @@ use async_trait::async_trait;
 use serde::Serialize;
 use serde_json::Value;
 
+use exchange_activesync::call::Cmdlet;
 use exchange_activesync::client::{ExchangeClient, ModuleFile};
 use exchange_activesync::error::{Error, Result};
 use exchange_activesync::protocol::{Invocation, NextLink, RawPage};
-use exchange_activesync::typed::Cmdlet;
 
 type Handler = Arc<dyn Fn(&Invocation) -> Result<Vec<Value>> + Send + Sync>;
 

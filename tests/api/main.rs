@@ -20,3 +20,4 @@ mod robust_props;
 mod robust_security;
 mod robust_values;
 mod send_state;
+mod typed_values;

@@ -119,8 +119,8 @@ async fn the_next_pages_statistics_start_while_a_slow_mailbox_of_the_page_before
     let slow = {
         let t = inner.tenant();
         let d = t.devices().next().unwrap();
-        let id = exchange_activesync::types::MobileDeviceIdentity::new(t.device_identity(d))
-            .unwrap();
+        let id =
+            exchange_activesync::types::MobileDeviceIdentity::new(t.device_identity(d)).unwrap();
         id.mailbox().unwrap().to_string()
     };
     let client = SlowMailbox {
@@ -155,9 +155,17 @@ async fn the_next_pages_statistics_start_while_a_slow_mailbox_of_the_page_before
             *what == "start" && !m.is_empty() && !first_page.contains(m) && *t < slow_end
         })
         .count();
-    assert!(early > 0, "no statistics call of a later page started early");
+    assert!(
+        early > 0,
+        "no statistics call of a later page started early"
+    );
     // Records still arrive in page order (the fake lists devices in a fixed order).
-    let listed: Vec<_> = client.inner.tenant().devices().map(|d| Some(d.guid)).collect();
+    let listed: Vec<_> = client
+        .inner
+        .tenant()
+        .devices()
+        .map(|d| Some(d.guid))
+        .collect();
     let delivered: Vec<_> = order.iter().map(|r| r.device.guid).collect();
     assert_eq!(delivered, listed);
 }

@@ -14,7 +14,6 @@ use crate::cmdlets::{GetMobileDevice, PreparedCmdlet};
 use crate::error::Result;
 use crate::models::{MobileDevice, MobileDeviceStatistics};
 use crate::paging::{PageDriver, Pager, RestartPolicy};
-use crate::types::MobileDeviceIdentity;
 
 /// One device with its statistics (when they were asked for and could be read).
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
@@ -520,11 +519,7 @@ impl<'a> InventorySync<'a> {
 
 /// The mailbox part of a device's identity (`<mailbox>\ExchangeActiveSyncDevices\…`).
 pub fn device_mailbox(device: &MobileDevice) -> Option<String> {
-    let id = device.identity.as_deref()?;
-    MobileDeviceIdentity::new(id)
-        .ok()?
-        .mailbox()
-        .map(str::to_string)
+    device.mailbox().map(str::to_string)
 }
 
 fn changed_after(record: &DeviceRecord, since: DateTime<Utc>) -> bool {

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeSet;
 
-use super::context::{Ctx, Outcome, apply_multi, invalid_filter, paginate, param, str_list};
+use super::context::{Ctx, Reply, apply_multi, invalid_filter, paginate, param, str_list};
 use super::rows::{annotate, mailbox_base};
 use crate::failure::Failure;
 use crate::format::RowWriter;
@@ -50,7 +50,7 @@ fn cas_prop(m: &Mailbox, has_devices: bool, p: &str) -> Option<String> {
 }
 
 /// `Get-CASMailbox`: mailboxes only (mail users and contacts have no CAS mailbox).
-pub(super) fn get_cas_mailboxes(t: &Tenant, ctx: &Ctx<'_>) -> Result<Outcome, Failure> {
+pub(super) fn get_cas_mailboxes(t: &Tenant, ctx: &Ctx<'_>) -> Result<Reply, Failure> {
     let is_mailbox = |m: &Mailbox| m.recipient_type() == "UserMailbox";
     let mut idx: Vec<usize> = match ctx.str("Identity")? {
         Some(id) => {
@@ -157,7 +157,7 @@ fn bool_param(ctx: &Ctx<'_>, name: &str) -> Result<Option<bool>, Failure> {
 pub(super) fn set_cas_mailbox(
     t: &mut Tenant,
     ctx: &Ctx<'_>,
-    out: &mut Outcome,
+    out: &mut Reply,
 ) -> Result<(), Failure> {
     let id = ctx.str("Identity")?.unwrap_or_default();
     let i = t

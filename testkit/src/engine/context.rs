@@ -1,4 +1,4 @@
-//! The request side of the engine: one page request ([`Call`]), its result ([`Outcome`]),
+//! The request side of the engine: one page request ([`Call`]), its result ([`Reply`]),
 //! the per-call context the handlers read their parameters from, and paging.
 
 use std::collections::BTreeSet;
@@ -59,10 +59,11 @@ impl<'a> Call<'a> {
     }
 }
 
-/// The result of one page.
+/// The engine's reply to one page request (named apart from the library's `Outcome`, what a
+/// Set-/Remove- call returns).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct Outcome {
+pub struct Reply {
     /// Canonical cmdlet name.
     pub cmdlet: String,
     /// The rows as a JSON array (UTF-8), serialized straight from the model.
@@ -77,17 +78,17 @@ pub struct Outcome {
     pub next: Option<Cursor>,
 }
 
-impl Outcome {
+impl Reply {
     /// The rows as JSON values.
     pub fn rows(&self) -> Vec<Value> {
         serde_json::from_slice(&self.rows_json).unwrap_or_default()
     }
 
     pub(super) fn empty(cmdlet: &str) -> Self {
-        Outcome {
+        Reply {
             cmdlet: cmdlet.to_string(),
             rows_json: b"[]".to_vec(),
-            ..Outcome::default()
+            ..Reply::default()
         }
     }
 }
@@ -197,12 +198,12 @@ pub(super) fn paginate<'t, T: 't>(
     items: impl Iterator<Item = &'t T>,
     key: impl Fn(&T) -> Option<String>,
     mut write: impl FnMut(&mut Vec<u8>, &T, Option<&BTreeSet<String>>),
-) -> Result<Outcome, Failure> {
+) -> Result<Reply, Failure> {
     let limit = ctx.result_limit()?;
     let emitted = ctx.cursor.emitted;
     let remaining = limit.map(|l| l.saturating_sub(emitted));
     let take = remaining.map_or(ctx.page_size, |r| (r as usize).min(ctx.page_size));
-    let mut out = Outcome::empty(ctx.name);
+    let mut out = Reply::empty(ctx.name);
     out.rows_json.clear();
     out.rows_json.push(b'[');
     let mut n = 0usize;
@@ -241,8 +242,8 @@ pub(super) fn single<T>(
     ctx: &Ctx<'_>,
     item: &T,
     mut write: impl FnMut(&mut Vec<u8>, &T, Option<&BTreeSet<String>>),
-) -> Outcome {
-    let mut out = Outcome::empty(ctx.name);
+) -> Reply {
+    let mut out = Reply::empty(ctx.name);
     out.rows_json.clear();
     out.rows_json.push(b'[');
     write(&mut out.rows_json, item, ctx.select.as_ref());

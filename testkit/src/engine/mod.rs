@@ -20,13 +20,13 @@ pub use super::continuation::Cursor;
 use super::failure::Failure;
 use super::policy;
 use super::tenant::{ORG_SETTINGS_NAME, Tenant};
-pub use context::{Call, Outcome};
+pub use context::{Call, Reply};
 use context::{Ctx, param};
 use exchange_activesync::protocol::CmdletKind;
 
 /// Run one page of a cmdlet against the tenant. Reads take the read lock, writes the write
 /// lock; nothing of the tenant is cloned.
-pub fn execute(tenant: &RwLock<Tenant>, call: &Call<'_>) -> Result<Outcome, Failure> {
+pub fn execute(tenant: &RwLock<Tenant>, call: &Call<'_>) -> Result<Reply, Failure> {
     let catalog = Catalog::get();
     let spec = catalog
         .cmdlet(call.cmdlet)
@@ -37,7 +37,7 @@ pub fn execute(tenant: &RwLock<Tenant>, call: &Call<'_>) -> Result<Outcome, Fail
         validate(&t, spec, call)?;
     }
     if let Some(message) = confirmation(spec, call.parameters) {
-        let mut out = Outcome::empty(&spec.name);
+        let mut out = Reply::empty(&spec.name);
         out.confirmation_message = Some(message);
         return Ok(out);
     }

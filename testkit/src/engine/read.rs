@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use sha1::{Digest, Sha1};
 use uuid::Uuid;
 
-use super::context::{Ctx, Outcome, invalid_filter, paginate, single, str_list};
+use super::context::{Ctx, Reply, invalid_filter, paginate, single, str_list};
 use super::rows::{
     adbase, annotate, write_device, write_org, write_policy, write_recipient, write_rule,
     write_statistics,
@@ -102,7 +102,7 @@ fn client_switches(ctx: &Ctx<'_>) -> Vec<&'static str> {
     v
 }
 
-pub(super) fn read_cmdlet(t: &Tenant, ctx: &Ctx<'_>) -> Result<Outcome, Failure> {
+pub(super) fn read_cmdlet(t: &Tenant, ctx: &Ctx<'_>) -> Result<Reply, Failure> {
     match ctx.name {
         "Get-MobileDevice" | "Get-MobileDeviceStatistics" => get_devices(t, ctx),
         "Get-ActiveSyncOrganizationSettings" => {
@@ -152,7 +152,7 @@ pub(super) fn read_cmdlet(t: &Tenant, ctx: &Ctx<'_>) -> Result<Outcome, Failure>
     }
 }
 
-fn get_devices(t: &Tenant, ctx: &Ctx<'_>) -> Result<Outcome, Failure> {
+fn get_devices(t: &Tenant, ctx: &Ctx<'_>) -> Result<Reply, Failure> {
     let stats = ctx.name == "Get-MobileDeviceStatistics";
     let identity = ctx.str("Identity")?;
     let mailbox = ctx.str("Mailbox")?;
@@ -257,7 +257,7 @@ struct DeviceClass {
     guid: Uuid,
 }
 
-fn get_classes(t: &Tenant, ctx: &Ctx<'_>) -> Result<Outcome, Failure> {
+fn get_classes(t: &Tenant, ctx: &Ctx<'_>) -> Result<Reply, Failure> {
     let mut map: BTreeMap<(String, String), Option<DateTime<Utc>>> = BTreeMap::new();
     for d in t.devices.values() {
         let e = map
@@ -370,7 +370,7 @@ fn recipient_prop(t: &Tenant, m: &Mailbox, has_devices: bool, p: &str) -> Option
     }
 }
 
-fn get_recipients(t: &Tenant, ctx: &Ctx<'_>) -> Result<Outcome, Failure> {
+fn get_recipients(t: &Tenant, ctx: &Ctx<'_>) -> Result<Reply, Failure> {
     let mut with_devices = vec![false; t.mailboxes.len()];
     for d in t.devices.values() {
         with_devices[d.mailbox] = true;
@@ -440,7 +440,7 @@ fn get_recipients(t: &Tenant, ctx: &Ctx<'_>) -> Result<Outcome, Failure> {
     )
 }
 
-fn get_assignments(t: &Tenant, ctx: &Ctx<'_>) -> Result<Outcome, Failure> {
+fn get_assignments(t: &Tenant, ctx: &Ctx<'_>) -> Result<Reply, Failure> {
     let role = ctx.str("Role")?;
     let assignee = ctx.str("RoleAssignee")?;
     let identity = ctx.str("Identity")?;
@@ -507,7 +507,7 @@ fn get_assignments(t: &Tenant, ctx: &Ctx<'_>) -> Result<Outcome, Failure> {
     )
 }
 
-fn get_role_entries(t: &Tenant, ctx: &Ctx<'_>) -> Result<Outcome, Failure> {
+fn get_role_entries(t: &Tenant, ctx: &Ctx<'_>) -> Result<Reply, Failure> {
     let identity = ctx.str("Identity")?.unwrap_or("*\\*");
     let (role_pat, cmdlet_pat) = identity.split_once('\\').unwrap_or((identity, "*"));
     let wanted = str_list(ctx.get("Parameters"));
@@ -588,7 +588,7 @@ fn date_param(ctx: &Ctx<'_>, name: &str) -> Result<Option<DateTime<Utc>>, Failur
 /// `Get-MobileDeviceDashboardSummaryReport`: one row per device type (sorted), counting the
 /// tenant's partnerships by access state and those that synced within the window (by default
 /// the 30 days up to the tenant's clock).
-fn get_dashboard_summary(t: &Tenant, ctx: &Ctx<'_>) -> Result<Outcome, Failure> {
+fn get_dashboard_summary(t: &Tenant, ctx: &Ctx<'_>) -> Result<Reply, Failure> {
     let end = date_param(ctx, "EndDate")?.unwrap_or_else(|| t.now());
     let start = date_param(ctx, "StartDate")?.unwrap_or(end - chrono::Duration::days(30));
     if start > end {

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use super::context::{Ctx, Outcome, apply_multi, param, single, str_list};
+use super::context::{Ctx, Reply, apply_multi, param, single, str_list};
 use super::rows::{write_policy, write_rule};
 use crate::failure::Failure;
 use crate::policy::{self, SETTINGS};
@@ -41,8 +41,8 @@ const CHARACTERISTICS: &[&str] = &[
     "XMSWLHeader",
 ];
 
-pub(super) fn write_cmdlet(t: &mut Tenant, ctx: &Ctx<'_>) -> Result<Outcome, Failure> {
-    let mut out = Outcome::empty(ctx.name);
+pub(super) fn write_cmdlet(t: &mut Tenant, ctx: &Ctx<'_>) -> Result<Reply, Failure> {
+    let mut out = Reply::empty(ctx.name);
     match ctx.name {
         "Set-ActiveSyncOrganizationSettings" => set_org(t, ctx, &mut out)?,
         "New-MobileDeviceMailboxPolicy" => {
@@ -219,7 +219,7 @@ fn apply_policy_settings(p: &mut MailboxPolicy, ctx: &Ctx<'_>) -> Result<(), Fai
     Ok(())
 }
 
-fn set_org(t: &mut Tenant, ctx: &Ctx<'_>, out: &mut Outcome) -> Result<(), Failure> {
+fn set_org(t: &mut Tenant, ctx: &Ctx<'_>, out: &mut Reply) -> Result<(), Failure> {
     if let Some(id) = ctx.str("Identity")?
         && !id.eq_ignore_ascii_case(ORG_SETTINGS_NAME)
         && !id.eq_ignore_ascii_case(&t.org.guid.to_string())
@@ -295,7 +295,7 @@ fn set_org(t: &mut Tenant, ctx: &Ctx<'_>, out: &mut Outcome) -> Result<(), Failu
     Ok(())
 }
 
-fn clear_device(t: &mut Tenant, ctx: &Ctx<'_>, out: &mut Outcome) -> Result<(), Failure> {
+fn clear_device(t: &mut Tenant, ctx: &Ctx<'_>, out: &mut Reply) -> Result<(), Failure> {
     let id = ctx.str("Identity")?.unwrap_or_default();
     let g = t.device_guid(id).ok_or_else(|| ctx.not_found(t, id))?;
     let caller = t.caller.clone();

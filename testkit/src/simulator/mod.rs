@@ -17,20 +17,20 @@ use axum::serve::ListenerExt as _;
 use serde_json::{Map, Value};
 use url::Url;
 
-use super::chaos::{ChaosDecider, ChaosPlan, ChaosRequest};
 use super::continuation::{self, TokenKey};
 use super::engine::{Call, execute};
 use super::entra::{self, DirectoryTenant, TokenCheck};
 pub use super::entra::{DEFAULT_CLIENT_SECRET, EXCHANGE_SCOPE, SimulatedApp};
 use super::failure::{Failure, HttpAnswer};
-pub use super::fault::Fault;
-pub use super::fault_plan::{FaultPlan, FaultProfile, FaultStep, FaultTimes};
 use super::module;
 use super::tenant::{Tenant, TenantBuilder};
 use super::token::{
     ISSUED_TOKEN_LIFETIME_SECS, is_issued_token, issue_token, tid_of, token_of_generation,
 };
 pub use super::token::{TOKEN_APP_ID, TOKEN_OBJECT_ID, simulator_token};
+use crate::faults::chaos::{ChaosDecider, ChaosPlan, ChaosRequest};
+pub use crate::faults::fault::Fault;
+pub use crate::faults::plan::{FaultPlan, FaultProfile, FaultStep, FaultTimes};
 use exchange_activesync::error::{Error, Result};
 use exchange_activesync::protocol::{CmdletKind, MAX_PAGE_SIZE};
 

@@ -462,7 +462,7 @@ async fn answer_invoke_inner(
         .select(&select)
         .page_size(page_size)
         .cursor(cursor.as_ref());
-    let outcome = match execute(&t.tenant, &call) {
+    let reply = match execute(&t.tenant, &call) {
         Ok(o) => o,
         Err(f) => return answer(f.answer()),
     };
@@ -470,15 +470,15 @@ async fn answer_invoke_inner(
     let latency = *t.latency.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(l) = latency
         && state.row_cost > 0.0
-        && outcome.row_count > 0
+        && reply.row_count > 0
     {
-        let cost = l.mul_f64(state.row_cost * outcome.row_count as f64);
+        let cost = l.mul_f64(state.row_cost * reply.row_count as f64);
         t.service_nanos
             .fetch_add(cost.as_nanos() as u64, Ordering::SeqCst);
         tokio::time::sleep(cost).await;
     }
     let tenant_path = &t.tenant_id;
-    let mut out = Vec::with_capacity(outcome.rows_json.len() + 512);
+    let mut out = Vec::with_capacity(reply.rows_json.len() + 512);
     out.extend_from_slice(b"{\"@odata.context\":");
     let context = format!(
         "{}/adminapi/beta/{tenant_path}/$metadata#Collection(Exchange.GenericHashTable)",
@@ -488,14 +488,14 @@ async fn answer_invoke_inner(
     out.extend_from_slice(
         b",\"adminapi.warnings@odata.type\":\"#Collection(String)\",\"@adminapi.warnings\":",
     );
-    let _ = serde_json::to_writer(&mut out, &outcome.warnings);
-    if let Some(c) = &outcome.confirmation_message {
+    let _ = serde_json::to_writer(&mut out, &reply.warnings);
+    if let Some(c) = &reply.confirmation_message {
         out.extend_from_slice(b",\"@adminapi.confirmationmessage\":");
         let _ = serde_json::to_writer(&mut out, c);
     }
     let next_on_write =
         matches!(late, Some(Fault::NextLinkOnWrite)).then(super::continuation::Cursor::default);
-    let next_token = match (stale_link, outcome.next.as_ref().or(next_on_write.as_ref())) {
+    let next_token = match (stale_link, reply.next.as_ref().or(next_on_write.as_ref())) {
         (Some(stale), _) => Some(stale),
         (None, Some(next)) => Some(continuation::encode(
             &state.key,
@@ -521,7 +521,7 @@ async fn answer_invoke_inner(
         let _ = serde_json::to_writer(&mut out, link.as_str());
     }
     out.extend_from_slice(b",\"value\":");
-    out.extend_from_slice(&outcome.rows_json);
+    out.extend_from_slice(&reply.rows_json);
     out.push(b'}');
     let mut r = Response::new(Body::from(out));
     let h = r.headers_mut();

@@ -1,4 +1,6 @@
-//! Typed requests: the [`Cmdlet`] trait, the output shapes and what a typed call returns.
+//! What a typed call is and returns: the [`Cmdlet`] trait of typed requests, their
+//! validated form [`PreparedCmdlet`], the output shapes and the results ([`Response`],
+//! [`Outcome`], [`Listing`]).
 //!
 //! A typed request names its row type ([`Cmdlet::Output`]), its [`catalog`](crate::catalog)
 //! entry ([`Cmdlet::INFO`]) and its shape marker ([`Cmdlet::Shape`]), which fixes at compile
@@ -155,8 +157,7 @@ pub struct PreparedCmdlet<C> {
 impl<C: Cmdlet> PreparedCmdlet<C> {
     /// Validate and encode `request`.
     pub fn new(request: &C) -> Result<Self> {
-        let invocation = request.invocation()?;
-        invocation.validate()?;
+        let invocation = request.invocation()?.validated()?;
         Ok(PreparedCmdlet {
             invocation,
             marker: PhantomData,

@@ -47,7 +47,7 @@ pub enum ChaosMode {
 }
 
 /// Seeded random faults, as plain data (part of a
-/// [`FaultPlan`](super::simulator::FaultPlan)).
+/// [`FaultPlan`](crate::simulator::FaultPlan)).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ChaosPlan {

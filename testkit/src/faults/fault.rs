@@ -32,7 +32,7 @@ pub enum Fault {
     NextLinkOnWrite,
     /// Answer a continuation with the *first* page's rows again under a fresh
     /// `@odata.nextLink` (a first-page request is answered normally): with
-    /// [`FaultTimes::Always`](super::FaultTimes::Always) the listing never ends unless the
+    /// [`FaultTimes::Always`](crate::FaultTimes::Always) the listing never ends unless the
     /// client notices that no page adds a new row.
     RepeatRows,
 }

@@ -88,7 +88,7 @@ pub fn builder_from_lookup(
             }
         }
     };
-    let provider = match provider_from_lookup(&cloud, tenant.as_str(), get) {
+    let provider = match provider_from_lookup(&cloud, &tenant, get) {
         Ok(Some(p)) => p,
         Ok(None) => {
             return Err(Error::Config(
@@ -100,7 +100,7 @@ pub fn builder_from_lookup(
     };
     Ok(Some(
         HttpExchangeClient::builder()
-            .tenant(tenant)
+            .tenant_id(tenant)
             .environment(environment)
             .allow_custom_endpoint(allow_custom)
             .token_provider(provider),

@@ -10,7 +10,7 @@ use url::Url;
 use super::certificate::ClientCertificate;
 use super::client_credentials::{ClientCredential, ClientCredentials};
 use super::{StaticToken, TokenProvider};
-use crate::environment::{Environment, TenantId};
+use crate::environment::{AsTenantId, Environment, TenantId, TenantIdError};
 use crate::error::AuthError;
 
 /// `EXO_TENANT_ID`.
@@ -111,22 +111,33 @@ impl fmt::Debug for EnvSettings {
 
 /// A token provider for `env` and `tenant` from the process environment; `Ok(None)` when no
 /// credential variable is set at all. See [environment variables](crate::auth#environment-variables).
-pub fn provider_from_env(
+///
+/// The tenant: a [`TenantId`] is used as it is; text is checked (empty text counts as a
+/// missing `EXO_TENANT_ID`).
+pub fn provider_from_env<T: AsTenantId + ?Sized>(
     env: &Environment,
-    tenant: &str,
+    tenant: &T,
 ) -> Result<Option<Arc<dyn TokenProvider>>, FromEnvError> {
     provider_from_lookup(env, tenant, |name| std::env::var(name).ok())
 }
 
 /// Like [`provider_from_env`], reading variables through `lookup`.
-pub fn provider_from_lookup(
+pub fn provider_from_lookup<T: AsTenantId + ?Sized>(
     env: &Environment,
-    tenant: &str,
+    tenant: &T,
     lookup: impl Fn(&str) -> Option<String>,
 ) -> Result<Option<Arc<dyn TokenProvider>>, FromEnvError> {
     let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
-    let tenant = Some(tenant.to_string()).filter(|t| !t.trim().is_empty());
-    build(env, tenant, &get)
+    // Checked only once a credential is configured (as the variable is).
+    let tenant = || {
+        (!tenant.is_blank()).then(|| {
+            tenant
+                .as_tenant_id()
+                .map(std::borrow::Cow::into_owned)
+                .map_err(invalid_tenant)
+        })
+    };
+    Ok(build(env, &tenant, &get)?.map(|(provider, _)| provider))
 }
 
 /// Whether `EXO_ALLOW_CUSTOM_ENDPOINT` opts in to hosts outside the cloud: `1`, `true` or
@@ -148,11 +159,11 @@ pub fn allow_custom_endpoint_from_lookup(
     }
 }
 
-fn parse_tenant(tenant: &str) -> Result<TenantId, FromEnvError> {
-    TenantId::parse(tenant).map_err(|e| FromEnvError::Invalid {
+fn invalid_tenant(e: TenantIdError) -> FromEnvError {
+    FromEnvError::Invalid {
         variable: VAR_TENANT_ID,
         message: e.to_string(),
-    })
+    }
 }
 
 /// Environment, tenant and provider from the process environment; `Ok(None)` when no
@@ -173,12 +184,11 @@ pub fn settings_from_lookup(
             message: "expected commercial, gcc-high, dod or china".into(),
         })?,
     };
-    let tenant = get(VAR_TENANT_ID);
-    let Some(provider) = build(&environment, tenant.clone(), &get)? else {
+    let tenant = || get(VAR_TENANT_ID).map(|t| TenantId::parse(&t).map_err(invalid_tenant));
+    // `build` refuses a missing or invalid tenant once a credential is configured.
+    let Some((provider, tenant)) = build(&environment, &tenant, &get)? else {
         return Ok(None);
     };
-    // `build` refuses a missing or invalid tenant once a credential is configured.
-    let tenant = parse_tenant(&tenant.unwrap_or_default())?;
     Ok(Some(EnvSettings {
         environment,
         tenant,
@@ -186,11 +196,16 @@ pub fn settings_from_lookup(
     }))
 }
 
+/// A provider and the tenant it is for.
+type Built = (Arc<dyn TokenProvider>, TenantId);
+
+/// The provider and the tenant it is for; `tenant` is read (and checked) only once a
+/// credential variable is set: `None` when it is missing.
 fn build(
     env: &Environment,
-    tenant: Option<String>,
+    tenant: &dyn Fn() -> Option<Result<TenantId, FromEnvError>>,
     get: &dyn Fn(&str) -> Option<String>,
-) -> Result<Option<Arc<dyn TokenProvider>>, FromEnvError> {
+) -> Result<Option<Built>, FromEnvError> {
     let token = get(VAR_ACCESS_TOKEN);
     let client_id = get(VAR_CLIENT_ID);
     let secret = get(VAR_CLIENT_SECRET);
@@ -209,10 +224,10 @@ fn build(
     }
 
     let mut missing = Vec::new();
+    let tenant = tenant().transpose()?;
     if tenant.is_none() {
         missing.push(VAR_TENANT_ID);
     }
-    let tenant = tenant.as_deref().map(parse_tenant).transpose()?;
     if let Some(kind) = azure {
         if token.is_some() || client_id.is_some() || secret.is_some() || certificate.is_some() {
             return Err(FromEnvError::Invalid {
@@ -224,13 +239,13 @@ fn build(
         let Some(tenant) = tenant else {
             return Err(FromEnvError::Missing(missing));
         };
-        return azure_provider(env, &tenant, &kind, get).map(Some);
+        return azure_provider(env, &tenant, &kind, get).map(|p| Some((p, tenant)));
     }
     if let Some(token) = token {
-        if !missing.is_empty() {
+        let Some(tenant) = tenant.filter(|_| missing.is_empty()) else {
             return Err(FromEnvError::Missing(missing));
-        }
-        return Ok(Some(Arc::new(StaticToken::new(token.trim()))));
+        };
+        return Ok(Some((Arc::new(StaticToken::new(token.trim())), tenant)));
     }
 
     if client_id.is_none() {
@@ -279,9 +294,8 @@ fn build(
             ]));
         }
     };
-    let mut provider =
-        ClientCredentials::new(env, tenant.as_str(), client_id.trim(), credential, None)
-            .map_err(FromEnvError::Credential)?;
+    let mut provider = ClientCredentials::new(env, &tenant, client_id.trim(), credential, None)
+        .map_err(FromEnvError::Credential)?;
     if let Some(authority) = get(VAR_AUTHORITY) {
         let invalid = |message: String| FromEnvError::Invalid {
             variable: VAR_AUTHORITY,
@@ -296,7 +310,7 @@ fn build(
             .map_err(FromEnvError::Credential)?;
     }
     let provider = provider.cached();
-    Ok(Some(Arc::new(provider)))
+    Ok(Some((Arc::new(provider), tenant)))
 }
 
 #[cfg(feature = "azure-identity")]
@@ -328,4 +342,60 @@ fn azure_provider(
         variable: VAR_CREDENTIAL,
         message: "this build lacks the azure-identity feature".into(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(list: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |name| {
+            list.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    #[test]
+    fn the_tenant_is_a_tenant_id_or_text_checked_once_a_credential_is_set() {
+        let env = Environment::Commercial;
+        let token = vars(&[(VAR_ACCESS_TOKEN, "token-value")]);
+        let tenant = TenantId::parse("contoso.onmicrosoft.com").unwrap();
+        assert!(
+            provider_from_lookup(&env, &tenant, &token)
+                .unwrap()
+                .is_some()
+        );
+        assert!(
+            provider_from_lookup(&env, "contoso.com", &token)
+                .unwrap()
+                .is_some()
+        );
+        let err = provider_from_lookup(&env, "a/b", &token).err().unwrap();
+        assert!(
+            matches!(
+                err,
+                FromEnvError::Invalid {
+                    variable: VAR_TENANT_ID,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        let err = provider_from_lookup(&env, " \t", &token).err().unwrap();
+        assert!(matches!(err, FromEnvError::Missing(_)), "{err:?}");
+        // No credential: the tenant is not looked at.
+        assert!(
+            provider_from_lookup(&env, "a/b", vars(&[]))
+                .unwrap()
+                .is_none()
+        );
+        let settings = settings_from_lookup(vars(&[
+            (VAR_ACCESS_TOKEN, "token-value"),
+            (VAR_TENANT_ID, "contoso.onmicrosoft.com"),
+        ]))
+        .unwrap()
+        .unwrap();
+        assert_eq!(settings.tenant, tenant);
+    }
 }
