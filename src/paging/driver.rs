@@ -106,6 +106,14 @@ impl PageDriver {
         self
     }
 
+    /// Ask for `rows` per page from the next request on (the first page's limit still
+    /// applies to the first page).
+    pub(crate) fn set_page_size(&mut self, rows: u32) {
+        if self.invocation.effective_page_size() != rows {
+            self.invocation = self.invocation.clone().page_size(rows);
+        }
+    }
+
     /// Read the pager (statistics, report).
     pub(crate) fn with_pager<R>(&self, f: impl FnOnce(&Pager) -> R) -> R {
         f(&self.state.pager.lock().unwrap_or_else(|e| e.into_inner()))

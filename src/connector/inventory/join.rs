@@ -26,6 +26,26 @@ use crate::types::MailboxIdentity;
 /// Pages held at once (arrived, not yet delivered).
 const WINDOW: usize = 2;
 
+/// Statistics calls handed to a throttled client beyond its current limit: enough to keep
+/// every slot busy and to show the throttle there is more work (so it may grow), few enough
+/// that the next page's request does not queue behind a long line of calls (the pages are
+/// the sync's critical path).
+const BEYOND_LIMIT: usize = 2;
+
+/// With statistics and a throttled client, rows asked per page for each request the tenant
+/// admits at once: pages grow with the cap (a tenant that admits 12 gets pages of 300), so
+/// the chain of page requests, which no other request can shorten, stays well ahead of the
+/// statistics calls it feeds, while a tenant capped at 2 or 4 keeps pages of
+/// [`STATISTICS_PAGE_SIZE`](super::STATISTICS_PAGE_SIZE) (what keeps a fleet's memory flat).
+const ROWS_PER_SLOT: usize = 25;
+
+/// The largest page a sync with statistics grows to by itself: [`WINDOW`] pages of it, with
+/// their statistics, are what such a sync holds at most.
+const MAX_ADAPTIVE_PAGE: usize = 300;
+
+/// A page fetch gives back the cursor with the page.
+type Fetched<'s, 'c> = (Cursor<'s, 'c>, Result<Option<Vec<MobileDevice>>>);
+
 /// What a statistics call gives back: the mailbox, the rows (or the error) and how many calls
 /// it took.
 type Answer = (String, Result<Vec<MobileDeviceStatistics>>, usize);
@@ -54,7 +74,8 @@ pub(super) struct Pipeline<'s, 'c> {
     sync: &'s InventorySync<'c>,
     throttled_errors: &'s AtomicU64,
     cursor: Option<Cursor<'s, 'c>>,
-    fetch: Option<BoxFuture<'s, (Cursor<'s, 'c>, Result<Option<Vec<MobileDevice>>>)>>,
+    fetch: Option<BoxFuture<'s, Fetched<'s, 'c>>>,
+    throttle: Option<std::sync::Arc<crate::throttle::TenantThrottle>>,
     /// The enumeration ended (or failed: `error`).
     exhausted: bool,
     error: Option<Error>,
@@ -85,6 +106,7 @@ impl<'s, 'c> Pipeline<'s, 'c> {
             throttled_errors,
             cursor: Some(cursor),
             fetch: None,
+            throttle: sync.client.throttle(),
             exhausted: false,
             error: None,
             calls: FuturesUnordered::new(),
@@ -126,12 +148,24 @@ impl<'s, 'c> Pipeline<'s, 'c> {
             && self.pages.len() < WINDOW
             && let Some(mut cursor) = self.cursor.take()
         {
+            if self.sync.with_statistics
+                && self.sync.page_size.is_none()
+                && let Some(t) = &self.throttle
+            {
+                let rows = (ROWS_PER_SLOT * t.limit())
+                    .clamp(super::STATISTICS_PAGE_SIZE as usize, MAX_ADAPTIVE_PAGE);
+                cursor.driver.set_page_size(rows as u32);
+            }
             self.fetch = Some(Box::pin(async move {
                 let page = cursor.next_page().await;
                 (cursor, page)
             }));
         }
-        while self.calls.len() < self.sync.fan_out {
+        let fan_out = match &self.throttle {
+            Some(t) => self.sync.fan_out.min(t.limit() + BEYOND_LIMIT),
+            None => self.sync.fan_out,
+        };
+        while self.calls.len() < fan_out {
             let Some(mailbox) = self.queue.pop_front() else {
                 break;
             };
@@ -268,6 +302,9 @@ impl<'s, 'c> Pipeline<'s, 'c> {
             }
             page.waiting -= 1;
         }
+        // The waiting pages have their rows: what is left is for pages still to come, and
+        // never more than the cap.
+        self.carry.trim(self.sync.max_pending_statistics);
     }
 
     /// Move the figures gathered so far into `report`.
