@@ -147,11 +147,13 @@ pub const DEFAULT_FAN_OUT: usize = 64;
 /// Rows per `Get-MobileDevice` page of a sync with statistics, when
 /// [`InventorySync::page_size`] is not set (without statistics pages are full, 1,000 rows).
 ///
-/// Every device of a page is held until the statistics of its mailboxes are in, and the next
-/// page is fetched meanwhile: a sync holds about two pages of devices (with their statistics)
-/// at a time. Pages of 100 keep that near 200 records per tenant, which is what keeps a fleet's
-/// memory flat, at the price of one more page request per 100 devices (a page costs the
-/// service a base latency plus a cost per row, so the extra cost is the base latency only).
+/// A page is delivered once the statistics of all its mailboxes are in; the statistics of the
+/// next page start meanwhile, and at most two pages are held, so a sync holds a few hundred
+/// records at a time. With a throttled client, pages grow with the limit the throttle has
+/// found (25 rows per admitted request, up to 300: at a cap of 12 the chain of page requests
+/// stays ahead of the statistics calls); a tenant capped at 2 or 4 keeps pages of 100, which
+/// is what keeps a fleet's memory flat. A smaller page costs one more page request (the
+/// service's base latency; its cost per row is the same).
 pub const STATISTICS_PAGE_SIZE: u32 = 100;
 
 /// Default of [`InventorySync::max_pending_statistics`]: ten pages' worth of rows.
@@ -175,11 +177,14 @@ pub const DEFAULT_MAX_PENDING_STATISTICS: usize = 10_000;
 ///   kept until their device arrives, up to
 ///   [`max_pending_statistics`](Self::max_pending_statistics) rows; beyond that the oldest
 ///   mailboxes are dropped and asked again should more of their devices arrive.
-/// * **Bounded memory**: one page of devices is processed while the next one is fetched
-///   (with statistics, pages of [`STATISTICS_PAGE_SIZE`] rows unless
-///   [`page_size`](Self::page_size) says otherwise); the
-///   set of seen device keys (128 bits each: the GUID itself) grows with the tenant, the pending statistics
-///   rows are capped.
+/// * **Bounded memory, no page barrier**: at most two pages are held (with statistics, pages
+///   of [`STATISTICS_PAGE_SIZE`] rows growing with the tenant's cap, unless
+///   [`page_size`](Self::page_size) says otherwise); a page is delivered, in order, once its
+///   mailboxes' statistics are in, and the next page's statistics calls start while the last
+///   calls of the page before still run. With a throttled client the sync hands it at most
+///   its current limit plus two statistics calls, so the next page's request never queues
+///   behind a long line. The set of seen device keys (128 bits each: the GUID itself) grows
+///   with the tenant; the pending statistics rows are capped.
 /// * **Nothing lost, nothing twice**: an expired continuation ("Expired or Invalid pagination
 ///   request") or a transport failure mid-enumeration restarts it from the first page (a new
 ///   request id), and rows already delivered are skipped by `Guid`.
@@ -269,7 +274,8 @@ impl<'a> InventorySync<'a> {
     /// How many statistics calls are handed to the client at once (at least 1; default
     /// [`DEFAULT_FAN_OUT`]). This is not the concurrency on the wire: the client's throttle
     /// admits the calls (see [`ClientBuilder::max_concurrency`](crate::ClientBuilder::max_concurrency)
-    /// for a hard ceiling). A client without a throttle runs them all at once.
+    /// for a hard ceiling). A client with a throttle is handed at most its current limit plus
+    /// two (never more than this); a client without one runs them all at once.
     pub fn fan_out(mut self, n: usize) -> Self {
         self.fan_out = n.max(1);
         self
@@ -291,10 +297,11 @@ impl<'a> InventorySync<'a> {
         self
     }
 
-    /// Rows per `Get-MobileDevice` page (1 to 1,000; `Prefer: odata.maxpagesize`). By default
-    /// pages are full (1,000 rows) without statistics and [`STATISTICS_PAGE_SIZE`] rows with
-    /// them: the sync holds about two pages of records at a time, so smaller pages keep less in
-    /// memory and cost one more page request each. The first page is never larger than
+    /// Rows per `Get-MobileDevice` page (1 to 1,000; `Prefer: odata.maxpagesize`), fixed. By
+    /// default pages are full (1,000 rows) without statistics, and with them start at
+    /// [`STATISTICS_PAGE_SIZE`] rows and grow with the cap the client's throttle finds (see
+    /// there): the sync holds about two pages of records at a time, so smaller pages keep less
+    /// in memory and cost one more page request each. The first page is never larger than
     /// [`FIRST_PAGE_SIZE`].
     pub fn page_size(mut self, rows: u32) -> Self {
         self.page_size = Some(rows.clamp(1, crate::protocol::MAX_PAGE_SIZE));
