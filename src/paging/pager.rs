@@ -2,11 +2,12 @@
 //! [`crate::paging`]).
 
 use std::collections::HashSet;
-use std::hash::{Hash, Hasher};
 
 use serde::de::DeserializeOwned;
 
-use super::row_keys::decode_rows;
+#[cfg(test)]
+use super::row_keys::row_key128;
+use super::row_keys::{decode_rows, hash128};
 use super::{
     Checkpoint, DEFAULT_MAX_RESTARTS, MAX_PAGES_WITHOUT_PROGRESS, StreamReport, absorb_warnings,
 };
@@ -44,26 +45,6 @@ pub(crate) struct Pager {
     current_keys: Vec<Option<u128>>,
     max_restarts: u32,
     report: StreamReport,
-}
-
-/// A 128-bit hash of `text` (two independent 64-bit SipHash values).
-fn hash128(text: &[u8]) -> u128 {
-    let mut a = std::hash::DefaultHasher::new();
-    0xA5u8.hash(&mut a);
-    text.hash(&mut a);
-    let mut b = std::hash::DefaultHasher::new();
-    0x5Au8.hash(&mut b);
-    text.hash(&mut b);
-    (u128::from(a.finish()) << 64) | u128::from(b.finish())
-}
-
-/// The 128-bit key of a row key's text: the GUID itself when it is one, else a 128-bit hash
-/// of its lower-case text.
-pub(crate) fn row_key128(text: &str) -> u128 {
-    match uuid::Uuid::try_parse(text.trim()) {
-        Ok(g) => g.as_u128(),
-        Err(_) => hash128(text.to_ascii_lowercase().as_bytes()),
-    }
 }
 
 impl Pager {

@@ -5,16 +5,36 @@
 //! `Identity`) as `T` reads it, whether `T` keeps that property or skips it.
 
 use std::fmt;
+use std::hash::{Hash, Hasher};
 
 use serde::de::{
     self, DeserializeOwned, DeserializeSeed, Deserializer, EnumAccess, MapAccess, SeqAccess,
     Visitor,
 };
 
-use super::pager::row_key128;
 use crate::catalog::RowKey;
 use crate::error::{Error, Result, body_snippet};
 use crate::protocol::RawPage;
+
+/// A 128-bit hash of `text` (two independent 64-bit SipHash values).
+pub(super) fn hash128(text: &[u8]) -> u128 {
+    let mut a = std::hash::DefaultHasher::new();
+    0xA5u8.hash(&mut a);
+    text.hash(&mut a);
+    let mut b = std::hash::DefaultHasher::new();
+    0x5Au8.hash(&mut b);
+    text.hash(&mut b);
+    (u128::from(a.finish()) << 64) | u128::from(b.finish())
+}
+
+/// The 128-bit key of a row key's text: the GUID itself when it is one, else a 128-bit hash
+/// of its lower-case text.
+pub(crate) fn row_key128(text: &str) -> u128 {
+    match uuid::Uuid::try_parse(text.trim()) {
+        Ok(g) => g.as_u128(),
+        Err(_) => hash128(text.to_ascii_lowercase().as_bytes()),
+    }
+}
 
 /// The rows of `raw` as `T`, with each row's 128-bit key ([`row_key128`] of its `key`
 /// property; `None` for a row without one: absent, `null`, empty, an object or an array).
