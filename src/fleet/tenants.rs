@@ -140,6 +140,31 @@ impl TenantList {
     /// runs, where one bad line must not stop every customer; [`parse`](Self::parse)
     /// refuses the whole file instead.
     pub fn parse_lenient(text: &str) -> Self {
+        let mut rejected = Vec::new();
+        let mut list = Self::walk(text, |line, content, e| {
+            rejected.push(RejectedLine {
+                line,
+                text: content
+                    .chars()
+                    .take(100)
+                    .flat_map(char::escape_default)
+                    .collect(),
+                reason: e.to_string(),
+            });
+            Ok(())
+        })
+        .unwrap_or_default();
+        list.rejected = rejected;
+        list
+    }
+
+    /// The tenants of a file's text, line by line (comments after `#` and blank lines
+    /// skipped); a bad or repeated line goes to `refused` (its number, its text without the
+    /// comment, the error), which keeps going or stops the walk with its error.
+    fn walk(
+        text: &str,
+        mut refused: impl FnMut(usize, &str, TenantListError) -> Result<(), TenantListError>,
+    ) -> Result<Self, TenantListError> {
         let mut list = TenantList::default();
         let mut seen: HashMap<String, usize> = HashMap::new();
         for (i, raw) in text.lines().enumerate() {
@@ -148,35 +173,25 @@ impl TenantList {
             if content.is_empty() {
                 continue;
             }
-            let shown: String = content
-                .chars()
-                .take(100)
-                .flat_map(char::escape_default)
-                .collect();
-            let refused = match TenantId::parse(content) {
-                Err(source) => Some(TenantListError::Invalid { line, source }),
-                Ok(_) if seen.contains_key(&content.to_ascii_lowercase()) => {
-                    Some(TenantListError::Duplicate {
-                        line,
-                        first_line: seen[&content.to_ascii_lowercase()],
-                        tenant: content.to_string(),
-                    })
-                }
-                Ok(id) => {
-                    seen.insert(content.to_ascii_lowercase(), line);
-                    list.push(id, line);
-                    None
-                }
-            };
-            if let Some(e) = refused {
-                list.rejected.push(RejectedLine {
+            let lower = content.to_ascii_lowercase();
+            match TenantId::parse(content) {
+                Err(source) => refused(line, content, TenantListError::Invalid { line, source })?,
+                Ok(_) if seen.contains_key(&lower) => refused(
                     line,
-                    text: shown,
-                    reason: e.to_string(),
-                });
+                    content,
+                    TenantListError::Duplicate {
+                        line,
+                        first_line: seen[&lower],
+                        tenant: content.to_string(),
+                    },
+                )?,
+                Ok(id) => {
+                    seen.insert(lower, line);
+                    list.push(id, line);
+                }
             }
         }
-        list
+        Ok(list)
     }
 
     /// [`parse_lenient`](Self::parse_lenient) of a file.
@@ -193,27 +208,7 @@ impl TenantList {
     /// Parse the text of a tenants file; the first bad or repeated line refuses the whole
     /// file (see [`parse_lenient`](Self::parse_lenient) to keep the others).
     pub fn parse(text: &str) -> Result<Self, TenantListError> {
-        let mut list = TenantList::default();
-        let mut seen: HashMap<String, usize> = HashMap::new();
-        for (i, raw) in text.lines().enumerate() {
-            let line = i + 1;
-            let content = raw.split('#').next().unwrap_or("").trim();
-            if content.is_empty() {
-                continue;
-            }
-            let id = TenantId::parse(content)
-                .map_err(|source| TenantListError::Invalid { line, source })?;
-            if let Some(&first_line) = seen.get(&content.to_ascii_lowercase()) {
-                return Err(TenantListError::Duplicate {
-                    line,
-                    first_line,
-                    tenant: content.to_string(),
-                });
-            }
-            seen.insert(content.to_ascii_lowercase(), line);
-            list.push(id, line);
-        }
-        Ok(list)
+        Self::walk(text, |_, _, e| Err(e))
     }
 
     /// Read and parse a tenants file (strict: see [`from_file_lenient`](Self::from_file_lenient)).
