@@ -42,6 +42,27 @@ pub struct PermissionSummary {
     pub undetermined: Option<String>,
 }
 
+impl PermissionSummary {
+    /// The summary of a full permission report: a cmdlet counts as granted only with status
+    /// `Granted`; the others are listed in `missing` as `<cmdlet> (<status>)`.
+    pub fn from_report(report: &crate::permissions::PermissionReport) -> Self {
+        let mut summary = PermissionSummary {
+            all_granted: report.all_granted,
+            ..Default::default()
+        };
+        for c in &report.cmdlets {
+            if c.status == crate::permissions::Status::Granted {
+                summary.granted.push(c.cmdlet.clone());
+            } else {
+                summary
+                    .missing
+                    .push(format!("{} ({})", c.cmdlet, c.status.as_str()));
+            }
+        }
+        summary
+    }
+}
+
 /// The seam through which a permission checker plugs into [`ConnectionValidator`].
 #[async_trait]
 pub trait PermissionCheck: Send + Sync {
@@ -117,20 +138,7 @@ impl PermissionCheck for RbacPermissionCheck {
         let report = crate::permissions::PermissionChecker::new(client)
             .check(&profile.permission_profile())
             .await?;
-        let mut summary = PermissionSummary {
-            all_granted: report.all_granted,
-            ..Default::default()
-        };
-        for c in &report.cmdlets {
-            if c.status == crate::permissions::Status::Granted {
-                summary.granted.push(c.cmdlet.clone());
-            } else {
-                summary
-                    .missing
-                    .push(format!("{} ({})", c.cmdlet, c.status.as_str()));
-            }
-        }
-        Ok(summary)
+        Ok(PermissionSummary::from_report(&report))
     }
 }
 

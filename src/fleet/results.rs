@@ -15,7 +15,7 @@ use crate::connector::{
     InventorySync, PermissionCheck, PermissionSummary, SyncReport,
 };
 use crate::error::{Error, Result};
-use crate::permissions::{PermissionChecker, PermissionReport, Status};
+use crate::permissions::{PermissionChecker, PermissionReport};
 use crate::protocol::{Invocation, NextLink, RawPage};
 
 // --- for_each ---------------------------------------------------------------------------
@@ -146,20 +146,7 @@ impl PermissionCheck for KeepReport {
             *slot = Some(kept);
         }
         let report = result?;
-        let mut summary = PermissionSummary {
-            all_granted: report.all_granted,
-            ..Default::default()
-        };
-        for c in &report.cmdlets {
-            if c.status == Status::Granted {
-                summary.granted.push(c.cmdlet.clone());
-            } else {
-                summary
-                    .missing
-                    .push(format!("{} ({})", c.cmdlet, c.status.as_str()));
-            }
-        }
-        Ok(summary)
+        Ok(PermissionSummary::from_report(&report))
     }
 }
 

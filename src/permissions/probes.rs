@@ -109,13 +109,11 @@ async fn run(
                 None => {
                     out.insert(
                         key,
-                        ProbeResult {
-                            outcome: ProbeOutcome::Skipped,
-                            parameters: sent,
-                            detail: "no mailbox known to exist (the Get-MobileDevice and \
-                                     Get-Recipient probes found none)"
-                                .into(),
-                        },
+                        ProbeResult::skipped(
+                            sent,
+                            "no mailbox known to exist (the Get-MobileDevice and \
+                             Get-Recipient probes found none)",
+                        ),
                     );
                     continue;
                 }
@@ -128,11 +126,7 @@ async fn run(
             None => {
                 out.insert(
                     key,
-                    ProbeResult {
-                        outcome: ProbeOutcome::Skipped,
-                        parameters: sent,
-                        detail: "no known-safe probe for this cmdlet".into(),
-                    },
+                    ProbeResult::skipped(sent, "no known-safe probe for this cmdlet"),
                 );
                 continue;
             }
@@ -140,11 +134,7 @@ async fn run(
         if module.is_some_and(|m| !m.exports(&req.cmdlet)) {
             out.insert(
                 key,
-                ProbeResult {
-                    outcome: ProbeOutcome::Skipped,
-                    parameters: Vec::new(),
-                    detail: "not exported; not probed".into(),
-                },
+                ProbeResult::skipped(Vec::new(), "not exported; not probed"),
             );
             continue;
         }
@@ -229,5 +219,16 @@ fn mailbox_of(cmdlet: &str, row: &Map<String, Value>) -> Option<String> {
             (!mailbox.trim().is_empty() && !rest.is_empty()).then(|| mailbox.trim().to_string())
         }
         _ => None,
+    }
+}
+
+impl ProbeResult {
+    /// A probe that was not sent, with the parameters it would have had and why.
+    fn skipped(parameters: Vec<String>, why: &str) -> Self {
+        ProbeResult {
+            outcome: ProbeOutcome::Skipped,
+            parameters,
+            detail: why.to_string(),
+        }
     }
 }
