@@ -338,7 +338,11 @@ impl<'a> ConnectionValidator<'a> {
                     .as_ref()
                     .map(DeviceAccessLevel::to_string)
             }
-            Err(e) if is_fatal(&e) => return fail(report, e),
+            // Still throttled after the client's retries on the first read: the tenant
+            // refuses work right now. The other reads would each be retried and refused in
+            // turn (a tenant answering every call 429 took seven times the retry budget), and
+            // with no read done the status is `Failed` anyway.
+            Err(e) if is_fatal(&e) || e.is_throttled() => return fail(report, e),
             Err(e) => reasons.push(format!("organization settings unreadable: {e}")),
         }
 

@@ -14,3 +14,4 @@ mod connector_status;
 mod connector_sync;
 mod inventory_pages;
 mod permissions_sim;
+mod validator_throttled;
