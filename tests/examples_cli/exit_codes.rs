@@ -197,8 +197,9 @@ fn cleanup_stale_exit_codes() {
     }
 }
 
+// The wipe's exit codes, in three cases that run side by side (one waits 2 s on purpose).
 #[test]
-fn wipe_device_exit_codes() {
+fn wipe_device_exit_codes_accepted_and_not_acknowledged() {
     // Accepted: 0 at once, no waiting for the device.
     let sim = simulator(RbacProfile::Full, vec![]);
     let id = device_of(&sim, 2);
@@ -222,12 +223,20 @@ fn wipe_device_exit_codes() {
         text(&out.stdout).contains("Requested (not acknowledged"),
         "{out:?}"
     );
+}
+
+#[test]
+fn wipe_device_exit_codes_acknowledged() {
     // The embedded simulator's device syncs: acknowledged, 0.
     let tenant = demo_tenant();
     let id = tenant.device_identity(tenant.devices().nth(7).unwrap());
     let out = run("wipe_device", &["--identity", &id, "--yes", "--wait", "2m"]);
     assert_code(&out, EXIT_OK, "acknowledged");
     assert!(text(&out.stdout).contains("Acknowledged"), "{out:?}");
+}
+
+#[test]
+fn wipe_device_exit_codes_refused_unknown_unreachable_and_usage() {
     // Refused: 3; outcome unknown: 4.
     for (step, code) in [
         (Fault::Fail(Failure::PermissionDenied), EXIT_REFUSED),
@@ -253,6 +262,8 @@ fn wipe_device_exit_codes() {
     );
     assert_code(&out, EXIT_FAILED, "refused connection");
     // A bad --wait: 64, before anything is read.
+    let tenant = demo_tenant();
+    let id = tenant.device_identity(tenant.devices().nth(7).unwrap());
     let out = run("wipe_device", &["--identity", &id, "--wait", "10x"]);
     assert_code(&out, EXIT_USAGE, "bad --wait");
     assert!(!text(&out.stderr).contains("embedded simulator"), "{out:?}");
