@@ -24,7 +24,7 @@ use crate::paging::Pager;
 use crate::types::MailboxIdentity;
 
 /// Pages held at once (arrived, not yet delivered).
-const WINDOW: usize = 2;
+const WINDOW: usize = 3;
 
 /// Statistics calls handed to a throttled client beyond its current limit: enough to keep
 /// every slot busy and to show the throttle there is more work (so it may grow), few enough
