@@ -144,10 +144,13 @@ struct Args {
     /// sustained 429s (every request still succeeds by its third attempt).
     #[arg(long, value_name = "K")]
     hard_throttle_tenant: Vec<usize>,
-    /// Tenant K (1-based; repeatable) answers every request 429 with `Retry-After: 1`:
-    /// nothing of it can be read.
+    /// Tenant K (1-based; repeatable) answers every request 429 with `Retry-After`
+    /// (`--throttle-retry-after`, default 1 s): nothing of it can be read.
     #[arg(long, value_name = "K")]
     throttle_tenant: Vec<usize>,
+    /// The `Retry-After` of `--throttle-tenant`'s answers, in seconds (e.g. `0.2`).
+    #[arg(long, value_name = "SECS", default_value = "1", value_parser = parse_seconds)]
+    throttle_retry_after: String,
     /// Cap of one tenant, as K=N (1-based tenant K allows N requests in flight; repeatable);
     /// overrides --cap for that tenant.
     #[arg(long, value_name = "K=N", value_parser = parse_tenant_cap)]
@@ -321,7 +324,7 @@ async fn main() -> ExitCode {
             s.script.push(FaultStep::new(
                 None,
                 Fault::Fail(Failure::Throttled {
-                    retry_after: Some("1".into()),
+                    retry_after: Some(args.throttle_retry_after.clone()),
                 }),
                 FaultTimes::Always,
             ))
@@ -404,4 +407,12 @@ async fn main() -> ExitCode {
     );
     handle.shutdown().await;
     ExitCode::SUCCESS
+}
+
+/// A non-negative number of seconds, kept as the text sent in `Retry-After`.
+fn parse_seconds(text: &str) -> Result<String, String> {
+    match text.parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(text.to_string()),
+        _ => Err(format!("not a number of seconds: {text:?}")),
+    }
 }

@@ -106,17 +106,12 @@ async fn inventory_sync_restarts_after_a_reset_the_client_does_not_retry() {
             TimeoutConfig::default(),
             Arc::new(StaticToken::new(s.token())),
         );
-        let h = s.handle.clone();
-        let fired = Arc::new(AtomicUsize::new(0));
-        let f = fired.clone();
-        let (report, rows) = sync(c, move |sync| {
-            sync.on_progress(move |_| {
-                if f.fetch_add(1, Ordering::SeqCst) == 0 {
-                    h.push_fault(step(GET, Fault::ResetMidBody, FaultTimes::Once));
-                }
-            })
-        })
-        .await;
+        // The second page request is reset (the first goes through): the sync fetches the
+        // next page while it joins the one before, so the fault is armed up front rather
+        // than after the first page's delivery.
+        s.handle
+            .push_fault(step(GET, Fault::ResetMidBody, FaultTimes::Once).after(1));
+        let (report, rows) = sync(c, |sync| sync.page_size(50)).await;
         assert_sync_exact(&rows, &report, &s);
         assert_eq!(s.faults_fired(), 1);
         assert_eq!(report.restarts, 1, "{report:?}");
