@@ -100,7 +100,7 @@ impl PageDriver {
         }
     }
 
-    /// Ask for at most `rows` on the first page (later pages are full).
+    /// Ask for at most `rows` on the first page (later pages: the invocation's page size).
     pub(crate) fn first_page_size(mut self, rows: u32) -> Self {
         self.first_page_size = Some(rows);
         self

@@ -147,7 +147,7 @@ async fn the_next_pages_statistics_start_while_a_slow_mailbox_of_the_page_before
     // call of the first page ended: a page boundary is no barrier.
     let first_page: std::collections::HashSet<String> = order[..100]
         .iter()
-        .filter_map(|r| exchange_activesync::connector::device_mailbox(&r.device))
+        .filter_map(|r| r.device.mailbox().map(str::to_string))
         .collect();
     let early = log
         .iter()

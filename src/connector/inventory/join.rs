@@ -135,8 +135,6 @@ impl<'s, 'c> Pipeline<'s, 'c> {
             .into_iter()
             .map(|(device, _, statistics)| DeviceRecord { device, statistics })
             .collect();
-        // Rows of later pages were taken when they arrived: trimming cannot lose them.
-        self.carry.trim(self.sync.max_pending_statistics);
         Some(records)
     }
 

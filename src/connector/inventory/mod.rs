@@ -548,7 +548,8 @@ fn changed_after(record: &DeviceRecord, since: DateTime<Utc>) -> bool {
 }
 
 /// Rows the first `Get-MobileDevice` page of an enumeration asks for (`Prefer:
-/// odata.maxpagesize`); later pages are full. Every statistics call waits for the first
+/// odata.maxpagesize`); later pages are full without statistics (see
+/// [`STATISTICS_PAGE_SIZE`] with them). Every statistics call waits for the first
 /// page, so a small one starts the fan-out early (a 1,000-row page costs the service about
 /// ten times a 100-row one).
 pub const FIRST_PAGE_SIZE: u32 = 100;
