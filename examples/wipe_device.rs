@@ -218,14 +218,20 @@ async fn main() -> ExitCode {
         .and_then(|sim| Some(sim.tenant().find_device(identity.as_str())?.guid));
     let tracking = {
         let client = conn.client.clone();
-        let options = PollOptions::new(Duration::from_secs(1).min(wait), wait);
+        // The embedded simulator's device moves a stage a second; it is read twice as often.
+        let interval = if device_task.is_some() {
+            Duration::from_millis(500)
+        } else {
+            Duration::from_secs(1)
+        };
+        let options = PollOptions::new(interval.min(wait), wait);
         let track = track_wipe(client.as_ref(), &ticket, options, |stage, _| {
             eprintln!("  wipe stage: {stage:?}");
         });
         let advance = async {
             if let (Some(guid), Some(sim)) = (device_task, &conn.simulator) {
                 for _ in 0..2 {
-                    tokio::time::sleep(Duration::from_secs(2)).await;
+                    tokio::time::sleep(Duration::from_secs(1)).await;
                     sim.tenant_mut().advance_wipe(&guid);
                 }
             }

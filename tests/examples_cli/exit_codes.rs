@@ -215,7 +215,7 @@ fn wipe_device_exit_codes_accepted_and_not_acknowledged() {
     let id = device_of(&sim, 3);
     let out = run_with(
         "wipe_device",
-        &["--identity", &id, "--yes", "--wait", "2s"],
+        &["--identity", &id, "--yes", "--wait", "1s"],
         &env_of(&sim),
     );
     assert_code(&out, EXIT_PARTIAL, "not acknowledged");

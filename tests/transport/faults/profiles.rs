@@ -30,15 +30,26 @@ async fn the_transient_profile_through_inventory_sync() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_storm_profile_through_inventory_sync() {
     bounded(async {
-        // Every first attempt waits its Retry-After (0.5 s) and holds back the others: a
-        // smaller tenant than the other profiles' keeps the case at a few seconds.
+        // Every first attempt waits its Retry-After (0.5 s) and holds back the others, so the
+        // case lasts about half a second per request: two pages and three mailboxes (five
+        // requests) are the smallest tenant that still pages and joins across pages.
         const STORM_DEVICES: usize = 60;
-        let s = sim_with(STORM_DEVICES, 8, FaultProfile::Storm.plan_seeded(5)).await;
+        const STORM_MAILBOXES: usize = 3;
+        let s = sim_with(
+            STORM_DEVICES,
+            STORM_MAILBOXES,
+            FaultProfile::Storm.plan_seeded(5),
+        )
+        .await;
         let (report, rows) = sync(client(&s), |sync| sync).await;
         assert_sync_exact(&rows, &report, &s);
         assert_eq!(report.restarts, 0);
         assert_eq!(report.duplicates_skipped, 0);
         assert_eq!(report.pages, STORM_DEVICES.div_ceil(PAGE));
+        assert_eq!(
+            report.statistics_calls as usize, STORM_MAILBOXES,
+            "one call per mailbox"
+        );
         // The client absorbed the storm; its throttle saw every 429.
         assert_eq!(report.throttled, s.status_count(429));
         // The first attempt of every request was throttled.
