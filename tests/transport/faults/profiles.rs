@@ -47,7 +47,7 @@ async fn the_storm_profile_through_inventory_sync() {
         assert_eq!(report.duplicates_skipped, 0);
         assert_eq!(report.pages, STORM_DEVICES.div_ceil(PAGE));
         assert_eq!(
-            report.statistics_calls as usize, STORM_MAILBOXES,
+            report.statistics_calls, STORM_MAILBOXES,
             "one call per mailbox"
         );
         // The client absorbed the storm; its throttle saw every 429.
