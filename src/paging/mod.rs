@@ -32,6 +32,7 @@ use crate::error::{Error, Result};
 use crate::protocol::{NextLink, RawPage, Warning};
 
 mod driver;
+mod key_set;
 mod pager;
 mod row_keys;
 

@@ -5,6 +5,7 @@ use std::collections::HashSet;
 
 use serde::de::DeserializeOwned;
 
+use super::key_set::KeySet;
 #[cfg(test)]
 use super::row_keys::row_key128;
 use super::row_keys::{decode_rows, hash128};
@@ -27,8 +28,8 @@ pub(crate) struct Pager {
     done: bool,
     /// 128-bit hashes of the next links seen.
     seen_links: HashSet<u128>,
-    /// 128-bit keys of the rows returned.
-    seen_keys: HashSet<u128>,
+    /// 128-bit keys of the rows returned (the one part that grows with the tenant).
+    seen_keys: KeySet,
     /// 128-bit hashes of the pages of a listing without a row key (a page repeated whole is
     /// no progress).
     seen_pages: HashSet<u128>,
@@ -65,7 +66,7 @@ impl Pager {
             next: None,
             done: false,
             seen_links: HashSet::new(),
-            seen_keys: HashSet::new(),
+            seen_keys: KeySet::new(),
             seen_pages: HashSet::new(),
             unkeyed: 0,
             duplicates: 0,
@@ -111,13 +112,12 @@ impl Pager {
             .flatten()
             .copied()
             .collect();
-        let mut returned: Vec<u128> = self
+        // In ascending order, as the set keeps them.
+        let returned: Vec<u128> = self
             .seen_keys
             .iter()
             .filter(|k| !pending.contains(k))
-            .copied()
             .collect();
-        returned.sort_unstable();
         Some(Checkpoint {
             next_link: self.current_link.clone(),
             returned,
