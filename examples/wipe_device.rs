@@ -20,7 +20,7 @@
 //! (minutes or hours later), so by default the example does not wait: `--wait 10m` follows
 //! the wipe through the device statistics for up to that long. Without
 //! `EXO_TENANT_ID`/`EXO_ENDPOINT` it runs against an embedded simulator; there the device
-//! "syncs" every few seconds so the wipe can be seen going from requested to acknowledged.
+//! "syncs" every second so the wipe can be seen going from requested to acknowledged.
 
 #[path = "common/mod.rs"]
 mod common;
