@@ -16,7 +16,7 @@ const MAX_AVERAGE: usize = 64;
 const GROWTH: usize = 4;
 
 /// A set of 128-bit keys in sorted shards (see the module documentation).
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(crate) struct KeySet {
     /// `1 << bits` shards; shard `i` holds the keys whose leading `bits` bits are `i`, sorted.
     shards: Vec<Vec<u128>>,
@@ -31,7 +31,7 @@ impl Default for KeySet {
 }
 
 impl KeySet {
-    /// An empty set (one empty shard; nothing allocated until the first key).
+    /// An empty set: one shard, with no room for keys until the first arrives.
     pub fn new() -> Self {
         KeySet {
             shards: vec![Vec::new()],
