@@ -20,7 +20,6 @@ use crate::client::{ExchangeClient, ExchangeClientExt};
 use crate::cmdlets::GetMobileDeviceStatistics;
 use crate::error::{Error, Result};
 use crate::models::{MobileDevice, MobileDeviceStatistics};
-use crate::paging::Pager;
 use crate::types::MailboxIdentity;
 
 /// Pages held at once (arrived, not yet delivered).
@@ -208,12 +207,12 @@ impl<'s, 'c> Pipeline<'s, 'c> {
 
     /// A page arrived (or the enumeration ended or failed).
     fn arrived(&mut self, cursor: Cursor<'s, 'c>, page: Result<Option<Vec<MobileDevice>>>) {
-        self.counts = Counts {
-            pages: cursor.driver.with_pager(|p| p.report().pages),
-            restarts: cursor.driver.with_pager(|p| p.report().restarts),
-            duplicates: cursor.driver.with_pager(Pager::duplicates),
-            distinct: cursor.driver.with_pager(Pager::distinct),
-        };
+        self.counts = cursor.driver.with_pager(|p| Counts {
+            pages: p.report().pages,
+            restarts: p.report().restarts,
+            duplicates: p.duplicates(),
+            distinct: p.distinct(),
+        });
         self.cursor = Some(cursor);
         let devices = match page {
             Ok(Some(devices)) => devices,
