@@ -112,12 +112,13 @@ impl Pager {
             .flatten()
             .copied()
             .collect();
-        // In ascending order, as the set keeps them.
-        let returned: Vec<u128> = self
+        let mut returned: Vec<u128> = self
             .seen_keys
             .iter()
             .filter(|k| !pending.contains(k))
             .collect();
+        // Sorted, as `Checkpoint::returned` promises (the set keeps no useful order).
+        returned.sort_unstable();
         Some(Checkpoint {
             next_link: self.current_link.clone(),
             returned,
