@@ -72,7 +72,7 @@ use crate::error::{AuthError, Error, Result, SendState, TimeoutKind, body_snippe
 use crate::protocol::{
     ANCHOR_HEADER, CLIENT_APPLICATION, CmdletKind, Invocation, MAX_ERROR_BODY_BYTES, NextLink,
     RawPage, RequestContext, ResponseMeta, RoutingHint, decode_body, decode_body_prefix,
-    decode_error, decode_page, is_gzip, module_file_url, prepare_invoke,
+    decode_error, decode_page_owned, is_gzip, module_file_url, prepare_invoke,
 };
 use crate::throttle::{Permit, TenantThrottle};
 
@@ -678,7 +678,7 @@ impl ExchangeClient for HttpExchangeClient {
         };
         #[cfg(not(feature = "tracing"))]
         let body = self.execute(&target).await?;
-        decode_page(invocation.cmdlet(), &body)
+        decode_page_owned(invocation.cmdlet(), body)
     }
 
     async fn module_file(&self) -> Result<ModuleFile> {

@@ -45,6 +45,8 @@ pub(crate) struct Pager {
     /// The keys of the rows of the page being yielded, in order.
     current_keys: Vec<Option<u128>>,
     max_restarts: u32,
+    /// Rows of the largest page so far: how many the next page's rows are allocated for.
+    expected_rows: usize,
     report: StreamReport,
 }
 
@@ -76,6 +78,7 @@ impl Pager {
             current_link: None,
             current_keys: Vec::new(),
             max_restarts: DEFAULT_MAX_RESTARTS,
+            expected_rows: 0,
             report: StreamReport::default(),
         }
     }
@@ -163,15 +166,22 @@ impl Pager {
 
     /// Take one fetched page: its new rows, decoded. Errors on a repeated next link and on
     /// too many empty pages in a row.
-    pub fn accept<T: DeserializeOwned>(&mut self, raw: RawPage) -> Result<Vec<T>> {
+    pub fn accept<T: DeserializeOwned>(&mut self, mut raw: RawPage) -> Result<Vec<T>> {
         // The rows and their keys come from one decoding pass (keys only where they are
         // used: a listing that is followed and has a row key).
         let key = self.key.filter(|_| self.follow);
         let (mut rows, keys): (Vec<T>, _) = match key {
-            Some(key) => decode_rows(&raw, key)?,
+            Some(key) => {
+                let decoded = decode_rows(&raw, key, self.expected_rows)?;
+                // The page's text is no longer needed: its buffer (the size of the page) is
+                // freed before the key set grows, not after.
+                raw.value = None;
+                decoded
+            }
             None => (raw.rows()?, Vec::new()),
         };
         let received = rows.len();
+        self.expected_rows = self.expected_rows.max(received);
         let mut progress = received > 0;
         self.current_link = self.next.clone();
         self.current_keys.clear();

@@ -26,6 +26,7 @@ pub use request::{
     NextLink, PreparedRequest, RequestContext, RoutingHint, check_destructive_identity, invoke_url,
     is_routable_mailbox, module_file_url, prepare_invoke,
 };
+pub(crate) use response::decode_page_owned;
 pub use response::{
     MAX_BODY_BYTES, RawPage, TRUNCATION_WARNING, Warning, decode_body, decode_body_prefix,
     decode_page, is_gzip, strip_annotations,

@@ -204,6 +204,47 @@ pub fn decode_body_prefix(bytes: &[u8], limit: usize) -> Vec<u8> {
 /// Decode a 2xx `InvokeCommand` body into a [`RawPage`], or into [`Error::Cmdlet`] when the
 /// service reported `@adminapi.errors`.
 pub fn decode_page(cmdlet: &str, body: &[u8]) -> Result<RawPage> {
+    let (mut page, value, errors) = decode_envelope(cmdlet, body)?;
+    page.value = value.map(ToOwned::to_owned);
+    with_errors(page, errors)
+}
+
+/// [`decode_page`] for a body its caller gives up: the rows' text is moved to the front of
+/// the body's own buffer and kept there, so a page holds one buffer of its size, not the
+/// body and a copy of its rows.
+pub(crate) fn decode_page_owned(cmdlet: &str, mut body: Vec<u8>) -> Result<RawPage> {
+    let (mut page, range, errors) = {
+        let (page, value, errors) = decode_envelope(cmdlet, &body)?;
+        // `value` borrows from `body` (a slice deserializer borrows raw values): its offset.
+        let range = value.map(|raw| {
+            let start = raw.get().as_ptr() as usize - body.as_ptr() as usize;
+            start..start + raw.get().len()
+        });
+        (page, range, errors)
+    };
+    if let Some(range) = range {
+        body.truncate(range.end);
+        body.drain(..range.start);
+        let decode_err = |message: String, body: &[u8]| Error::Decode {
+            cmdlet: cmdlet.to_string(),
+            message,
+            body_snippet: body_snippet(body),
+        };
+        let text = String::from_utf8(body)
+            .map_err(|e| decode_err(format!("invalid UTF-8: {e}"), e.as_bytes()))?;
+        let raw = RawValue::from_string(text)
+            .map_err(|e| decode_err(format!("invalid `value`: {e}"), &[]))?;
+        page.value = Some(raw);
+    }
+    with_errors(page, errors)
+}
+
+/// The page of a body without its `value` (returned beside it, borrowed from `body`), and the
+/// texts of `@adminapi.errors`.
+fn decode_envelope<'a>(
+    cmdlet: &str,
+    body: &'a [u8],
+) -> Result<(RawPage, Option<&'a RawValue>, Vec<String>)> {
     let decode_err = |message: String| Error::Decode {
         cmdlet: cmdlet.to_string(),
         message,
@@ -212,9 +253,9 @@ pub fn decode_page(cmdlet: &str, body: &[u8]) -> Result<RawPage> {
     let trimmed = trim_body(body);
     if trimmed.is_empty() {
         // Some write cmdlets answer 200/204 with no body at all: no rows.
-        return Ok(RawPage::empty(cmdlet));
+        return Ok((RawPage::empty(cmdlet), None, Vec::new()));
     }
-    let env: Envelope = serde_json::from_slice(trimmed)
+    let env: Envelope<'a> = serde_json::from_slice(trimmed)
         .map_err(|e| decode_err(format!("invalid envelope: {e}")))?;
     let value = match env.value {
         Some(raw) => {
@@ -243,7 +284,7 @@ pub fn decode_page(cmdlet: &str, body: &[u8]) -> Result<RawPage> {
         .filter_map(value_text)
         .collect();
     let page = RawPage {
-        value,
+        value: None,
         next_link: env
             .next_link
             .filter(|l| !l.trim().is_empty())
@@ -252,10 +293,15 @@ pub fn decode_page(cmdlet: &str, body: &[u8]) -> Result<RawPage> {
         confirmation_message: env.confirmation.filter(|c| !c.is_empty()),
         cmdlet: cmdlet.to_string(),
     };
+    Ok((page, value, errors))
+}
+
+/// `page`, or [`Error::Cmdlet`] with its rows and warnings when the service reported errors.
+fn with_errors(page: RawPage, errors: Vec<String>) -> Result<RawPage> {
     if !errors.is_empty() {
         let rows = page.rows::<Value>().unwrap_or_default();
         return Err(Error::Cmdlet(Box::new(CmdletErrors {
-            cmdlet: Some(cmdlet.to_string()),
+            cmdlet: Some(page.cmdlet.clone()),
             errors: errors.into_iter().map(clip).collect(),
             warnings: page
                 .warnings
@@ -269,26 +315,26 @@ pub fn decode_page(cmdlet: &str, body: &[u8]) -> Result<RawPage> {
 }
 
 /// The success envelope, decoded field by field so that `value` stays raw.
-struct Envelope {
-    value: Option<Box<RawValue>>,
+struct Envelope<'a> {
+    value: Option<&'a RawValue>,
     next_link: Option<String>,
     warnings: Option<Vec<Value>>,
     errors: Option<Vec<Value>>,
     confirmation: Option<String>,
 }
 
-impl<'de> Deserialize<'de> for Envelope {
+impl<'de: 'a, 'a> Deserialize<'de> for Envelope<'a> {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Envelope;
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+            type Value = Envelope<'a>;
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("an InvokeCommand response object")
             }
             fn visit_map<A: MapAccess<'de>>(
                 self,
                 mut map: A,
-            ) -> std::result::Result<Envelope, A::Error> {
+            ) -> std::result::Result<Envelope<'a>, A::Error> {
                 let mut env = Envelope {
                     value: None,
                     next_link: None,
@@ -311,7 +357,7 @@ impl<'de> Deserialize<'de> for Envelope {
                 Ok(env)
             }
         }
-        d.deserialize_map(V)
+        d.deserialize_map(V(std::marker::PhantomData))
     }
 }
 
@@ -351,6 +397,47 @@ mod tests {
             let page = decode_page("Set-X", body).unwrap();
             assert!(page.value.is_none());
             assert_eq!(page.len().unwrap(), 0);
+        }
+    }
+
+    #[test]
+    fn a_body_given_up_decodes_as_a_borrowed_one() {
+        let bodies: [&[u8]; 10] = [
+            b"",
+            br#"{}"#,
+            br#"{"value":null}"#,
+            br#"{"value": [] }"#,
+            "\u{feff} {\"@odata.context\":\"c\",\"value\": [{\"Guid\":\"g\",\"N\":\"\u{e9}\\u00e9\"}, 2] ,\"@odata.nextLink\":\"https://h/n\"} \n".as_bytes(),
+            br#"{"@adminapi.warnings":["w"],"value":[{"A":1}],"@adminapi.confirmationmessage":"sure?"}"#,
+            br#"{"value":[{"A":1}],"@adminapi.errors":["failed"],"@adminapi.warnings":["w"]}"#,
+            br#"{"value":{"A":1}}"#,
+            br#"{"value":[1,"#,
+            b"not json",
+        ];
+        for body in bodies {
+            let borrowed = decode_page("Get-X", body);
+            let owned = decode_page_owned("Get-X", body.to_vec());
+            match (borrowed, owned) {
+                (Ok(a), Ok(b)) => {
+                    assert_eq!(
+                        a.value.as_ref().map(|v| v.get()),
+                        b.value.as_ref().map(|v| v.get())
+                    );
+                    assert_eq!(
+                        (a.next_link, a.warnings, a.confirmation_message, a.cmdlet),
+                        (b.next_link, b.warnings, b.confirmation_message, b.cmdlet)
+                    );
+                }
+                (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
+                (a, b) => panic!("{body:?}: {a:?} vs {b:?}"),
+            }
+        }
+        let page = decode_page_owned("Get-X", bodies[4].to_vec()).unwrap();
+        assert_eq!(page.len().unwrap(), 2);
+        assert_eq!(page.json_rows().unwrap()[0]["N"], "\u{e9}\u{e9}");
+        match decode_page_owned("Get-X", bodies[6].to_vec()) {
+            Err(Error::Cmdlet(e)) => assert_eq!((e.errors.len(), e.rows.len()), (1, 1)),
+            other => panic!("unexpected {other:?}"),
         }
     }
 
