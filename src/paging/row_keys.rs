@@ -4,6 +4,7 @@
 //! through a thin wrapper that notes the text of the row's key property (`Guid` or
 //! `Identity`) as `T` reads it, whether `T` keeps that property or skips it.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 
@@ -150,11 +151,15 @@ struct TapVisitor<'a, V> {
     hook: Hook<'a>,
 }
 
-/// Note a scalar's text: the key property's value, or whether a map key names it.
-fn note(hook: &mut Hook<'_>, text: &str) {
+/// Note a scalar's text: the key property's value, or whether a map key names it. The text
+/// is made only when the hook wants it (a row's map keys are borrowed, never copied).
+fn note<'t>(hook: &mut Hook<'_>, text: impl FnOnce() -> Cow<'t, str>) {
     match hook {
-        Hook::Name { key, matched } => **matched = text == *key,
-        Hook::Value { slot } => **slot = (!text.is_empty()).then(|| row_key128(text)),
+        Hook::Name { key, matched } => **matched = text() == *key,
+        Hook::Value { slot } => {
+            let text = text();
+            **slot = (!text.is_empty()).then(|| row_key128(&text));
+        }
         Hook::Row { .. } => {}
     }
 }
@@ -223,9 +228,12 @@ macro_rules! forward_visit {
 
 /// Forward a scalar whose text is noted first.
 macro_rules! forward_noted {
-    ($($method:ident ( $ty:ty ) => $text:expr;)*) => {$(
+    ($($method:ident ( $ty:ty ) => |$v:ident| $text:expr;)*) => {$(
         fn $method<E: de::Error>(mut self, v: $ty) -> std::result::Result<V::Value, E> {
-            note(&mut self.hook, &$text(&v));
+            note(&mut self.hook, || {
+                let $v = &v;
+                $text
+            });
             self.inner.$method(v)
         }
     )*};
@@ -237,15 +245,15 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for TapVisitor<'_, V> {
         self.inner.expecting(f)
     }
     forward_noted! {
-        visit_bool(bool) => |v: &bool| v.to_string();
-        visit_i64(i64) => |v: &i64| v.to_string();
-        visit_u64(u64) => |v: &u64| v.to_string();
-        visit_f64(f64) => |v: &f64| {
-            serde_json::Number::from_f64(*v).map_or_else(String::new, |n| n.to_string())
+        visit_bool(bool) => |v| Cow::Owned(v.to_string());
+        visit_i64(i64) => |v| Cow::Owned(v.to_string());
+        visit_u64(u64) => |v| Cow::Owned(v.to_string());
+        visit_f64(f64) => |v| {
+            Cow::Owned(serde_json::Number::from_f64(*v).map_or_else(String::new, |n| n.to_string()))
         };
-        visit_str(&str) => |v: &&str| v.to_string();
-        visit_borrowed_str(&'de str) => |v: &&'de str| v.to_string();
-        visit_string(String) => |v: &String| v.clone();
+        visit_str(&str) => |v| Cow::Borrowed(*v);
+        visit_borrowed_str(&'de str) => |v| Cow::Borrowed(*v);
+        visit_string(String) => |v| Cow::Borrowed(v.as_str());
     }
     forward_visit! {
         visit_i8(i8);
