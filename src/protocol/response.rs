@@ -441,6 +441,43 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #[test]
+        fn any_page_given_up_decodes_as_a_borrowed_one(
+            rows in proptest::collection::vec(
+                proptest::collection::btree_map("[A-Za-z@.]{1,8}", "\\PC{0,12}", 0..4),
+                0..5,
+            ),
+            pad in "[ \t\r\n]{0,3}",
+            value_first in proptest::bool::ANY,
+            errors in proptest::bool::ANY,
+        ) {
+            let value = serde_json::to_string(&rows).unwrap();
+            let value = format!("{pad}{value}{pad}");
+            let body = if value_first {
+                format!("{{{pad}\"value\":{value},\"@odata.nextLink\":\"n\"}}")
+            } else {
+                let errors = if errors { r#""@adminapi.errors":["e"],"# } else { "" };
+                format!("{pad}{{\"@adminapi.warnings\":[\"w\"],{errors}\"value\":{value}}}{pad}")
+            };
+            let borrowed = decode_page("Get-X", body.as_bytes());
+            let owned = decode_page_owned("Get-X", body.clone().into_bytes());
+            match (borrowed, owned) {
+                (Ok(a), Ok(b)) => {
+                    proptest::prop_assert_eq!(
+                        a.value.as_ref().map(|v| v.get()),
+                        b.value.as_ref().map(|v| v.get())
+                    );
+                    proptest::prop_assert_eq!(b.json_rows().unwrap().len(), rows.len());
+                    proptest::prop_assert_eq!(a.next_link, b.next_link);
+                    proptest::prop_assert_eq!(a.warnings, b.warnings);
+                }
+                (Err(a), Err(b)) => proptest::prop_assert_eq!(a.to_string(), b.to_string()),
+                (a, b) => proptest::prop_assert!(false, "{body:?}: {a:?} vs {b:?}"),
+            }
+        }
+    }
+
     #[test]
     fn errors_on_200_are_an_error() {
         let body = br#"{"value":[{"A":1}],"@adminapi.errors":["something failed"],"@adminapi.warnings":["w"]}"#;
