@@ -214,12 +214,22 @@ pub fn decode_page(cmdlet: &str, body: &[u8]) -> Result<RawPage> {
 /// body and a copy of its rows.
 pub(crate) fn decode_page_owned(cmdlet: &str, mut body: Vec<u8>) -> Result<RawPage> {
     let (mut page, range, errors) = {
-        let (page, value, errors) = decode_envelope(cmdlet, &body)?;
-        // `value` borrows from `body` (a slice deserializer borrows raw values): its offset.
-        let range = value.map(|raw| {
-            let start = raw.get().as_ptr() as usize - body.as_ptr() as usize;
-            start..start + raw.get().len()
-        });
+        let (mut page, value, errors) = decode_envelope(cmdlet, &body)?;
+        // `value` borrows from `body` (a slice deserializer borrows raw values): where it is.
+        let mut range = None;
+        if let Some(raw) = value {
+            let text = raw.get();
+            let start = (text.as_ptr() as usize).checked_sub(body.as_ptr() as usize);
+            let inside = |&s: &usize| {
+                body.get(s..s + text.len())
+                    .is_some_and(|b| std::ptr::eq(b.as_ptr(), text.as_ptr()))
+            };
+            match start.filter(inside) {
+                Some(start) => range = Some(start..start + text.len()),
+                // Not a part of the body after all: copied, as `decode_page` does.
+                None => page.value = Some(raw.to_owned()),
+            }
+        }
         (page, range, errors)
     };
     if let Some(range) = range {
