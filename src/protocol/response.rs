@@ -221,7 +221,8 @@ pub(crate) fn decode_page_owned(cmdlet: &str, mut body: Vec<u8>) -> Result<RawPa
             let text = raw.get();
             let start = (text.as_ptr() as usize).checked_sub(body.as_ptr() as usize);
             let inside = |&s: &usize| {
-                body.get(s..s + text.len())
+                s.checked_add(text.len())
+                    .and_then(|end| body.get(s..end))
                     .is_some_and(|b| std::ptr::eq(b.as_ptr(), text.as_ptr()))
             };
             match start.filter(inside) {
