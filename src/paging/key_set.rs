@@ -25,7 +25,7 @@ const MULTIPLIER: u128 = 0x9E37_79B9_7F4A_7C15_F39C_C060_5CED_C835;
 const INVERSE: u128 = {
     let mut inv = MULTIPLIER;
     let mut step = 0;
-    while step < 7 {
+    while step < 6 {
         inv = inv.wrapping_mul(2u128.wrapping_sub(MULTIPLIER.wrapping_mul(inv)));
         step += 1;
     }

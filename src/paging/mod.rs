@@ -263,9 +263,14 @@ impl<'a, T> ObjectStream<'a, T> {
     /// `None` once the enumeration is complete, or for a stream the paging loop did not make.
     pub fn checkpoint(&self) -> Option<Checkpoint> {
         let resume = self.resume.as_ref()?;
-        let pager = resume.pager.lock().unwrap_or_else(|e| e.into_inner());
-        let yielded = resume.yielded.load(std::sync::atomic::Ordering::SeqCst);
-        pager.checkpoint(yielded)
+        let mut checkpoint = {
+            let pager = resume.pager.lock().unwrap_or_else(|e| e.into_inner());
+            let yielded = resume.yielded.load(std::sync::atomic::Ordering::SeqCst);
+            pager.checkpoint(yielded)?
+        };
+        // Sorted, as `Checkpoint::returned` promises, after the paging task's lock is let go.
+        checkpoint.returned.sort_unstable();
+        Some(checkpoint)
     }
 
     /// A stream that yields one error.

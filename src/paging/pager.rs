@@ -45,8 +45,11 @@ pub(crate) struct Pager {
     /// The keys of the rows of the page being yielded, in order.
     current_keys: Vec<Option<u128>>,
     max_restarts: u32,
-    /// Rows of the largest page so far: how many the next page's rows are allocated for.
+    /// Rows of the largest page so far: at most how many a page's rows are allocated for.
     expected_rows: usize,
+    /// The fewest bytes of text a row of a page has taken so far (on average over its page):
+    /// a page of `n` bytes is expected to hold at most about `n` ÷ this many rows.
+    row_bytes: Option<usize>,
     report: StreamReport,
 }
 
@@ -79,6 +82,7 @@ impl Pager {
             current_keys: Vec::new(),
             max_restarts: DEFAULT_MAX_RESTARTS,
             expected_rows: 0,
+            row_bytes: None,
             report: StreamReport::default(),
         }
     }
@@ -103,7 +107,8 @@ impl Pager {
         self
     }
 
-    /// The checkpoint after `yielded` rows of the page being yielded.
+    /// The checkpoint after `yielded` rows of the page being yielded, its keys unsorted (see
+    /// `ObjectStream::checkpoint`).
     pub(super) fn checkpoint(&self, yielded: usize) -> Option<Checkpoint> {
         if self.resumed || (self.done && yielded >= self.current_keys.len()) {
             return None;
@@ -115,13 +120,12 @@ impl Pager {
             .flatten()
             .copied()
             .collect();
-        let mut returned: Vec<u128> = self
+        // In the set's order (none in particular): `ObjectStream::checkpoint` sorts them.
+        let returned: Vec<u128> = self
             .seen_keys
             .iter()
             .filter(|k| !pending.contains(k))
             .collect();
-        // Sorted, as `Checkpoint::returned` promises (the set keeps no useful order).
-        returned.sort_unstable();
         Some(Checkpoint {
             next_link: self.current_link.clone(),
             returned,
@@ -164,15 +168,24 @@ impl Pager {
         self.seen_keys.len() + self.unkeyed
     }
 
+    /// How many rows to allocate for a page of `text_len` bytes: as many as the pages before
+    /// suggest, never more than the largest page so far (none before the first page).
+    fn expected(&self, text_len: usize) -> usize {
+        self.row_bytes
+            .map_or(0, |b| (text_len / b.max(1)).saturating_add(1))
+            .min(self.expected_rows)
+    }
+
     /// Take one fetched page: its new rows, decoded. Errors on a repeated next link and on
     /// too many empty pages in a row.
     pub fn accept<T: DeserializeOwned>(&mut self, mut raw: RawPage) -> Result<Vec<T>> {
         // The rows and their keys come from one decoding pass (keys only where they are
         // used: a listing that is followed and has a row key).
         let key = self.key.filter(|_| self.follow);
+        let text_len = raw.value.as_ref().map_or(0, |v| v.get().len());
         let (mut rows, keys): (Vec<T>, _) = match key {
             Some(key) => {
-                let decoded = decode_rows(&raw, key, self.expected_rows)?;
+                let decoded = decode_rows(&raw, key, self.expected(text_len))?;
                 // The page's text is no longer needed: its buffer (the size of the page) is
                 // freed before the key set grows, not after.
                 raw.value = None;
@@ -182,6 +195,9 @@ impl Pager {
         };
         let received = rows.len();
         self.expected_rows = self.expected_rows.max(received);
+        if let Some(per_row) = text_len.checked_div(received) {
+            self.row_bytes = Some(self.row_bytes.map_or(per_row, |b| b.min(per_row)));
+        }
         let mut progress = received > 0;
         self.current_link = self.next.clone();
         self.current_keys.clear();
@@ -346,6 +362,32 @@ mod tests {
         let mut r = Pager::new("Get-Thing");
         let _: Vec<serde_json::Value> = r.accept(page("Get-Thing", vec![], Some("x"))).unwrap();
         assert!(!r.is_done());
+    }
+
+    #[test]
+    fn a_pages_rows_are_allocated_for_what_its_text_can_hold() {
+        let mut p = Pager::new("Get-MobileDevice");
+        assert_eq!(
+            p.expected(100_000),
+            0,
+            "nothing is known before the first page"
+        );
+        let rows: Vec<serde_json::Value> = (0..100u128)
+            .map(|i| json!({"Guid": uuid::Uuid::from_u128(i).to_string(), "Pad": "x".repeat(50)}))
+            .collect();
+        let raw = page("Get-MobileDevice", rows, Some("n1"));
+        let len = raw.value.as_ref().map_or(0, |v| v.get().len());
+        let got: Vec<serde_json::Value> = p.accept(raw).unwrap();
+        assert_eq!(got.len(), 100);
+        assert!(
+            (100..=101).contains(&p.expected(len)),
+            "{}",
+            p.expected(len)
+        );
+        // A short last page: room for about its own rows, not for the largest page's.
+        assert!(p.expected(len / 10) <= 11, "{}", p.expected(len / 10));
+        // Never more than the largest page so far.
+        assert_eq!(p.expected(len * 10), 100);
     }
 
     #[test]

@@ -343,6 +343,10 @@ async fn a_stream_resumed_from_a_checkpoint_after_an_expired_continuation_loses_
         let json = serde_json::to_string(&checkpoint).unwrap();
         let checkpoint: Checkpoint = serde_json::from_str(&json).unwrap();
         assert_eq!(checkpoint.returned.len(), PAGE + 7);
+        // The keys of the rows returned (their Guids), sorted as `returned` documents.
+        let mut expected: Vec<u128> = before.iter().map(|g| g.as_u128()).collect();
+        expected.sort_unstable();
+        assert_eq!(checkpoint.returned, expected);
         // The continuation expires before the resumed stream uses it.
         s.expire_next_continuation();
         let prepared = PreparedCmdlet::new(&GetMobileDevice::new()).expect("prepared");
