@@ -57,12 +57,6 @@ pub(crate) struct KeySet {
     len: usize,
 }
 
-impl Default for KeySet {
-    fn default() -> Self {
-        KeySet::new()
-    }
-}
-
 impl KeySet {
     /// An empty set: one shard, with no room for keys until the first arrives.
     pub fn new() -> Self {
