@@ -43,7 +43,11 @@ pub use prior::CapPrior;
 ///   cap do not probe in step). A successful probe raises the cap by one, tentatively (the
 ///   service may have let it through only because another call had just ended there): the
 ///   first refusal at the raised level returns to the level before. A refused probe returns
-///   the limit to the known cap, **never below it**;
+///   the limit to the known cap, **never below it**. When another call is refused while the
+///   probe is in flight, the probe has taken the place of a call that had just ended: one
+///   slot stays free until the probe is answered (given to the next waiting call, it would
+///   be refused at once, and so would every waiting call after it), and the probe's success
+///   then raises nothing;
 /// * **a cap shared with other clients**: a refusal of a call admitted at the known cap
 ///   means someone else takes slots; [`AT_CAP_REFUSALS`] of them (without a round of
 ///   successes between them) lower the cap by one, at most once per [`DECREASE_COOLDOWN`].
@@ -121,6 +125,10 @@ struct State {
     limit: f64,
     in_flight: usize,
     probe_in_flight: bool,
+    /// A call other than the probe was refused while the probe was in flight: the probe took
+    /// the place of a call that had ended at the service, so one slot below the cap is held
+    /// back until the probe is answered.
+    probe_displaced: bool,
     not_before: Option<Instant>,
     last_decrease: Option<Instant>,
     cap: Option<Cap>,
@@ -211,6 +219,7 @@ impl TenantThrottle {
                 limit: initial.clamp(1, max) as f64,
                 in_flight: 0,
                 probe_in_flight: false,
+                probe_displaced: false,
                 not_before: None,
                 last_decrease: None,
                 cap: None,
@@ -409,7 +418,11 @@ impl TenantThrottle {
                     self.adopt_prior(s, now);
                     let normal = s.in_flight - usize::from(s.probe_in_flight);
                     let limit = (s.limit.floor() as usize).max(1);
-                    if normal < limit {
+                    // The slot a probe displaced stays free until the probe is answered:
+                    // given to the next call, it would be refused at once, and so would
+                    // every waiting call after it.
+                    let open = limit - usize::from(s.probe_in_flight && s.probe_displaced);
+                    if normal < open {
                         s.in_flight += 1;
                         s.admitted += 1;
                         return Next::Go {
@@ -617,6 +630,9 @@ impl TenantThrottle {
                 }
                 return;
             }
+            if !probe && s.probe_in_flight {
+                s.probe_displaced = true;
+            }
             match s.cap {
                 // Nothing named yet (or only the fleet's assumption, which a burst admitted
                 // before it may exceed): the refusal names the cap, one below the calls of
@@ -684,6 +700,13 @@ impl TenantThrottle {
     fn probe_succeeded(&self, started_with: usize) {
         self.with_state(|s| {
             let now = Instant::now();
+            // Another call was refused in its place: the service let the probe through
+            // because one of the calls at the cap had just ended, not above the cap.
+            if s.probe_displaced {
+                s.next_probe = Some(now + probe_interval());
+                self.succeeded(s, false);
+                return;
+            }
             let before = s.cap.map(|c| c.level);
             let level = before.map_or(started_with, |l| l + 1);
             self.name_cap(s, level, now);
@@ -714,6 +737,7 @@ impl TenantThrottle {
             }
             if probe {
                 s.probe_in_flight = false;
+                s.probe_displaced = false;
                 // A probe that was neither refused nor answered: try again later.
                 if s.next_probe.is_none() {
                     s.next_probe = Some(Instant::now() + probe_interval());

@@ -145,6 +145,43 @@ async fn the_cap_is_held_and_probed_rarely() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_probe_that_displaced_a_call_holds_its_slot_and_raises_nothing() {
+    let l = TenantThrottle::new(4, 64);
+    let mut permits = take(&l, 4).await;
+    permits.pop().unwrap().failed(&concurrency());
+    assert_eq!(l.known_cap(), Some(3));
+    drop(permits);
+    let mut permits = take(&l, 3).await;
+    tokio::time::advance(PROBE_INTERVAL * 3 / 2).await;
+    let probe = admits(&l)
+        .await
+        .expect("a probe once the interval has passed");
+    assert!(probe.is_probe());
+    // One of the calls at the cap ends at the service just before the probe arrives:
+    // the probe takes its place and the call admitted next is refused.
+    drop(permits.pop());
+    let next = admits(&l).await.expect("the slot of the call that ended");
+    assert!(!next.is_probe());
+    next.failed(&concurrency());
+    assert_eq!(l.known_cap(), Some(3), "no evidence about the cap");
+    // The displaced slot is not handed to the next waiting call while the probe runs.
+    assert_eq!(l.in_flight(), 3);
+    assert!(admits(&l).await.is_none(), "the displaced slot is held");
+    assert!(admits(&l).await.is_none(), "still held");
+    // The probe's success says only that a call had ended: the cap stays.
+    probe.success();
+    assert_eq!(l.known_cap(), Some(3));
+    assert_eq!(l.limit(), 3);
+    let third = admits(&l)
+        .await
+        .expect("the slot is free again once the probe is answered");
+    assert!(!third.is_probe());
+    permits.push(third);
+    assert!(admits(&l).await.is_none(), "the cap is held");
+    assert_eq!(l.throttled_count(), 2);
+}
+
+#[tokio::test(start_paused = true)]
 async fn only_repeated_refusals_at_the_cap_lower_it() {
     let l = TenantThrottle::new(5, 64);
     let mut permits = take(&l, 5).await;

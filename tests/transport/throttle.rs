@@ -283,7 +283,17 @@ async fn the_client_holds_the_cap_it_found_through_a_long_run() {
         .buffer_unordered(64)
         .collect()
         .await;
-    assert!(results.iter().all(Result::is_ok));
+    let failed: Vec<String> = results
+        .iter()
+        .filter_map(|r| r.as_ref().err().map(ToString::to_string))
+        .collect();
+    assert!(
+        failed.is_empty(),
+        "{} of 3,000 calls failed, first: {:?}; 429s: {}",
+        failed.len(),
+        failed.first(),
+        sim.status_count(429)
+    );
     assert_eq!(throttle.known_cap(), Some(CAP));
     assert_eq!(throttle.limit(), CAP);
     // Discovery (at most 2) and one refused probe per 30–45 s of work.
