@@ -45,9 +45,13 @@ pub use prior::CapPrior;
 ///   first refusal at the raised level returns to the level before. A refused probe returns
 ///   the limit to the known cap, **never below it**. When another call is refused while the
 ///   probe is in flight, the probe has taken the place of a call that had just ended: one
-///   slot stays free until the probe is answered (given to the next waiting call, it would
-///   be refused at once, and so would every waiting call after it), and the probe's success
-///   then raises nothing;
+///   slot stays free until the probe is answered, and the probe's success then raises
+///   nothing;
+/// * **a refused call's slot is held**: the slot of a call refused for the tenant's
+///   concurrency stays free until another call ends (one held slot per refusal, never more
+///   than the calls in flight). Given to the next waiting call at once, it would be refused
+///   too, and so on through every waiting call: a cap named one too high, or another
+///   client's call, would turn into a run of refusals until the cap is lowered;
 /// * **a cap shared with other clients**: a refusal of a call admitted at the known cap
 ///   means someone else takes slots; [`AT_CAP_REFUSALS`] of them (without a round of
 ///   successes between them) lower the cap by one, at most once per [`DECREASE_COOLDOWN`].
@@ -129,6 +133,10 @@ struct State {
     /// the place of a call that had ended at the service, so one slot below the cap is held
     /// back until the probe is answered.
     probe_displaced: bool,
+    /// Slots of refused calls kept free until other calls end (one each): given to the next
+    /// waiting call at once, a refused call's slot would be refused again, and so on through
+    /// every waiting call. Never more than the calls in flight.
+    held: usize,
     not_before: Option<Instant>,
     last_decrease: Option<Instant>,
     cap: Option<Cap>,
@@ -176,6 +184,8 @@ pub struct Permit<'a> {
     /// Admitted while calls the service may count beyond the cap were in flight (the burst
     /// that named the cap, or a probe): its refusal says nothing about other clients.
     shadowed: bool,
+    /// Refused for the tenant's concurrency (reported through [`failed`](Self::failed)).
+    refused: bool,
     /// The slot of the global budget, if there is one.
     _global: Option<OwnedSemaphorePermit>,
 }
@@ -220,6 +230,7 @@ impl TenantThrottle {
                 in_flight: 0,
                 probe_in_flight: false,
                 probe_displaced: false,
+                held: 0,
                 not_before: None,
                 last_decrease: None,
                 cap: None,
@@ -421,7 +432,9 @@ impl TenantThrottle {
                     // The slot a probe displaced stays free until the probe is answered:
                     // given to the next call, it would be refused at once, and so would
                     // every waiting call after it.
-                    let open = limit - usize::from(s.probe_in_flight && s.probe_displaced);
+                    let open = limit.saturating_sub(
+                        usize::from(s.probe_in_flight && s.probe_displaced) + s.held,
+                    );
                     if normal < open {
                         s.in_flight += 1;
                         s.admitted += 1;
@@ -434,6 +447,7 @@ impl TenantThrottle {
                         };
                     }
                     let probe_due = !s.probe_in_flight
+                        && s.held == 0
                         && s.cap
                             .is_some_and(|c| limit >= c.level && c.level < self.max)
                         && s.next_probe.is_some_and(|t| now >= t);
@@ -475,6 +489,7 @@ impl TenantThrottle {
                         probe,
                         seq,
                         shadowed,
+                        refused: false,
                         _global: None,
                     };
                     if let Some(budget) = &self.global {
@@ -619,6 +634,16 @@ impl TenantThrottle {
             // takes one more off the cap, whatever order the answers came in (the calls of
             // a burst reach the service in any order, so the calls in flight when one of
             // them started say nothing about it).
+            // The service is full: the refused call's slot stays free until another call
+            // ends (the one a probe displaced, until the probe is answered).
+            if seq.is_some() && !probe {
+                if s.probe_in_flight {
+                    s.probe_displaced = true;
+                } else {
+                    let others = s.in_flight.saturating_sub(1);
+                    s.held = (s.held + 1).min(others);
+                }
+            }
             let of_discovery = seq.is_some_and(|q| s.discovery_until.is_some_and(|d| q <= d));
             if of_discovery && let Some(cap) = s.cap.filter(|c| c.named) {
                 if let Some((outstanding, refusals)) = s.burst.as_mut() {
@@ -629,9 +654,6 @@ impl TenantThrottle {
                     }
                 }
                 return;
-            }
-            if !probe && s.probe_in_flight {
-                s.probe_displaced = true;
             }
             match s.cap {
                 // Nothing named yet (or only the fleet's assumption, which a burst admitted
@@ -729,9 +751,14 @@ impl TenantThrottle {
         }
     }
 
-    fn release(&self, probe: bool, seq: u64) {
+    /// `refused`: the permit's call was refused for the tenant's concurrency (its slot is
+    /// held, see `State::held`); any other end frees one held slot.
+    fn release(&self, probe: bool, seq: u64, refused: bool) {
         self.with_state(|s| {
             s.in_flight = s.in_flight.saturating_sub(1);
+            if !refused {
+                s.held = s.held.saturating_sub(1);
+            }
             if s.discovery_until.is_some_and(|d| seq <= d) {
                 s.burst_live = s.burst_live.saturating_sub(1);
             }
@@ -743,6 +770,9 @@ impl TenantThrottle {
                     s.next_probe = Some(Instant::now() + probe_interval());
                 }
             }
+            s.held = s
+                .held
+                .min(s.in_flight.saturating_sub(usize::from(s.probe_in_flight)));
         });
         self.notify.notify_waiters();
     }
@@ -781,8 +811,9 @@ impl Permit<'_> {
     /// answer without `Retry-After` names or holds the cap (see [`TenantThrottle`]);
     /// another throttling answer halves the limit and honours its `Retry-After`; other
     /// errors change nothing.
-    pub fn failed(self, error: &Error) {
+    pub fn failed(mut self, error: &Error) {
         if is_concurrency_answer(error) {
+            self.refused = true;
             self.throttle.refused(
                 // The burst it belonged to: as many calls as were in flight when it
                 // started, or as the limit allowed then (some may have been answered
@@ -816,7 +847,7 @@ pub(crate) fn is_concurrency_answer(error: &Error) -> bool {
 
 impl Drop for Permit<'_> {
     fn drop(&mut self) {
-        self.throttle.release(self.probe, self.seq);
+        self.throttle.release(self.probe, self.seq, self.refused);
     }
 }
 

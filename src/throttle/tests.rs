@@ -182,6 +182,45 @@ async fn a_probe_that_displaced_a_call_holds_its_slot_and_raises_nothing() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_refused_calls_slot_is_not_handed_to_the_next_waiting_call() {
+    // The burst of 4 overshoots a cap of 2, but one of its calls has ended before the
+    // refusal arrives: the cap is named 3, one too high, with 2 calls at the service.
+    let l = TenantThrottle::new(4, 64);
+    let mut burst = take(&l, 4).await;
+    burst.remove(0).success();
+    burst.pop().unwrap().failed(&concurrency());
+    assert_eq!(l.known_cap(), Some(3));
+    assert_eq!(l.in_flight(), 2);
+    // The next waiting call would be refused at once, its slot handed on, and so on
+    // through every waiting call: the slot stays free until a call ends.
+    assert!(
+        admits(&l).await.is_none(),
+        "the refused call's slot is held"
+    );
+    // The burst's second refusal names the cap 2; slots are held one per refusal but
+    // never more than the calls in flight.
+    burst.pop().unwrap().failed(&concurrency());
+    assert_eq!(l.known_cap(), Some(2));
+    assert_eq!(l.in_flight(), 1);
+    assert!(admits(&l).await.is_none(), "one slot held, one in flight");
+    // A call that ends frees one held slot (and its own).
+    burst.pop().unwrap().success();
+    assert_eq!(l.in_flight(), 0);
+    let again = take(&l, 2).await;
+    assert_eq!(l.in_flight(), 2);
+    drop(again);
+    // A call dropped unanswered frees a held slot too.
+    let mut more = take(&l, 2).await;
+    more.pop().unwrap().failed(&concurrency());
+    assert!(admits(&l).await.is_none(), "held");
+    drop(more);
+    assert!(
+        admits(&l).await.is_some(),
+        "nothing in flight: nothing held"
+    );
+}
+
+#[tokio::test(start_paused = true)]
 async fn only_repeated_refusals_at_the_cap_lower_it() {
     let l = TenantThrottle::new(5, 64);
     let mut permits = take(&l, 5).await;
@@ -227,8 +266,15 @@ async fn refusals_the_client_may_have_caused_itself_do_not_lower_the_cap() {
     let mut burst: Vec<_> = take(&l, 4).await.into_iter().map(Some).collect();
     burst[3].take().unwrap().failed(&concurrency());
     assert_eq!(l.known_cap(), Some(3));
+    // The refused call's slot stays free until another call ends.
+    assert!(
+        admits(&l).await.is_none(),
+        "the refused call's slot is held"
+    );
+    burst[0].take().unwrap().success();
     // Admitted while the burst is still in flight: its refusal is no evidence.
-    let shadowed = l.acquire().await;
+    let shadowed = admits(&l).await.expect("a call ended");
+    assert!(!shadowed.is_probe());
     burst[2].take().unwrap().failed(&concurrency());
     assert_eq!(l.known_cap(), Some(2));
     shadowed.failed(&concurrency());

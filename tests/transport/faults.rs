@@ -216,6 +216,11 @@ fn assert_sync_exact(
 ) {
     let devices: Vec<MobileDevice> = rows.iter().map(|r| r.device.clone()).collect();
     assert_exact(&devices, &s.expected);
+    assert!(
+        report.failed_mailboxes.is_empty(),
+        "statistics not read: {:?}",
+        report.failed_mailboxes
+    );
     for r in rows {
         let st = r.statistics.as_ref().expect("statistics joined");
         assert_eq!(st.guid, r.device.guid, "statistics of another device");
