@@ -278,9 +278,21 @@ async fn whole_call_timeout_bounds_the_retries() {
         .invoke_raw("Get-MobileDevice", Parameters::new())
         .await
         .unwrap_err();
-    assert_eq!(err.status(), Some(503), "{err:?}");
     let n = server.received_requests().await.unwrap().len();
-    assert!((2..=5).contains(&n), "{n} requests");
+    match &err {
+        // The next retry would end after the deadline: the last answer.
+        e if e.status() == Some(503) => assert!((2..=5).contains(&n), "{n} requests"),
+        // A machine slow enough that an attempt was still running at the deadline.
+        Error::Timeout {
+            kind: TimeoutKind::Call,
+            elapsed,
+            ..
+        } => {
+            assert!(*elapsed >= Duration::from_millis(350), "{elapsed:?}");
+            assert!((1..=5).contains(&n), "{n} requests");
+        }
+        other => panic!("neither the last answer nor the call timeout: {other:?}"),
+    }
 }
 
 #[tokio::test]
