@@ -131,7 +131,8 @@ struct State {
     probe_in_flight: bool,
     /// A call other than the probe was refused while the probe was in flight: the probe took
     /// the place of a call that had ended at the service, so one slot below the cap is held
-    /// back until the probe is answered.
+    /// back until the probe is answered (set only while a probe is in flight, cleared when it
+    /// is released).
     probe_displaced: bool,
     /// Slots of refused calls kept free until other calls end (one each): given to the next
     /// waiting call at once, a refused call's slot would be refused again, and so on through
@@ -432,9 +433,7 @@ impl TenantThrottle {
                     // The slot a probe displaced stays free until the probe is answered:
                     // given to the next call, it would be refused at once, and so would
                     // every waiting call after it.
-                    let open = limit.saturating_sub(
-                        usize::from(s.probe_in_flight && s.probe_displaced) + s.held,
-                    );
+                    let open = limit.saturating_sub(usize::from(s.probe_displaced) + s.held);
                     if normal < open {
                         s.in_flight += 1;
                         s.admitted += 1;
@@ -629,11 +628,6 @@ impl TenantThrottle {
             // Another call was refused while this one was in flight.
             let overlapped = seq.is_some_and(|q| q <= s.refusal_mark);
             s.refusal_mark = s.admitted;
-            // A refusal of a call of the burst that overshot (admitted before the cap was
-            // named): the service admitted the others of that burst, so each such refusal
-            // takes one more off the cap, whatever order the answers came in (the calls of
-            // a burst reach the service in any order, so the calls in flight when one of
-            // them started say nothing about it).
             // The service is full: the refused call's slot stays free until another call
             // ends (the one a probe displaced, until the probe is answered).
             if seq.is_some() && !probe {
@@ -644,6 +638,11 @@ impl TenantThrottle {
                     s.held = (s.held + 1).min(others);
                 }
             }
+            // A refusal of a call of the burst that overshot (admitted before the cap was
+            // named): the service admitted the others of that burst, so each such refusal
+            // takes one more off the cap, whatever order the answers came in (the calls of
+            // a burst reach the service in any order, so the calls in flight when one of
+            // them started say nothing about it).
             let of_discovery = seq.is_some_and(|q| s.discovery_until.is_some_and(|d| q <= d));
             if of_discovery && let Some(cap) = s.cap.filter(|c| c.named) {
                 if let Some((outstanding, refusals)) = s.burst.as_mut() {
