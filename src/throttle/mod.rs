@@ -15,12 +15,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{Notify, Semaphore};
 use tokio::time::Instant;
 
 use crate::error::{ApiError, Error, TENANT_CONCURRENCY_MESSAGE};
 
+mod permit;
 mod prior;
+pub use permit::Permit;
 pub use prior::CapPrior;
 
 /// Bounds how many requests to one tenant run at once, finds the tenant's concurrency cap and
@@ -166,29 +168,6 @@ struct TooLong {
     requested: Duration,
     until: Instant,
     answer: ApiError,
-}
-
-/// A slot held while one request runs; report how it went with [`Permit::success`] or
-/// [`Permit::failed`] (dropping it without a report frees the slot and changes nothing).
-#[derive(Debug)]
-#[must_use = "a permit frees its slot when dropped"]
-pub struct Permit<'a> {
-    throttle: &'a TenantThrottle,
-    /// Calls in flight (this one included) when it started.
-    started_with: usize,
-    /// The limit in force when it started.
-    limit_at_start: usize,
-    /// Whether this is the one call let through above the cap.
-    probe: bool,
-    /// Its admission number.
-    seq: u64,
-    /// Admitted while calls the service may count beyond the cap were in flight (the burst
-    /// that named the cap, or a probe): its refusal says nothing about other clients.
-    shadowed: bool,
-    /// Refused for the tenant's concurrency (reported through [`failed`](Self::failed)).
-    refused: bool,
-    /// The slot of the global budget, if there is one.
-    _global: Option<OwnedSemaphorePermit>,
 }
 
 impl Default for TenantThrottle {
@@ -777,57 +756,6 @@ impl TenantThrottle {
     }
 }
 
-impl Permit<'_> {
-    /// Report success and free the slot.
-    pub fn success(self) {
-        if self.probe {
-            self.throttle.probe_succeeded(self.started_with);
-        } else {
-            // Less than half the limit in use says nothing about a higher one (growing then
-            // would let a quiet phase climb to the maximum and the next burst overshoot).
-            let used = self.started_with * 2 >= self.limit_at_start;
-            self.throttle
-                .with_state(|s| self.throttle.succeeded(s, used));
-        }
-    }
-
-    /// Report a throttled answer and free the slot.
-    pub fn throttled(self, retry_after: Option<Duration>) {
-        self.throttle.on_throttled(retry_after);
-    }
-
-    /// The throttle this permit belongs to.
-    pub fn throttle(&self) -> &TenantThrottle {
-        self.throttle
-    }
-
-    /// Whether this call is the one let through above the known cap.
-    pub fn is_probe(&self) -> bool {
-        self.probe
-    }
-
-    /// Report the outcome of a failed call and free the slot: the per-tenant concurrency
-    /// answer without `Retry-After` names or holds the cap (see [`TenantThrottle`]);
-    /// another throttling answer halves the limit and honours its `Retry-After`; other
-    /// errors change nothing.
-    pub fn failed(mut self, error: &Error) {
-        if is_concurrency_answer(error) {
-            self.refused = true;
-            self.throttle.refused(
-                // The burst it belonged to: as many calls as were in flight when it
-                // started, or as the limit allowed then (some may have been answered
-                // before its refusal arrived).
-                self.started_with.max(self.limit_at_start),
-                self.probe,
-                Some(self.seq),
-                self.shadowed,
-            );
-        } else if error.is_throttled() {
-            self.throttle.throttled_by(error.retry_after(), error.api());
-        }
-    }
-}
-
 /// The per-tenant concurrency answer (the plain-text 429 or the message in any envelope),
 /// without a `Retry-After`.
 pub(crate) fn is_concurrency_answer(error: &Error) -> bool {
@@ -842,12 +770,6 @@ pub(crate) fn is_concurrency_answer(error: &Error) -> bool {
             .flatten()
             .any(|h| h.contains(TENANT_CONCURRENCY_MESSAGE))
         })
-}
-
-impl Drop for Permit<'_> {
-    fn drop(&mut self) {
-        self.throttle.release(self.probe, self.seq, self.refused);
-    }
 }
 
 #[cfg(test)]
